@@ -1,0 +1,44 @@
+//! The one error type of the domain crate.
+
+/// Why the domain refused a value or an action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A value does not have the expected form; `code` is the stable machine string.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The request field at fault.
+        field: &'static str,
+        /// Stable machine string (`invalid_rpps`, `invalid_ins`, …).
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// The caller's relations do not grant the action.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The action contradicts the current state (for example a category change that would
+    /// orphan affiliations).
+    #[error("conflict: {code}: {message}")]
+    Conflict {
+        /// Stable machine string.
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// The action is well formed but not meaningful for these entities
+    /// (for example affiliating a nurse as a secretary).
+    #[error("unprocessable: {code}: {message}")]
+    Unprocessable {
+        /// Stable machine string.
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
+}
+
+impl DomainError {
+    /// Shorthand for an [`DomainError::Invalid`] value.
+    pub fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, code, message: message.into() }
+    }
+}

@@ -1,0 +1,17 @@
+//! Concerto's domain: the models of a regional cancer tumor-board platform and the rules that
+//! decide who may see and do what. Plain Rust with no IO, so every rule is a pure function that
+//! can be read next to the delegation table of `shared/API.md` and tested on its own.
+
+pub mod affiliation;
+pub mod delegation;
+pub mod dossier;
+pub mod error;
+pub mod patient;
+pub mod principal;
+pub mod professional;
+pub mod profile;
+pub mod rcp;
+pub mod rules;
+pub mod text;
+
+pub use error::DomainError;

@@ -1,0 +1,92 @@
+//! Administration rights: who may change the directory, the delegation graph and read reports.
+//!
+//! Each function answers `Ok(())` or the `Forbidden` code the API returns. The medical rights of
+//! the delegation table live in their own modules; these are the administrative ones of API.md.
+
+use crate::DomainError;
+use crate::principal::Principal;
+
+/// Refusal with the stable code the API answers with.
+fn deny(code: &'static str) -> Result<(), DomainError> {
+    Err(DomainError::Forbidden(code))
+}
+
+/// Platform-level administration (centers, professionals, accounts, profiles).
+pub fn may_administer_platform(p: &Principal) -> Result<(), DomainError> {
+    if p.is_platform_admin { Ok(()) } else { deny("platform_admin_required") }
+}
+
+/// Administration of one center: its coordinators and the platform administrator.
+pub fn may_administer_center(p: &Principal, cancer_center_id: &str) -> Result<(), DomainError> {
+    if p.is_platform_admin || p.coordinates(cancer_center_id) { Ok(()) } else { deny("center_coordinator_required") }
+}
+
+/// Asking the platform to open an account: a coordinator of the requesting center only (the
+/// administrator fulfils requests, it does not file them).
+pub fn may_request_account(p: &Principal, cancer_center_id: &str) -> Result<(), DomainError> {
+    if p.coordinates(cancer_center_id) { Ok(()) } else { deny("center_coordinator_required") }
+}
+
+/// "Modifier la catégorie": a coordinator of a center where the professional holds a profile,
+/// or the platform administrator.
+pub fn may_change_category(p: &Principal, target_centers: &[String]) -> Result<(), DomainError> {
+    if p.is_platform_admin || target_centers.iter().any(|c| p.coordinates(c)) { Ok(()) } else { deny("center_coordinator_required") }
+}
+
+/// "Gérer les secrétaires": a coordinator of a center where both the physician and the
+/// secretary (or the group) hold a profile, or the platform administrator.
+pub fn may_manage_affiliation(p: &Principal, physician_centers: &[String], secretary_centers: &[String]) -> Result<(), DomainError> {
+    let shared = physician_centers.iter().any(|c| secretary_centers.contains(c) && p.coordinates(c));
+    if p.is_platform_admin || shared { Ok(()) } else { deny("center_coordinator_required") }
+}
+
+/// Reading who are the secretaries of a physician: the administrators of one of his centers,
+/// and the physician himself.
+pub fn may_read_secretaries_of(p: &Principal, physician_id: &str, physician_centers: &[String]) -> Result<(), DomainError> {
+    if p.professional_id == physician_id {
+        return Ok(());
+    }
+    may_change_category(p, physician_centers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::tests::principal;
+    use crate::professional::Category;
+    use crate::profile::ProfileKind;
+
+    fn centers(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn coordinator_manages_affiliations_only_on_a_shared_center() {
+        let coord = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
+        assert!(may_manage_affiliation(&coord, &centers(&["c1"]), &centers(&["c1", "c2"])).is_ok());
+        assert!(may_manage_affiliation(&coord, &centers(&["c1"]), &centers(&["c2"])).is_err());
+        assert!(may_manage_affiliation(&coord, &centers(&["c2"]), &centers(&["c2"])).is_err());
+        let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
+        assert_eq!(
+            may_manage_affiliation(&physician, &centers(&["c1"]), &centers(&["c1"])),
+            Err(DomainError::Forbidden("center_coordinator_required"))
+        );
+    }
+
+    #[test]
+    fn platform_admin_administers_everything_but_files_no_request() {
+        let mut admin = principal(Category::Other, &[]);
+        admin.is_platform_admin = true;
+        assert!(may_administer_platform(&admin).is_ok());
+        assert!(may_administer_center(&admin, "c9").is_ok());
+        assert!(may_change_category(&admin, &[]).is_ok());
+        assert!(may_request_account(&admin, "c9").is_err());
+    }
+
+    #[test]
+    fn a_physician_reads_his_own_secretaries_only() {
+        let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
+        assert!(may_read_secretaries_of(&physician, "me", &centers(&["c1"])).is_ok());
+        assert!(may_read_secretaries_of(&physician, "other", &centers(&["c1"])).is_err());
+    }
+}
