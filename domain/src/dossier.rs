@@ -1,0 +1,145 @@
+//! Dossiers (a patient's passage in one session) and the transmission of their reports.
+
+use crate::DomainError;
+
+/// Where a dossier stands: `registered` → `discussed` (a proposal is recorded) → `validated`;
+/// or `withdrawn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DossierStatus {
+    /// Registered in a session, not discussed yet.
+    Registered,
+    /// A therapeutic proposal has been recorded.
+    Discussed,
+    /// Validated by an animateur (or a secretary of one); the report exists.
+    Validated,
+    /// Taken out of the session.
+    Withdrawn,
+}
+
+impl DossierStatus {
+    /// Every status, in life-cycle order.
+    pub const ALL: [DossierStatus; 4] = [Self::Registered, Self::Discussed, Self::Validated, Self::Withdrawn];
+
+    /// The lowercase API and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Discussed => "discussed",
+            Self::Validated => "validated",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Parses the API spelling.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            DomainError::invalid("status", "invalid_status", "dossier status must be one of registered, discussed, validated, withdrawn")
+        })
+    }
+}
+
+/// How a validated report is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportChannel {
+    /// MSSanté, the French secure health messaging.
+    Mssante,
+    /// Ordinary mail.
+    Mail,
+    /// Printed and handed over.
+    Print,
+}
+
+impl ReportChannel {
+    /// Every channel, in the order the API documents them.
+    pub const ALL: [ReportChannel; 3] = [Self::Mssante, Self::Mail, Self::Print];
+
+    /// The lowercase API and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mssante => "mssante",
+            Self::Mail => "mail",
+            Self::Print => "print",
+        }
+    }
+
+    /// Parses the API spelling.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| DomainError::invalid("channel", "invalid_channel", "channel must be one of mssante, mail, print"))
+    }
+}
+
+/// `POST /dossiers/{id}/validate`: whether a dossier in this state may be validated. The state
+/// conflicts are reported before the missing proposal, since a validated dossier with no
+/// proposal cannot exist and a withdrawn one will never get one.
+pub fn validate_transition(status: DossierStatus, has_proposal: bool) -> Result<(), DomainError> {
+    match status {
+        DossierStatus::Validated => {
+            Err(DomainError::Conflict { code: "already_validated", message: "this dossier is already validated".to_owned() })
+        }
+        DossierStatus::Withdrawn => {
+            Err(DomainError::Conflict { code: "dossier_withdrawn", message: "this dossier was withdrawn from the session".to_owned() })
+        }
+        DossierStatus::Registered | DossierStatus::Discussed if !has_proposal => Err(DomainError::Unprocessable {
+            code: "proposal_missing",
+            message: "a dossier is validated only once a therapeutic proposal is recorded".to_owned(),
+        }),
+        DossierStatus::Registered | DossierStatus::Discussed => Ok(()),
+    }
+}
+
+/// `POST /dossiers/{id}/report/transmissions`: only a validated dossier has a report to send.
+pub fn ensure_report_sendable(status: DossierStatus) -> Result<(), DomainError> {
+    if status == DossierStatus::Validated {
+        Ok(())
+    } else {
+        Err(DomainError::Conflict { code: "not_validated", message: "the report exists once the dossier is validated".to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for s in DossierStatus::ALL {
+            assert_eq!(DossierStatus::parse(s.as_str()), Ok(s));
+        }
+        for c in ReportChannel::ALL {
+            assert_eq!(ReportChannel::parse(c.as_str()), Ok(c));
+        }
+        assert!(matches!(ReportChannel::parse("fax"), Err(DomainError::Invalid { field: "channel", code: "invalid_channel", .. })));
+        assert!(DossierStatus::parse("VALIDATED").is_err());
+    }
+
+    #[test]
+    fn validation_needs_a_live_dossier_with_a_proposal() {
+        assert_eq!(validate_transition(DossierStatus::Discussed, true), Ok(()));
+        assert_eq!(validate_transition(DossierStatus::Registered, true), Ok(()));
+        assert!(matches!(
+            validate_transition(DossierStatus::Registered, false),
+            Err(DomainError::Unprocessable { code: "proposal_missing", .. })
+        ));
+        for proposal in [true, false] {
+            assert!(matches!(
+                validate_transition(DossierStatus::Validated, proposal),
+                Err(DomainError::Conflict { code: "already_validated", .. })
+            ));
+            assert!(matches!(
+                validate_transition(DossierStatus::Withdrawn, proposal),
+                Err(DomainError::Conflict { code: "dossier_withdrawn", .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn only_validated_reports_are_sent() {
+        assert_eq!(ensure_report_sendable(DossierStatus::Validated), Ok(()));
+        for s in [DossierStatus::Registered, DossierStatus::Discussed, DossierStatus::Withdrawn] {
+            assert!(matches!(ensure_report_sendable(s), Err(DomainError::Conflict { code: "not_validated", .. })));
+        }
+    }
+}
