@@ -1,0 +1,9 @@
+DROP TABLE physician_secretary_groups;
+DROP TABLE secretary_affiliations;
+DROP TABLE secretary_group_members;
+DROP TABLE secretary_groups;
+DROP TABLE account_requests;
+DROP TABLE profiles;
+DROP TABLE accounts;
+DROP TABLE professionals;
+DROP TABLE cancer_centers;

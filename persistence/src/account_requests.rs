@@ -1,0 +1,213 @@
+//! Account requests: a center asks the platform to open an account; the platform administrator
+//! fulfils or rejects it.
+
+use chrono::NaiveDateTime;
+use concerto_domain::principal::Principal;
+use concerto_domain::professional::{Category, Rpps};
+use concerto_domain::profile::ProfileKind;
+use concerto_domain::rules;
+use diesel::prelude::*;
+
+use crate::professionals::NewProfessional;
+use crate::schema::account_requests;
+use crate::{DbConnection, Error, Page, PageRequest, accounts, new_id, now, professionals};
+
+/// The state of an account request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStatus {
+    /// Waiting for the platform administrator.
+    Pending,
+    /// The professional and the account were created.
+    Fulfilled,
+    /// Refused, with a reason.
+    Rejected,
+}
+
+impl RequestStatus {
+    /// The API and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Fulfilled => "fulfilled",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the API spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Fulfilled, Self::Rejected].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// An account request as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct AccountRequest {
+    /// Opaque id.
+    pub id: String,
+    /// The requesting center, on which the expected profile is granted.
+    pub cancer_center_id: String,
+    /// Family name of the person.
+    pub family_name: String,
+    /// Given name.
+    pub given_name: String,
+    /// Contact email.
+    pub email: String,
+    /// RPPS number, when the person has one.
+    pub rpps: Option<String>,
+    /// The profile to grant (`secretary` for "secrétaire médecin").
+    pub expected_profile: String,
+    /// `pending`, `fulfilled` or `rejected`.
+    pub status: String,
+    /// The coordinator who asked.
+    pub requested_by: String,
+    /// When it was asked.
+    pub created_at: NaiveDateTime,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// When it was decided.
+    pub decided_at: Option<NaiveDateTime>,
+    /// Why it was rejected.
+    pub reject_reason: Option<String>,
+    /// The professional created when fulfilled.
+    pub professional_id: Option<String>,
+    /// The account created when fulfilled.
+    pub account_id: Option<String>,
+}
+
+/// A request to file.
+#[derive(Debug, Clone)]
+pub struct NewAccountRequest {
+    /// The requesting center.
+    pub cancer_center_id: String,
+    /// Family name.
+    pub family_name: String,
+    /// Given name.
+    pub given_name: String,
+    /// Contact email.
+    pub email: String,
+    /// Checked RPPS number.
+    pub rpps: Option<Rpps>,
+    /// The profile to grant.
+    pub expected_profile: ProfileKind,
+}
+
+/// `POST /account-requests`: a coordinator of the center asks for an account.
+pub fn create(conn: &mut DbConnection, p: &Principal, new: &NewAccountRequest) -> Result<AccountRequest, Error> {
+    conn.transaction(|c| {
+        crate::cancer_centers::find(c, &new.cancer_center_id)?;
+        rules::may_request_account(p, &new.cancer_center_id)?;
+        let id = new_id();
+        diesel::insert_into(account_requests::table)
+            .values((
+                account_requests::id.eq(&id),
+                account_requests::cancer_center_id.eq(&new.cancer_center_id),
+                account_requests::family_name.eq(new.family_name.trim()),
+                account_requests::given_name.eq(new.given_name.trim()),
+                account_requests::email.eq(new.email.trim()),
+                account_requests::rpps.eq(new.rpps.as_ref().map(Rpps::as_str)),
+                account_requests::expected_profile.eq(new.expected_profile.as_str()),
+                account_requests::status.eq(RequestStatus::Pending.as_str()),
+                account_requests::requested_by.eq(&p.professional_id),
+                account_requests::created_at.eq(now()),
+            ))
+            .execute(c)?;
+        find(c, &id)
+    })
+}
+
+fn find(conn: &mut DbConnection, id: &str) -> Result<AccountRequest, Error> {
+    account_requests::table.find(id).first(conn).optional()?.ok_or(Error::NotFound("account request"))
+}
+
+/// `GET /account-requests?status=`: the platform administrator sees every request, a
+/// coordinator those of the centers she coordinates; oldest first.
+pub fn list(
+    conn: &mut DbConnection,
+    p: &Principal,
+    status: Option<RequestStatus>,
+    page: &PageRequest,
+) -> Result<Page<AccountRequest>, Error> {
+    let mut query = account_requests::table.into_boxed();
+    if !p.is_platform_admin {
+        let centers = p.coordinated_centers();
+        if centers.is_empty() {
+            rules::may_administer_platform(p)?;
+        }
+        query = query.filter(account_requests::cancer_center_id.eq_any(centers));
+    }
+    if let Some(status) = status {
+        query = query.filter(account_requests::status.eq(status.as_str()));
+    }
+    if let Some((_, id)) = &page.after {
+        query = query.filter(account_requests::id.gt(id.clone()));
+    }
+    let rows = query.order(account_requests::id).limit(page.fetch()).load::<AccountRequest>(conn)?;
+    Ok(Page::from_rows(rows, page, |r| (String::new(), r.id.clone())))
+}
+
+/// What fulfilling a request created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fulfilment {
+    /// The new professional (category `physician`, the directory default).
+    pub professional_id: String,
+    /// The new account.
+    pub account_id: String,
+}
+
+/// `POST /account-requests/{id}/fulfil`: creates the professional, the account and the expected
+/// profile on the requesting center, all or nothing.
+pub fn fulfil(conn: &mut DbConnection, p: &Principal, id: &str, username: &str, password_hash: &str) -> Result<Fulfilment, Error> {
+    rules::may_administer_platform(p)?;
+    conn.transaction(|c| {
+        let request = pending(c, id)?;
+        let rpps = request.rpps.as_deref().map(Rpps::parse).transpose()?;
+        let professional = professionals::insert(
+            c,
+            &NewProfessional {
+                family_name: request.family_name.clone(),
+                given_name: request.given_name.clone(),
+                rpps,
+                email: Some(request.email.clone()),
+                category: Category::Physician,
+            },
+        )?;
+        let account = accounts::insert(c, &professional.id, username, password_hash, false)?;
+        let kind = ProfileKind::parse(&request.expected_profile)?;
+        professionals::insert_profile(c, &professional.id, &request.cancer_center_id, kind)?;
+        diesel::update(account_requests::table.find(id))
+            .set((
+                account_requests::status.eq(RequestStatus::Fulfilled.as_str()),
+                account_requests::decided_by.eq(&p.professional_id),
+                account_requests::decided_at.eq(now()),
+                account_requests::professional_id.eq(&professional.id),
+                account_requests::account_id.eq(&account.id),
+            ))
+            .execute(c)?;
+        Ok(Fulfilment { professional_id: professional.id, account_id: account.id })
+    })
+}
+
+/// `POST /account-requests/{id}/reject`.
+pub fn reject(conn: &mut DbConnection, p: &Principal, id: &str, reason: &str) -> Result<AccountRequest, Error> {
+    rules::may_administer_platform(p)?;
+    conn.transaction(|c| {
+        pending(c, id)?;
+        diesel::update(account_requests::table.find(id))
+            .set((
+                account_requests::status.eq(RequestStatus::Rejected.as_str()),
+                account_requests::decided_by.eq(&p.professional_id),
+                account_requests::decided_at.eq(now()),
+                account_requests::reject_reason.eq(reason.trim()),
+            ))
+            .execute(c)?;
+        find(c, id)
+    })
+}
+
+fn pending(conn: &mut DbConnection, id: &str) -> Result<AccountRequest, Error> {
+    let request = find(conn, id)?;
+    if request.status != RequestStatus::Pending.as_str() {
+        return Err(Error::conflict("request_not_pending", format!("this request is already {}", request.status)));
+    }
+    Ok(request)
+}

@@ -1,0 +1,156 @@
+//! Accounts: the login of a professional, and the principal loaded on every request.
+
+use concerto_domain::principal::Principal;
+use concerto_domain::professional::{Category, Professional};
+use concerto_domain::rules;
+use diesel::prelude::*;
+
+use crate::professionals::{self, NewProfessional};
+use crate::schema::{accounts, professionals as professionals_t};
+use crate::{DbConnection, Error, affiliations, new_id, now};
+
+/// What a login is checked against.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The account's id (the token subject).
+    pub account_id: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// A disabled account cannot log in and its tokens stop working.
+    pub active: bool,
+}
+
+/// An account as the API shows it (never the hash).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Account {
+    /// Opaque id.
+    pub id: String,
+    /// The professional who logs in with it.
+    pub professional_id: String,
+    /// Login name, lowercase.
+    pub username: String,
+    /// Platform administrator.
+    pub is_platform_admin: bool,
+    /// Enabled.
+    pub active: bool,
+}
+
+const COLUMNS: (accounts::id, accounts::professional_id, accounts::username, accounts::is_platform_admin, accounts::active) =
+    (accounts::id, accounts::professional_id, accounts::username, accounts::is_platform_admin, accounts::active);
+
+/// Usernames compare case-insensitively: they are stored lowercase.
+pub fn normalize_username(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
+/// The credentials of a username, if such an account exists.
+pub fn credentials(conn: &mut DbConnection, username: &str) -> Result<Option<Credentials>, Error> {
+    let row = accounts::table
+        .filter(accounts::username.eq(normalize_username(username)))
+        .select((accounts::id, accounts::password_hash, accounts::active))
+        .first::<(String, String, bool)>(conn)
+        .optional()?;
+    Ok(row.map(|(account_id, password_hash, active)| Credentials { account_id, password_hash, active }))
+}
+
+pub(crate) fn insert(
+    conn: &mut DbConnection,
+    professional_id: &str,
+    username: &str,
+    password_hash: &str,
+    is_platform_admin: bool,
+) -> Result<Account, Error> {
+    let username = normalize_username(username);
+    let taken = accounts::table.filter(accounts::username.eq(&username)).select(accounts::id).first::<String>(conn).optional()?;
+    if taken.is_some() {
+        return Err(Error::conflict("username_taken", "this username is already used"));
+    }
+    let has_account =
+        accounts::table.filter(accounts::professional_id.eq(professional_id)).select(accounts::id).first::<String>(conn).optional()?;
+    if has_account.is_some() {
+        return Err(Error::conflict("account_exists", "this professional already has an account"));
+    }
+    let account = Account { id: new_id(), professional_id: professional_id.to_owned(), username, is_platform_admin, active: true };
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::id.eq(&account.id),
+            accounts::professional_id.eq(&account.professional_id),
+            accounts::username.eq(&account.username),
+            accounts::password_hash.eq(password_hash),
+            accounts::is_platform_admin.eq(is_platform_admin),
+            accounts::active.eq(true),
+            accounts::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(account)
+}
+
+/// `POST /accounts`: the platform administrator opens an account for a professional.
+pub fn create(
+    conn: &mut DbConnection,
+    p: &Principal,
+    professional_id: &str,
+    username: &str,
+    password_hash: &str,
+) -> Result<Account, Error> {
+    rules::may_administer_platform(p)?;
+    conn.transaction(|c| {
+        professionals::find(c, professional_id)?;
+        insert(c, professional_id, username, password_hash, false)
+    })
+}
+
+/// `concerto create-admin`: a platform administrator, with a professional of category `other`
+/// named after the username so every account has a professional behind it.
+pub fn create_platform_admin(conn: &mut DbConnection, username: &str, password_hash: &str) -> Result<Account, Error> {
+    conn.transaction(|c| {
+        let prof = professionals::insert(
+            c,
+            &NewProfessional {
+                family_name: username.to_owned(),
+                given_name: String::new(),
+                rpps: None,
+                email: None,
+                category: Category::Other,
+            },
+        )?;
+        insert(c, &prof.id, username, password_hash, true)
+    })
+}
+
+/// `PATCH /accounts/{id}`: enable or disable; a disabled account's tokens stop working at once
+/// because the principal is loaded from here on every request.
+pub fn set_active(conn: &mut DbConnection, p: &Principal, id: &str, active: bool) -> Result<Account, Error> {
+    rules::may_administer_platform(p)?;
+    conn.transaction(|c| {
+        let n = diesel::update(accounts::table.find(id)).set(accounts::active.eq(active)).execute(c)?;
+        if n == 0 {
+            return Err(Error::NotFound("account"));
+        }
+        accounts::table.find(id).select(COLUMNS).first(c).map_err(Error::from)
+    })
+}
+
+/// The caller behind a token's subject: `None` when the account is unknown or disabled.
+pub fn load_principal(conn: &mut DbConnection, account_id: &str) -> Result<Option<(Principal, Professional)>, Error> {
+    let row = accounts::table
+        .inner_join(professionals_t::table)
+        .filter(accounts::id.eq(account_id))
+        .filter(accounts::active.eq(true))
+        .select((accounts::is_platform_admin, professionals::COLUMNS))
+        .first::<(bool, (String, String, String, Option<String>, Option<String>, String))>(conn)
+        .optional()?;
+    let Some((is_platform_admin, prof_row)) = row else {
+        return Ok(None);
+    };
+    let professional = professionals::from_row(prof_row)?;
+    let principal = Principal {
+        account_id: account_id.to_owned(),
+        professional_id: professional.id.clone(),
+        category: professional.category,
+        is_platform_admin,
+        profiles: professionals::profiles_of(conn, &professional.id)?,
+        acting_for: affiliations::acting_for(conn, &professional.id)?,
+    };
+    Ok(Some((principal, professional)))
+}

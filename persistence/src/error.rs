@@ -1,0 +1,58 @@
+//! The one error type of the persistence crate.
+
+use concerto_domain::DomainError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// What can go wrong when reading or writing the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The entity does not exist (or the caller may not know it exists).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A domain rule refused the action or the value.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A uniqueness constraint would be broken; `code` names what is already taken.
+    #[error("conflict: {code}: {message}")]
+    Conflict {
+        /// Stable machine string (`username_taken`, `code_taken`, …).
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// The store could not be reached or no connection was free in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else from the database: a bug or an outage, never the caller's fault.
+    #[error("database error: {0}")]
+    Database(DieselError),
+    /// Migrations could not be applied.
+    #[error("migrations failed: {0}")]
+    Migration(String),
+}
+
+impl Error {
+    /// Shorthand for a [`Error::Conflict`].
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into() }
+    }
+}
+
+impl From<DieselError> for Error {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Self::Conflict {
+                code: "already_exists",
+                message: format!("a record with the same unique value already exists ({})", info.message()),
+            },
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => Self::Unavailable(info.message().to_owned()),
+            other => Self::Database(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for Error {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}

@@ -1,0 +1,30 @@
+//! Concerto's storage: the diesel schema, the connection pool over PostgreSQL or SQLite, and the
+//! repositories. Each repository function runs its reads, the domain rule that decides and the
+//! writes in one transaction, so a decision is never taken on data that changed under it.
+
+pub mod account_requests;
+pub mod accounts;
+pub mod affiliations;
+pub mod cancer_centers;
+pub mod db;
+pub mod error;
+pub mod page;
+pub mod professionals;
+pub mod reports;
+pub mod schema;
+pub mod secretary_groups;
+
+pub use db::{DbConnection, Pool, Store};
+pub use error::Error;
+pub use page::{Page, PageRequest};
+
+/// A new random identifier (UUID v4 string).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The current UTC time at microsecond precision, the finest both stores keep.
+pub fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
