@@ -1,0 +1,47 @@
+//! Every route of the API, wired in one place.
+
+pub mod administration;
+pub mod common;
+pub mod health;
+pub mod professionals;
+pub mod reports;
+pub mod secretary_groups;
+pub mod session;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The routes under `/api/v1`, each documented in the OpenAPI document by the same call.
+pub fn api_v1(cfg: &mut ServiceConfig) {
+    cfg.service(session::login)
+        .service(session::me)
+        .service(administration::create_center)
+        .service(administration::list_centers)
+        .service(administration::create_request)
+        .service(administration::list_requests)
+        .service(administration::fulfil)
+        .service(administration::reject)
+        .service(administration::create_account)
+        .service(administration::patch_account)
+        .service(professionals::create)
+        .service(professionals::search)
+        .service(professionals::detail)
+        .service(professionals::set_category)
+        .service(professionals::grant_profile)
+        .service(professionals::remove_profile)
+        .service(professionals::secretaries)
+        .service(professionals::add_secretary)
+        .service(professionals::remove_secretary)
+        .service(professionals::add_group)
+        .service(professionals::remove_group)
+        .service(secretary_groups::create)
+        .service(secretary_groups::search)
+        .service(secretary_groups::detail)
+        .service(secretary_groups::add_member)
+        .service(secretary_groups::remove_member)
+        .service(reports::physician_secretaries);
+}
+
+/// The probes, outside `/api/v1`.
+pub fn probes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz).service(health::readyz);
+}

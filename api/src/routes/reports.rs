@@ -1,0 +1,111 @@
+//! Reports of the "infocentre" (Pentaho in the seed): the secretaries of each physician.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use concerto_persistence::reports::{self, PhysicianSecretaryRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// One physician and one secretary holding his rights.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhysicianSecretaryView {
+    /// The physician.
+    pub physician_id: String,
+    /// "Given FAMILY".
+    pub physician_name: String,
+    /// His RPPS number.
+    pub rpps: Option<String>,
+    /// The secretary.
+    pub secretary_id: String,
+    /// "Given FAMILY".
+    pub secretary_name: String,
+    /// The group she holds his rights through; `null` when direct.
+    pub via_group_id: Option<String>,
+    /// That group's name.
+    pub via_group_name: Option<String>,
+}
+
+impl From<PhysicianSecretaryRow> for PhysicianSecretaryView {
+    fn from(r: PhysicianSecretaryRow) -> Self {
+        Self {
+            physician_id: r.physician_id,
+            physician_name: r.physician_name,
+            rpps: r.rpps,
+            secretary_id: r.secretary_id,
+            secretary_name: r.secretary_name,
+            via_group_id: r.via_group_id,
+            via_group_name: r.via_group_name,
+        }
+    }
+}
+
+/// The report's rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhysicianSecretariesReport {
+    /// One row per (physician, secretary, route), by physician then secretary name.
+    pub items: Vec<PhysicianSecretaryView>,
+}
+
+/// Parameter of the report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// The cancer center whose physicians are listed.
+    pub cancer_center_id: String,
+}
+
+/// The secretaries of each physician holding a physician profile on the center, direct and
+/// through groups; JSON, or CSV with `Accept: text/csv`. Center coordinators of that center and
+/// the platform administrator.
+#[utoipa::path(
+    tag = "reports",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The rows", content(
+            (PhysicianSecretariesReport = "application/json"),
+            (String = "text/csv", example = "physician_id,physician_name,rpps,secretary_id,secretary_name,via_group_id,via_group_name\n")
+        )),
+        (status = 403, description = "Not a coordinator of that center", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such center", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/physician-secretaries")]
+pub async fn physician_secretaries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ReportQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (center, p) = (query.into_inner().cancer_center_id, caller.principal);
+    let rows: Vec<PhysicianSecretaryView> =
+        state.db(move |c| reports::physician_secretaries(c, &p, &center)).await?.into_iter().map(Into::into).collect();
+    if wants_csv(&req) {
+        return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(to_csv(&rows)?));
+    }
+    Ok(HttpResponse::Ok().json(PhysicianSecretariesReport { items: rows }))
+}
+
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.split(',').any(|m| m.trim().starts_with("text/csv")))
+}
+
+fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, ApiError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    if rows.is_empty() {
+        // serde gives the header only with a first row; an empty report still names its columns.
+        writer
+            .write_record(["physician_id", "physician_name", "rpps", "secretary_id", "secretary_name", "via_group_id", "via_group_name"])
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    for row in rows {
+        writer.serialize(row).map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    writer.into_inner().map_err(|e| ApiError::Internal(e.to_string()))
+}
