@@ -1,0 +1,12 @@
+//! Black-box tests of the HTTP API: a real server, a real database (SQLite, or PostgreSQL when
+//! `TEST_POSTGRES_URL` is set), real requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod administration;
+mod directory;
+mod errors;
+mod openapi;
+mod secretary_groups;
+mod session;

@@ -1,0 +1,283 @@
+//! The test application: a real server on a loopback port over a fresh database of its own
+//! (a SQLite temp file, or a PostgreSQL database created from `TEST_POSTGRES_URL`), and a small
+//! HTTP client to talk to it.
+
+use std::net::TcpListener;
+use std::sync::OnceLock;
+
+use awc::http::StatusCode;
+use concerto_api::auth::TokenKeys;
+use concerto_api::state::AppState;
+use concerto_persistence::{Store, db};
+use serde_json::{Value, json};
+
+/// The JWT secret of every test server.
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+/// The password of every test account.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Where a test's database lives; dropped with the test.
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let _ = db::drop_postgres_database(admin_url, name);
+        }
+    }
+}
+
+/// An HTTP answer: status, headers and the body (JSON when it is JSON, else a string).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// The value of a response header.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    /// The problem `code` of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// The `id` of a created resource.
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A logged-in user of the test world.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub account_id: String,
+    pub username: String,
+    pub token: String,
+}
+
+/// One server over one fresh database.
+pub struct TestApp {
+    pub base: String,
+    client: awc::Client,
+    pub pool: concerto_persistence::Pool,
+    db: TestDb,
+    admin: OnceLock<User>,
+    counter: std::cell::Cell<u32>,
+}
+
+/// True when this run is against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
+}
+
+impl TestApp {
+    /// Starts a server over a new empty database.
+    pub async fn spawn() -> TestApp {
+        let (store, test_db) = match std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                let name = format!("concerto_t_{}", uuid::Uuid::new_v4().simple());
+                db::create_postgres_database(&admin_url, &name).expect("create test database");
+                let url = match admin_url.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{name}"),
+                    None => panic!("TEST_POSTGRES_URL must end with /<database>"),
+                };
+                (Store::Postgres(url), TestDb::Postgres { admin_url, name })
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("concerto.db").to_string_lossy().into_owned();
+                (Store::Sqlite(path), TestDb::Sqlite(dir))
+            }
+        };
+        let pool = db::connect(&store, 4).expect("connect and migrate");
+        let state = AppState { pool: pool.clone(), tokens: TokenKeys::new(SECRET, 3600) };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = concerto_api::server(state, listener, 1).expect("server");
+        actix_rt::spawn(server);
+        TestApp {
+            base,
+            client: awc::Client::builder().disable_redirects().timeout(std::time::Duration::from_secs(30)).finish(),
+            pool,
+            db: test_db,
+            admin: OnceLock::new(),
+            counter: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The PostgreSQL admin URL and database name of this app, when on PostgreSQL.
+    pub fn postgres_db(&self) -> Option<(String, String)> {
+        match &self.db {
+            TestDb::Postgres { admin_url, name } => Some((admin_url.clone(), name.clone())),
+            TestDb::Sqlite(_) => None,
+        }
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        let res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        };
+        Self::read(res.expect("request sent")).await
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub async fn raw(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> Resp {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        Self::read(req.send_body(body).await.expect("request sent")).await
+    }
+
+    async fn read<S>(mut res: awc::ClientResponse<S>) -> Resp
+    where
+        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
+    {
+        let status: StatusCode = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.body().limit(50 * 1024 * 1024).await.expect("body");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp { status: status.as_u16(), headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call("GET", path, Some(token), None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: &str, body: Option<Value>) -> Resp {
+        self.call("PUT", path, Some(token), body).await
+    }
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.call("DELETE", path, Some(token), None).await
+    }
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("PATCH", path, Some(token), Some(body)).await
+    }
+
+    /// Logs in and returns the token (panics on failure: a setup step).
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let r = self.call("POST", "/api/v1/auth/login", None, Some(json!({"username": username, "password": password}))).await;
+        assert_eq!(r.status, 200, "login of {username}: {}", r.text);
+        r.body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// The platform administrator, created as `concerto create-admin` does.
+    pub async fn admin(&self) -> User {
+        if let Some(u) = self.admin.get() {
+            return u.clone();
+        }
+        let hash = concerto_api::auth::hash_password(PASSWORD).expect("hash");
+        let mut conn = self.pool.get().expect("conn");
+        let account = concerto_persistence::accounts::create_platform_admin(&mut conn, "admin", &hash).expect("admin");
+        drop(conn);
+        let token = self.login("admin", PASSWORD).await;
+        let me = self.get("/api/v1/me", &token).await;
+        let user = User {
+            id: me.body["professional"]["id"].as_str().expect("id").to_owned(),
+            account_id: account.id,
+            username: "admin".into(),
+            token,
+        };
+        let _ = self.admin.set(user.clone());
+        user
+    }
+
+    fn next(&self) -> u32 {
+        let n = self.counter.get() + 1;
+        self.counter.set(n);
+        n
+    }
+
+    /// A cancer center created by the administrator.
+    pub async fn center(&self, name: &str) -> String {
+        let admin = self.admin().await;
+        let code = format!("C{}", self.next());
+        let r = self.post("/api/v1/cancer-centers", &admin.token, json!({"name": name, "code": code})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.id()
+    }
+
+    /// A professional with an account and profiles, logged in. `category` as the API spells it.
+    pub async fn user(&self, family: &str, category: &str, profiles: &[(&str, &str)]) -> User {
+        let admin = self.admin().await;
+        let n = self.next();
+        let r = self
+            .post(
+                "/api/v1/professionals",
+                &admin.token,
+                json!({"family_name": family, "given_name": format!("G{n}"), "category": category}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.id();
+        for (center, kind) in profiles {
+            let r = self.put(&format!("/api/v1/professionals/{id}/profiles/{center}/{kind}"), &admin.token, None).await;
+            assert_eq!(r.status, 204, "{}", r.text);
+        }
+        let username = format!("{}{n}", family.to_lowercase());
+        let r =
+            self.post("/api/v1/accounts", &admin.token, json!({"professional_id": id, "username": username, "password": PASSWORD})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let account_id = r.id();
+        let token = self.login(&username, PASSWORD).await;
+        User { id, account_id, username, token }
+    }
+
+    /// A center coordinator of `center`.
+    pub async fn coordinator(&self, center: &str) -> User {
+        self.user("Coordinator", "other", &[(center, "center_coordinator")]).await
+    }
+
+    /// A physician with a physician profile on `center`.
+    pub async fn physician(&self, family: &str, center: &str) -> User {
+        self.user(family, "physician", &[(center, "physician")]).await
+    }
+
+    /// A secretary with a secretary profile on `center`.
+    pub async fn secretary(&self, family: &str, center: &str) -> User {
+        self.user(family, "secretary", &[(center, "secretary")]).await
+    }
+
+    /// `GET /me` of a user.
+    pub async fn me(&self, user: &User) -> Value {
+        let r = self.get("/api/v1/me", &user.token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body
+    }
+}
+
+/// Asserts a problem answer: status, `code`, and the problem+json shape.
+#[track_caller]
+pub fn assert_problem(r: &Resp, status: u16, code: &str) {
+    assert_eq!(r.status, status, "expected {status} {code}, got: {}", r.text);
+    assert_eq!(r.code(), code, "body: {}", r.text);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/problem+json"));
+    assert_eq!(r.body["status"], json!(status));
+    for field in ["type", "title", "detail"] {
+        assert!(r.body[field].is_string(), "problem without {field}: {}", r.text);
+    }
+}
