@@ -22,6 +22,11 @@ const PUBLIC: [&str; 3] = ["/api/v1/auth/login", "/healthz", "/readyz"];
         (name = "administration", description = "Cancer centers, account requests, accounts, profiles"),
         (name = "directory", description = "The professional directory and physicians' secretaries"),
         (name = "secretary groups", description = "Groups of secretaries"),
+        (name = "rcps", description = "Tumor boards, their members and managers"),
+        (name = "sessions", description = "Sessions, the agenda and the session run"),
+        (name = "patients", description = "Patients and their documents"),
+        (name = "dossiers", description = "Dossiers, validation, reports and transmissions"),
+        (name = "audit", description = "The audit trail of patient data"),
         (name = "reports", description = "Infocentre reports"),
         (name = "operations", description = "Probes"),
     )

@@ -5,14 +5,19 @@
 pub mod account_requests;
 pub mod accounts;
 pub mod affiliations;
+pub mod audit;
 pub mod cancer_centers;
 pub mod db;
+pub mod dossiers;
 pub mod error;
 pub mod page;
 pub mod professionals;
+pub mod rcps;
 pub mod reports;
 pub mod schema;
+pub mod scope;
 pub mod secretary_groups;
+pub mod sessions;
 
 pub use db::{DbConnection, Pool, Store};
 pub use error::Error;

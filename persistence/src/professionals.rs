@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::schema::{physician_secretary_groups, professionals, profiles, secretary_affiliations, secretary_group_members};
+use crate::schema::{physician_secretary_groups, professionals, profiles, rcp_members, secretary_affiliations, secretary_group_members};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now};
 
 type Row = (String, String, String, Option<String>, Option<String>, String);
@@ -218,10 +218,11 @@ fn ties(conn: &mut DbConnection, id: &str) -> Result<AffiliationTies, Error> {
         select(exists(secretary_affiliations::table.filter(secretary_affiliations::secretary_id.eq(id)))).get_result(conn)?;
     let in_group: bool =
         select(exists(secretary_group_members::table.filter(secretary_group_members::secretary_id.eq(id)))).get_result(conn)?;
+    let is_rcp_member: bool = select(exists(rcp_members::table.filter(rcp_members::professional_id.eq(id)))).get_result(conn)?;
     Ok(AffiliationTies {
         has_secretaries: has_direct_secretaries || has_groups,
         acts_as_secretary: is_affiliated || in_group,
-        is_rcp_member: false,
+        is_rcp_member,
     })
 }
 

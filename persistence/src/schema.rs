@@ -99,6 +99,147 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rcps (id) {
+        id -> Text,
+        cancer_center_id -> Text,
+        name -> Text,
+        specialty -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rcp_members (rcp_id, professional_id) {
+        rcp_id -> Text,
+        professional_id -> Text,
+        role -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rcp_managers (rcp_id, professional_id) {
+        rcp_id -> Text,
+        professional_id -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rcp_sessions (id) {
+        id -> Text,
+        rcp_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        location -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    patients (id) {
+        id -> Text,
+        family_name -> Text,
+        given_name -> Text,
+        search_family -> Text,
+        search_given -> Text,
+        birth_date -> Date,
+        sex -> Text,
+        birth_place_code -> Nullable<Text>,
+        ins -> Nullable<Text>,
+        treating_physician_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    patient_correspondents (patient_id, professional_id) {
+        patient_id -> Text,
+        professional_id -> Text,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        patient_id -> Text,
+        title -> Text,
+        kind -> Text,
+        document_date -> Date,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossiers (id) {
+        id -> Text,
+        session_id -> Text,
+        rcp_id -> Text,
+        patient_id -> Text,
+        requester_id -> Text,
+        status -> Text,
+        clinical_summary -> Nullable<Text>,
+        question -> Nullable<Text>,
+        proposal -> Nullable<Text>,
+        version -> Integer,
+        registered_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        validated_by -> Nullable<Text>,
+        validated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reports (dossier_id) {
+        dossier_id -> Text,
+        body -> Text,
+        produced_by -> Text,
+        produced_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_transmissions (id) {
+        id -> Text,
+        dossier_id -> Text,
+        channel -> Text,
+        sent_by -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_transmission_recipients (transmission_id, recipient_id) {
+        transmission_id -> Text,
+        recipient_id -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        on_behalf_of -> Text,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        patient_id -> Nullable<Text>,
+        cancer_center_id -> Nullable<Text>,
+        outcome -> Text,
+    }
+}
+
 diesel::joinable!(accounts -> professionals (professional_id));
 diesel::joinable!(profiles -> professionals (professional_id));
 diesel::joinable!(profiles -> cancer_centers (cancer_center_id));
@@ -106,6 +247,18 @@ diesel::joinable!(secretary_groups -> cancer_centers (cancer_center_id));
 diesel::joinable!(secretary_group_members -> secretary_groups (group_id));
 diesel::joinable!(secretary_group_members -> professionals (secretary_id));
 diesel::joinable!(physician_secretary_groups -> secretary_groups (group_id));
+diesel::joinable!(rcps -> cancer_centers (cancer_center_id));
+diesel::joinable!(rcp_members -> rcps (rcp_id));
+diesel::joinable!(rcp_managers -> rcps (rcp_id));
+diesel::joinable!(rcp_sessions -> rcps (rcp_id));
+diesel::joinable!(dossiers -> rcp_sessions (session_id));
+diesel::joinable!(dossiers -> rcps (rcp_id));
+diesel::joinable!(dossiers -> patients (patient_id));
+diesel::joinable!(documents -> patients (patient_id));
+diesel::joinable!(patient_correspondents -> patients (patient_id));
+diesel::joinable!(reports -> dossiers (dossier_id));
+diesel::joinable!(report_transmissions -> dossiers (dossier_id));
+diesel::joinable!(report_transmission_recipients -> report_transmissions (transmission_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cancer_centers,
@@ -117,4 +270,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     secretary_group_members,
     secretary_affiliations,
     physician_secretary_groups,
+    rcps,
+    rcp_members,
+    rcp_managers,
+    rcp_sessions,
+    patients,
+    patient_correspondents,
+    documents,
+    dossiers,
+    reports,
+    report_transmissions,
+    report_transmission_recipients,
+    audit_events,
 );

@@ -5,6 +5,7 @@
 mod support;
 
 mod administration;
+mod agenda;
 mod directory;
 mod errors;
 mod openapi;

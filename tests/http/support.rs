@@ -270,6 +270,39 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// An RCP of `center`, created by a coordinator of it.
+    pub async fn rcp(&self, coordinator: &User, center: &str, name: &str) -> String {
+        let r = self
+            .post("/api/v1/rcps", &coordinator.token, json!({"cancer_center_id": center, "name": name, "specialty": "digestive"}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.id()
+    }
+
+    /// Makes `physician` a member of `rcp` with `role` (`participant` or `animateur`).
+    pub async fn member(&self, coordinator: &User, rcp: &str, physician: &User, role: &str) {
+        let r = self.put(&format!("/api/v1/rcps/{rcp}/members/{}", physician.id), &coordinator.token, Some(json!({"role": role}))).await;
+        assert_eq!(r.status, 204, "{}", r.text);
+    }
+
+    /// A planned session of `rcp`, `days` days from now.
+    pub async fn session(&self, coordinator: &User, rcp: &str, days: i64) -> String {
+        let starts_at = (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339();
+        let r = self
+            .post(&format!("/api/v1/rcps/{rcp}/sessions"), &coordinator.token, json!({"starts_at": starts_at, "location": "Salle 2"}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.id()
+    }
+
+    /// Affiliates `secretary` to `physician` directly (by the coordinator).
+    pub async fn affiliate(&self, coordinator: &User, physician: &User, secretary: &User) {
+        let r = self.put(&format!("/api/v1/professionals/{}/secretaries/{}", physician.id, secretary.id), &coordinator.token, None).await;
+        assert_eq!(r.status, 204, "{}", r.text);
+    }
+}
+
 /// Asserts a problem answer: status, `code`, and the problem+json shape.
 #[track_caller]
 pub fn assert_problem(r: &Resp, status: u16, code: &str) {

@@ -2,11 +2,14 @@
 
 pub mod administration;
 pub mod common;
+pub mod dossiers;
 pub mod health;
 pub mod professionals;
+pub mod rcps;
 pub mod reports;
 pub mod secretary_groups;
 pub mod session;
+pub mod sessions;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -38,7 +41,20 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(secretary_groups::detail)
         .service(secretary_groups::add_member)
         .service(secretary_groups::remove_member)
-        .service(reports::physician_secretaries);
+        .service(reports::physician_secretaries)
+        .service(rcps::create)
+        .service(rcps::list)
+        .service(rcps::detail)
+        .service(rcps::set_member)
+        .service(rcps::remove_member)
+        .service(rcps::add_manager)
+        .service(rcps::remove_manager)
+        .service(sessions::create)
+        .service(sessions::of_rcp)
+        .service(sessions::start)
+        .service(sessions::close)
+        .service(sessions::agenda)
+        .service(sessions::run);
 }
 
 /// The probes, outside `/api/v1`.

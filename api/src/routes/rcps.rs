@@ -1,0 +1,272 @@
+//! RCPs (tumor boards): creation, members, managers.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use concerto_domain::rcp::MemberRole;
+use concerto_persistence::rcps::{self, Person, Rcp};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::common::{List, Paging, non_blank};
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Role of a member in an RCP.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRoleName {
+    /// Takes part in the board.
+    Participant,
+    /// Chairs the board: sees every dossier in the run and validates them.
+    Animateur,
+}
+
+impl From<MemberRoleName> for MemberRole {
+    fn from(r: MemberRoleName) -> Self {
+        match r {
+            MemberRoleName::Participant => Self::Participant,
+            MemberRoleName::Animateur => Self::Animateur,
+        }
+    }
+}
+
+impl From<MemberRole> for MemberRoleName {
+    fn from(r: MemberRole) -> Self {
+        match r {
+            MemberRole::Participant => Self::Participant,
+            MemberRole::Animateur => Self::Animateur,
+        }
+    }
+}
+
+/// An RCP.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RcpView {
+    /// Opaque id.
+    pub id: String,
+    /// Its center.
+    pub cancer_center_id: String,
+    /// Name.
+    pub name: String,
+    /// Specialty.
+    pub specialty: String,
+}
+
+impl From<Rcp> for RcpView {
+    fn from(r: Rcp) -> Self {
+        Self { id: r.id, cancer_center_id: r.cancer_center_id, name: r.name, specialty: r.specialty }
+    }
+}
+
+/// A member of an RCP.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    /// The physician.
+    pub professional_id: String,
+    /// His display name.
+    pub display_name: String,
+    /// His role.
+    pub role: MemberRoleName,
+}
+
+/// A manager of an RCP ("responsable de RCP").
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ManagerView {
+    /// The professional.
+    pub professional_id: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// An RCP with its members and managers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RcpDetailView {
+    /// Opaque id.
+    pub id: String,
+    /// Its center.
+    pub cancer_center_id: String,
+    /// Name.
+    pub name: String,
+    /// Specialty.
+    pub specialty: String,
+    /// Members by name.
+    pub members: Vec<MemberView>,
+    /// Managers by name.
+    pub managers: Vec<ManagerView>,
+}
+
+/// `POST /rcps`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct CreateRcp {
+    /// Its center (the caller coordinates it).
+    pub cancer_center_id: String,
+    /// Name (1–200 characters).
+    #[validate(length(min = 1, max = 200, message = "must hold 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// Specialty (1–200 characters).
+    #[validate(length(min = 1, max = 200, message = "must hold 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub specialty: String,
+}
+
+/// Creates an RCP: the center's coordinators (or the platform administrator).
+#[utoipa::path(
+    tag = "rcps",
+    request_body = CreateRcp,
+    responses(
+        (status = 201, description = "Created", body = RcpView),
+        (status = 403, description = "Not a coordinator of that center", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such center", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/rcps")]
+pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateRcp>) -> Result<HttpResponse, ApiError> {
+    body.validate()?;
+    let (body, p) = (body.into_inner(), caller.principal);
+    let rcp = state.db(move |c| rcps::create(c, &p, &body.cancer_center_id, &body.name, &body.specialty)).await?;
+    Ok(HttpResponse::Created().json(RcpView::from(rcp)))
+}
+
+/// Filter of `GET /rcps`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RcpQuery {
+    /// Only the RCPs of this center.
+    pub cancer_center_id: Option<String>,
+}
+
+/// Lists RCPs by name (any authenticated user: boards and their members are no medical data).
+#[utoipa::path(tag = "rcps", params(RcpQuery, Paging), responses((status = 200, description = "A page of RCPs", body = List<RcpView>)))]
+#[get("/rcps")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<RcpQuery>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (page, center) = (paging.request()?, non_blank(query.into_inner().cancer_center_id));
+    let found = state.db(move |c| rcps::list(c, center.as_deref(), &page)).await?;
+    Ok(HttpResponse::Ok().json(List::from_page(found, RcpView::from)))
+}
+
+/// An RCP with its members and managers.
+#[utoipa::path(
+    tag = "rcps",
+    params(("id" = String, Path, description = "RCP id")),
+    responses(
+        (status = 200, description = "The RCP", body = RcpDetailView),
+        (status = 404, description = "No such RCP", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/rcps/{id}")]
+pub async fn detail(state: web::Data<AppState>, _caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let d = state.db(move |c| rcps::detail(c, &id)).await?;
+    let member =
+        |p: Person| p.role.map(|role| MemberView { professional_id: p.professional_id, display_name: p.display_name, role: role.into() });
+    Ok(HttpResponse::Ok().json(RcpDetailView {
+        id: d.rcp.id,
+        cancer_center_id: d.rcp.cancer_center_id,
+        name: d.rcp.name,
+        specialty: d.rcp.specialty,
+        members: d.members.into_iter().filter_map(member).collect(),
+        managers: d
+            .managers
+            .into_iter()
+            .map(|p| ManagerView { professional_id: p.professional_id, display_name: p.display_name })
+            .collect(),
+    }))
+}
+
+/// `PUT /rcps/{id}/members/{professional_id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetMember {
+    /// The member's role.
+    pub role: MemberRoleName,
+}
+
+/// Adds a physician to an RCP or changes his role; idempotent. Coordinators of the RCP's center
+/// and its managers.
+#[utoipa::path(
+    tag = "rcps",
+    params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Physician id")),
+    request_body = SetMember,
+    responses(
+        (status = 204, description = "He is a member with this role"),
+        (status = 403, description = "Neither a coordinator of the center nor a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such RCP or professional", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_a_physician`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/rcps/{id}/members/{professional_id}")]
+pub async fn set_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Json<SetMember>,
+) -> Result<HttpResponse, ApiError> {
+    let ((rcp, member), role, p) = (path.into_inner(), MemberRole::from(body.role), caller.principal);
+    state.db(move |c| rcps::set_member(c, &p, &rcp, &member, role)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes a member; idempotent. His secretaries lose what they saw through him at once.
+#[utoipa::path(
+    tag = "rcps",
+    params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Physician id")),
+    responses(
+        (status = 204, description = "He is not a member"),
+        (status = 403, description = "Neither a coordinator of the center nor a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such RCP or professional", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/rcps/{id}/members/{professional_id}")]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let ((rcp, member), p) = (path.into_inner(), caller.principal);
+    state.db(move |c| rcps::remove_member(c, &p, &rcp, &member)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Makes a professional a manager of the RCP; idempotent.
+#[utoipa::path(
+    tag = "rcps",
+    params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Professional id")),
+    responses(
+        (status = 204, description = "He manages the RCP"),
+        (status = 403, description = "Neither a coordinator of the center nor a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such RCP or professional", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/rcps/{id}/managers/{professional_id}")]
+pub async fn add_manager(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let ((rcp, manager), p) = (path.into_inner(), caller.principal);
+    state.db(move |c| rcps::add_manager(c, &p, &rcp, &manager)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes a manager; idempotent.
+#[utoipa::path(
+    tag = "rcps",
+    params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Professional id")),
+    responses(
+        (status = 204, description = "He does not manage the RCP"),
+        (status = 403, description = "Neither a coordinator of the center nor a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such RCP or professional", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/rcps/{id}/managers/{professional_id}")]
+pub async fn remove_manager(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let ((rcp, manager), p) = (path.into_inner(), caller.principal);
+    state.db(move |c| rcps::remove_manager(c, &p, &rcp, &manager)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

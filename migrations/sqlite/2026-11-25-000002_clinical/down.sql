@@ -1,0 +1,12 @@
+DROP TABLE audit_events;
+DROP TABLE report_transmission_recipients;
+DROP TABLE report_transmissions;
+DROP TABLE reports;
+DROP TABLE dossiers;
+DROP TABLE documents;
+DROP TABLE patient_correspondents;
+DROP TABLE patients;
+DROP TABLE rcp_sessions;
+DROP TABLE rcp_managers;
+DROP TABLE rcp_members;
+DROP TABLE rcps;

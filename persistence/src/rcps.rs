@@ -1,0 +1,212 @@
+//! RCPs (tumor boards) of a cancer center, their members (participants, animateurs) and managers.
+
+use concerto_domain::affiliation::ensure_physician;
+use concerto_domain::delegation;
+use concerto_domain::principal::Principal;
+use concerto_domain::professional::display_name;
+use concerto_domain::rcp::{MemberRole, RcpRoles};
+use concerto_domain::rules;
+use diesel::prelude::*;
+
+use crate::schema::{professionals, rcp_managers, rcp_members, rcps};
+use crate::{DbConnection, Error, Page, PageRequest, new_id, now, professionals as directory};
+
+/// An RCP.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Rcp {
+    /// Opaque id.
+    pub id: String,
+    /// The center it belongs to.
+    pub cancer_center_id: String,
+    /// Name.
+    pub name: String,
+    /// Specialty (digestive, thoracic, …).
+    pub specialty: String,
+}
+
+const COLUMNS: (rcps::id, rcps::cancer_center_id, rcps::name, rcps::specialty) =
+    (rcps::id, rcps::cancer_center_id, rcps::name, rcps::specialty);
+
+/// A member or manager with the name to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The professional.
+    pub professional_id: String,
+    /// "Given FAMILY".
+    pub display_name: String,
+    /// For members: the role; `None` for managers.
+    pub role: Option<MemberRole>,
+}
+
+/// An RCP with its members and managers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RcpDetail {
+    /// The RCP.
+    pub rcp: Rcp,
+    /// Its members, by name.
+    pub members: Vec<Person>,
+    /// Its managers, by name.
+    pub managers: Vec<Person>,
+}
+
+/// `POST /rcps`: coordinators of the center (and the platform administrator).
+pub fn create(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str, name: &str, specialty: &str) -> Result<Rcp, Error> {
+    conn.transaction(|c| {
+        crate::cancer_centers::find(c, cancer_center_id)?;
+        rules::may_administer_center(p, cancer_center_id)?;
+        let rcp = Rcp {
+            id: new_id(),
+            cancer_center_id: cancer_center_id.to_owned(),
+            name: name.trim().to_owned(),
+            specialty: specialty.trim().to_owned(),
+        };
+        diesel::insert_into(rcps::table)
+            .values((
+                rcps::id.eq(&rcp.id),
+                rcps::cancer_center_id.eq(&rcp.cancer_center_id),
+                rcps::name.eq(&rcp.name),
+                rcps::specialty.eq(&rcp.specialty),
+                rcps::created_at.eq(now()),
+            ))
+            .execute(c)?;
+        Ok(rcp)
+    })
+}
+
+/// The RCP with this id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Rcp, Error> {
+    rcps::table.find(id).select(COLUMNS).first(conn).optional()?.ok_or(Error::NotFound("rcp"))
+}
+
+/// `GET /rcps?cancer_center_id=`: RCPs by name (their existence and membership are not medical data).
+pub fn list(conn: &mut DbConnection, cancer_center_id: Option<&str>, page: &PageRequest) -> Result<Page<Rcp>, Error> {
+    let mut query = rcps::table.select(COLUMNS).into_boxed();
+    if let Some(center) = cancer_center_id {
+        query = query.filter(rcps::cancer_center_id.eq(center.to_owned()));
+    }
+    if let Some((name, id)) = &page.after {
+        query = query.filter(rcps::name.gt(name.clone()).or(rcps::name.eq(name.clone()).and(rcps::id.gt(id.clone()))));
+    }
+    let rows = query.order((rcps::name, rcps::id)).limit(page.fetch()).load::<Rcp>(conn)?;
+    Ok(Page::from_rows(rows, page, |r| (r.name.clone(), r.id.clone())))
+}
+
+/// The roles of an RCP, as the delegation rules read them.
+pub fn roles(conn: &mut DbConnection, rcp_id: &str) -> Result<RcpRoles, Error> {
+    let rcp = find(conn, rcp_id)?;
+    let members = rcp_members::table
+        .filter(rcp_members::rcp_id.eq(rcp_id))
+        .select((rcp_members::professional_id, rcp_members::role))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(id, role)| Ok((id, MemberRole::parse(&role)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let managers =
+        rcp_managers::table.filter(rcp_managers::rcp_id.eq(rcp_id)).select(rcp_managers::professional_id).load::<String>(conn)?;
+    Ok(RcpRoles { rcp_id: rcp.id, cancer_center_id: rcp.cancer_center_id, members, managers })
+}
+
+/// `GET /rcps/{id}`: the RCP with its members and managers.
+pub fn detail(conn: &mut DbConnection, id: &str) -> Result<RcpDetail, Error> {
+    let rcp = find(conn, id)?;
+    let members = rcp_members::table
+        .inner_join(professionals::table.on(professionals::id.eq(rcp_members::professional_id)))
+        .filter(rcp_members::rcp_id.eq(id))
+        .select((professionals::id, professionals::family_name, professionals::given_name, rcp_members::role))
+        .order((professionals::search_name, professionals::id))
+        .load::<(String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, f, g, role)| {
+            Ok(Person { professional_id: id, display_name: display_name(&f, &g), role: Some(MemberRole::parse(&role)?) })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let managers = rcp_managers::table
+        .inner_join(professionals::table.on(professionals::id.eq(rcp_managers::professional_id)))
+        .filter(rcp_managers::rcp_id.eq(id))
+        .select((professionals::id, professionals::family_name, professionals::given_name))
+        .order((professionals::search_name, professionals::id))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, f, g)| Person { professional_id: id, display_name: display_name(&f, &g), role: None })
+        .collect();
+    Ok(RcpDetail { rcp, members, managers })
+}
+
+/// `PUT /rcps/{id}/members/{professional_id}`: adds a physician or changes his role; idempotent.
+pub fn set_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str, role: MemberRole) -> Result<(), Error> {
+    conn.transaction(|c| {
+        let roles = roles(c, rcp_id)?;
+        delegation::may_manage_rcp(p, &roles)?;
+        ensure_physician(directory::find(c, professional_id)?.category).map_err(|_| concerto_domain::DomainError::Unprocessable {
+            code: "not_a_physician",
+            message: "only physicians can be members of an RCP".to_owned(),
+        })?;
+        match roles.role_of(professional_id) {
+            Some(current) if current == role => {}
+            Some(_) => {
+                diesel::update(rcp_members::table.find((rcp_id, professional_id))).set(rcp_members::role.eq(role.as_str())).execute(c)?;
+            }
+            None => {
+                diesel::insert_into(rcp_members::table)
+                    .values((
+                        rcp_members::rcp_id.eq(rcp_id),
+                        rcp_members::professional_id.eq(professional_id),
+                        rcp_members::role.eq(role.as_str()),
+                        rcp_members::added_at.eq(now()),
+                    ))
+                    .execute(c)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `DELETE /rcps/{id}/members/{professional_id}`: idempotent; his secretaries lose what they
+/// saw through him with their next request.
+pub fn remove_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
+    conn.transaction(|c| {
+        delegation::may_manage_rcp(p, &roles(c, rcp_id)?)?;
+        directory::find(c, professional_id)?;
+        diesel::delete(rcp_members::table.find((rcp_id, professional_id))).execute(c)?;
+        Ok(())
+    })
+}
+
+/// `PUT /rcps/{id}/managers/{professional_id}`: idempotent.
+pub fn add_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
+    conn.transaction(|c| {
+        let roles = roles(c, rcp_id)?;
+        delegation::may_manage_rcp(p, &roles)?;
+        directory::find(c, professional_id)?;
+        if !roles.is_manager(professional_id) {
+            diesel::insert_into(rcp_managers::table)
+                .values((
+                    rcp_managers::rcp_id.eq(rcp_id),
+                    rcp_managers::professional_id.eq(professional_id),
+                    rcp_managers::added_at.eq(now()),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+}
+
+/// `DELETE /rcps/{id}/managers/{professional_id}`: idempotent.
+pub fn remove_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
+    conn.transaction(|c| {
+        delegation::may_manage_rcp(p, &roles(c, rcp_id)?)?;
+        directory::find(c, professional_id)?;
+        diesel::delete(rcp_managers::table.find((rcp_id, professional_id))).execute(c)?;
+        Ok(())
+    })
+}
+
+/// The RCPs of a center that a professional manages.
+pub fn managed_in_center(conn: &mut DbConnection, professional_id: &str, cancer_center_id: &str) -> Result<Vec<String>, Error> {
+    Ok(rcp_managers::table
+        .inner_join(rcps::table)
+        .filter(rcp_managers::professional_id.eq(professional_id))
+        .filter(rcps::cancer_center_id.eq(cancer_center_id))
+        .select(rcps::id)
+        .load::<String>(conn)?)
+}
