@@ -75,6 +75,12 @@ pub enum ApiError {
         /// Records involved, when useful to the caller.
         candidates: Option<serde_json::Value>,
     },
+    /// 412: `If-Match` names a version that is no longer current.
+    #[error("the resource changed since you read it, or If-Match is not one of its ETags; read it again")]
+    PreconditionFailed,
+    /// 428: this write needs `If-Match`.
+    #[error("this write needs an If-Match header with the ETag you read")]
+    PreconditionRequired,
     /// 413: the body is larger than allowed.
     #[error("{detail}")]
     PayloadTooLarge {
@@ -127,6 +133,8 @@ impl ApiError {
             | Self::Unprocessable { code, .. } => code,
             Self::Forbidden(code) => code,
             Self::NotFound(_) => "not_found",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::PreconditionRequired => "precondition_required",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -168,6 +176,8 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -209,6 +219,7 @@ impl From<StoreError> for ApiError {
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict { code, message } => Self::Conflict { code, detail: message, candidates: None },
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            StoreError::Stale { .. } => Self::PreconditionFailed,
             other => Self::Internal(other.to_string()),
         }
     }

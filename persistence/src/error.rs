@@ -20,6 +20,12 @@ pub enum Error {
         /// Human-readable explanation.
         message: String,
     },
+    /// The caller's `If-Match` version is not the current one: someone changed it meanwhile.
+    #[error("stale version: the current version is {current}")]
+    Stale {
+        /// The version now stored.
+        current: i32,
+    },
     /// The store could not be reached or no connection was free in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),

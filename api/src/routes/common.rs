@@ -1,5 +1,7 @@
 //! Pieces every resource uses: pagination parameters and list envelopes.
 
+use actix_web::HttpRequest;
+use actix_web::http::header;
 use concerto_persistence::{Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -49,4 +51,24 @@ impl<T> List<T> {
 /// Trims an optional text and drops it when blank.
 pub fn non_blank(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// The `ETag` of a versioned resource (patients, dossiers).
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version named by `If-Match`, if the request sent one; 412 when it is not one of our ETags.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.trim_matches('"').parse().map(Some).map_err(|_| ApiError::PreconditionFailed)
+}
+
+/// The version `If-Match` names, required on writes of medical data (428 without it).
+pub fn require_if_match(req: &HttpRequest) -> Result<i32, ApiError> {
+    if_match(req)?.ok_or(ApiError::PreconditionRequired)
 }
