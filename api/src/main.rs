@@ -39,7 +39,9 @@ fn main() -> ExitCode {
     match run(Cli::parse().command.unwrap_or(Command::Serve)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("concerto: {message}");
+            // One line, whatever the driver said (libpq's messages span several).
+            let message: Vec<&str> = message.split_whitespace().collect();
+            eprintln!("concerto: {}", message.join(" "));
             ExitCode::FAILURE
         }
     }

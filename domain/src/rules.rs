@@ -49,6 +49,37 @@ pub fn may_read_secretaries_of(p: &Principal, physician_id: &str, physician_cent
     may_change_category(p, physician_centers)
 }
 
+/// Which physicians the physician-secretaries report of a center covers for this caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportScope {
+    /// Every physician of the center: its coordinators and the platform administrator.
+    WholeCenter,
+    /// The members of the RCPs the caller manages there ("responsables de RCP").
+    ManagedRcps,
+}
+
+/// The report of a center's physicians' secretaries ("infocentre", seed 3.2): coordinators and
+/// the platform administrator see the whole center, RCP managers their RCPs' members.
+pub fn report_scope(p: &Principal, cancer_center_id: &str, manages_rcps_there: bool) -> Result<ReportScope, DomainError> {
+    if p.is_platform_admin || p.coordinates(cancer_center_id) {
+        Ok(ReportScope::WholeCenter)
+    } else if manages_rcps_there {
+        Ok(ReportScope::ManagedRcps)
+    } else {
+        Err(DomainError::Forbidden("center_coordinator_required"))
+    }
+}
+
+/// Whose audit events a caller may read: `None` for every event (the platform administrator),
+/// otherwise the centers she coordinates; nobody else reads the trail.
+pub fn audit_scope(p: &Principal) -> Result<Option<Vec<String>>, DomainError> {
+    if p.is_platform_admin {
+        return Ok(None);
+    }
+    let centers = p.coordinated_centers();
+    if centers.is_empty() { Err(DomainError::Forbidden("center_coordinator_required")) } else { Ok(Some(centers)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +112,16 @@ mod tests {
         assert!(may_administer_center(&admin, "c9").is_ok());
         assert!(may_change_category(&admin, &[]).is_ok());
         assert!(may_request_account(&admin, "c9").is_err());
+    }
+
+    #[test]
+    fn report_scope_follows_the_callers_standing() {
+        let coord = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
+        assert_eq!(report_scope(&coord, "c1", false), Ok(ReportScope::WholeCenter));
+        assert_eq!(report_scope(&coord, "c2", true), Ok(ReportScope::ManagedRcps));
+        assert!(report_scope(&coord, "c2", false).is_err());
+        let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
+        assert!(report_scope(&physician, "c1", false).is_err());
     }
 
     #[test]

@@ -3,11 +3,11 @@
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::display_name;
 use concerto_domain::profile::ProfileKind;
-use concerto_domain::rules;
+use concerto_domain::rules::{self, ReportScope};
 use diesel::prelude::*;
 
 use crate::schema::{
-    physician_secretary_groups, professionals, profiles, secretary_affiliations, secretary_group_members, secretary_groups,
+    physician_secretary_groups, professionals, profiles, rcp_members, secretary_affiliations, secretary_group_members, secretary_groups,
 };
 use crate::{DbConnection, Error};
 
@@ -35,22 +35,26 @@ pub struct PhysicianSecretaryRow {
 type NameCols = (String, String, String, String, Option<String>, String, String, String, String);
 
 /// `GET /reports/physician-secretaries?cancer_center_id=`: the physicians holding a physician
-/// profile on the center, each with every secretary holding his rights (direct rows first, then
+/// profile on the center (for an RCP manager: the members of the RCPs he manages there), each with every secretary holding his rights (direct rows first, then
 /// by group), ordered by physician then secretary name.
 pub fn physician_secretaries(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str) -> Result<Vec<PhysicianSecretaryRow>, Error> {
     conn.transaction(|c| {
         crate::cancer_centers::find(c, cancer_center_id)?;
-        rules::may_administer_center(p, cancer_center_id)?;
-        let physicians_of_center = || {
-            profiles::table
-                .filter(profiles::cancer_center_id.eq(cancer_center_id.to_owned()))
+        let managed = crate::rcps::managed_in_center(c, &p.professional_id, cancer_center_id)?;
+        let physicians: Vec<String> = match rules::report_scope(p, cancer_center_id, !managed.is_empty())? {
+            ReportScope::WholeCenter => profiles::table
+                .filter(profiles::cancer_center_id.eq(cancer_center_id))
                 .filter(profiles::kind.eq(ProfileKind::Physician.as_str()))
                 .select(profiles::professional_id)
+                .load(c)?,
+            ReportScope::ManagedRcps => {
+                rcp_members::table.filter(rcp_members::rcp_id.eq_any(&managed)).select(rcp_members::professional_id).distinct().load(c)?
+            }
         };
         let direct = secretary_affiliations::table
             .inner_join(professionals::table.on(professionals::id.eq(secretary_affiliations::physician_id)))
             .inner_join(secretaries.on(secretaries.field(professionals::id).eq(secretary_affiliations::secretary_id)))
-            .filter(secretary_affiliations::physician_id.eq_any(physicians_of_center()))
+            .filter(secretary_affiliations::physician_id.eq_any(&physicians))
             .select((
                 professionals::search_name,
                 professionals::id,
@@ -68,7 +72,7 @@ pub fn physician_secretaries(conn: &mut DbConnection, p: &Principal, cancer_cent
             .inner_join(secretary_groups::table.on(secretary_groups::id.eq(physician_secretary_groups::group_id)))
             .inner_join(secretary_group_members::table.on(secretary_group_members::group_id.eq(physician_secretary_groups::group_id)))
             .inner_join(secretaries.on(secretaries.field(professionals::id).eq(secretary_group_members::secretary_id)))
-            .filter(physician_secretary_groups::physician_id.eq_any(physicians_of_center()))
+            .filter(physician_secretary_groups::physician_id.eq_any(&physicians))
             .select((
                 (
                     professionals::search_name,

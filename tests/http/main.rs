@@ -6,6 +6,7 @@ mod support;
 
 mod administration;
 mod agenda;
+mod audit;
 mod directory;
 mod errors;
 mod openapi;

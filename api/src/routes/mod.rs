@@ -1,6 +1,7 @@
 //! Every route of the API, wired in one place.
 
 pub mod administration;
+pub mod audit;
 pub mod common;
 pub mod dossiers;
 pub mod health;
@@ -42,6 +43,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(secretary_groups::add_member)
         .service(secretary_groups::remove_member)
         .service(reports::physician_secretaries)
+        .service(audit::list)
         .service(rcps::create)
         .service(rcps::list)
         .service(rcps::detail)

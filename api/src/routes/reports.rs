@@ -60,7 +60,7 @@ pub struct ReportQuery {
 
 /// The secretaries of each physician holding a physician profile on the center, direct and
 /// through groups; JSON, or CSV with `Accept: text/csv`. Center coordinators of that center and
-/// the platform administrator.
+/// the platform administrator; RCP managers get the members of the RCPs they manage there.
 #[utoipa::path(
     tag = "reports",
     params(ReportQuery),
@@ -69,7 +69,7 @@ pub struct ReportQuery {
             (PhysicianSecretariesReport = "application/json"),
             (String = "text/csv", example = "physician_id,physician_name,rpps,secretary_id,secretary_name,via_group_id,via_group_name\n")
         )),
-        (status = 403, description = "Not a coordinator of that center", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a coordinator of that center nor a manager of one of its RCPs", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such center", body = Problem, content_type = "application/problem+json"),
     )
 )]

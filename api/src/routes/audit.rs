@@ -1,0 +1,103 @@
+//! The audit trail of patient data.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use concerto_persistence::audit::{self, AuditEvent, AuditFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::{List, Paging, non_blank};
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Outcome of an audited access.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The access was granted and done.
+    Allowed,
+    /// The access was refused or failed; nothing was read or written.
+    Denied,
+}
+
+/// One access to patient data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (professional id).
+    pub actor_id: String,
+    /// For a secretary: the physicians whose rights granted the access.
+    pub on_behalf_of: Vec<String>,
+    /// What (`dossier.read`, `document.create`, `agenda.read`, …).
+    pub action: String,
+    /// On what kind of resource.
+    pub resource_type: String,
+    /// On which one.
+    pub resource_id: Option<String>,
+    /// Whose data.
+    pub patient_id: Option<String>,
+    /// Allowed or denied.
+    #[schema(value_type = Outcome)]
+    pub outcome: String,
+}
+
+impl From<AuditEvent> for AuditEventView {
+    fn from(e: AuditEvent) -> Self {
+        Self {
+            at: e.at.and_utc(),
+            actor_id: e.actor_id,
+            on_behalf_of: e.on_behalf_of,
+            action: e.action,
+            resource_type: e.resource_type,
+            resource_id: e.resource_id,
+            patient_id: e.patient_id,
+            outcome: e.outcome,
+        }
+    }
+}
+
+/// Filters of `GET /audit-events`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this patient's data.
+    pub patient_id: Option<String>,
+    /// Only this actor.
+    pub actor_id: Option<String>,
+    /// From (inclusive, RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// To (exclusive, RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The audit trail, oldest first: every event for the platform administrator, the events of
+/// their centers' RCPs for center coordinators.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditQuery, Paging),
+    responses(
+        (status = 200, description = "A page of events", body = List<AuditEventView>),
+        (status = 403, description = "Neither administrator nor coordinator", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit-events")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<AuditQuery>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let page = paging.request()?;
+    let centers = concerto_domain::rules::audit_scope(&caller.principal)?;
+    let query = query.into_inner();
+    let filter = AuditFilter {
+        patient_id: non_blank(query.patient_id),
+        actor_id: non_blank(query.actor_id),
+        from: query.from.map(|t| t.naive_utc()),
+        to: query.to.map(|t| t.naive_utc()),
+    };
+    let found = state.db(move |c| audit::list(c, &filter, centers.as_deref(), &page)).await?;
+    Ok(HttpResponse::Ok().json(List::from_page(found, AuditEventView::from)))
+}
