@@ -6,9 +6,11 @@ use std::fmt;
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Rpps, luhn_check_digit};
 use concerto_domain::profile::ProfileKind;
+use concerto_domain::rcp::{MemberRole, SessionAction};
 use concerto_persistence::account_requests::{self, NewAccountRequest};
 use concerto_persistence::professionals::{self, NewProfessional};
-use concerto_persistence::{DbConnection, Error, accounts, affiliations, cancer_centers, db, secretary_groups};
+use concerto_persistence::sessions::{self, NewSession};
+use concerto_persistence::{DbConnection, Error, accounts, affiliations, cancer_centers, db, rcps, secretary_groups};
 
 use crate::auth::hash_password;
 
@@ -100,7 +102,7 @@ fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
         &[(&north.id, ProfileKind::Physician)],
         "radiotherapist, 3C Hauts-de-Loire".to_owned(),
     )?;
-    let (petit, _) = person(
+    let (petit, petit_account) = person(
         c,
         ("Petit", "Louis", Category::Physician, Some("1000000003")),
         "dr.petit",
@@ -161,5 +163,51 @@ fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
             expected_profile: ProfileKind::Physician,
         },
     )?;
+    let petit_principal = principal_of(c, &petit_account)?;
+    clinical(c, &admin, &coord, &petit_principal, &north.id, &south.id, [&martin, &bernard, &petit])?;
     Ok(DemoWorld { accounts: listed })
+}
+
+/// RCPs with participants and animateurs, and sessions past, running and upcoming.
+fn clinical(
+    c: &mut DbConnection,
+    admin: &Principal,
+    coord: &Principal,
+    south_chair: &Principal,
+    north: &str,
+    south: &str,
+    [martin, bernard, petit]: [&String; 3],
+) -> Result<(), Error> {
+    let digestive = rcps::create(c, coord, north, "RCP Digestive", "digestive oncology")?;
+    rcps::set_member(c, coord, &digestive.id, petit, MemberRole::Animateur)?;
+    rcps::set_member(c, coord, &digestive.id, martin, MemberRole::Participant)?;
+    rcps::set_member(c, coord, &digestive.id, bernard, MemberRole::Participant)?;
+    let thoracic = rcps::create(c, coord, north, "RCP Thoracique", "thoracic oncology")?;
+    rcps::set_member(c, coord, &thoracic.id, bernard, MemberRole::Animateur)?;
+    rcps::set_member(c, coord, &thoracic.id, martin, MemberRole::Participant)?;
+    rcps::add_manager(c, coord, &thoracic.id, martin)?;
+    let breast = rcps::create(c, admin, south, "RCP Sénologie Sud", "breast oncology")?;
+    rcps::set_member(c, admin, &breast.id, petit, MemberRole::Animateur)?;
+
+    let at = |days: i64, hour: u32| {
+        let day = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
+        day.and_hms_opt(hour, 0, 0).unwrap_or_default()
+    };
+    let session = |c: &mut DbConnection, by: &Principal, rcp: &str, days: i64, hour: u32| {
+        sessions::create(
+            c,
+            by,
+            rcp,
+            &NewSession { starts_at: at(days, hour), ends_at: Some(at(days, hour + 2)), location: Some("Salle Pasteur".to_owned()) },
+        )
+    };
+    let past = session(c, coord, &digestive.id, -7, 14)?;
+    sessions::transition(c, coord, &past.id, SessionAction::Start)?;
+    sessions::transition(c, coord, &past.id, SessionAction::Close)?;
+    let today = session(c, coord, &digestive.id, 0, 17)?;
+    sessions::transition(c, coord, &today.id, SessionAction::Start)?;
+    session(c, coord, &digestive.id, 7, 14)?;
+    session(c, coord, &thoracic.id, 3, 12)?;
+    session(c, south_chair, &breast.id, 5, 9)?;
+    Ok(())
 }

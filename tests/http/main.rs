@@ -7,6 +7,7 @@ mod support;
 mod administration;
 mod agenda;
 mod audit;
+mod demo;
 mod directory;
 mod errors;
 mod openapi;
