@@ -41,6 +41,18 @@ test-postgres:
 		echo "== TEST_POSTGRES_URL not set: PostgreSQL suite skipped (.ci/run sets it)"; \
 	fi
 
+## The model-based property test of the delegation rules, with many more worlds than `make test`
+## (PROPTEST_CASES=<n> to choose; both stores when TEST_POSTGRES_URL is set).
+PROPTEST_CASES ?= 3000
+proptest:
+	env -u TEST_POSTGRES_URL PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http model
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http model; fi
+
+## Timings of the permission-filtered lists (agenda, tab, run) on a grown store, in release mode:
+## BENCH_DOSSIERS=200000 to grow it; BENCH_POSTGRES_URL=postgres://…/postgres for PostgreSQL.
+bench:
+	$(CARGO) bench -p concerto-persistence --bench lists
+
 ## Regenerate the committed OpenAPI document from the code.
 openapi:
 	$(CARGO) run -q --bin concerto -- openapi > openapi.yaml

@@ -10,6 +10,7 @@ mod audit;
 mod demo;
 mod directory;
 mod errors;
+mod matrix;
 mod openapi;
 mod secretary_groups;
 mod session;

@@ -1,0 +1,349 @@
+//! The authorization matrix: every operation of the OpenAPI document × every kind of caller,
+//! with the outcome the rules of API.md give. An operation without a row fails the test, so a
+//! new endpoint cannot ship without its rights being stated here.
+//!
+//! Outcomes are about authorization: `Pass` means the call got past the rights (a 2xx, or a
+//! business refusal such as 409/422 that only a permitted caller can reach); `Deny` is 403,
+//! `Hide` 404 (the resource stays invisible), `Unauth` 401. Each (operation, caller) call gets
+//! fresh throwaway targets where the operation changes state, so calls do not interfere.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::support::{PASSWORD, TestApp, User};
+
+/// The kinds of caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Who {
+    Anonymous,
+    Disabled,
+    Admin,
+    CoordHere,
+    CoordOther,
+    Manager,
+    Requester,
+    Participant,
+    Animateur,
+    Unrelated,
+    SecOfRequester,
+    SecOfRequesterViaGroup,
+    SecOfAnimateur,
+    SecOnOtherCenter,
+}
+
+const EVERYONE: [Who; 14] = [
+    Who::Anonymous,
+    Who::Disabled,
+    Who::Admin,
+    Who::CoordHere,
+    Who::CoordOther,
+    Who::Manager,
+    Who::Requester,
+    Who::Participant,
+    Who::Animateur,
+    Who::Unrelated,
+    Who::SecOfRequester,
+    Who::SecOfRequesterViaGroup,
+    Who::SecOfAnimateur,
+    Who::SecOnOtherCenter,
+];
+
+/// What a call must answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Pass,
+    Deny,
+    Hide,
+    Unauth,
+}
+
+/// The world every call is made in.
+pub struct World {
+    pub here: String,
+    pub users: Vec<(Who, User)>,
+    pub group: String,
+    pub rcp: String,
+    pub session: String,
+}
+
+impl World {
+    pub fn user(&self, who: Who) -> &User {
+        &self.users.iter().find(|(w, _)| *w == who).expect("caller in world").1
+    }
+}
+
+async fn world(app: &TestApp) -> World {
+    let admin = app.admin().await;
+    let here = app.center("3C Here").await;
+    let other = app.center("3C Other").await;
+    let coord_here = app.coordinator(&here).await;
+    let coord_other = app.coordinator(&other).await;
+    let manager = app.physician("Manager", &here).await;
+    let requester = app.physician("Requester", &here).await;
+    let participant = app.physician("Participant", &here).await;
+    let animateur = app.physician("Animateur", &here).await;
+    let unrelated = app.physician("Unrelated", &here).await;
+    let sec_req = app.secretary("SecReq", &here).await;
+    let sec_group = app.secretary("SecGroup", &here).await;
+    let sec_anim = app.secretary("SecAnim", &here).await;
+    let sec_other = app.secretary("SecOther", &other).await;
+    let disabled = app.physician("Disabled", &here).await;
+    app.affiliate(&coord_here, &requester, &sec_req).await;
+    app.affiliate(&coord_here, &animateur, &sec_anim).await;
+    let admin_user = app.admin().await;
+    assert_eq!(
+        app.put(&format!("/api/v1/professionals/{}/secretaries/{}", requester.id, sec_other.id), &admin_user.token, None).await.status,
+        204
+    );
+    let group = app.post("/api/v1/secretary-groups", &coord_here.token, json!({"cancer_center_id": here, "name": "Group"})).await.id();
+    assert_eq!(app.put(&format!("/api/v1/secretary-groups/{group}/members/{}", sec_group.id), &coord_here.token, None).await.status, 204);
+    assert_eq!(
+        app.put(&format!("/api/v1/professionals/{}/secretary-groups/{group}", requester.id), &coord_here.token, None).await.status,
+        204
+    );
+    let rcp = app.rcp(&coord_here, &here, "RCP").await;
+    app.member(&coord_here, &rcp, &requester, "participant").await;
+    app.member(&coord_here, &rcp, &participant, "participant").await;
+    app.member(&coord_here, &rcp, &animateur, "animateur").await;
+    assert_eq!(app.put(&format!("/api/v1/rcps/{rcp}/managers/{}", manager.id), &coord_here.token, None).await.status, 204);
+    let session = app.session(&coord_here, &rcp, 5).await;
+    assert_eq!(app.patch(&format!("/api/v1/accounts/{}", disabled.account_id), &admin.token, json!({"active": false})).await.status, 200);
+    let users = vec![
+        (Who::Admin, admin),
+        (Who::CoordHere, coord_here),
+        (Who::CoordOther, coord_other),
+        (Who::Manager, manager),
+        (Who::Requester, requester),
+        (Who::Participant, participant),
+        (Who::Animateur, animateur),
+        (Who::Unrelated, unrelated),
+        (Who::SecOfRequester, sec_req),
+        (Who::SecOfRequesterViaGroup, sec_group),
+        (Who::SecOfAnimateur, sec_anim),
+        (Who::SecOnOtherCenter, sec_other),
+        (Who::Disabled, disabled),
+    ];
+    World { here, users, group, rcp, session }
+}
+
+/// Who passes a row: the rest of the authenticated callers get the row's refusal.
+type Rule = Box<dyn Fn(Who) -> Expect>;
+
+/// Only these callers pass; every other authenticated caller gets `otherwise`.
+fn only(allowed: &[Who], otherwise: Expect) -> Rule {
+    let allowed = allowed.to_vec();
+    Box::new(move |w| if allowed.contains(&w) { Expect::Pass } else { otherwise })
+}
+
+/// Every authenticated caller passes.
+fn anyone() -> Rule {
+    Box::new(|_| Expect::Pass)
+}
+
+fn n() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..10].to_owned()
+}
+
+/// A fresh professional (created by the administrator) with the given profile on `center`.
+async fn fresh(app: &TestApp, category: &str, center: &str, kind: &str) -> String {
+    let admin = app.admin().await;
+    let id = app
+        .post("/api/v1/professionals", &admin.token, json!({"family_name": format!("T{}", n()), "given_name": "T", "category": category}))
+        .await
+        .id();
+    assert_eq!(app.put(&format!("/api/v1/professionals/{id}/profiles/{center}/{kind}"), &admin.token, None).await.status, 204);
+    id
+}
+
+/// The request of an operation, with fresh targets where it changes state, and who passes.
+async fn request(app: &TestApp, w: &World, op: &str) -> (String, Option<Value>, Rule) {
+    use Who::*;
+    let admin = app.admin().await;
+    let coord = w.user(CoordHere).clone();
+    match op {
+        "GET /api/v1/account-requests" => ("/api/v1/account-requests".into(), None, only(&[Admin, CoordHere, CoordOther], Expect::Deny)),
+        "POST /api/v1/account-requests" => (
+            "/api/v1/account-requests".into(),
+            Some(
+                json!({"cancer_center_id": w.here, "family_name": "New", "given_name": "Person", "email": "n@example.org", "expected_profile": "secretary"}),
+            ),
+            only(&[CoordHere], Expect::Deny),
+        ),
+        "POST /api/v1/account-requests/{id}/fulfil" | "POST /api/v1/account-requests/{id}/reject" => {
+            let body = json!({"cancer_center_id": w.here, "family_name": "New", "given_name": "Person", "email": "n@example.org", "expected_profile": "secretary"});
+            let id = app.post("/api/v1/account-requests", &coord.token, body).await.id();
+            let (path, body) = if op.ends_with("fulfil") {
+                (format!("/api/v1/account-requests/{id}/fulfil"), json!({"username": format!("u{}", n()), "initial_password": PASSWORD}))
+            } else {
+                (format!("/api/v1/account-requests/{id}/reject"), json!({"reason": "no"}))
+            };
+            (path, Some(body), only(&[Admin], Expect::Deny))
+        }
+        "POST /api/v1/accounts" => {
+            let id = fresh(app, "physician", &w.here, "physician").await;
+            (
+                "/api/v1/accounts".into(),
+                Some(json!({"professional_id": id, "username": format!("u{}", n()), "password": PASSWORD})),
+                only(&[Admin], Expect::Deny),
+            )
+        }
+        "PATCH /api/v1/accounts/{id}" => {
+            let id = fresh(app, "physician", &w.here, "physician").await;
+            let account = app
+                .post(
+                    "/api/v1/accounts",
+                    &admin.token,
+                    json!({"professional_id": id, "username": format!("u{}", n()), "password": PASSWORD}),
+                )
+                .await
+                .id();
+            (format!("/api/v1/accounts/{account}"), Some(json!({"active": true})), only(&[Admin], Expect::Deny))
+        }
+        "GET /api/v1/agenda"
+        | "GET /api/v1/cancer-centers"
+        | "GET /api/v1/me"
+        | "GET /api/v1/professionals"
+        | "GET /api/v1/rcps"
+        | "GET /api/v1/secretary-groups" => (op.split(' ').nth(1).unwrap_or_default().to_owned(), None, anyone()),
+        "GET /api/v1/audit-events" => ("/api/v1/audit-events".into(), None, only(&[Admin, CoordHere, CoordOther], Expect::Deny)),
+        "POST /api/v1/cancer-centers" => {
+            ("/api/v1/cancer-centers".into(), Some(json!({"name": "X", "code": format!("X{}", n())})), only(&[Admin], Expect::Deny))
+        }
+        "POST /api/v1/professionals" => {
+            ("/api/v1/professionals".into(), Some(json!({"family_name": "X", "given_name": "Y"})), only(&[Admin], Expect::Deny))
+        }
+        "GET /api/v1/professionals/{id}" => (format!("/api/v1/professionals/{}", w.user(Requester).id), None, anyone()),
+        "PUT /api/v1/professionals/{id}/category" => {
+            let id = fresh(app, "physician", &w.here, "secretary").await;
+            (
+                format!("/api/v1/professionals/{id}/category"),
+                Some(json!({"category": "secretary"})),
+                only(&[Admin, CoordHere], Expect::Deny),
+            )
+        }
+        "PUT /api/v1/professionals/{id}/profiles/{cancer_center_id}/{kind}"
+        | "DELETE /api/v1/professionals/{id}/profiles/{cancer_center_id}/{kind}" => {
+            let id = fresh(app, "physician", &w.here, "physician").await;
+            (format!("/api/v1/professionals/{id}/profiles/{}/physician", w.here), None, only(&[Admin], Expect::Deny))
+        }
+        "GET /api/v1/professionals/{id}/secretaries" => (
+            format!("/api/v1/professionals/{}/secretaries", w.user(Requester).id),
+            None,
+            only(&[Admin, CoordHere, Requester], Expect::Deny),
+        ),
+        "PUT /api/v1/professionals/{id}/secretaries/{secretary_id}" | "DELETE /api/v1/professionals/{id}/secretaries/{secretary_id}" => {
+            let physician = fresh(app, "physician", &w.here, "physician").await;
+            let secretary = fresh(app, "secretary", &w.here, "secretary").await;
+            (format!("/api/v1/professionals/{physician}/secretaries/{secretary}"), None, only(&[Admin, CoordHere], Expect::Deny))
+        }
+        "PUT /api/v1/professionals/{id}/secretary-groups/{group_id}" | "DELETE /api/v1/professionals/{id}/secretary-groups/{group_id}" => {
+            let physician = fresh(app, "physician", &w.here, "physician").await;
+            (format!("/api/v1/professionals/{physician}/secretary-groups/{}", w.group), None, only(&[Admin, CoordHere], Expect::Deny))
+        }
+        "POST /api/v1/rcps" => (
+            "/api/v1/rcps".into(),
+            Some(json!({"cancer_center_id": w.here, "name": "New RCP", "specialty": "x"})),
+            only(&[Admin, CoordHere], Expect::Deny),
+        ),
+        "GET /api/v1/rcps/{id}" | "GET /api/v1/rcps/{id}/sessions" => {
+            (op.split(' ').nth(1).unwrap_or_default().replace("{id}", &w.rcp), None, anyone())
+        }
+        "PUT /api/v1/rcps/{id}/managers/{professional_id}" | "DELETE /api/v1/rcps/{id}/managers/{professional_id}" => {
+            let id = fresh(app, "physician", &w.here, "physician").await;
+            (format!("/api/v1/rcps/{}/managers/{id}", w.rcp), None, only(&[Admin, CoordHere, Manager], Expect::Deny))
+        }
+        "PUT /api/v1/rcps/{id}/members/{professional_id}" | "DELETE /api/v1/rcps/{id}/members/{professional_id}" => {
+            let id = fresh(app, "physician", &w.here, "physician").await;
+            let body = op.starts_with("PUT").then(|| json!({"role": "participant"}));
+            (format!("/api/v1/rcps/{}/members/{id}", w.rcp), body, only(&[Admin, CoordHere, Manager], Expect::Deny))
+        }
+        "POST /api/v1/rcps/{id}/sessions" => {
+            let starts_at = (chrono::Utc::now() + chrono::Duration::days(9)).to_rfc3339();
+            (
+                format!("/api/v1/rcps/{}/sessions", w.rcp),
+                Some(json!({"starts_at": starts_at})),
+                only(&[Admin, CoordHere, Manager, Animateur], Expect::Deny),
+            )
+        }
+        "GET /api/v1/reports/physician-secretaries" => (
+            format!("/api/v1/reports/physician-secretaries?cancer_center_id={}", w.here),
+            None,
+            only(&[Admin, CoordHere, Manager], Expect::Deny),
+        ),
+        "POST /api/v1/secretary-groups" => (
+            "/api/v1/secretary-groups".into(),
+            Some(json!({"cancer_center_id": w.here, "name": format!("G{}", n())})),
+            only(&[Admin, CoordHere], Expect::Deny),
+        ),
+        "GET /api/v1/secretary-groups/{id}" => (format!("/api/v1/secretary-groups/{}", w.group), None, anyone()),
+        "PUT /api/v1/secretary-groups/{id}/members/{professional_id}"
+        | "DELETE /api/v1/secretary-groups/{id}/members/{professional_id}" => {
+            let id = fresh(app, "secretary", &w.here, "secretary").await;
+            (format!("/api/v1/secretary-groups/{}/members/{id}", w.group), None, only(&[Admin, CoordHere], Expect::Deny))
+        }
+        "POST /api/v1/sessions/{id}/start" | "POST /api/v1/sessions/{id}/close" => {
+            let session = app.session(&coord, &w.rcp, 8).await;
+            if op.ends_with("close") {
+                assert_eq!(app.post(&format!("/api/v1/sessions/{session}/start"), &coord.token, json!({})).await.status, 200);
+            }
+            let path = op.split(' ').nth(1).unwrap_or_default().replace("{id}", &session);
+            (path, Some(json!({})), only(&[Admin, CoordHere, Animateur, SecOfAnimateur], Expect::Deny))
+        }
+        "GET /api/v1/sessions/{id}/run" => {
+            (format!("/api/v1/sessions/{}/run", w.session), None, only(&[Animateur, SecOfAnimateur], Expect::Deny))
+        }
+        other => panic!("the authorization matrix has no row for `{other}`: state who may call it in tests/http/matrix.rs"),
+    }
+}
+
+/// Operations that answer without a token.
+const PUBLIC: [&str; 3] = ["POST /api/v1/auth/login", "GET /healthz", "GET /readyz"];
+
+fn outcome(status: u16) -> Expect {
+    match status {
+        401 => Expect::Unauth,
+        403 => Expect::Deny,
+        404 => Expect::Hide,
+        _ => Expect::Pass,
+    }
+}
+
+#[actix_rt::test]
+async fn every_operation_answers_every_caller_as_the_rules_say() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let doc = serde_json::to_value(concerto_api::openapi::document()).unwrap();
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let mut failures = Vec::new();
+    let mut calls = 0;
+    for op in &operations {
+        if PUBLIC.contains(&op.as_str()) {
+            continue;
+        }
+        let method = op.split(' ').next().unwrap_or_default();
+        for who in EVERYONE {
+            let (path, body, expect) = request(&app, &w, op).await;
+            let expected = match who {
+                Who::Anonymous | Who::Disabled => Expect::Unauth,
+                other => expect(other),
+            };
+            let token = (who != Who::Anonymous).then(|| w.user(who).token.clone());
+            let r = app.call(method, &path, token.as_deref(), body).await;
+            calls += 1;
+            let got = outcome(r.status);
+            if got != expected {
+                failures.push(format!("{op} as {who:?}: expected {expected:?}, got {} {}", r.status, r.text));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {calls} calls disagree with the matrix:\n{}", failures.len(), failures.join("\n"));
+    let rows = operations.len() - PUBLIC.len();
+    assert_eq!(calls, rows * EVERYONE.len());
+    eprintln!("authorization matrix: {rows} operations x {} callers = {calls} calls", EVERYONE.len());
+}
