@@ -7,6 +7,7 @@ mod support;
 mod administration;
 mod agenda;
 mod directory;
+mod dossiers;
 mod errors;
 mod openapi;
 mod secretary_groups;
