@@ -155,6 +155,7 @@ pub struct RegisterDossier {
 /// someone who may not write it (a secretary) is refused and nothing is registered.
 #[utoipa::path(
     tag = "dossiers",
+    operation_id = "register_dossier",
     params(("id" = String, Path, description = "Session id")),
     request_body = RegisterDossier,
     responses(
@@ -188,6 +189,7 @@ pub async fn register(
 /// know it exists.
 #[utoipa::path(
     tag = "dossiers",
+    operation_id = "read_dossier",
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "The dossier; `ETag` is its version", body = DossierView),
@@ -232,6 +234,7 @@ pub struct PatchDossier {
 /// a secretary) or withdraws the dossier. Needs `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "dossiers",
+    operation_id = "update_dossier",
     params(
         ("id" = String, Path, description = "Dossier id"),
         ("If-Match" = String, Header, description = "The ETag read"),
@@ -276,6 +279,7 @@ pub async fn update(
 /// secretaries. Honours `If-Match` when sent.
 #[utoipa::path(
     tag = "dossiers",
+    operation_id = "validate_dossier",
     params(
         ("id" = String, Path, description = "Dossier id"),
         ("If-Match" = Option<String>, Header, description = "The ETag read, optional"),
@@ -324,6 +328,7 @@ impl From<Report> for ReportView {
 /// The report of a dossier, for whoever sees the dossier; 404 before validation.
 #[utoipa::path(
     tag = "dossiers",
+    operation_id = "read_report",
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "The report", body = ReportView),
@@ -404,6 +409,7 @@ impl From<Transmission> for TransmissionView {
 /// Sends the validated report: whoever sees the dossier.
 #[utoipa::path(
     tag = "dossiers",
+    operation_id = "send_report",
     params(("id" = String, Path, description = "Dossier id")),
     request_body = SendReport,
     responses(
@@ -431,6 +437,7 @@ pub async fn send_report(
 /// What was sent of a dossier's report, to whom, when and by whom, oldest first.
 #[utoipa::path(
     tag = "dossiers",
+    operation_id = "list_report_transmissions",
     params(("id" = String, Path, description = "Dossier id"), Paging),
     responses(
         (status = 200, description = "A page of transmissions", body = List<TransmissionView>),
@@ -473,6 +480,7 @@ pub struct TabQuery {
 /// The "dossiers" module: one tab, newest first. A secretary has only `rcp_passages`.
 #[utoipa::path(
     tag = "dossiers",
+    operation_id = "list_my_dossiers",
     params(TabQuery, Paging),
     responses(
         (status = 200, description = "A page of dossiers, newest first", body = List<DossierSummaryView>),
