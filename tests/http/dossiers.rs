@@ -262,6 +262,12 @@ async fn secretary_of_an_animateur_runs_the_session_and_validates() {
     // A participant does not validate.
     propose(&app, &other, &d2, "Surveillance").await;
     assert_problem(&app.post(&format!("{}/validate", dossier_path(&d2)), &member.token, json!({})).await, 403, "not_animateur");
+    // ... but the chair's secretary validates every dossier of the RCP, not only her physician's.
+    assert_eq!(app.post(&format!("{}/validate", dossier_path(&d2)), &sec_chair.token, json!({})).await.status, 200);
+    let run = app.get(&format!("/api/v1/sessions/{session}/run"), &sec_chair.token).await;
+    let statuses: Vec<&str> = run.body["dossiers"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["validated", "validated"]);
+    assert!(events(&app, &sec_chair, "dossier.validate").await.iter().all(|e| e.on_behalf_of == vec![chair.id.clone()]));
 }
 
 // Seed scenario (c): a secretary with profiles on two centers acts in each through that center's
