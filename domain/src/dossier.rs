@@ -90,6 +90,23 @@ pub fn validate_transition(status: DossierStatus, has_proposal: bool) -> Result<
     }
 }
 
+/// `PATCH /dossiers/{id}`: the status after an edit. A validated dossier is frozen and a
+/// withdrawn one is out of the session; otherwise a withdrawal wins, and the status follows the
+/// proposal: recorded makes the dossier `discussed`, cleared makes it `registered` again.
+pub fn edit_transition(status: DossierStatus, has_proposal_after: bool, withdraw: bool) -> Result<DossierStatus, DomainError> {
+    match status {
+        DossierStatus::Validated => {
+            Err(DomainError::Conflict { code: "already_validated", message: "a validated dossier is frozen".to_owned() })
+        }
+        DossierStatus::Withdrawn => {
+            Err(DomainError::Conflict { code: "dossier_withdrawn", message: "this dossier was withdrawn from the session".to_owned() })
+        }
+        _ if withdraw => Ok(DossierStatus::Withdrawn),
+        _ if has_proposal_after => Ok(DossierStatus::Discussed),
+        _ => Ok(DossierStatus::Registered),
+    }
+}
+
 /// `POST /dossiers/{id}/report/transmissions`: only a validated dossier has a report to send.
 pub fn ensure_report_sendable(status: DossierStatus) -> Result<(), DomainError> {
     if status == DossierStatus::Validated {
@@ -133,6 +150,17 @@ mod tests {
                 Err(DomainError::Conflict { code: "dossier_withdrawn", .. })
             ));
         }
+    }
+
+    #[test]
+    fn edits_follow_the_proposal_until_validation() {
+        use DossierStatus::{Discussed, Registered, Validated, Withdrawn};
+        assert_eq!(edit_transition(Registered, true, false), Ok(Discussed));
+        assert_eq!(edit_transition(Registered, false, false), Ok(Registered));
+        assert_eq!(edit_transition(Discussed, false, false), Ok(Registered));
+        assert_eq!(edit_transition(Discussed, true, true), Ok(Withdrawn));
+        assert!(matches!(edit_transition(Validated, true, false), Err(DomainError::Conflict { code: "already_validated", .. })));
+        assert!(matches!(edit_transition(Withdrawn, true, false), Err(DomainError::Conflict { code: "dossier_withdrawn", .. })));
     }
 
     #[test]

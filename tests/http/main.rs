@@ -9,6 +9,7 @@ mod agenda;
 mod audit;
 mod demo;
 mod directory;
+mod dossiers;
 mod errors;
 mod matrix;
 mod openapi;

@@ -314,3 +314,45 @@ pub fn assert_problem(r: &Resp, status: u16, code: &str) {
         assert!(r.body[field].is_string(), "problem without {field}: {}", r.text);
     }
 }
+
+impl TestApp {
+    /// A patient written straight into the store (stands in for `POST /patients` until it exists
+    /// on this branch); `treating` and `correspondents` are the patient's physicians.
+    pub async fn patient(&self, created_by: &User, family: &str, treating: Option<&User>, correspondents: &[&User]) -> String {
+        let pool = self.pool.clone();
+        let (family, by) = (family.to_owned(), created_by.id.clone());
+        let treating = treating.map(|u| u.id.clone());
+        let correspondents: Vec<String> = correspondents.iter().map(|u| u.id.clone()).collect();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().expect("conn");
+            let birth = chrono::NaiveDate::from_ymd_opt(1961, 4, 12).expect("date");
+            concerto_persistence::dossiers::insert_patient_for_tests(
+                &mut conn,
+                &family,
+                "Jeanne",
+                birth,
+                &by,
+                treating.as_deref(),
+                &correspondents,
+            )
+        })
+        .await
+        .expect("block")
+        .expect("patient")
+    }
+
+    /// Registers `patient` in `session` for `requester`, as `by` (asserts 201); the dossier id.
+    pub async fn dossier(&self, by: &User, session: &str, patient: &str, requester: &User) -> String {
+        let r = self
+            .post(&format!("/api/v1/sessions/{session}/dossiers"), &by.token, json!({"patient_id": patient, "requester_id": requester.id}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.id()
+    }
+
+    /// Sends JSON with an `If-Match` header.
+    pub async fn with_if_match(&self, method: &str, path: &str, token: &str, if_match: &str, body: Value) -> Resp {
+        let headers = [("content-type", "application/json"), ("if-match", if_match)];
+        self.raw(method, path, Some(token), &headers, body.to_string().into_bytes()).await
+    }
+}

@@ -1,8 +1,17 @@
 //! Dossiers: registration, medical content, validation, reports, transmissions, tabs.
 
-use concerto_persistence::dossiers::{Dossier, DossierSummary};
-use serde::Serialize;
-use utoipa::ToSchema;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use concerto_domain::dossier::ReportChannel;
+use concerto_persistence::dossiers::{self, Dossier, DossierChanges, DossierSummary, NewDossier, Report, Tab, Transmission};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::common::{List, Paging, etag, if_match, non_blank, require_if_match};
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
 
 /// Status of a dossier.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -114,4 +123,384 @@ impl From<Dossier> for DossierView {
             validated_at: d.validated_at.map(|t| t.and_utc()),
         }
     }
+}
+
+/// A dossier answered with its `ETag`.
+fn with_etag(status: actix_web::http::StatusCode, d: Dossier) -> HttpResponse {
+    let tag = etag(d.version);
+    HttpResponse::build(status).insert_header((header::ETAG, tag)).json(DossierView::from(d))
+}
+
+/// `POST /sessions/{id}/dossiers`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct RegisterDossier {
+    /// The patient to register.
+    #[validate(length(min = 1, max = 64, message = "must hold 1 to 64 characters"))]
+    pub patient_id: String,
+    /// The requesting physician, a member of the RCP.
+    #[validate(length(min = 1, max = 64, message = "must hold 1 to 64 characters"))]
+    pub requester_id: String,
+    /// Summary of the case (medical content: never from a secretary).
+    #[validate(length(max = 20000, message = "at most 20000 characters"))]
+    #[schema(max_length = 20000)]
+    pub clinical_summary: Option<String>,
+    /// The question put to the board (medical content: never from a secretary).
+    #[validate(length(max = 20000, message = "at most 20000 characters"))]
+    #[schema(max_length = 20000)]
+    pub question: Option<String>,
+}
+
+/// Registers a patient in a planned session: a member physician for himself, an animateur for
+/// any member, a secretary for one of her physicians who is a member. Medical content sent by
+/// someone who may not write it (a secretary) is refused and nothing is registered.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "register_dossier",
+    params(("id" = String, Path, description = "Session id")),
+    request_body = RegisterDossier,
+    responses(
+        (status = 201, description = "Registered; `ETag` is its version", body = DossierView),
+        (status = 403, description = "`not_member`, `not_requester`, `medical_act_forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session or patient", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_not_open`: started or closed; `already_registered`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/sessions/{id}/dossiers")]
+pub async fn register(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<RegisterDossier>,
+) -> Result<HttpResponse, ApiError> {
+    body.validate()?;
+    let (session, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
+    let new = NewDossier {
+        patient_id: body.patient_id,
+        requester_id: body.requester_id,
+        clinical_summary: non_blank(body.clinical_summary),
+        question: non_blank(body.question),
+    };
+    let d = state.db(move |c| dossiers::register(c, &p, &session, &new)).await?;
+    Ok(with_etag(actix_web::http::StatusCode::CREATED, d))
+}
+
+/// A dossier: for whoever sees it (agenda, dossier tabs); 404 for anyone else, who may not even
+/// know it exists.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "read_dossier",
+    params(("id" = String, Path, description = "Dossier id")),
+    responses(
+        (status = 200, description = "The dossier; `ETag` is its version", body = DossierView),
+        (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/dossiers/{id}")]
+pub async fn read(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (id, p) = (id.into_inner(), caller.principal);
+    let d = state.db(move |c| dossiers::read(c, &p, &id)).await?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, d))
+}
+
+/// The only status a caller may ask for.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestedStatus {
+    /// Take the dossier out of its session.
+    Withdrawn,
+}
+
+/// `PATCH /dossiers/{id}`: the fields to change; a blank text clears it.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct PatchDossier {
+    /// Summary of the case.
+    #[validate(length(max = 20000, message = "at most 20000 characters"))]
+    #[schema(max_length = 20000)]
+    pub clinical_summary: Option<String>,
+    /// The question put to the board.
+    #[validate(length(max = 20000, message = "at most 20000 characters"))]
+    #[schema(max_length = 20000)]
+    pub question: Option<String>,
+    /// The board's therapeutic proposal; recording one makes a registered dossier `discussed`.
+    #[validate(length(max = 20000, message = "at most 20000 characters"))]
+    #[schema(max_length = 20000)]
+    pub proposal: Option<String>,
+    /// Only `withdrawn`, by whoever may register for the requester, while the session is planned.
+    pub status: Option<RequestedStatus>,
+}
+
+/// Changes the medical content (the requester before the session, the members during it; never
+/// a secretary) or withdraws the dossier. Needs `If-Match` with the ETag read.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "update_dossier",
+    params(
+        ("id" = String, Path, description = "Dossier id"),
+        ("If-Match" = String, Header, description = "The ETag read"),
+    ),
+    request_body = PatchDossier,
+    responses(
+        (status = 200, description = "Changed; `ETag` is the new version", body = DossierView),
+        (status = 403, description = "`medical_act_forbidden` (a secretary), `not_requester`, `not_member`, `forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_validated`, `dossier_withdrawn`, `session_closed`, `session_not_open` (withdrawal)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`: changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: nothing to change, or too long", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`precondition_required`: no `If-Match`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/dossiers/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<PatchDossier>,
+) -> Result<HttpResponse, ApiError> {
+    let version = require_if_match(&req)?;
+    body.validate()?;
+    let body = body.into_inner();
+    let changes = DossierChanges {
+        clinical_summary: body.clinical_summary.map(|t| non_blank(Some(t))),
+        question: body.question.map(|t| non_blank(Some(t))),
+        proposal: body.proposal.map(|t| non_blank(Some(t))),
+        withdraw: body.status.is_some(),
+    };
+    if !changes.touches_medical_content() && !changes.withdraw {
+        return Err(ApiError::invalid_field("validation_failed", "body", "nothing to change"));
+    }
+    let (id, p) = (id.into_inner(), caller.principal);
+    let d = state.db(move |c| dossiers::update(c, &p, &id, version, &changes)).await?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, d))
+}
+
+/// Validates a dossier and produces its report: the animateurs of its RCP and their
+/// secretaries. Honours `If-Match` when sent.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "validate_dossier",
+    params(
+        ("id" = String, Path, description = "Dossier id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag read, optional"),
+    ),
+    responses(
+        (status = 200, description = "Validated; the report exists", body = DossierView),
+        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_validated`, `dossier_withdrawn`", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`: changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`proposal_missing`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/dossiers/{id}/validate")]
+pub async fn validate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let version = if_match(&req)?;
+    let (id, p) = (id.into_inner(), caller.principal);
+    let d = state.db(move |c| dossiers::validate(c, &p, &id, version)).await?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, d))
+}
+
+/// The report (compte rendu) of a validated dossier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    /// The dossier it reports.
+    pub dossier_id: String,
+    /// Plain text.
+    pub body: String,
+    /// Who validated the dossier.
+    pub produced_by: String,
+    /// When.
+    pub produced_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<Report> for ReportView {
+    fn from(r: Report) -> Self {
+        Self { dossier_id: r.dossier_id, body: r.body, produced_by: r.produced_by, produced_at: r.produced_at.and_utc() }
+    }
+}
+
+/// The report of a dossier, for whoever sees the dossier; 404 before validation.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "read_report",
+    params(("id" = String, Path, description = "Dossier id")),
+    responses(
+        (status = 200, description = "The report", body = ReportView),
+        (status = 404, description = "No such dossier, not visible, or not validated yet", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/dossiers/{id}/report")]
+pub async fn report(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (id, p) = (id.into_inner(), caller.principal);
+    let r = state.db(move |c| dossiers::report(c, &p, &id)).await?;
+    Ok(HttpResponse::Ok().json(ReportView::from(r)))
+}
+
+/// How a report is sent.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelName {
+    /// MSSanté secure messaging.
+    Mssante,
+    /// Ordinary mail.
+    Mail,
+    /// Printed.
+    Print,
+}
+
+impl From<ChannelName> for ReportChannel {
+    fn from(c: ChannelName) -> Self {
+        match c {
+            ChannelName::Mssante => Self::Mssante,
+            ChannelName::Mail => Self::Mail,
+            ChannelName::Print => Self::Print,
+        }
+    }
+}
+
+/// `POST /dossiers/{id}/report/transmissions`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct SendReport {
+    /// The professionals it is sent to (1 to 50).
+    #[validate(length(min = 1, max = 50, message = "1 to 50 recipients"))]
+    #[schema(min_items = 1, max_items = 50)]
+    pub recipient_ids: Vec<String>,
+    /// How.
+    pub channel: ChannelName,
+}
+
+/// One sending of a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransmissionView {
+    /// Opaque id.
+    pub id: String,
+    /// The dossier.
+    pub dossier_id: String,
+    /// How.
+    #[schema(value_type = ChannelName)]
+    pub channel: String,
+    /// Who sent it.
+    pub sent_by: String,
+    /// When.
+    pub sent_at: chrono::DateTime<chrono::Utc>,
+    /// To whom.
+    pub recipient_ids: Vec<String>,
+}
+
+impl From<Transmission> for TransmissionView {
+    fn from(t: Transmission) -> Self {
+        Self {
+            id: t.id,
+            dossier_id: t.dossier_id,
+            channel: t.channel,
+            sent_by: t.sent_by,
+            sent_at: t.sent_at.and_utc(),
+            recipient_ids: t.recipient_ids,
+        }
+    }
+}
+
+/// Sends the validated report: whoever sees the dossier.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "send_report",
+    params(("id" = String, Path, description = "Dossier id")),
+    request_body = SendReport,
+    responses(
+        (status = 201, description = "Recorded as sent", body = TransmissionView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier (or not visible), or an unknown recipient", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_validated`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: 1 to 50 recipients, a known channel", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/dossiers/{id}/report/transmissions")]
+pub async fn send_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<SendReport>,
+) -> Result<HttpResponse, ApiError> {
+    body.validate()?;
+    let (id, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
+    let channel = ReportChannel::from(body.channel);
+    let t = state.db(move |c| dossiers::send_report(c, &p, &id, &body.recipient_ids, channel)).await?;
+    Ok(HttpResponse::Created().json(TransmissionView::from(t)))
+}
+
+/// What was sent of a dossier's report, to whom, when and by whom, oldest first.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "list_report_transmissions",
+    params(("id" = String, Path, description = "Dossier id"), Paging),
+    responses(
+        (status = 200, description = "A page of transmissions", body = List<TransmissionView>),
+        (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/dossiers/{id}/report/transmissions")]
+pub async fn transmissions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, page, p) = (id.into_inner(), paging.request()?, caller.principal);
+    let found = state.db(move |c| dossiers::transmissions(c, &p, &id, &page)).await?;
+    Ok(HttpResponse::Ok().json(List::from_page(found, TransmissionView::from)))
+}
+
+/// A tab of the "dossiers" module.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TabName {
+    /// The dossiers I requested (a secretary: those her physicians requested).
+    RcpPassages,
+    /// The dossiers of the patients I correspond for (physicians only).
+    Correspondent,
+    /// The dossiers of the patients I treat (physicians only).
+    Treating,
+}
+
+/// `GET /me/dossiers?tab=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TabQuery {
+    /// Which tab.
+    #[param(value_type = TabName)]
+    pub tab: TabName,
+}
+
+/// The "dossiers" module: one tab, newest first. A secretary has only `rcp_passages`.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "list_my_dossiers",
+    params(TabQuery, Paging),
+    responses(
+        (status = 200, description = "A page of dossiers, newest first", body = List<DossierSummaryView>),
+        (status = 403, description = "`tab_not_allowed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_query`: unknown tab", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/dossiers")]
+pub async fn tab(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<TabQuery>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let tab = match query.tab {
+        TabName::RcpPassages => Tab::RcpPassages,
+        TabName::Correspondent => Tab::Correspondent,
+        TabName::Treating => Tab::Treating,
+    };
+    let (page, p) = (paging.request()?, caller.principal);
+    let found = state.db(move |c| dossiers::tab(c, &p, tab, &page)).await?;
+    Ok(HttpResponse::Ok().json(List::from_page(found, DossierSummaryView::from)))
 }

@@ -56,7 +56,15 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(sessions::start)
         .service(sessions::close)
         .service(sessions::agenda)
-        .service(sessions::run);
+        .service(sessions::run)
+        .service(dossiers::register)
+        .service(dossiers::tab)
+        .service(dossiers::read)
+        .service(dossiers::update)
+        .service(dossiers::validate)
+        .service(dossiers::report)
+        .service(dossiers::send_report)
+        .service(dossiers::transmissions);
 }
 
 /// The probes, outside `/api/v1`.
