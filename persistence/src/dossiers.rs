@@ -138,3 +138,33 @@ pub fn of_session(conn: &mut DbConnection, session_id: &str) -> Result<Vec<Dossi
         .order((patients::search_family, dossiers::id))
         .load::<Dossier>(conn)?)
 }
+
+// Registration without rights checks, kept apart so that the real registration
+// (`POST /sessions/{id}/dossiers`) can sit beside it without a conflict.
+
+/// Inserts a dossier without rights checks: for the demo loader and tests.
+pub fn register_unchecked(
+    conn: &mut DbConnection,
+    session_id: &str,
+    patient_id: &str,
+    requester_id: &str,
+    registered_by: &str,
+) -> Result<String, Error> {
+    let session = crate::sessions::find(conn, session_id)?;
+    let (id, at) = (crate::new_id(), crate::now());
+    diesel::insert_into(dossiers::table)
+        .values((
+            dossiers::id.eq(&id),
+            dossiers::session_id.eq(session_id),
+            dossiers::rcp_id.eq(&session.rcp_id),
+            dossiers::patient_id.eq(patient_id),
+            dossiers::requester_id.eq(requester_id),
+            dossiers::status.eq("registered"),
+            dossiers::version.eq(1),
+            dossiers::registered_by.eq(registered_by),
+            dossiers::created_at.eq(at),
+            dossiers::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}

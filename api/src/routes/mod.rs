@@ -2,8 +2,10 @@
 
 pub mod administration;
 pub mod common;
+pub mod documents;
 pub mod dossiers;
 pub mod health;
+pub mod patients;
 pub mod professionals;
 pub mod rcps;
 pub mod reports;
@@ -54,7 +56,15 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(sessions::start)
         .service(sessions::close)
         .service(sessions::agenda)
-        .service(sessions::run);
+        .service(sessions::run)
+        .service(patients::create)
+        .service(patients::search)
+        .service(patients::read)
+        .service(patients::update)
+        .service(documents::add)
+        .service(documents::list)
+        .service(documents::describe)
+        .service(documents::download);
 }
 
 /// The probes, outside `/api/v1`.
