@@ -9,5 +9,6 @@ mod agenda;
 mod directory;
 mod errors;
 mod openapi;
+mod patients;
 mod secretary_groups;
 mod session;
