@@ -84,6 +84,11 @@ pub struct DocumentUpload {
     pub file: Vec<u8>,
 }
 
+/// The bytes of a document, as `GET /documents/{id}/content` answers them.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct DocumentBytes(pub Vec<u8>);
+
 fn unsupported(detail: impl Into<String>) -> ApiError {
     ApiError::UnsupportedMediaType { code: "unsupported_document_type", detail: detail.into() }
 }
@@ -240,7 +245,7 @@ pub async fn describe(state: web::Data<AppState>, caller: Caller, id: web::Path<
     params(("id" = String, Path, description = "Document id")),
     responses(
         (status = 200, description = "The bytes", headers(("ETag" = String, description = "SHA-256 of the bytes, lowercase hex, quoted")),
-            content(("application/pdf"), ("image/png"), ("image/jpeg"), ("text/plain"))),
+            content((DocumentBytes = "application/pdf"), (DocumentBytes = "image/png"), (DocumentBytes = "image/jpeg"), (DocumentBytes = "text/plain"))),
         (status = 404, description = "No such document, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
     )
 )]
