@@ -46,8 +46,9 @@ impl DocumentType {
             Self::Pdf => content.starts_with(b"%PDF-"),
             Self::Png => content.starts_with(&PNG_SIGNATURE),
             Self::Jpeg => content.starts_with(&[0xFF, 0xD8, 0xFF]),
-            // NUL never occurs in text; it is how binary files betray themselves.
-            Self::Text => std::str::from_utf8(content).is_ok_and(|t| !t.contains('\0')),
+            // NUL never occurs in text; it is how binary files betray themselves. A PDF may be
+            // all ASCII: its signature still says what it is.
+            Self::Text => !Self::Pdf.matches(content) && std::str::from_utf8(content).is_ok_and(|t| !t.contains('\0')),
         }
     }
 }
@@ -76,5 +77,6 @@ mod tests {
         assert!(DocumentType::Text.matches("Compte rendu opératoire\n".as_bytes()));
         assert!(!DocumentType::Text.matches(&[0xFF, 0xFE, 0x00]));
         assert!(!DocumentType::Text.matches(b"PK\x03\x04\x00\x00"));
+        assert!(!DocumentType::Text.matches(b"%PDF-1.4 all ascii"));
     }
 }

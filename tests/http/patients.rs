@@ -425,13 +425,19 @@ async fn documents_are_checked_stored_and_read_under_the_patient_rights() {
         upload_raw(&app, &doc, &patient, multipart(&[("metadata", None, &metadata(" ")), ("file", Some("application/pdf"), PDF)])).await;
     assert_eq!(r.body["errors"][0]["field"], json!("metadata.title"));
     assert_problem(&app.post(&format!("/api/v1/patients/{patient}/documents"), &doc.token, json!({})).await, 415, "unsupported_media_type");
+    // A part without a Content-Type is plain text (RFC 7578), and is checked as such.
+    let r = upload_raw(&app, &doc, &patient, multipart(&[("metadata", None, &metadata("Note")), ("file", None, PDF)])).await;
+    assert_problem(&r, 415, "unsupported_document_type");
+    let r = upload_raw(&app, &doc, &patient, multipart(&[("metadata", None, &metadata("Note")), ("file", None, TEXT.as_bytes())])).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["content_type"], json!("text/plain"));
 
     // The record's readers read its documents; the treating physician may not add to it
     // (he sees no dossier of the patient and did not add her); strangers see nothing.
     let list = app.get(&format!("/api/v1/patients/{patient}/documents"), &treating.token).await;
     assert_eq!(list.status, 200, "{}", list.text);
     let ids: Vec<&str> = list.body["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 3);
+    assert_eq!(ids.len(), 4);
     assert!(ids.contains(&pdf.as_str()));
     assert!(list.body["items"][0].get("content").is_none());
     assert_eq!(app.get(&format!("/api/v1/documents/{pdf}"), &treating.token).await.body["sha256"].as_str().map(str::len), Some(64));
@@ -452,7 +458,7 @@ async fn documents_are_checked_stored_and_read_under_the_patient_rights() {
     assert_eq!(app.get(&format!("/api/v1/patients/{hers}/documents"), &sec.token).await.body["items"].as_array().unwrap().len(), 1);
 
     let trail = events(&app, &patient);
-    assert_eq!(count(&trail, "document.create", &doc, "allowed"), 3);
+    assert_eq!(count(&trail, "document.create", &doc, "allowed"), 4);
     assert_eq!(count(&trail, "document.create", &treating, "denied"), 1);
     assert_eq!(count(&trail, "document.create", &stranger, "denied"), 1);
     assert_eq!(count(&trail, "document.list", &treating, "allowed"), 1);

@@ -145,7 +145,8 @@ async fn read_metadata(field: &mut Field) -> Result<DocumentMetadata, ApiError> 
 /// Reads the file part: its declared type must be accepted (checked before reading), its size
 /// within the limit, and its content of the declared type.
 async fn read_file(field: &mut Field) -> Result<(DocumentType, Vec<u8>), ApiError> {
-    let declared = field.content_type().map(|m| m.essence_str().to_owned()).unwrap_or_default();
+    // RFC 7578: a part without a Content-Type is text/plain (and must then be UTF-8 text).
+    let declared = field.content_type().map_or_else(|| DocumentType::Text.as_str().to_owned(), |m| m.essence_str().to_owned());
     let kind = DocumentType::from_media_type(&declared)
         .ok_or_else(|| unsupported(format!("`{declared}` is not accepted: send application/pdf, image/png, image/jpeg or text/plain")))?;
     let bytes = read_part(field, MAX_DOCUMENT_BYTES).await?.ok_or_else(|| ApiError::PayloadTooLarge {
