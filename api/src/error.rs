@@ -220,6 +220,14 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { code, message } => Self::Conflict { code, detail: message, candidates: None },
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
             StoreError::Stale { .. } => Self::PreconditionFailed,
+            StoreError::Duplicates { code, candidates } => {
+                let detail = match code {
+                    "ins_taken" => "a patient with this INS already exists".to_owned(),
+                    _ => "patients with the same identity traits exist; check them, or send confirm_new=true".to_owned(),
+                };
+                let candidates: Vec<crate::routes::patients::DuplicateCandidate> = candidates.into_iter().map(Into::into).collect();
+                Self::Conflict { code, detail, candidates: serde_json::to_value(candidates).ok() }
+            }
             other => Self::Internal(other.to_string()),
         }
     }

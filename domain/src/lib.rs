@@ -4,6 +4,7 @@
 
 pub mod affiliation;
 pub mod delegation;
+pub mod document;
 pub mod dossier;
 pub mod error;
 pub mod patient;

@@ -1,6 +1,10 @@
-//! Patients' identity traits: administrative sex and the INS (Identifiant National de Santé).
+//! Patients' identity traits: administrative sex, the INS (Identifiant National de Santé), the
+//! birth date and place, and what an identity search must name.
+
+use chrono::NaiveDate;
 
 use crate::DomainError;
+use crate::text::search_key;
 
 /// Administrative sex, as FHIR's administrative gender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,6 +88,73 @@ impl Ins {
     }
 }
 
+/// Checks a birth date: not after `today` (a patient is born before being registered).
+pub fn check_birth_date(birth_date: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
+    if birth_date > today {
+        return Err(DomainError::invalid("birth_date", "birth_date_in_future", "the birth date cannot be in the future"));
+    }
+    Ok(())
+}
+
+/// Checks and normalises an INSEE birth place code: 5 characters, the department (2 digits, or
+/// 2A / 2B for Corsica) then 3 digits; foreign births use the 99xxx codes. Stored in upper case.
+pub fn check_birth_place_code(code: &str) -> Result<String, DomainError> {
+    let code = code.trim().to_ascii_uppercase();
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let valid = code.len() == 5 && code.is_ascii() && {
+        let (department, commune) = code.split_at(2);
+        (digits(department) || department == "2A" || department == "2B") && digits(commune)
+    };
+    if valid {
+        Ok(code)
+    } else {
+        Err(DomainError::invalid(
+            "birth_place_code",
+            "invalid_birth_place_code",
+            "an INSEE code has 5 characters: 2 digits (or 2A, 2B) then 3 digits",
+        ))
+    }
+}
+
+/// The fewest letters of a family-name prefix an identity search accepts.
+pub const MIN_SEARCH_LETTERS: usize = 2;
+
+/// What an identity search looks for: never the whole population, so either a family-name
+/// prefix with the birth date, or an exact INS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySearch {
+    /// Family names starting with this search key, born on this date.
+    Name {
+        /// The prefix, already a [`search_key`].
+        family_prefix: String,
+        /// The exact birth date.
+        birth_date: NaiveDate,
+    },
+    /// The patient with this INS.
+    Ins(Ins),
+}
+
+impl IdentitySearch {
+    /// Builds the search from the query; `search_too_broad` unless it names an INS, or a
+    /// prefix of at least [`MIN_SEARCH_LETTERS`] letters and a birth date. An INS that is given
+    /// must be valid (`invalid_ins`).
+    pub fn new(family_name: Option<&str>, birth_date: Option<NaiveDate>, ins: Option<&str>) -> Result<Self, DomainError> {
+        if let Some(ins) = ins.map(str::trim).filter(|i| !i.is_empty()) {
+            return Ok(Self::Ins(Ins::parse(ins)?));
+        }
+        let family_prefix = search_key(family_name.unwrap_or_default());
+        let letters = family_prefix.chars().filter(char::is_ascii_alphanumeric).count();
+        match birth_date {
+            Some(birth_date) if letters >= MIN_SEARCH_LETTERS => Ok(Self::Name { family_prefix, birth_date }),
+            _ => Err(DomainError::invalid(
+                "family_name",
+                "search_too_broad",
+                "name an exact INS, or at least 2 letters of the family name and the birth date",
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +166,37 @@ mod tests {
             assert_eq!(Sex::parse(x.as_str()), Ok(x));
         }
         assert!(matches!(Sex::parse("F"), Err(DomainError::Invalid { field: "sex", code: "invalid_sex", .. })));
+    }
+
+    #[test]
+    fn birth_dates_and_places() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        assert!(check_birth_date(today, today).is_ok());
+        assert!(check_birth_date(today.succ_opt().unwrap_or_default(), today).is_err());
+        assert_eq!(check_birth_place_code(" 2a004 "), Ok("2A004".to_owned()));
+        for valid in ["75056", "2B033", "99134"] {
+            assert!(check_birth_place_code(valid).is_ok(), "{valid}");
+        }
+        for invalid in ["7505", "750566", "2C004", "A5056", "75O56", "2A0é4", ""] {
+            assert!(check_birth_place_code(invalid).is_err(), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn identity_search_refuses_browsing() {
+        let day = NaiveDate::from_ymd_opt(1950, 3, 1);
+        let too_broad = |r: Result<IdentitySearch, DomainError>| matches!(r, Err(DomainError::Invalid { code: "search_too_broad", .. }));
+        assert!(too_broad(IdentitySearch::new(None, None, None)));
+        assert!(too_broad(IdentitySearch::new(Some("D"), day, None)));
+        assert!(too_broad(IdentitySearch::new(Some("É-"), day, None)));
+        assert!(too_broad(IdentitySearch::new(Some("Dupont"), None, None)));
+        assert!(too_broad(IdentitySearch::new(Some("Dupont"), None, Some("  "))));
+        assert_eq!(
+            IdentitySearch::new(Some(" DÉ"), day, None),
+            Ok(IdentitySearch::Name { family_prefix: "de".to_owned(), birth_date: day.unwrap_or_default() })
+        );
+        assert!(matches!(IdentitySearch::new(None, None, Some("185057800608491")), Ok(IdentitySearch::Ins(_))));
+        assert!(matches!(IdentitySearch::new(None, None, Some("185057800608492")), Err(DomainError::Invalid { code: "invalid_ins", .. })));
     }
 
     #[test]

@@ -20,6 +20,15 @@ pub enum Error {
         /// Human-readable explanation.
         message: String,
     },
+    /// Patients with the same identity exist (`possible_duplicate`), or the INS is already
+    /// held (`ins_taken`): the candidates are named so the caller can pick the right record.
+    #[error("{code}: {n} patient(s) with the same identity", n = candidates.len())]
+    Duplicates {
+        /// `possible_duplicate` or `ins_taken`.
+        code: &'static str,
+        /// Identity traits of the patients concerned.
+        candidates: Vec<crate::patients::PatientIdentity>,
+    },
     /// The caller's `If-Match` version is not the current one: someone changed it meanwhile.
     #[error("stale version: the current version is {current}")]
     Stale {

@@ -13,5 +13,6 @@ mod dossiers;
 mod errors;
 mod matrix;
 mod openapi;
+mod patients;
 mod secretary_groups;
 mod session;

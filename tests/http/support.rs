@@ -316,29 +316,17 @@ pub fn assert_problem(r: &Resp, status: u16, code: &str) {
 }
 
 impl TestApp {
-    /// A patient written straight into the store (stands in for `POST /patients` until it exists
-    /// on this branch); `treating` and `correspondents` are the patient's physicians.
+    /// A patient added by `created_by` (`POST /patients`, past the duplicate check); `treating`
+    /// and `correspondents` are the patient's physicians.
     pub async fn patient(&self, created_by: &User, family: &str, treating: Option<&User>, correspondents: &[&User]) -> String {
-        let pool = self.pool.clone();
-        let (family, by) = (family.to_owned(), created_by.id.clone());
-        let treating = treating.map(|u| u.id.clone());
-        let correspondents: Vec<String> = correspondents.iter().map(|u| u.id.clone()).collect();
-        actix_web::web::block(move || {
-            let mut conn = pool.get().expect("conn");
-            let birth = chrono::NaiveDate::from_ymd_opt(1961, 4, 12).expect("date");
-            concerto_persistence::dossiers::insert_patient_for_tests(
-                &mut conn,
-                &family,
-                "Jeanne",
-                birth,
-                &by,
-                treating.as_deref(),
-                &correspondents,
-            )
-        })
-        .await
-        .expect("block")
-        .expect("patient")
+        let body = json!({
+            "family_name": family, "given_name": "Jeanne", "birth_date": "1961-04-12", "sex": "female",
+            "treating_physician_id": treating.map(|u| u.id.clone()),
+            "correspondent_ids": correspondents.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+        });
+        let r = self.post("/api/v1/patients?confirm_new=true", &created_by.token, body).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.id()
     }
 
     /// Registers `patient` in `session` for `requester`, as `by` (asserts 201); the dossier id.

@@ -3,8 +3,10 @@
 pub mod administration;
 pub mod audit;
 pub mod common;
+pub mod documents;
 pub mod dossiers;
 pub mod health;
+pub mod patients;
 pub mod professionals;
 pub mod rcps;
 pub mod reports;
@@ -64,7 +66,15 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(dossiers::validate)
         .service(dossiers::report)
         .service(dossiers::send_report)
-        .service(dossiers::transmissions);
+        .service(dossiers::transmissions)
+        .service(patients::create)
+        .service(patients::search)
+        .service(patients::read)
+        .service(patients::update)
+        .service(documents::add)
+        .service(documents::list)
+        .service(documents::describe)
+        .service(documents::download);
 }
 
 /// The probes, outside `/api/v1`.
