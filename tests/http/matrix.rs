@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp, User};
+use crate::support::{BOUNDARY, PASSWORD, TestApp, User, multipart};
 
 /// The kinds of caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,6 +65,12 @@ pub struct World {
     pub group: String,
     pub rcp: String,
     pub session: String,
+    /// A patient added by the requester, with a dossier he registered in `session` and a document.
+    pub patient: String,
+    pub dossier: String,
+    pub document: String,
+    /// Another dossier of the requester's, validated by the animateur: it has a report.
+    pub validated: String,
 }
 
 impl World {
@@ -124,7 +130,50 @@ async fn world(app: &TestApp) -> World {
         (Who::SecOnOtherCenter, sec_other),
         (Who::Disabled, disabled),
     ];
-    World { here, users, group, rcp, session }
+    let mut w = World {
+        here,
+        users,
+        group,
+        rcp,
+        session,
+        patient: String::new(),
+        dossier: String::new(),
+        document: String::new(),
+        validated: String::new(),
+    };
+    let (requester, animateur) = (w.user(Who::Requester).clone(), w.user(Who::Animateur).clone());
+    w.patient = app.patient(&requester, "Garnier", None, &[]).await;
+    w.dossier = app.dossier(&requester, &w.session, &w.patient, &requester).await;
+    w.document = upload(app, &requester, &w.patient).await;
+    let second = app.patient(&requester, "Lefebvre", None, &[]).await;
+    w.validated = app.dossier(&requester, &w.session, &second, &requester).await;
+    let r = app
+        .with_if_match(
+            "PATCH",
+            &format!("/api/v1/dossiers/{}", w.validated),
+            &requester.token,
+            "\"1\"",
+            json!({"proposal": "chimiothérapie"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.post(&format!("/api/v1/dossiers/{}/validate", w.validated), &animateur.token, json!({})).await.status, 200);
+    w
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+
+fn document_body() -> Vec<u8> {
+    let metadata = json!({"title": "Compte rendu", "kind": "report", "document_date": "2026-11-02"}).to_string();
+    multipart(&[("metadata", Some("application/json"), metadata.as_bytes()), ("file", Some("application/pdf"), PDF)])
+}
+
+async fn upload(app: &TestApp, by: &User, patient: &str) -> String {
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    let r =
+        app.raw("POST", &format!("/api/v1/patients/{patient}/documents"), Some(&by.token), &[("content-type", &ct)], document_body()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.id()
 }
 
 /// Who passes a row: the rest of the authenticated callers get the row's refusal.
@@ -156,8 +205,25 @@ async fn fresh(app: &TestApp, category: &str, center: &str, kind: &str) -> Strin
     id
 }
 
+/// One call of an operation: its request and who passes.
+struct Req {
+    path: String,
+    json: Option<Value>,
+    /// A multipart body instead of JSON.
+    multipart: Option<Vec<u8>>,
+    /// Sends `If-Match: "1"`, so writes of medical data reach their rights check.
+    if_match: bool,
+    rule: Rule,
+}
+
+impl From<(String, Option<Value>, Rule)> for Req {
+    fn from((path, json, rule): (String, Option<Value>, Rule)) -> Self {
+        Req { path, json, multipart: None, if_match: false, rule }
+    }
+}
+
 /// The request of an operation, with fresh targets where it changes state, and who passes.
-async fn request(app: &TestApp, w: &World, op: &str) -> (String, Option<Value>, Rule) {
+async fn request(app: &TestApp, w: &World, op: &str) -> Req {
     use Who::*;
     let admin = app.admin().await;
     let coord = w.user(CoordHere).clone();
@@ -293,9 +359,90 @@ async fn request(app: &TestApp, w: &World, op: &str) -> (String, Option<Value>, 
         "GET /api/v1/sessions/{id}/run" => {
             (format!("/api/v1/sessions/{}/run", w.session), None, only(&[Animateur, SecOfAnimateur], Expect::Deny))
         }
+
+        // Patients and documents: identity search and creation for physicians and secretaries;
+        // the record and its documents for whoever sees one of its dossiers (and its creator).
+        "GET /api/v1/patients" => ("/api/v1/patients?family_name=ga&birth_date=1961-04-12".into(), None, only(CLINICAL, Expect::Deny)),
+        "POST /api/v1/patients" => (
+            "/api/v1/patients?confirm_new=true".into(),
+            Some(json!({"family_name": "Nouveau", "given_name": "N", "birth_date": "1970-01-01", "sex": "male"})),
+            only(CLINICAL, Expect::Deny),
+        ),
+        "GET /api/v1/patients/{id}" | "GET /api/v1/patients/{id}/documents" => {
+            (op.split(' ').nth(1).unwrap_or_default().replace("{id}", &w.patient), None, only(SEES_DOSSIER, Expect::Hide))
+        }
+        "PATCH /api/v1/patients/{id}" => {
+            let req: Req = (format!("/api/v1/patients/{}", w.patient), Some(json!({"given_name": "Jeanne"})), only(SEES_DOSSIER, Expect::Hide)).into();
+            return Req { if_match: true, ..req };
+        }
+        "POST /api/v1/patients/{id}/documents" => {
+            let req: Req = (format!("/api/v1/patients/{}/documents", w.patient), None, only(SEES_DOSSIER, Expect::Hide)).into();
+            return Req { multipart: Some(document_body()), ..req };
+        }
+        "GET /api/v1/documents/{id}" | "GET /api/v1/documents/{id}/content" => {
+            (op.split(' ').nth(1).unwrap_or_default().replace("{id}", &w.document), None, only(SEES_DOSSIER, Expect::Hide))
+        }
+
+        // Dossiers: registration by the requester, his secretaries and the animateur; the rest
+        // for whoever sees the dossier, medical writing for the requester before the session,
+        // validation for the animateur and his secretary.
+        "POST /api/v1/sessions/{id}/dossiers" => {
+            let patient = app.patient(w.user(Requester), &format!("P{}", n()), None, &[]).await;
+            (
+                format!("/api/v1/sessions/{}/dossiers", w.session),
+                Some(json!({"patient_id": patient, "requester_id": w.user(Requester).id})),
+                only(&[Requester, Animateur, SecOfRequester, SecOfRequesterViaGroup], Expect::Deny),
+            )
+        }
+        "GET /api/v1/dossiers/{id}" => (format!("/api/v1/dossiers/{}", w.dossier), None, only(SEES_DOSSIER, Expect::Hide)),
+        "PATCH /api/v1/dossiers/{id}" => {
+            let rule: Rule = Box::new(|who| match who {
+                Requester => Expect::Pass,
+                who if SEES_DOSSIER.contains(&who) => Expect::Deny,
+                _ => Expect::Hide,
+            });
+            return Req { path: format!("/api/v1/dossiers/{}", w.dossier), json: Some(json!({"question": "?"})), multipart: None, if_match: true, rule };
+        }
+        "POST /api/v1/dossiers/{id}/validate" => {
+            let rule: Rule = Box::new(|who| match who {
+                Animateur | SecOfAnimateur => Expect::Pass,
+                who if SEES_DOSSIER.contains(&who) => Expect::Deny,
+                _ => Expect::Hide,
+            });
+            (format!("/api/v1/dossiers/{}/validate", w.dossier), Some(json!({})), rule)
+        }
+        "GET /api/v1/dossiers/{id}/report" | "GET /api/v1/dossiers/{id}/report/transmissions" => {
+            (op.split(' ').nth(1).unwrap_or_default().replace("{id}", &w.validated), None, only(SEES_DOSSIER, Expect::Hide))
+        }
+        "POST /api/v1/dossiers/{id}/report/transmissions" => (
+            format!("/api/v1/dossiers/{}/report/transmissions", w.validated),
+            Some(json!({"recipient_ids": [w.user(Requester).id], "channel": "mail"})),
+            only(SEES_DOSSIER, Expect::Hide),
+        ),
+        "GET /api/v1/me/dossiers" => ("/api/v1/me/dossiers?tab=rcp_passages".into(), None, only(CLINICAL, Expect::Deny)),
         other => panic!("the authorization matrix has no row for `{other}`: state who may call it in tests/http/matrix.rs"),
     }
+    .into()
 }
+
+/// Physicians and secretaries: whoever holds a clinical profile.
+const CLINICAL: &[Who] = &[
+    Who::Manager,
+    Who::Requester,
+    Who::Participant,
+    Who::Animateur,
+    Who::Unrelated,
+    Who::SecOfRequester,
+    Who::SecOfRequesterViaGroup,
+    Who::SecOfAnimateur,
+    Who::SecOnOtherCenter,
+];
+
+/// Who sees the requester's dossier: the RCP's members (agenda), the requester (tab), his
+/// secretaries on the RCP's center, and the animateur's secretary. Not the manager, who is no
+/// member; not the secretary whose profile is on another center; no administrator.
+const SEES_DOSSIER: &[Who] =
+    &[Who::Requester, Who::Participant, Who::Animateur, Who::SecOfRequester, Who::SecOfRequesterViaGroup, Who::SecOfAnimateur];
 
 /// Operations that answer without a token.
 const PUBLIC: [&str; 3] = ["POST /api/v1/auth/login", "GET /healthz", "GET /readyz"];
@@ -328,13 +475,29 @@ async fn every_operation_answers_every_caller_as_the_rules_say() {
         }
         let method = op.split(' ').next().unwrap_or_default();
         for who in EVERYONE {
-            let (path, body, expect) = request(&app, &w, op).await;
+            let req = request(&app, &w, op).await;
             let expected = match who {
                 Who::Anonymous | Who::Disabled => Expect::Unauth,
-                other => expect(other),
+                other => (req.rule)(other),
             };
             let token = (who != Who::Anonymous).then(|| w.user(who).token.clone());
-            let r = app.call(method, &path, token.as_deref(), body).await;
+            let multipart_type = format!("multipart/form-data; boundary={BOUNDARY}");
+            let mut headers: Vec<(&str, &str)> = Vec::new();
+            if req.if_match {
+                headers.push(("if-match", "\"1\""));
+            }
+            let body = match (req.multipart, req.json) {
+                (Some(bytes), _) => {
+                    headers.push(("content-type", &multipart_type));
+                    bytes
+                }
+                (None, Some(json)) => {
+                    headers.push(("content-type", "application/json"));
+                    json.to_string().into_bytes()
+                }
+                (None, None) => Vec::new(),
+            };
+            let r = app.raw(method, &req.path, token.as_deref(), &headers, body).await;
             calls += 1;
             let got = outcome(r.status);
             if got != expected {

@@ -1,11 +1,11 @@
 //! Patients and documents: creation, duplicates, identity search, who reads a record, PATCH
 //! with If-Match, document upload and download, and the audit trail they leave.
 
-use concerto_persistence::audit::{self, AuditEvent, AuditFilter};
 use concerto_persistence::PageRequest;
+use concerto_persistence::audit::{self, AuditEvent, AuditFilter};
 use serde_json::{Value, json};
 
-use crate::support::{Resp, TestApp, User, assert_problem};
+use crate::support::{BOUNDARY, Resp, TestApp, User, assert_problem, multipart};
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
@@ -42,28 +42,6 @@ fn events(app: &TestApp, patient: &str) -> Vec<AuditEvent> {
 
 fn count(events: &[AuditEvent], action: &str, actor: &User, outcome: &str) -> usize {
     events.iter().filter(|e| e.action == action && e.actor_id == actor.id && e.outcome == outcome).count()
-}
-
-const BOUNDARY: &str = "concerto-test-boundary-7MA4YWxkTrZu0gW";
-
-/// A multipart/form-data body: parts of (name, content type, bytes).
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, content_type, bytes) in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
-        if *name == "file" {
-            body.extend_from_slice(b"; filename=\"document\"");
-        }
-        body.extend_from_slice(b"\r\n");
-        if let Some(ct) = content_type {
-            body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
-        }
-        body.extend_from_slice(b"\r\n");
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
 }
 
 fn metadata(title: &str) -> Vec<u8> {
@@ -497,6 +475,7 @@ async fn each_call_leaves_exactly_one_audit_event() {
         summary,
         vec![
             ("patient.create".to_owned(), sec.id.clone(), "allowed".to_owned(), own()),
+            ("dossier.create".to_owned(), requester.id.clone(), "allowed".to_owned(), own()),
             // She added the patient herself: no delegation was needed.
             ("patient.read".to_owned(), sec.id.clone(), "allowed".to_owned(), own()),
             ("patient.read".to_owned(), requester.id.clone(), "allowed".to_owned(), own()),
@@ -505,5 +484,6 @@ async fn each_call_leaves_exactly_one_audit_event() {
             ("document.download".to_owned(), sec.id.clone(), "allowed".to_owned(), own()),
         ]
     );
-    assert!(trail.iter().all(|e| e.cancer_center_id.is_none()));
+    // Patients and documents belong to no center; the dossier belongs to its RCP's.
+    assert!(trail.iter().all(|e| e.cancer_center_id.is_some() == (e.resource_type == "dossier")));
 }

@@ -303,6 +303,29 @@ impl TestApp {
     }
 }
 
+/// The boundary of the multipart bodies the tests build.
+pub const BOUNDARY: &str = "concerto-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A multipart/form-data body, as a browser builds it: parts of (name, content type, bytes).
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, content_type, bytes) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
+        if *name == "file" {
+            body.extend_from_slice(b"; filename=\"document\"");
+        }
+        body.extend_from_slice(b"\r\n");
+        if let Some(ct) = content_type {
+            body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
 /// Asserts a problem answer: status, `code`, and the problem+json shape.
 #[track_caller]
 pub fn assert_problem(r: &Resp, status: u16, code: &str) {
