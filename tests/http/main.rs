@@ -12,6 +12,7 @@ mod directory;
 mod dossiers;
 mod errors;
 mod matrix;
+mod model;
 mod openapi;
 mod patients;
 mod secretary_groups;
