@@ -3,11 +3,16 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
+use concerto_domain::dossier::ReportChannel;
+use concerto_domain::patient::{Ins, Sex};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Rpps, luhn_check_digit};
 use concerto_domain::profile::ProfileKind;
 use concerto_domain::rcp::{MemberRole, SessionAction};
 use concerto_persistence::account_requests::{self, NewAccountRequest};
+use concerto_persistence::dossiers::{self, DossierChanges, NewDossier};
+use concerto_persistence::patients::{self, NewPatient};
 use concerto_persistence::professionals::{self, NewProfessional};
 use concerto_persistence::sessions::{self, NewSession};
 use concerto_persistence::{DbConnection, Error, accounts, affiliations, cancer_centers, db, rcps, secretary_groups};
@@ -88,14 +93,14 @@ fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
         &[(&north.id, ProfileKind::CenterCoordinator)],
         "center coordinator of 3C Hauts-de-Loire".to_owned(),
     )?;
-    let (martin, _) = person(
+    let (martin, martin_account) = person(
         c,
         ("Martin", "Hélène", Category::Physician, Some("1000000001")),
         "dr.martin",
         &[(&north.id, ProfileKind::Physician)],
         "oncologist, 3C Hauts-de-Loire".to_owned(),
     )?;
-    let (bernard, _) = person(
+    let (bernard, bernard_account) = person(
         c,
         ("Bernard", "Paul", Category::Physician, Some("1000000002")),
         "dr.bernard",
@@ -109,14 +114,14 @@ fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
         &[(&north.id, ProfileKind::Physician), (&south.id, ProfileKind::Physician)],
         "surgeon, both centers".to_owned(),
     )?;
-    let (moreau, _) = person(
+    let (moreau, moreau_account) = person(
         c,
         ("Moreau", "Julie", Category::Secretary, None),
         "sec.moreau",
         &[(&north.id, ProfileKind::Secretary)],
         "secretary, member of the group \"Secrétariat oncologie\" (Bernard, Petit)".to_owned(),
     )?;
-    let (roux, _) = person(
+    let (roux, roux_account) = person(
         c,
         ("Roux", "Anne", Category::Secretary, None),
         "sec.roux",
@@ -139,7 +144,8 @@ fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
             expected_profile: ProfileKind::Secretary,
         },
     )?;
-    let durand = account_requests::fulfil(c, &admin, &request.id, "sec.durand", hash)?.professional_id;
+    let fulfilled = account_requests::fulfil(c, &admin, &request.id, "sec.durand", hash)?;
+    let (durand, durand_account) = (fulfilled.professional_id, fulfilled.account_id);
     professionals::set_category(c, &coord, &durand, Category::Secretary)?;
     listed.push(("sec.durand".to_owned(), "secretary of Dr Martin (opened through an account request)".to_owned()));
 
@@ -163,51 +169,120 @@ fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
             expected_profile: ProfileKind::Physician,
         },
     )?;
-    let petit_principal = principal_of(c, &petit_account)?;
-    clinical(c, &admin, &coord, &petit_principal, &north.id, &south.id, [&martin, &bernard, &petit])?;
+    let mut staff = Vec::new();
+    for account in [&martin_account, &bernard_account, &petit_account, &durand_account, &moreau_account, &roux_account] {
+        staff.push(principal_of(c, account)?);
+    }
+    clinical(c, &admin, &coord, &north.id, &south.id, &staff)?;
     Ok(DemoWorld { accounts: listed })
 }
 
-/// RCPs with participants and animateurs, and sessions past, running and upcoming.
+/// RCPs with participants and animateurs, sessions past, running and upcoming, and patients
+/// with dossiers in every status, each made by whom the rules allow (a secretary registers for
+/// her physician; the requester writes his question; the animateur validates).
 fn clinical(
     c: &mut DbConnection,
     admin: &Principal,
     coord: &Principal,
-    south_chair: &Principal,
     north: &str,
     south: &str,
-    [martin, bernard, petit]: [&String; 3],
+    staff: &[Principal],
 ) -> Result<(), Error> {
-    let digestive = rcps::create(c, coord, north, "RCP Digestive", "digestive oncology")?;
-    rcps::set_member(c, coord, &digestive.id, petit, MemberRole::Animateur)?;
-    rcps::set_member(c, coord, &digestive.id, martin, MemberRole::Participant)?;
-    rcps::set_member(c, coord, &digestive.id, bernard, MemberRole::Participant)?;
-    let thoracic = rcps::create(c, coord, north, "RCP Thoracique", "thoracic oncology")?;
-    rcps::set_member(c, coord, &thoracic.id, bernard, MemberRole::Animateur)?;
-    rcps::set_member(c, coord, &thoracic.id, martin, MemberRole::Participant)?;
-    rcps::add_manager(c, coord, &thoracic.id, martin)?;
-    let breast = rcps::create(c, admin, south, "RCP Sénologie Sud", "breast oncology")?;
-    rcps::set_member(c, admin, &breast.id, petit, MemberRole::Animateur)?;
-
-    let at = |days: i64, hour: u32| {
-        let day = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
-        day.and_hms_opt(hour, 0, 0).unwrap_or_default()
+    let [martin, bernard, petit, durand, moreau, roux] = staff else {
+        return Err(Error::NotFound("demo staff"));
     };
-    let session = |c: &mut DbConnection, by: &Principal, rcp: &str, days: i64, hour: u32| {
+    let id = |p: &Principal| p.professional_id.clone();
+    let digestive = rcps::create(c, coord, north, "RCP Digestive", "digestive oncology")?;
+    rcps::set_member(c, coord, &digestive.id, &id(petit), MemberRole::Animateur)?;
+    rcps::set_member(c, coord, &digestive.id, &id(martin), MemberRole::Participant)?;
+    rcps::set_member(c, coord, &digestive.id, &id(bernard), MemberRole::Participant)?;
+    let thoracic = rcps::create(c, coord, north, "RCP Thoracique", "thoracic oncology")?;
+    rcps::set_member(c, coord, &thoracic.id, &id(bernard), MemberRole::Animateur)?;
+    rcps::set_member(c, coord, &thoracic.id, &id(martin), MemberRole::Participant)?;
+    rcps::add_manager(c, coord, &thoracic.id, &id(martin))?;
+    let breast = rcps::create(c, admin, south, "RCP Sénologie Sud", "breast oncology")?;
+    rcps::set_member(c, admin, &breast.id, &id(petit), MemberRole::Animateur)?;
+
+    let session = |c: &mut DbConnection, rcp: &str, days: i64, hour: u32| {
+        let day = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
+        let at = |h: u32| day.and_hms_opt(h, 0, 0).unwrap_or_default();
         sessions::create(
             c,
-            by,
+            admin,
             rcp,
-            &NewSession { starts_at: at(days, hour), ends_at: Some(at(days, hour + 2)), location: Some("Salle Pasteur".to_owned()) },
+            &NewSession { starts_at: at(hour), ends_at: Some(at(hour + 2)), location: Some("Salle Pasteur".to_owned()) },
         )
     };
-    let past = session(c, coord, &digestive.id, -7, 14)?;
+    let patient = |c: &mut DbConnection,
+                   by: &Principal,
+                   (family, given, born, sex): (&str, &str, (i32, u32, u32), Sex),
+                   ins: Option<&str>,
+                   treating: Option<&Principal>,
+                   correspondents: &[&Principal]| {
+        let new = NewPatient {
+            family_name: family.to_owned(),
+            given_name: given.to_owned(),
+            birth_date: NaiveDate::from_ymd_opt(born.0, born.1, born.2).unwrap_or_default(),
+            sex,
+            birth_place_code: None,
+            ins: ins.map(Ins::parse).transpose()?,
+            treating_physician_id: treating.map(|p| p.professional_id.clone()),
+            correspondent_ids: correspondents.iter().map(|p| p.professional_id.clone()).collect(),
+        };
+        patients::create(c, by, &new, true).map(|p| p.identity.id)
+    };
+    let register = |c: &mut DbConnection, by: &Principal, session: &str, patient: &str, requester: &Principal| {
+        let new = NewDossier {
+            patient_id: patient.to_owned(),
+            requester_id: requester.professional_id.clone(),
+            clinical_summary: None,
+            question: None,
+        };
+        dossiers::register(c, by, session, &new)
+    };
+    let write =
+        |c: &mut DbConnection, by: &Principal, dossier: &dossiers::Dossier, summary: &str, question: &str, proposal: Option<&str>| {
+            let changes = DossierChanges {
+                clinical_summary: Some(Some(summary.to_owned())),
+                question: Some(Some(question.to_owned())),
+                proposal: proposal.map(|p| Some(p.to_owned())),
+                withdraw: false,
+            };
+            dossiers::update(c, by, &dossier.id, dossier.version, &changes)
+        };
+
+    let garnier = patient(c, martin, ("Garnier", "Rose", (1952, 3, 14), Sex::Female), Some("261047512345619"), Some(martin), &[bernard])?;
+    let lefevre = patient(c, durand, ("Lefèvre", "Jean", (1948, 11, 2), Sex::Male), None, None, &[])?;
+    let roussel = patient(c, moreau, ("Roussel", "Odile", (1961, 7, 30), Sex::Female), None, Some(bernard), &[])?;
+    let dupuis = patient(c, bernard, ("Dupuis", "Marcel", (1955, 2, 9), Sex::Male), Some("155029901234520"), None, &[martin])?;
+    let blanc = patient(c, roux, ("Blanc", "Claire", (1970, 5, 21), Sex::Female), None, Some(petit), &[])?;
+
+    // Last week: Garnier discussed and validated, the report sent by Dr Martin's secretary.
+    let past = session(c, &digestive.id, -7, 14)?;
+    let d = register(c, durand, &past.id, &garnier, martin)?;
+    let d = write(c, martin, &d, "Adénocarcinome du côlon sigmoïde, pT3N1.", "Chimiothérapie adjuvante ?", Some("FOLFOX 6 mois"))?;
     sessions::transition(c, coord, &past.id, SessionAction::Start)?;
+    dossiers::validate(c, petit, &d.id, None)?;
+    dossiers::send_report(c, durand, &d.id, &[id(martin), id(bernard)], ReportChannel::Mssante)?;
     sessions::transition(c, coord, &past.id, SessionAction::Close)?;
-    let today = session(c, coord, &digestive.id, 0, 17)?;
+
+    // Today, running: Lefèvre discussed, Roussel registered by the group's secretary.
+    let today = session(c, &digestive.id, 0, 17)?;
+    let d = register(c, durand, &today.id, &lefevre, martin)?;
+    write(c, martin, &d, "Carcinome hépatocellulaire sur cirrhose.", "Radiofréquence ou résection ?", Some("Résection segmentaire"))?;
+    register(c, moreau, &today.id, &roussel, bernard)?;
     sessions::transition(c, coord, &today.id, SessionAction::Start)?;
-    session(c, coord, &digestive.id, 7, 14)?;
-    session(c, coord, &thoracic.id, 3, 12)?;
-    session(c, south_chair, &breast.id, 5, 9)?;
+
+    // Next week: Dupuis registered by Dr Bernard, Garnier registered then withdrawn.
+    let next = session(c, &digestive.id, 7, 14)?;
+    register(c, bernard, &next.id, &dupuis, bernard)?;
+    let w = register(c, martin, &next.id, &garnier, martin)?;
+    dossiers::update(c, martin, &w.id, w.version, &DossierChanges { withdraw: true, ..DossierChanges::default() })?;
+
+    let thoracic_session = session(c, &thoracic.id, 3, 12)?;
+    let d = register(c, martin, &thoracic_session.id, &dupuis, martin)?;
+    write(c, martin, &d, "Nodule pulmonaire de 18 mm, TEP positive.", "Biopsie ou chirurgie d'emblée ?", None)?;
+    let breast_session = session(c, &breast.id, 5, 9)?;
+    register(c, roux, &breast_session.id, &blanc, petit)?;
     Ok(())
 }

@@ -28,4 +28,31 @@ async fn demo_world_loads_once_and_shows_the_rules_at_work() {
     let rcps: std::collections::BTreeSet<&str> =
         agenda["items"].as_array().unwrap().iter().map(|s| s["rcp_name"].as_str().unwrap()).collect();
     assert!(rcps.contains("RCP Sénologie Sud") && rcps.contains("RCP Digestive"), "{agenda}");
+
+    // Today's digestive session holds Dr Martin's and Dr Bernard's dossiers. Sophie Durand
+    // (secretary of Dr Martin, a participant) sees only his; Julie Moreau acts for Dr Petit,
+    // the animateur, and sees both, and the run.
+    let today =
+        |agenda: &serde_json::Value| agenda["items"].as_array().unwrap().iter().find(|s| s["status"] == "in_progress").cloned().unwrap();
+    let durand_today = today(&app.get("/api/v1/agenda", &durand).await.body);
+    let names: Vec<&str> =
+        durand_today["dossiers"].as_array().unwrap().iter().map(|d| d["patient_family_name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Lefèvre"]);
+    let moreau = app.login("sec.moreau", DEMO_PASSWORD).await;
+    let moreau_today = today(&app.get("/api/v1/agenda", &moreau).await.body);
+    assert_eq!(moreau_today["dossiers"].as_array().unwrap().len(), 2);
+    let run = format!("/api/v1/sessions/{}/run", moreau_today["id"].as_str().unwrap());
+    assert_eq!(app.get(&run, &moreau).await.status, 200);
+    assert_eq!(app.get(&run, &durand).await.status, 403);
+    // Dr Martin's tabs: his requests, and the patient he treats (whose report was sent).
+    let martin = app.login("dr.martin", DEMO_PASSWORD).await;
+    let treating = app.get("/api/v1/me/dossiers?tab=treating", &martin).await.body;
+    assert!(treating["items"].as_array().unwrap().iter().any(|d| d["status"] == "validated"), "{treating}");
+    let statuses: std::collections::BTreeSet<String> = app.get("/api/v1/me/dossiers?tab=rcp_passages", &martin).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["discussed", "registered", "validated", "withdrawn"].map(String::from).into_iter().collect());
 }
