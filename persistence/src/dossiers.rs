@@ -18,6 +18,9 @@ use crate::schema::{
 use crate::scope::{self, ClinicalScope};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now, rcps as boards, sessions};
 
+// The patients a physician treats, as a subquery beside the patients joined to the dossiers.
+diesel::alias!(patients as treated: TreatedPatients);
+
 /// A dossier as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct Dossier {
@@ -602,7 +605,6 @@ impl Tab {
 /// `delegation::in_rcp_passages_tab`, `in_correspondent_tab` and `in_treating_tab`; a tab
 /// `Principal::dossier_tabs` does not offer is `tab_not_allowed`. One audit event per call.
 pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest) -> Result<Page<DossierSummary>, Error> {
-    use diesel::dsl::exists;
     audit::audited(conn, p, "dossier.list", "dossier", |c, trail| {
         if !p.dossier_tabs().contains(&tab.as_str()) {
             return Err(DomainError::Forbidden("tab_not_allowed").into());
@@ -614,17 +616,28 @@ pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest)
             .inner_join(rcps::table)
             .select((SUMMARY_COLUMNS, dossiers::created_at))
             .into_boxed();
-        query = match tab {
-            Tab::RcpPassages => query.filter(dossiers::requester_id.eq(me.clone()).or(
-                dossiers::requester_id.eq_any(scope.physicians.clone()).and(rcps::cancer_center_id.eq_any(scope.secretary_centers.clone())),
-            )),
-            Tab::Treating => query.filter(patients::treating_physician_id.eq(me.clone())),
-            Tab::Correspondent => query.filter(exists(
-                patient_correspondents::table
-                    .filter(patient_correspondents::patient_id.eq(dossiers::patient_id))
-                    .filter(patient_correspondents::professional_id.eq(me.clone())),
-            )),
-        };
+        // Each filter leads with an indexed column (requester, patient), so a tab costs the
+        // caller's own dossiers, never a scan of the table: "requester = me, or one of P(S) on a
+        // secretary center" is written as "requester in {me} ∪ P(S), and (me, or that center)".
+        query =
+            match tab {
+                Tab::RcpPassages => {
+                    let requesters: Vec<String> = std::iter::once(me.clone()).chain(scope.physicians.iter().cloned()).collect();
+                    query
+                        .filter(dossiers::requester_id.eq_any(requesters))
+                        .filter(dossiers::requester_id.eq(me.clone()).or(rcps::cancer_center_id.eq_any(scope.secretary_centers.clone())))
+                }
+                Tab::Treating => query.filter(dossiers::patient_id.eq_any(
+                    treated.filter(treated.field(patients::treating_physician_id).eq(me.clone())).select(treated.field(patients::id)),
+                )),
+                Tab::Correspondent => query.filter(
+                    dossiers::patient_id.eq_any(
+                        patient_correspondents::table
+                            .filter(patient_correspondents::professional_id.eq(me.clone()))
+                            .select(patient_correspondents::patient_id),
+                    ),
+                ),
+            };
         if let Some((at, id)) = &page.after {
             let at = parse_cursor_time(at)?;
             query = query.filter(dossiers::created_at.lt(at).or(dossiers::created_at.eq(at).and(dossiers::id.gt(id.clone()))));
