@@ -248,7 +248,7 @@ fn clinical(
                 proposal: proposal.map(|p| Some(p.to_owned())),
                 withdraw: false,
             };
-            dossiers::update(c, by, &dossier.id, dossier.version, &changes)
+            dossiers::update(c, by, &dossier.id, Some(dossier.version), &changes)
         };
 
     let garnier = patient(c, martin, ("Garnier", "Rose", (1952, 3, 14), Sex::Female), Some("261047512345619"), Some(martin), &[bernard])?;
@@ -277,7 +277,7 @@ fn clinical(
     let next = session(c, &digestive.id, 7, 14)?;
     register(c, bernard, &next.id, &dupuis, bernard)?;
     let w = register(c, martin, &next.id, &garnier, martin)?;
-    dossiers::update(c, martin, &w.id, w.version, &DossierChanges { withdraw: true, ..DossierChanges::default() })?;
+    dossiers::update(c, martin, &w.id, Some(w.version), &DossierChanges { withdraw: true, ..DossierChanges::default() })?;
 
     let thoracic_session = session(c, &thoracic.id, 3, 12)?;
     let d = register(c, martin, &thoracic_session.id, &dupuis, martin)?;

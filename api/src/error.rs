@@ -220,6 +220,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { code, message } => Self::Conflict { code, detail: message, candidates: None },
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
             StoreError::Stale { .. } => Self::PreconditionFailed,
+            StoreError::VersionRequired => Self::PreconditionRequired,
             StoreError::Duplicates { code, candidates } => {
                 let detail = match code {
                     "ins_taken" => "a patient with this INS already exists".to_owned(),

@@ -294,7 +294,13 @@ pub fn read(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<Dossier,
 /// `PATCH /dossiers/{id}`: medical content through `delegation::may_write_medical`, withdrawal
 /// through `delegation::may_register_dossier` (whoever may register for this requester, while
 /// the session is still planned); then the version the caller read, then the dossier's state.
-pub fn update(conn: &mut DbConnection, p: &Principal, id: &str, expected_version: i32, changes: &DossierChanges) -> Result<Dossier, Error> {
+pub fn update(
+    conn: &mut DbConnection,
+    p: &Principal,
+    id: &str,
+    expected_version: Option<i32>,
+    changes: &DossierChanges,
+) -> Result<Dossier, Error> {
     audit::audited(conn, p, "dossier.update", "dossier", |c, trail| {
         let Visible { mut dossier, roles, status, .. } = visible(c, p, id, trail)?;
         let session_status = sessions::find(c, &dossier.session_id)?.status()?;
@@ -308,6 +314,8 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: &str, expected_version
         if let Some(grant) = merge(grants) {
             trail.grant = grant;
         }
+        // Checked after the rights, so that a refused caller learns nothing of the dossier.
+        let expected_version = expected_version.ok_or(Error::VersionRequired)?;
         if dossier.version != expected_version {
             return Err(Error::Stale { current: dossier.version });
         }

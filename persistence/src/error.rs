@@ -35,6 +35,9 @@ pub enum Error {
         /// The version now stored.
         current: i32,
     },
+    /// A write of medical data came without the version its author read (`If-Match`).
+    #[error("this write needs the version it was made from")]
+    VersionRequired,
     /// The store could not be reached or no connection was free in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),

@@ -468,7 +468,7 @@ async fn every_operation_answers_every_caller_as_the_rules_say() {
         }
     }
     let mut failures = Vec::new();
-    let mut calls = 0;
+    let (mut calls, mut audited) = (0, 0);
     for op in &operations {
         if PUBLIC.contains(&op.as_str()) {
             continue;
@@ -497,16 +497,64 @@ async fn every_operation_answers_every_caller_as_the_rules_say() {
                 }
                 (None, None) => Vec::new(),
             };
+            let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
             let r = app.raw(method, &req.path, token.as_deref(), &headers, body).await;
             calls += 1;
             let got = outcome(r.status);
             if got != expected {
                 failures.push(format!("{op} as {who:?}: expected {expected:?}, got {} {}", r.status, r.text));
             }
+            if is_patient_data(op) && !matches!(who, Who::Anonymous | Who::Disabled) {
+                audited += 1;
+                if let Err(e) = check_audit(&app, &w, op, &req.path, who, r.status, &before).await {
+                    failures.push(format!("{op} as {who:?}: {e}"));
+                }
+            }
         }
     }
     assert!(failures.is_empty(), "{} of {calls} calls disagree with the matrix:\n{}", failures.len(), failures.join("\n"));
     let rows = operations.len() - PUBLIC.len();
     assert_eq!(calls, rows * EVERYONE.len());
-    eprintln!("authorization matrix: {rows} operations x {} callers = {calls} calls", EVERYONE.len());
+    eprintln!("authorization matrix: {rows} operations x {} callers = {calls} calls, {audited} of them audited", EVERYONE.len());
+}
+
+/// Operations that read or write patient data: each call leaves exactly one audit event.
+fn is_patient_data(op: &str) -> bool {
+    let path = op.split(' ').nth(1).unwrap_or_default();
+    ["/api/v1/patients", "/api/v1/documents", "/api/v1/dossiers", "/api/v1/agenda", "/api/v1/me/dossiers"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        || path.ends_with("/dossiers")
+        || path.ends_with("/run")
+}
+
+/// Exactly one event for the call, allowed when it succeeded; a secretary's access to the
+/// world's patient or dossiers names the physician whose rights she used.
+async fn check_audit(app: &TestApp, w: &World, op: &str, path: &str, who: Who, status: u16, since: &str) -> Result<(), String> {
+    let admin = app.admin().await;
+    let caller = &w.user(who).id;
+    let r = app.get(&format!("/api/v1/audit-events?actor_id={caller}&from={since}"), &admin.token).await;
+    let events = r.body["items"].as_array().cloned().unwrap_or_default();
+    let [event] = events.as_slice() else {
+        return Err(format!("expected one audit event, found {}: {}", events.len(), r.text));
+    };
+    let outcome = if status < 400 { "allowed" } else { "denied" };
+    if event["outcome"] != outcome {
+        return Err(format!("audit outcome {} for status {status}", event["outcome"]));
+    }
+    let on_world = [&w.patient, &w.dossier, &w.document, &w.validated].iter().any(|id| path.contains(id.as_str()));
+    let physician = match who {
+        Who::SecOfRequester | Who::SecOfRequesterViaGroup => Some(&w.user(Who::Requester).id),
+        Who::SecOfAnimateur => Some(&w.user(Who::Animateur).id),
+        _ => None,
+    };
+    if let (true, "allowed", Some(physician)) = (on_world, outcome, physician)
+        && event["on_behalf_of"] != serde_json::json!([physician])
+    {
+        return Err(format!("{op}: on_behalf_of {} instead of [{physician}]", event["on_behalf_of"]));
+    }
+    if physician.is_none() && outcome == "allowed" && event["on_behalf_of"] != serde_json::json!([]) {
+        return Err(format!("{op}: a caller acting as herself has on_behalf_of {}", event["on_behalf_of"]));
+    }
+    Ok(())
 }

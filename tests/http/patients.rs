@@ -312,6 +312,8 @@ async fn patch_needs_the_current_version() {
 
     let change = json!({"given_name": "Marie-Anne", "correspondent_ids": [other.id], "birth_place_code": "75056"});
     assert_problem(&patch(&app, &doc, &patient, None, change.clone()).await, 428, "precondition_required");
+    // Rights come first: without If-Match, someone who may not see the patient still gets 404.
+    assert_problem(&patch(&app, &stranger, &patient, None, change.clone()).await, 404, "not_found");
     assert_problem(&patch(&app, &doc, &patient, Some("\"7\""), change.clone()).await, 412, "precondition_failed");
     assert_problem(&patch(&app, &stranger, &patient, Some("\"1\""), change.clone()).await, 404, "not_found");
     let r = patch(&app, &doc, &patient, Some("\"1\""), change.clone()).await;
@@ -338,10 +340,10 @@ async fn patch_needs_the_current_version() {
 
     let trail = events(&app, &patient);
     assert_eq!(count(&trail, "patient.update", &doc, "allowed"), 2);
-    // Refused by the store (stale twice, INS taken, not a physician); a request refused before
-    // any patient data is touched (428, an invalid field) leaves no event.
-    assert_eq!(count(&trail, "patient.update", &doc, "denied"), 4);
-    assert_eq!(count(&trail, "patient.update", &stranger, "denied"), 1);
+    // Refused by the store (no version, stale twice, INS taken, not a physician); a body refused
+    // before any patient data is touched (an invalid field) leaves no event.
+    assert_eq!(count(&trail, "patient.update", &doc, "denied"), 5);
+    assert_eq!(count(&trail, "patient.update", &stranger, "denied"), 2);
 }
 
 #[actix_rt::test]

@@ -67,8 +67,3 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
     let text = text.strip_prefix("W/").unwrap_or(text);
     text.trim_matches('"').parse().map(Some).map_err(|_| ApiError::PreconditionFailed)
 }
-
-/// The version `If-Match` names, required on writes of medical data (428 without it).
-pub fn require_if_match(req: &HttpRequest) -> Result<i32, ApiError> {
-    if_match(req)?.ok_or(ApiError::PreconditionRequired)
-}

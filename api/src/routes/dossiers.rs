@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::common::{List, Paging, etag, if_match, non_blank, require_if_match};
+use super::common::{List, Paging, etag, if_match, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -258,7 +258,7 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<PatchDossier>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = require_if_match(&req)?;
+    let version = if_match(&req)?;
     body.validate()?;
     let body = body.into_inner();
     let changes = DossierChanges {

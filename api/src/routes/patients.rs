@@ -10,7 +10,7 @@ use concerto_persistence::patients::{self, IdentityQuery, NewPatient, Patient, P
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{List, Paging, etag, non_blank, require_if_match};
+use super::common::{List, Paging, etag, if_match, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
@@ -420,7 +420,7 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<PatchPatient>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = require_if_match(&req)?;
+    let version = if_match(&req)?;
     let (id, patch, p) = (id.into_inner(), body.into_inner().into_patch()?, caller.principal);
     let patient = state.db(move |c| patients::update(c, &p, &id, version, &patch)).await?;
     Ok(with_etag(HttpResponse::Ok(), patient))
