@@ -1,7 +1,8 @@
 //! `make bench`: how the permission-filtered lists cost as the store grows.
 //!
 //! Builds a center with `BENCH_PHYSICIANS` physicians (default 200) in 40 RCPs of 8 members,
-//! 400 sessions over 60 days and `BENCH_DOSSIERS` dossiers (default 20 000), all through the
+//! weekly sessions (enough for about 20 dossiers each, as real boards hold) and
+//! `BENCH_DOSSIERS` dossiers (default 20 000), all through the
 //! same store functions the API calls (rules, audit and all). A secretary acting for 5
 //! physicians then reads her agenda and her `rcp_passages` tab, and an animateur the run of a
 //! session; each is timed over 200 reads. Runs on SQLite (a temp file) or on PostgreSQL when
@@ -100,6 +101,7 @@ fn run(store: &Store, physician_count: usize, dossier_count: usize) -> Result<()
     for i in 0..physician_count {
         doctors.push(person(c, &admin, &format!("Physician{i}"), Category::Physician, &center, ProfileKind::Physician)?);
     }
+    let sessions_per_rcp = i64::try_from((dossier_count / (40 * 20)).max(10))?;
     let mut boards = Vec::new();
     for r in 0..40 {
         let rcp = rcps::create(c, &admin, &center, &format!("RCP {r}"), "bench")?.id;
@@ -113,8 +115,8 @@ fn run(store: &Store, physician_count: usize, dossier_count: usize) -> Result<()
             }
         }
         let mut slots = Vec::new();
-        for s in 0..10 {
-            let starts_at = (Utc::now() + chrono::Duration::days(1 + 6 * s)).naive_utc();
+        for s in 0..sessions_per_rcp {
+            let starts_at = (Utc::now() + chrono::Duration::days(1 + 7 * s)).naive_utc();
             slots.push(sessions::create(c, &admin, &rcp, &NewSession { starts_at, ends_at: None, location: None })?.id);
         }
         boards.push((members, slots));
@@ -153,7 +155,8 @@ fn run(store: &Store, physician_count: usize, dossier_count: usize) -> Result<()
     }
     let secretary = accounts::load_principal(c, &secretary.account_id)?.ok_or("no secretary")?.0;
     println!(
-        "world: {physician_count} physicians, 40 RCPs, 400 sessions, {dossier_count} dossiers on {} (built in {:.1} s)",
+        "world: {physician_count} physicians, 40 RCPs, {} sessions, {dossier_count} dossiers on {} (built in {:.1} s)",
+        40 * sessions_per_rcp,
         match store {
             Store::Postgres(_) => "PostgreSQL",
             Store::Sqlite(_) => "SQLite",
@@ -163,7 +166,7 @@ fn run(store: &Store, physician_count: usize, dossier_count: usize) -> Result<()
 
     let (from, to) = (Utc::now().naive_utc(), (Utc::now() + chrono::Duration::days(61)).naive_utc());
     time("clinical scope of a secretary (5 physicians)", 200, || Ok(scope::load(c, &secretary)?.session_rcps().len()))?;
-    time("agenda of a secretary, 50 sessions", 200, || {
+    time("agenda of a secretary, next 60 days", 200, || {
         Ok(sessions::agenda(c, &secretary, from, to, &PageRequest::first(50))?.items.iter().map(|e| e.dossiers.len()).sum())
     })?;
     time("rcp_passages tab of a secretary, 50 dossiers", 200, || {
@@ -173,7 +176,7 @@ fn run(store: &Store, physician_count: usize, dossier_count: usize) -> Result<()
     let animateur = &doctors[boards[0].0[0]];
     let session = boards[0].1[0].clone();
     time("session run by its animateur", 200, || Ok(sessions::run(c, animateur, &session)?.1.len()))?;
-    time("agenda of a physician in 1+ RCPs, 50 sessions", 200, || {
+    time("agenda of a physician, next 60 days", 200, || {
         Ok(sessions::agenda(c, animateur, from, to, &PageRequest::first(50))?.items.iter().map(|e| e.dossiers.len()).sum())
     })?;
     Ok(())
