@@ -192,6 +192,8 @@ struct Ids {
     sessions: Vec<String>,
     /// dossier id → (rcp index, requester index)
     dossiers: BTreeMap<String, (usize, usize)>,
+    /// dossier id → its patient's family name (unique per world)
+    patients: BTreeMap<String, String>,
 }
 
 fn token(account_id: &str) -> String {
@@ -235,6 +237,7 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
         rcps: Vec::new(),
         sessions: Vec::new(),
         dossiers: BTreeMap::new(),
+        patients: BTreeMap::new(),
     };
     for i in 0..CENTERS {
         let code = format!("C{}", uuid::Uuid::new_v4().simple());
@@ -293,8 +296,9 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
     // Each dossier registered by its requester, a member at the time, for a patient he adds.
     for &(r, requester) in &case.dossiers {
         let by = accounts::load_principal(c, &ids.physician_accounts[requester]).unwrap().unwrap().0;
+        let family_name = format!("Patient{}", n());
         let identity = NewPatient {
-            family_name: format!("Patient{}", n()),
+            family_name: family_name.clone(),
             given_name: "X".into(),
             birth_date: chrono::NaiveDate::from_ymd_opt(1960, 1, 1).unwrap(),
             sex: Sex::Unknown,
@@ -311,6 +315,7 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
             question: None,
         };
         let dossier = dossiers::register(c, &by, &ids.sessions[r], &new).unwrap();
+        ids.patients.insert(dossier.id.clone(), family_name);
         ids.dossiers.insert(dossier.id, (r, requester));
     }
     ids
@@ -369,6 +374,11 @@ async fn compare(app: &TestApp, ids: &Ids, m: &Relations, step: usize) -> Result
             expected.insert(ids.sessions[r].clone(), dossiers);
         }
         prop_assert_eq!(&seen, &expected, "agenda of {:?} after step {}", v, step);
+        // Nothing of a dossier she may not see leaks into the body: not its id, not its patient.
+        let shown: BTreeSet<&String> = expected.values().flatten().collect();
+        for (id, patient) in ids.dossiers.iter().filter(|(id, _)| !shown.contains(id)).map(|(id, _)| (id, &ids.patients[id])) {
+            prop_assert!(!agenda.text.contains(id.as_str()) && !agenda.text.contains(patient.as_str()), "agenda of {:?} leaks {}", v, id);
+        }
         for r in 0..RCPS {
             let run = app.get(&format!("/api/v1/sessions/{}/run", ids.sessions[r]), token).await;
             let expected = if model_runs(m, v, r) { 200 } else { 403 };
