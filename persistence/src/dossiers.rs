@@ -122,21 +122,35 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Dossier, Error> {
     dossiers::table.find(id).first(conn).optional()?.ok_or(Error::NotFound("dossier"))
 }
 
-/// The dossiers of these sessions that the scope sees in the agenda, filtered in SQL:
+/// The dossiers of these sessions (`(session id, rcp id)`) that the scope sees in the agenda,
+/// filtered in SQL:
 /// every dossier of the RCPs where the principal is a member or one of P(S) is animateur; in
 /// the other RCPs of a secretary's centers, the dossiers requested by a physician of P(S) who is
 /// a member of that RCP (`delegation::sees_dossier_in_agenda`).
-pub fn visible_in_sessions(conn: &mut DbConnection, scope: &ClinicalScope, session_ids: &[String]) -> Result<Vec<DossierSummary>, Error> {
+pub fn visible_in_sessions(
+    conn: &mut DbConnection,
+    scope: &ClinicalScope,
+    sessions: &[(String, String)],
+) -> Result<Vec<DossierSummary>, Error> {
     use diesel::dsl::exists;
+    // The sessions are sorted by what their RCP shows, so that both branches of the filter lead
+    // with `session_id` (index `dossiers_session`): a filter on `rcp_id` would let the planner
+    // walk every dossier of those RCPs, all sessions included, and grow with the store.
+    let all_rcps = scope.all_dossier_rcps();
+    let sessions_where =
+        |shows: &dyn Fn(&String) -> bool| -> Vec<&String> { sessions.iter().filter(|(_, rcp)| shows(rcp)).map(|(id, _)| id).collect() };
+    let whole = sessions_where(&|rcp| all_rcps.contains(rcp));
+    let partial = sessions_where(&|rcp| !all_rcps.contains(rcp) && scope.delegated_rcps.contains(rcp));
     let requester_is_member = exists(
         rcp_members::table.filter(rcp_members::rcp_id.eq(dossiers::rcp_id)).filter(rcp_members::professional_id.eq(dossiers::requester_id)),
     );
     let rows = dossiers::table
         .inner_join(patients::table)
-        .filter(dossiers::session_id.eq_any(session_ids))
-        .filter(dossiers::rcp_id.eq_any(scope.all_dossier_rcps()).or(
-            dossiers::rcp_id.eq_any(&scope.delegated_rcps).and(dossiers::requester_id.eq_any(&scope.physicians)).and(requester_is_member),
-        ))
+        .filter(
+            dossiers::session_id
+                .eq_any(whole)
+                .or(dossiers::session_id.eq_any(partial).and(dossiers::requester_id.eq_any(&scope.physicians)).and(requester_is_member)),
+        )
         .select(SUMMARY_COLUMNS)
         .order((dossiers::session_id, patients::search_family, dossiers::id))
         .load::<SummaryRow>(conn)?;

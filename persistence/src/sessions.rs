@@ -163,7 +163,7 @@ pub fn agenda(
         }
         let rows = query.order((rcp_sessions::starts_at, rcp_sessions::id)).limit(page.fetch()).load::<(Session, String)>(c)?;
         let page = Page::from_rows(rows, page, |(s, _)| (cursor_time(s.starts_at), s.id.clone()));
-        let session_ids: Vec<String> = page.items.iter().map(|(s, _)| s.id.clone()).collect();
+        let session_ids: Vec<(String, String)> = page.items.iter().map(|(s, _)| (s.id.clone(), s.rcp_id.clone())).collect();
         let mut by_session: HashMap<String, Vec<DossierSummary>> = HashMap::new();
         for d in dossiers::visible_in_sessions(c, &scope, &session_ids)? {
             by_session.entry(d.session_id.clone()).or_default().push(d);

@@ -154,6 +154,19 @@ async fn physician_secretaries_report_in_json_and_csv() {
     assert_eq!(lines.len(), 3);
     assert!(lines[2].ends_with(&format!("{group},Secrétariat oncologie")), "{}", lines[2]);
 
+    // A name that a spreadsheet would run as a formula is written as text.
+    let admin_token = &admin.token;
+    let evil = app
+        .post("/api/v1/professionals", admin_token, json!({"family_name": "Calc", "given_name": "=SUM(1+1)", "category": "secretary"}))
+        .await
+        .id();
+    app.put(&format!("/api/v1/professionals/{evil}/profiles/{center}/secretary"), admin_token, None).await;
+    app.put(&format!("/api/v1/professionals/{}/secretaries/{evil}", doc2.id), &coord.token, None).await;
+    let csv = app.raw("GET", &path, Some(&coord.token), &[("accept", "text/csv")], Vec::new()).await;
+    assert!(csv.text.contains(",'=SUM(1+1) CALC"), "{}", csv.text);
+    assert!(!csv.text.contains(",=SUM"), "{}", csv.text);
+    app.delete(&format!("/api/v1/professionals/{}/secretaries/{evil}", doc2.id), &coord.token).await;
+
     // Membership changes show in the very next report.
     app.delete(&format!("/api/v1/secretary-groups/{group}/members/{}", sec.id), &coord.token).await;
     assert_eq!(app.get(&path, &coord.token).await.body["items"].as_array().unwrap().len(), 1);

@@ -96,16 +96,35 @@ fn wants_csv(req: &HttpRequest) -> bool {
         .is_some_and(|accept| accept.split(',').any(|m| m.trim().starts_with("text/csv")))
 }
 
-fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    if rows.is_empty() {
-        // serde gives the header only with a first row; an empty report still names its columns.
-        writer
-            .write_record(["physician_id", "physician_name", "rpps", "secretary_id", "secretary_name", "via_group_id", "via_group_name"])
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+/// The CSV columns, in order.
+const CSV_HEADER: [&str; 7] =
+    ["physician_id", "physician_name", "rpps", "secretary_id", "secretary_name", "via_group_id", "via_group_name"];
+
+/// A spreadsheet runs a cell that starts like a formula: names come from users, so such a cell
+/// is written as text (OWASP's advice on CSV injection).
+fn cell(value: Option<&str>) -> String {
+    match value {
+        Some(v) if v.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{v}"),
+        Some(v) => v.to_owned(),
+        None => String::new(),
     }
-    for row in rows {
-        writer.serialize(row).map_err(|e| ApiError::Internal(e.to_string()))?;
+}
+
+fn to_csv(rows: &[PhysicianSecretaryView]) -> Result<Vec<u8>, ApiError> {
+    let csv_error = |e: csv::Error| ApiError::Internal(e.to_string());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(CSV_HEADER).map_err(csv_error)?;
+    for r in rows {
+        let fields = [
+            Some(r.physician_id.as_str()),
+            Some(r.physician_name.as_str()),
+            r.rpps.as_deref(),
+            Some(r.secretary_id.as_str()),
+            Some(r.secretary_name.as_str()),
+            r.via_group_id.as_deref(),
+            r.via_group_name.as_deref(),
+        ];
+        writer.write_record(fields.map(cell)).map_err(csv_error)?;
     }
     writer.into_inner().map_err(|e| ApiError::Internal(e.to_string()))
 }
