@@ -141,10 +141,15 @@ pub fn visible_in_sessions(
         |shows: &dyn Fn(&String) -> bool| -> Vec<&String> { sessions.iter().filter(|(_, rcp)| shows(rcp)).map(|(id, _)| id).collect() };
     let whole = sessions_where(&|rcp| all_rcps.contains(rcp));
     let partial = sessions_where(&|rcp| !all_rcps.contains(rcp) && scope.delegated_rcps.contains(rcp));
-    let requester_is_member = exists(
-        rcp_members::table.filter(rcp_members::rcp_id.eq(dossiers::rcp_id)).filter(rcp_members::professional_id.eq(dossiers::requester_id)),
+    // "The requester is one of P(S) and a member of the RCP", asked of `rcp_members` only, so that
+    // `requester_id` offers the planner no index to wander through all her physicians' dossiers.
+    let requester_is_hers = exists(
+        rcp_members::table
+            .filter(rcp_members::rcp_id.eq(dossiers::rcp_id))
+            .filter(rcp_members::professional_id.eq(dossiers::requester_id))
+            .filter(rcp_members::professional_id.eq_any(&scope.physicians)),
     );
-    let delegated = |ids| dossiers::session_id.eq_any(ids).and(dossiers::requester_id.eq_any(&scope.physicians)).and(requester_is_member);
+    let delegated = |ids| dossiers::session_id.eq_any(ids).and(requester_is_hers);
     // An empty branch is left out, not written `1=0`: beside it, SQLite stops using the index.
     let query = dossiers::table.inner_join(patients::table).into_boxed();
     let query = match (whole.is_empty(), partial.is_empty()) {
