@@ -446,6 +446,18 @@ mod tests {
     }
 
     #[test]
+    fn the_platform_administrator_administers_sessions_but_sees_no_dossier() {
+        let r = board();
+        let mut admin = principal("a", Category::Other, &[], &[]);
+        admin.is_platform_admin = true;
+        assert_eq!(may_create_session(&admin, &r), Ok(Grant::own()));
+        assert_eq!(may_start_or_close_session(&admin, &r), Ok(Grant::own()));
+        assert_eq!(may_run_session(&admin, &r), Err(DomainError::Forbidden("not_animateur")));
+        assert_eq!(may_validate(&admin, &r), Err(DomainError::Forbidden("not_animateur")));
+        assert_eq!(sees_dossier(&admin, &r, &relations("d1")), None);
+    }
+
+    #[test]
     fn sessions_are_created_by_coordinators_managers_and_animateurs() {
         let r = board();
         assert!(may_create_session(&coordinator("c1"), &r).is_ok());
