@@ -70,14 +70,15 @@ pub fn report_scope(p: &Principal, cancer_center_id: &str, manages_rcps_there: b
     }
 }
 
-/// Whose audit events a caller may read: `None` for every event (the platform administrator),
-/// otherwise the centers she coordinates; nobody else reads the trail.
-pub fn audit_scope(p: &Principal) -> Result<Option<Vec<String>>, DomainError> {
+/// The centers whose administrative records (account requests, audit trail) a caller reads:
+/// `None` for all of them (the platform administrator), otherwise the centers she coordinates;
+/// anyone else is refused with `refusal`.
+pub fn administered_centers(p: &Principal, refusal: &'static str) -> Result<Option<Vec<String>>, DomainError> {
     if p.is_platform_admin {
         return Ok(None);
     }
     let centers = p.coordinated_centers();
-    if centers.is_empty() { Err(DomainError::Forbidden("center_coordinator_required")) } else { Ok(Some(centers)) }
+    if centers.is_empty() { Err(DomainError::Forbidden(refusal)) } else { Ok(Some(centers)) }
 }
 
 #[cfg(test)]
@@ -112,6 +113,17 @@ mod tests {
         assert!(may_administer_center(&admin, "c9").is_ok());
         assert!(may_change_category(&admin, &[]).is_ok());
         assert!(may_request_account(&admin, "c9").is_err());
+    }
+
+    #[test]
+    fn administered_centers_are_all_for_the_admin_and_her_own_for_a_coordinator() {
+        let mut admin = principal(Category::Other, &[]);
+        admin.is_platform_admin = true;
+        assert_eq!(administered_centers(&admin, "x"), Ok(None));
+        let coord = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
+        assert_eq!(administered_centers(&coord, "x"), Ok(Some(vec!["c1".to_owned()])));
+        let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
+        assert_eq!(administered_centers(&physician, "x"), Err(DomainError::Forbidden("x")));
     }
 
     #[test]

@@ -128,11 +128,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<AccountRequest>, Error> {
     let mut query = account_requests::table.into_boxed();
-    if !p.is_platform_admin {
-        let centers = p.coordinated_centers();
-        if centers.is_empty() {
-            rules::may_administer_platform(p)?;
-        }
+    if let Some(centers) = rules::administered_centers(p, "platform_admin_required")? {
         query = query.filter(account_requests::cancer_center_id.eq_any(centers));
     }
     if let Some(status) = status {

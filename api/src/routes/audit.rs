@@ -90,7 +90,7 @@ pub async fn list(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
-    let centers = concerto_domain::rules::audit_scope(&caller.principal)?;
+    let centers = concerto_domain::rules::administered_centers(&caller.principal, "center_coordinator_required")?;
     let query = query.into_inner();
     let filter = AuditFilter {
         patient_id: non_blank(query.patient_id),
