@@ -12,8 +12,7 @@ use diesel::prelude::*;
 
 use crate::audit::{self, Trail};
 use crate::schema::{
-    dossiers, patient_correspondents, patients, professionals, rcp_members, rcps, report_transmission_recipients, report_transmissions,
-    reports,
+    dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions, reports,
 };
 use crate::scope::{self, ClinicalScope};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now, rcps as boards, sessions};
@@ -125,14 +124,13 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Dossier, Error> {
 /// The dossiers of these sessions (`(session id, rcp id)`) that the scope sees in the agenda,
 /// filtered in SQL:
 /// every dossier of the RCPs where the principal is a member or one of P(S) is animateur; in
-/// the other RCPs of a secretary's centers, the dossiers requested by a physician of P(S) who is
-/// a member of that RCP (`delegation::sees_dossier_in_agenda`).
+/// the other RCPs it sees through P(S), the dossiers requested by a physician of P(S), member of
+/// the RCP or not (`delegation::sees_dossier_in_agenda`).
 pub fn visible_in_sessions(
     conn: &mut DbConnection,
     scope: &ClinicalScope,
     sessions: &[(String, String)],
 ) -> Result<Vec<DossierSummary>, Error> {
-    use diesel::dsl::exists;
     // The sessions are sorted by what their RCP shows, so that both branches of the filter lead
     // with `session_id` (index `dossiers_session`): a filter on `rcp_id` would let the planner
     // walk every dossier of those RCPs, all sessions included, and grow with the store.
@@ -141,15 +139,7 @@ pub fn visible_in_sessions(
         |shows: &dyn Fn(&String) -> bool| -> Vec<&String> { sessions.iter().filter(|(_, rcp)| shows(rcp)).map(|(id, _)| id).collect() };
     let whole = sessions_where(&|rcp| all_rcps.contains(rcp));
     let partial = sessions_where(&|rcp| !all_rcps.contains(rcp) && scope.delegated_rcps.contains(rcp));
-    // "The requester is one of P(S) and a member of the RCP", asked of `rcp_members` only, so that
-    // `requester_id` offers the planner no index to wander through all her physicians' dossiers.
-    let requester_is_hers = exists(
-        rcp_members::table
-            .filter(rcp_members::rcp_id.eq(dossiers::rcp_id))
-            .filter(rcp_members::professional_id.eq(dossiers::requester_id))
-            .filter(rcp_members::professional_id.eq_any(&scope.physicians)),
-    );
-    let delegated = |ids| dossiers::session_id.eq_any(ids).and(requester_is_hers);
+    let delegated = |ids| dossiers::session_id.eq_any(ids).and(dossiers::requester_id.eq_any(&scope.physicians));
     // An empty branch is left out, not written `1=0`: beside it, SQLite stops using the index.
     let query = dossiers::table.inner_join(patients::table).into_boxed();
     let query = match (whole.is_empty(), partial.is_empty()) {
