@@ -116,6 +116,13 @@ pub(crate) fn summary((id, session_id, rcp_id, patient_id, family, given, birth,
     }
 }
 
+/// Locks a dossier's row until the transaction ends (a no-op update, which both stores
+/// understand).
+fn lock(conn: &mut DbConnection, id: &str) -> Result<(), Error> {
+    diesel::update(dossiers::table.find(id)).set(dossiers::version.eq(dossiers::version)).execute(conn)?;
+    Ok(())
+}
+
 /// The dossier with this id.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Dossier, Error> {
     dossiers::table.find(id).first(conn).optional()?.ok_or(Error::NotFound("dossier"))
@@ -237,6 +244,7 @@ fn visible(conn: &mut DbConnection, p: &Principal, id: &str, trail: &mut Trail) 
 /// writes the summary or the question.
 pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &NewDossier) -> Result<Dossier, Error> {
     audit::audited(conn, p, "dossier.create", "dossier", |c, trail| {
+        sessions::lock(c, session_id)?;
         let session = sessions::find(c, session_id)?;
         let roles = boards::roles(c, &session.rcp_id)?;
         trail.cancer_center_id = Some(roles.cancer_center_id.clone());
@@ -298,7 +306,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
 
 /// `GET /dossiers/{id}`: the dossier, when `delegation::sees_dossier` grants it (else not found).
 pub fn read(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<Dossier, Error> {
-    audit::audited(conn, p, "dossier.read", "dossier", |c, trail| Ok(visible(c, p, id, trail)?.dossier))
+    audit::audited_read(conn, p, "dossier.read", "dossier", |c, trail| Ok(visible(c, p, id, trail)?.dossier))
 }
 
 /// `PATCH /dossiers/{id}`: medical content through `delegation::may_write_medical`, withdrawal
@@ -389,6 +397,9 @@ pub struct Report {
 /// same transaction. `expected_version` is the `If-Match` the caller sent, if any.
 pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_version: Option<i32>) -> Result<Dossier, Error> {
     audit::audited(conn, p, "dossier.validate", "dossier", |c, trail| {
+        // Of two validations racing, the second waits here and then reads the first one's
+        // result (`already_validated`), on PostgreSQL as on SQLite.
+        lock(c, id)?;
         let Visible { mut dossier, roles, status, .. } = visible(c, p, id, trail)?;
         trail.grant = delegation::may_validate(p, &roles)?;
         if expected_version.is_some_and(|v| v != dossier.version) {
@@ -473,7 +484,7 @@ fn report_body(conn: &mut DbConnection, d: &Dossier) -> Result<String, Error> {
 
 /// `GET /dossiers/{id}/report`: visible as the dossier; not found before validation.
 pub fn report(conn: &mut DbConnection, p: &Principal, dossier_id: &str) -> Result<Report, Error> {
-    audit::audited(conn, p, "report.read", "report", |c, trail| {
+    audit::audited_read(conn, p, "report.read", "report", |c, trail| {
         visible(c, p, dossier_id, trail)?;
         reports::table.find(dossier_id).first::<Report>(c).optional()?.ok_or(Error::NotFound("report"))
     })
@@ -554,7 +565,7 @@ fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
 /// `GET /dossiers/{id}/report/transmissions`: what was sent, to whom, when, by whom, oldest
 /// first; visible as the dossier.
 pub fn transmissions(conn: &mut DbConnection, p: &Principal, dossier_id: &str, page: &PageRequest) -> Result<Page<Transmission>, Error> {
-    audit::audited(conn, p, "report.transmissions.read", "report", |c, trail| {
+    audit::audited_read(conn, p, "report.transmissions.read", "report", |c, trail| {
         visible(c, p, dossier_id, trail)?;
         let mut query = report_transmissions::table
             .filter(report_transmissions::dossier_id.eq(dossier_id.to_owned()))
@@ -623,7 +634,7 @@ impl Tab {
 /// `delegation::in_rcp_passages_tab`, `in_correspondent_tab` and `in_treating_tab`; a tab
 /// `Principal::dossier_tabs` does not offer is `tab_not_allowed`. One audit event per call.
 pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest) -> Result<Page<DossierSummary>, Error> {
-    audit::audited(conn, p, "dossier.list", "dossier", |c, trail| {
+    audit::audited_read(conn, p, "dossier.list", "dossier", |c, trail| {
         if !p.dossier_tabs().contains(&tab.as_str()) {
             return Err(DomainError::Forbidden("tab_not_allowed").into());
         }
