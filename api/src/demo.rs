@@ -10,12 +10,14 @@ use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Rpps, luhn_check_digit};
 use concerto_domain::profile::ProfileKind;
 use concerto_domain::rcp::{MemberRole, SessionAction};
+use concerto_domain::specialty::Specialty;
 use concerto_persistence::account_requests::{self, NewAccountRequest};
 use concerto_persistence::dossiers::{self, DossierChanges, NewDossier};
 use concerto_persistence::patients::{self, NewPatient};
 use concerto_persistence::professionals::{self, NewProfessional};
 use concerto_persistence::sessions::{self, NewSession};
-use concerto_persistence::{DbConnection, Error, accounts, affiliations, cancer_centers, db, rcps, secretary_groups};
+use concerto_persistence::specialties::{self, SpecialtyOf};
+use concerto_persistence::{DbConnection, Error, accounts, affiliations, attendance, cancer_centers, db, rcps, secretary_groups};
 
 use crate::auth::hash_password;
 
@@ -257,11 +259,46 @@ fn clinical(
     let dupuis = patient(c, bernard, ("Dupuis", "Marcel", (1955, 2, 9), Sex::Male), Some("155029901234520"), None, &[martin])?;
     let blanc = patient(c, roux, ("Blanc", "Claire", (1970, 5, 21), Sex::Female), None, Some(petit), &[])?;
 
-    // Last week: Garnier discussed and validated, the report sent by Dr Martin's secretary.
+    // The board's specialties: an oncologist, a radiotherapist, a digestive surgeon.
+    for (who, specialty, organ) in [
+        (martin, Specialty::MedicalOncology, None),
+        (bernard, Specialty::Radiotherapy, None),
+        (petit, Specialty::Surgery, Some("digestive")),
+    ] {
+        specialties::set(c, coord, &id(who), &SpecialtyOf { specialty, subspecialty: organ.map(str::to_owned) })?;
+    }
+    let board = [id(martin), id(bernard), id(petit)];
+
+    // A year of history: a digestive board every four weeks, two dossiers discussed and
+    // validated with the three specialties present, the reports sent; so the activity report
+    // has months to show.
+    let history = [&garnier, &lefevre, &roussel, &dupuis];
+    for k in 2..=13 {
+        let held = session(c, &digestive.id, -28 * k, 14)?;
+        let mut ready = Vec::new();
+        for (i, (patient, requester)) in
+            [(history[k as usize % 4], martin), (history[(k as usize + 1) % 4], bernard)].into_iter().enumerate()
+        {
+            let d = register(c, requester, &held.id, patient, requester)?;
+            let proposal = if i == 0 { "Surveillance" } else { "Chimiothérapie" };
+            ready.push((write(c, requester, &d, "Dossier d'archive.", "Conduite à tenir ?", Some(proposal))?, requester));
+        }
+        sessions::transition(c, coord, &held.id, SessionAction::Start)?;
+        attendance::record(c, petit, &held.id, &board)?;
+        for (d, requester) in &ready {
+            dossiers::validate(c, petit, &d.id, None)?;
+            dossiers::send_report(c, requester, &d.id, &[id(requester)], ReportChannel::Mssante)?;
+        }
+        sessions::transition(c, coord, &held.id, SessionAction::Close)?;
+    }
+
+    // Last week: Garnier discussed and validated with the board present, the report sent by
+    // Dr Martin's secretary.
     let past = session(c, &digestive.id, -7, 14)?;
     let d = register(c, durand, &past.id, &garnier, martin)?;
     let d = write(c, martin, &d, "Adénocarcinome du côlon sigmoïde, pT3N1.", "Chimiothérapie adjuvante ?", Some("FOLFOX 6 mois"))?;
     sessions::transition(c, coord, &past.id, SessionAction::Start)?;
+    attendance::record(c, petit, &past.id, &board)?;
     dossiers::validate(c, petit, &d.id, None)?;
     dossiers::send_report(c, durand, &d.id, &[id(martin), id(bernard)], ReportChannel::Mssante)?;
     sessions::transition(c, coord, &past.id, SessionAction::Close)?;
@@ -272,6 +309,8 @@ fn clinical(
     write(c, martin, &d, "Carcinome hépatocellulaire sur cirrhose.", "Radiofréquence ou résection ?", Some("Résection segmentaire"))?;
     register(c, moreau, &today.id, &roussel, bernard)?;
     sessions::transition(c, coord, &today.id, SessionAction::Start)?;
+    // Dr Bernard is not there yet: no quorum, so nothing can be validated until he comes.
+    attendance::record(c, petit, &today.id, &[id(martin), id(petit)])?;
 
     // Next week: Dupuis registered by Dr Bernard, Garnier registered then withdrawn.
     let next = session(c, &digestive.id, 7, 14)?;

@@ -38,6 +38,11 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub candidates: Option<serde_json::Value>,
+    /// For 409 `quorum_not_met`: what the board lacks (`missing_physicians`,
+    /// `missing_specialties`, `missing_required`, `present_physicians`, `present_specialties`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub missing: Option<serde_json::Value>,
 }
 
 /// Every failure an endpoint can answer.
@@ -74,6 +79,14 @@ pub enum ApiError {
         detail: String,
         /// Records involved, when useful to the caller.
         candidates: Option<serde_json::Value>,
+    },
+    /// 409 `quorum_not_met`: validation without the board's quorum present.
+    #[error("{detail}")]
+    QuorumNotMet {
+        /// Explanation.
+        detail: String,
+        /// What is missing.
+        missing: serde_json::Value,
     },
     /// 412: `If-Match` names a version that is no longer current.
     #[error("the resource changed since you read it, or If-Match is not one of its ETags; read it again")]
@@ -132,6 +145,7 @@ impl ApiError {
             | Self::UnsupportedMediaType { code, .. }
             | Self::Unprocessable { code, .. } => code,
             Self::Forbidden(code) => code,
+            Self::QuorumNotMet { .. } => "quorum_not_met",
             Self::NotFound(_) => "not_found",
             Self::PreconditionFailed => "precondition_failed",
             Self::PreconditionRequired => "precondition_required",
@@ -150,10 +164,11 @@ impl ApiError {
             Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
             other => other.to_string(),
         };
-        let (errors, candidates) = match self {
-            Self::Unprocessable { errors, .. } => (Some(errors.clone()), None),
-            Self::Conflict { candidates, .. } => (None, candidates.clone()),
-            _ => (None, None),
+        let (errors, candidates, missing) = match self {
+            Self::Unprocessable { errors, .. } => (Some(errors.clone()), None, None),
+            Self::Conflict { candidates, .. } => (None, candidates.clone(), None),
+            Self::QuorumNotMet { missing, .. } => (None, None, Some(missing.clone())),
+            _ => (None, None, None),
         };
         let code = self.code();
         Problem {
@@ -164,6 +179,7 @@ impl ApiError {
             code: code.to_owned(),
             errors,
             candidates,
+            missing,
         }
     }
 }
@@ -175,7 +191,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::QuorumNotMet { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -212,6 +228,16 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(code) => Self::Forbidden(code),
             DomainError::Conflict { code, message } => Self::Conflict { code, detail: message, candidates: None },
             DomainError::Unprocessable { code, message } => Self::Unprocessable { code, detail: message, errors: Vec::new() },
+            DomainError::QuorumNotMet { message, shortfall: s } => Self::QuorumNotMet {
+                detail: message,
+                missing: serde_json::json!({
+                    "present_physicians": s.present_physicians,
+                    "present_specialties": s.present_specialties,
+                    "missing_physicians": s.missing_physicians,
+                    "missing_specialties": s.missing_specialties,
+                    "missing_required": s.missing_required.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                }),
+            },
         }
     }
 }

@@ -25,6 +25,14 @@ pub enum DomainError {
         /// Human-readable explanation.
         message: String,
     },
+    /// A validation without the board's quorum present (`quorum_not_met`), with what is missing.
+    #[error("quorum_not_met: {message}")]
+    QuorumNotMet {
+        /// Human-readable explanation.
+        message: String,
+        /// What is missing.
+        shortfall: crate::quorum::Shortfall,
+    },
     /// The action is well formed but not meaningful for these entities
     /// (for example affiliating a nurse as a secretary).
     #[error("unprocessable: {code}: {message}")]

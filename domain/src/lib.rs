@@ -11,8 +11,10 @@ pub mod patient;
 pub mod principal;
 pub mod professional;
 pub mod profile;
+pub mod quorum;
 pub mod rcp;
 pub mod rules;
+pub mod specialty;
 pub mod text;
 
 pub use error::DomainError;

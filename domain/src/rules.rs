@@ -81,6 +81,60 @@ pub fn administered_centers(p: &Principal, refusal: &'static str) -> Result<Opti
     if centers.is_empty() { Err(DomainError::Forbidden(refusal)) } else { Ok(Some(centers)) }
 }
 
+/// `PUT /professionals/{id}/specialty`: the coordinators of a center where the professional
+/// holds a profile, and the platform administrator (as "modifier la catégorie").
+pub fn may_set_specialty(p: &Principal, target_centers: &[String]) -> Result<(), DomainError> {
+    may_change_category(p, target_centers)
+}
+
+/// What an activity report covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityScope {
+    /// Only this center's RCPs (`None`: the whole region).
+    pub cancer_center_id: Option<String>,
+    /// Only this RCP.
+    pub rcp: Option<ActivityRcp>,
+}
+
+/// The RCP an activity report is restricted to, with what the rule needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRcp {
+    /// Its id.
+    pub rcp_id: String,
+    /// Its center.
+    pub cancer_center_id: String,
+    /// Whether the caller manages it.
+    pub managed_by_caller: bool,
+}
+
+/// `GET /reports/activity`: the platform administrator (the region, or any part of it), the
+/// coordinators of the center asked for, the managers of the RCP asked for. The report holds
+/// no patient identity but is still nobody else's business.
+pub fn may_read_activity(p: &Principal, scope: &ActivityScope) -> Result<(), DomainError> {
+    if p.is_platform_admin {
+        return Ok(());
+    }
+    let center_ok = scope.cancer_center_id.as_deref().is_some_and(|c| p.coordinates(c));
+    let rcp_ok = scope.rcp.as_ref().is_some_and(|r| {
+        (r.managed_by_caller || p.coordinates(&r.cancer_center_id))
+            && scope.cancer_center_id.as_deref().is_none_or(|c| c == r.cancer_center_id)
+    });
+    if center_ok && scope.rcp.as_ref().is_none_or(|r| scope.cancer_center_id.as_deref() == Some(r.cancer_center_id.as_str())) || rcp_ok {
+        Ok(())
+    } else {
+        deny("forbidden")
+    }
+}
+
+/// Small-number suppression: a breakdown row about one requester, seen by anyone else, shows
+/// no figure drawn from fewer than this many dossiers (as health statistics do).
+pub const SMALL_NUMBER_THRESHOLD: i64 = 5;
+
+/// Whether a requester-level row of `dossiers` dossiers must be suppressed for this caller.
+pub fn suppress_requester_row(p: &Principal, requester_id: &str, dossiers: i64) -> bool {
+    requester_id != p.professional_id && dossiers < SMALL_NUMBER_THRESHOLD
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +195,51 @@ mod tests {
         let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
         assert!(may_read_secretaries_of(&physician, "me", &centers(&["c1"])).is_ok());
         assert!(may_read_secretaries_of(&physician, "other", &centers(&["c1"])).is_err());
+    }
+
+    #[test]
+    fn activity_is_read_by_the_admin_the_centers_coordinators_and_the_rcps_managers() {
+        use crate::profile::{Profile, ProfileKind};
+        let mut coord = principal_for_rules("k");
+        coord.profiles = vec![Profile { cancer_center_id: "c1".into(), kind: ProfileKind::CenterCoordinator }];
+        let center = |c: &str| ActivityScope { cancer_center_id: Some(c.into()), rcp: None };
+        let rcp = |center: &str, managed: bool| ActivityScope {
+            cancer_center_id: None,
+            rcp: Some(ActivityRcp { rcp_id: "r".into(), cancer_center_id: center.into(), managed_by_caller: managed }),
+        };
+        assert!(may_read_activity(&coord, &center("c1")).is_ok());
+        assert!(may_read_activity(&coord, &center("c2")).is_err());
+        assert!(may_read_activity(&coord, &rcp("c1", false)).is_ok());
+        assert!(may_read_activity(&coord, &rcp("c2", false)).is_err());
+        assert!(may_read_activity(&coord, &ActivityScope { cancer_center_id: None, rcp: None }).is_err());
+        let manager = principal_for_rules("m");
+        assert!(may_read_activity(&manager, &rcp("c2", true)).is_ok());
+        assert!(may_read_activity(&manager, &rcp("c2", false)).is_err());
+        assert!(may_read_activity(&manager, &center("c2")).is_err());
+        // An RCP of another center than the one asked for is refused, managed or not.
+        let mixed = ActivityScope { cancer_center_id: Some("c1".into()), rcp: rcp("c2", true).rcp };
+        assert!(may_read_activity(&coord, &mixed).is_err());
+        let mut admin = principal_for_rules("a");
+        admin.is_platform_admin = true;
+        assert!(may_read_activity(&admin, &ActivityScope { cancer_center_id: None, rcp: None }).is_ok());
+    }
+
+    #[test]
+    fn a_requester_row_under_five_dossiers_is_hidden_from_everyone_but_him() {
+        let p = principal_for_rules("x");
+        assert!(suppress_requester_row(&p, "y", 4));
+        assert!(!suppress_requester_row(&p, "y", 5));
+        assert!(!suppress_requester_row(&p, "x", 1));
+    }
+
+    fn principal_for_rules(id: &str) -> Principal {
+        Principal {
+            account_id: format!("acc-{id}"),
+            professional_id: id.to_owned(),
+            category: crate::professional::Category::Physician,
+            is_platform_admin: false,
+            profiles: Vec::new(),
+            acting_for: Vec::new(),
+        }
     }
 }

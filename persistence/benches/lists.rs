@@ -175,7 +175,7 @@ fn run(store: &Store, physician_count: usize, dossier_count: usize) -> Result<()
     // Memberships are read by the scope on each call, not carried by the principal.
     let animateur = &doctors[boards[0].0[0]];
     let session = boards[0].1[0].clone();
-    time("session run by its animateur", 200, || Ok(sessions::run(c, animateur, &session)?.1.len()))?;
+    time("session run by its animateur", 200, || Ok(sessions::run(c, animateur, &session)?.dossiers.len()))?;
     time("agenda of a physician, next 60 days", 200, || {
         Ok(sessions::agenda(c, animateur, from, to, &PageRequest::first(50))?.items.iter().map(|e| e.dossiers.len()).sum())
     })?;

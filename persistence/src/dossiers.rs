@@ -10,6 +10,7 @@ use concerto_domain::principal::Principal;
 use concerto_domain::rcp::RcpRoles;
 use diesel::prelude::*;
 
+use crate::attendance::{self, Attendance};
 use crate::audit::{self, Trail};
 use crate::schema::{
     dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions, reports,
@@ -406,6 +407,9 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
             return Err(Error::Stale { current: dossier.version });
         }
         dossier::validate_transition(status, dossier.proposal.as_deref().is_some_and(|t| !t.trim().is_empty()))?;
+        // The opinion is the board's only when the board is there: its quorum, present now.
+        let session = sessions::find(c, &dossier.session_id)?;
+        let attendance = attendance::ensure_quorum(c, &session)?;
         let at = now();
         let changed = diesel::update(dossiers::table.find(id).filter(dossiers::version.eq(dossier.version)))
             .set((
@@ -424,7 +428,7 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
         dossier.validated_at = Some(at);
         dossier.version += 1;
         dossier.updated_at = at;
-        let body = report_body(c, &dossier)?;
+        let body = report_body(c, &dossier, &session, &attendance)?;
         diesel::insert_into(reports::table)
             .values((
                 reports::dossier_id.eq(&dossier.id),
@@ -449,9 +453,8 @@ fn name_of(conn: &mut DbConnection, id: &str) -> Result<String, Error> {
 
 /// The plain-text compte rendu: the RCP, the session, the patient, the request, the proposal
 /// and who validated it when.
-fn report_body(conn: &mut DbConnection, d: &Dossier) -> Result<String, Error> {
+fn report_body(conn: &mut DbConnection, d: &Dossier, session: &sessions::Session, attendance: &Attendance) -> Result<String, Error> {
     let rcp_name = rcps::table.find(&d.rcp_id).select(rcps::name).first::<String>(conn)?;
-    let session = sessions::find(conn, &d.session_id)?;
     let (family, given, birth) = patients::table
         .find(&d.patient_id)
         .select((patients::family_name, patients::given_name, patients::birth_date))
@@ -472,6 +475,7 @@ fn report_body(conn: &mut DbConnection, d: &Dossier) -> Result<String, Error> {
          Résumé clinique :\n{summary}\n\n\
          Question posée :\n{question}\n\n\
          Proposition thérapeutique :\n{proposal}\n\n\
+         Médecins présents :\n{attendees}\n\n\
          Validé par {validator} le {validated_at}\n",
         session = session.starts_at.format("%d/%m/%Y %H:%M UTC"),
         family_upper = family.to_uppercase(),
@@ -479,7 +483,22 @@ fn report_body(conn: &mut DbConnection, d: &Dossier) -> Result<String, Error> {
         summary = text(&d.clinical_summary),
         question = text(&d.question),
         proposal = text(&d.proposal),
+        attendees = attendees(attendance),
     ))
+}
+
+/// The attendees of the report, one a line with the specialty, as national report models list
+/// them.
+fn attendees(attendance: &Attendance) -> String {
+    let line = |a: &crate::attendance::Attendee| {
+        let specialty = match (&a.specialty, &a.subspecialty) {
+            (Some(s), Some(organ)) => format!("{} ({organ})", s.as_str()),
+            (Some(s), None) => s.as_str().to_owned(),
+            (None, _) => "specialty not recorded".to_owned(),
+        };
+        format!("- {}, {specialty}", a.display_name)
+    };
+    attendance.present.iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
 /// `GET /dossiers/{id}/report`: visible as the dossier; not found before validation.

@@ -4,7 +4,9 @@
 
 pub mod account_requests;
 pub mod accounts;
+pub mod activity;
 pub mod affiliations;
+pub mod attendance;
 pub mod audit;
 pub mod cancer_centers;
 pub mod db;
@@ -20,6 +22,7 @@ pub mod schema;
 pub mod scope;
 pub mod secretary_groups;
 pub mod sessions;
+pub mod specialties;
 
 pub use db::{DbConnection, Pool, Store};
 pub use error::Error;

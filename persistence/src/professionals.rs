@@ -59,6 +59,8 @@ pub struct Search {
     pub category: Option<Category>,
     /// Only professionals holding a profile on this center.
     pub cancer_center_id: Option<String>,
+    /// Only physicians of this specialty.
+    pub specialty: Option<concerto_domain::specialty::Specialty>,
 }
 
 /// Inserts a professional; an RPPS already in the directory is a conflict.
@@ -161,6 +163,10 @@ pub fn search(conn: &mut DbConnection, s: &Search, page: &PageRequest) -> Result
     }
     if let Some(category) = s.category {
         query = query.filter(professionals::category.eq(category.as_str()));
+    }
+    if let Some(specialty) = s.specialty {
+        use crate::schema::professional_specialties as ps;
+        query = query.filter(professionals::id.eq_any(ps::table.filter(ps::specialty.eq(specialty.as_str())).select(ps::professional_id)));
     }
     if let Some(center) = &s.cancer_center_id {
         query = query.filter(

@@ -240,6 +240,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    professional_specialties (professional_id) {
+        professional_id -> Text,
+        specialty -> Text,
+        subspecialty -> Nullable<Text>,
+        set_by -> Text,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rcp_quorum (rcp_id) {
+        rcp_id -> Text,
+        min_physicians -> Integer,
+        min_specialties -> Integer,
+        required_specialties -> Text,
+        set_by -> Text,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_attendance (session_id, professional_id) {
+        session_id -> Text,
+        professional_id -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_quorum (session_id) {
+        session_id -> Text,
+        reached_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> professionals (professional_id));
 diesel::joinable!(profiles -> professionals (professional_id));
 diesel::joinable!(profiles -> cancer_centers (cancer_center_id));
@@ -259,6 +296,11 @@ diesel::joinable!(patient_correspondents -> patients (patient_id));
 diesel::joinable!(reports -> dossiers (dossier_id));
 diesel::joinable!(report_transmissions -> dossiers (dossier_id));
 diesel::joinable!(report_transmission_recipients -> report_transmissions (transmission_id));
+diesel::joinable!(professional_specialties -> professionals (professional_id));
+diesel::joinable!(rcp_quorum -> rcps (rcp_id));
+diesel::joinable!(session_attendance -> rcp_sessions (session_id));
+diesel::joinable!(session_attendance -> professionals (professional_id));
+diesel::joinable!(session_quorum -> rcp_sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cancer_centers,
@@ -282,4 +324,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_transmissions,
     report_transmission_recipients,
     audit_events,
+    professional_specialties,
+    rcp_quorum,
+    session_attendance,
+    session_quorum,
 );

@@ -205,16 +205,28 @@ fn on_behalf_for_agenda(conn: &mut DbConnection, p: &Principal, shown: &HashMap<
     Ok(Grant::delegated(physicians))
 }
 
-/// The session run: the session with every dossier, for the animateurs of its RCP and their
-/// secretaries; `not_animateur` for anyone else. One audit event records the read.
-pub fn run(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<(Session, Vec<Dossier>), Error> {
+/// The session run: the session, every dossier and the attendance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRun {
+    /// The session.
+    pub session: Session,
+    /// Every dossier, by patient name.
+    pub dossiers: Vec<Dossier>,
+    /// Who is present, and where the board stands against its quorum.
+    pub attendance: crate::attendance::Attendance,
+}
+
+/// The session run: the session with every dossier and its attendance, for the animateurs of its
+/// RCP and their secretaries; `not_animateur` for anyone else. One audit event records the read.
+pub fn run(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<SessionRun, Error> {
     audit::audited_read(conn, p, "session.run", "session", |c, trail| {
         trail.resource_id = Some(id.to_owned());
         let session = find(c, id)?;
         let roles = boards::roles(c, &session.rcp_id)?;
         trail.cancer_center_id = Some(roles.cancer_center_id.clone());
         trail.grant = delegation::may_run_session(p, &roles)?;
-        let all = dossiers::of_session(c, id)?;
-        Ok((session, all))
+        let dossiers = dossiers::of_session(c, id)?;
+        let attendance = crate::attendance::of_session(c, &session)?;
+        Ok(SessionRun { session, dossiers, attendance })
     })
 }

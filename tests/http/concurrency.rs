@@ -88,6 +88,7 @@ async fn board(ready: usize) -> Board {
         ids.push(app.dossier(&members[i % 2], &running, &patient, &members[i % 2]).await);
     }
     assert_eq!(app.post(&format!("/api/v1/sessions/{running}/start"), &chair.token, json!({})).await.status, 200);
+    app.quorum_present(&center, &running, &chair).await;
     for id in &ids {
         let etag = app.get(&format!("/api/v1/dossiers/{id}"), &chair.token).await.header("etag").unwrap();
         let r = app.with_if_match("PATCH", &format!("/api/v1/dossiers/{id}"), &chair.token, &etag, json!({"proposal": "RCC"})).await;

@@ -55,4 +55,18 @@ async fn demo_world_loads_once_and_shows_the_rules_at_work() {
         .map(|d| d["status"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["discussed", "registered", "validated", "withdrawn"].map(String::from).into_iter().collect());
+
+    // The board's rules: today's session lacks its quorum; a year of history for the report.
+    let petit = app.login("dr.petit", DEMO_PASSWORD).await;
+    let today = app.get(&run, &petit).await.body;
+    assert_eq!(today["attendance"]["quorum"]["met"], false, "{today}");
+    assert_eq!(today["attendance"]["present"].as_array().unwrap().len(), 2);
+    let coord = app.login("coord", DEMO_PASSWORD).await;
+    let centers = app.get("/api/v1/cancer-centers", &coord).await.body;
+    let north = centers["items"].as_array().unwrap().iter().find(|c| c["code"] == "3C-HDL").unwrap()["id"].as_str().unwrap().to_owned();
+    let months = app.get(&format!("/api/v1/reports/activity?cancer_center_id={north}&by=month"), &coord).await.body;
+    let held: i64 = months["items"].as_array().unwrap().iter().map(|m| m["sessions_held"].as_i64().unwrap()).sum();
+    assert!(months["items"].as_array().unwrap().len() >= 11 && held >= 13, "{months}");
+    let specialties = app.get(&format!("/api/v1/reports/activity?cancer_center_id={north}&by=specialty"), &coord).await.body;
+    assert!(specialties["items"].as_array().unwrap().iter().any(|r| r["key"] == "radiotherapy"), "{specialties}");
 }

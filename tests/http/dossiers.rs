@@ -247,6 +247,7 @@ async fn secretary_of_an_animateur_runs_the_session_and_validates() {
     assert_eq!(listed, expected);
 
     start(&app, &sec_chair, &session).await;
+    app.quorum_present(&center, &session, &sec_chair).await;
     propose(&app, &member, &d1, "Chimiothérapie adjuvante FOLFOX 6 mois").await;
     let v = app.post(&format!("{}/validate", dossier_path(&d1)), &sec_chair.token, json!({})).await;
     assert_eq!(v.status, 200, "{}", v.text);
@@ -395,7 +396,7 @@ async fn medical_content_is_written_by_the_requester_then_the_members_with_if_ma
 // Row "validate a dossier": state rules, the report, and optimistic concurrency when sent.
 #[actix_rt::test]
 async fn validation_produces_the_report_once() {
-    let World { app, chair, member, outsider, session, .. } = world().await;
+    let World { app, center, chair, member, outsider, session, .. } = world().await;
     let patient = app.patient(&member, "Dupont", None, &[]).await;
     let d = app.dossier(&member, &session, &patient, &member).await;
     let validate = format!("{}/validate", dossier_path(&d));
@@ -405,6 +406,11 @@ async fn validation_produces_the_report_once() {
     assert_problem(&app.post(&validate, &outsider.token, json!({})).await, 404, "not_found");
     start(&app, &chair, &session).await;
     propose(&app, &member, &d, "Chimiothérapie adjuvante").await;
+    // Without the board present, there is no opinion to validate.
+    let short = app.with_if_match("POST", &validate, &chair.token, "\"2\"", json!({})).await;
+    assert_problem(&short, 409, "quorum_not_met");
+    assert_eq!(short.body["missing"]["missing_physicians"], json!(3), "{}", short.text);
+    let present = app.quorum_present(&center, &session, &chair).await;
     assert_problem(&app.with_if_match("POST", &validate, &chair.token, "\"1\"", json!({})).await, 412, "precondition_failed");
     let v = app.with_if_match("POST", &validate, &chair.token, "\"2\"", json!({})).await;
     assert_eq!(v.status, 200, "{}", v.text);
@@ -423,8 +429,14 @@ async fn validation_produces_the_report_once() {
     assert_eq!(r.body["dossier_id"], json!(d));
     assert_eq!(r.body["produced_by"], json!(chair.id));
     let body = r.body["body"].as_str().unwrap();
-    for part in ["RCP digestive", "DUPONT Jeanne", "12/04/1961", "Chimiothérapie adjuvante", "MEMBER", "CHAIR"] {
+    for part in ["RCP digestive", "DUPONT Jeanne", "12/04/1961", "Chimiothérapie adjuvante", "MEMBER", "CHAIR", "Médecins présents"] {
         assert!(body.contains(part), "{part} missing from the report: {body}");
+    }
+    // The report lists the attendees with their specialties, as national report models do.
+    for (attendee, specialty) in present.iter().zip(["surgery", "radiotherapy", "medical_oncology"]) {
+        let family = attendee.username.clone();
+        let line = body.lines().find(|l| l.contains(specialty)).unwrap_or_default();
+        assert!(line.starts_with("- "), "{specialty} ({family}) missing from the attendees: {body}");
     }
     assert_problem(&app.get(&report, &outsider.token).await, 404, "not_found");
     let reads = events(&app, &member, "report.read").await;
@@ -435,12 +447,13 @@ async fn validation_produces_the_report_once() {
 // Row "send a validated report": whoever sees the dossier, once it is validated.
 #[actix_rt::test]
 async fn validated_reports_are_sent_and_listed() {
-    let World { app, chair, member, other, outsider, sec_member, session, .. } = world().await;
+    let World { app, center, chair, member, other, outsider, sec_member, session, .. } = world().await;
     let d = app.dossier(&member, &session, &app.patient(&member, "Dupont", None, &[]).await, &member).await;
     let path = format!("{}/report/transmissions", dossier_path(&d));
     let to = |users: &[&User], channel: &str| json!({"recipient_ids": users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), "channel": channel});
     assert_problem(&app.post(&path, &sec_member.token, to(&[&outsider], "mssante")).await, 409, "not_validated");
     start(&app, &chair, &session).await;
+    app.quorum_present(&center, &session, &chair).await;
     propose(&app, &member, &d, "Chirurgie").await;
     assert_eq!(app.post(&format!("{}/validate", dossier_path(&d)), &chair.token, json!({})).await.status, 200);
 

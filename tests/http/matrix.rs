@@ -145,8 +145,13 @@ async fn world(app: &TestApp) -> World {
     w.patient = app.patient(&requester, "Garnier", None, &[]).await;
     w.dossier = app.dossier(&requester, &w.session, &w.patient, &requester).await;
     w.document = upload(app, &requester, &w.patient).await;
+    // Validated during its session, with the board's quorum present.
     let second = app.patient(&requester, "Lefebvre", None, &[]).await;
-    w.validated = app.dossier(&requester, &w.session, &second, &requester).await;
+    let coord = w.user(Who::CoordHere).clone();
+    let running = app.session(&coord, &w.rcp, 4).await;
+    w.validated = app.dossier(&requester, &running, &second, &requester).await;
+    assert_eq!(app.post(&format!("/api/v1/sessions/{running}/start"), &coord.token, json!({})).await.status, 200);
+    app.quorum_present(&w.here, &running, &animateur).await;
     let r = app
         .with_if_match(
             "PATCH",
@@ -355,6 +360,28 @@ async fn request(app: &TestApp, w: &World, op: &str) -> Req {
             }
             let path = op.split(' ').nth(1).unwrap_or_default().replace("{id}", &session);
             (path, Some(json!({})), only(&[Admin, CoordHere, Animateur, SecOfAnimateur], Expect::Deny))
+        }
+        "PUT /api/v1/sessions/{id}/attendance" => {
+            let session = app.session(&coord, &w.rcp, 8).await;
+            assert_eq!(app.post(&format!("/api/v1/sessions/{session}/start"), &coord.token, json!({})).await.status, 200);
+            let body = json!({"present_ids": [w.user(Participant).id]});
+            (format!("/api/v1/sessions/{session}/attendance"), Some(body), only(&[Animateur, SecOfAnimateur], Expect::Deny))
+        }
+        "GET /api/v1/sessions/{id}/attendance" => {
+            (format!("/api/v1/sessions/{}/attendance", w.session), None, only(&[Animateur, SecOfAnimateur], Expect::Deny))
+        }
+        "GET /api/v1/rcps/{id}/quorum" => (format!("/api/v1/rcps/{}/quorum", w.rcp), None, anyone()),
+        "PUT /api/v1/rcps/{id}/quorum" => (
+            format!("/api/v1/rcps/{}/quorum", w.rcp),
+            Some(json!({"min_physicians": 3, "min_specialties": 3, "required_specialties": []})),
+            only(&[Admin, CoordHere, Manager], Expect::Deny),
+        ),
+        "PUT /api/v1/professionals/{id}/specialty" => {
+            let id = fresh(app, "physician", &w.here, "physician").await;
+            (format!("/api/v1/professionals/{id}/specialty"), Some(json!({"specialty": "pathology"})), only(&[Admin, CoordHere], Expect::Deny))
+        }
+        "GET /api/v1/reports/activity" => {
+            (format!("/api/v1/reports/activity?cancer_center_id={}", w.here), None, only(&[Admin, CoordHere], Expect::Deny))
         }
         "GET /api/v1/sessions/{id}/run" => {
             (format!("/api/v1/sessions/{}/run", w.session), None, only(&[Animateur, SecOfAnimateur], Expect::Deny))

@@ -361,6 +361,25 @@ impl TestApp {
         r.id()
     }
 
+    /// Records a full quorum present in `session` (in progress), as `recorder` (an animateur or
+    /// his secretary): three new physicians of `center` with three specialties. The attendees.
+    pub async fn quorum_present(&self, center: &str, session: &str, recorder: &User) -> Vec<User> {
+        let admin = self.admin().await;
+        let mut present = Vec::new();
+        for (i, specialty) in ["surgery", "radiotherapy", "medical_oncology"].into_iter().enumerate() {
+            let doc = self.physician(&format!("Quorum{i}"), center).await;
+            let r =
+                self.put(&format!("/api/v1/professionals/{}/specialty", doc.id), &admin.token, Some(json!({"specialty": specialty}))).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            present.push(doc);
+        }
+        let ids: Vec<String> = present.iter().map(|u| u.id.clone()).collect();
+        let r = self.put(&format!("/api/v1/sessions/{session}/attendance"), &recorder.token, Some(json!({"present_ids": ids}))).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["quorum"]["met"], json!(true), "{}", r.text);
+        present
+    }
+
     /// Sends JSON with an `If-Match` header.
     pub async fn with_if_match(&self, method: &str, path: &str, token: &str, if_match: &str, body: Value) -> Resp {
         let headers = [("content-type", "application/json"), ("if-match", if_match)];

@@ -2,6 +2,7 @@
 
 pub mod administration;
 pub mod audit;
+pub mod board;
 pub mod common;
 pub mod documents;
 pub mod dossiers;
@@ -74,7 +75,13 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(documents::add)
         .service(documents::list)
         .service(documents::describe)
-        .service(documents::download);
+        .service(documents::download)
+        .service(board::set_specialty)
+        .service(board::get_quorum)
+        .service(board::set_quorum)
+        .service(board::set_attendance)
+        .service(board::get_attendance)
+        .service(reports::activity);
 }
 
 /// The probes, outside `/api/v1`.

@@ -5,6 +5,7 @@ use concerto_domain::professional::{Category, Professional, Rpps, check_name};
 use concerto_domain::profile::{Profile, ProfileKind};
 use concerto_persistence::affiliations;
 use concerto_persistence::professionals::{self as directory, NewProfessional, Search};
+use concerto_persistence::specialties::{self, SpecialtyOf};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -116,6 +117,10 @@ pub struct ProfessionalView {
     pub category: CategoryName,
     /// Profiles held on cancer centers.
     pub profiles: Vec<ProfileView>,
+    /// A physician's specialty, when set (`PUT /professionals/{id}/specialty`).
+    pub specialty: Option<super::board::SpecialtyName>,
+    /// The organ of a surgeon or organ specialist.
+    pub subspecialty: Option<String>,
 }
 
 impl ProfessionalView {
@@ -130,7 +135,18 @@ impl ProfessionalView {
             email: p.email,
             category: p.category.into(),
             profiles: profiles.iter().map(ProfileView::from).collect(),
+            specialty: None,
+            subspecialty: None,
         }
+    }
+
+    /// The same view with the physician's specialty.
+    pub fn with_specialty(mut self, specialty: Option<SpecialtyOf>) -> Self {
+        if let Some(s) = specialty {
+            self.specialty = Some(s.specialty.into());
+            self.subspecialty = s.subspecialty;
+        }
+        self
     }
 }
 
@@ -220,6 +236,8 @@ pub struct SearchQuery {
     pub category: Option<CategoryName>,
     /// Only professionals holding a profile on this center.
     pub cancer_center_id: Option<String>,
+    /// Only physicians of this specialty.
+    pub specialty: Option<super::board::SpecialtyName>,
 }
 
 /// Searches the directory (any authenticated user), ordered by family then given name.
@@ -237,18 +255,22 @@ pub async fn search(
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
     let query = query.into_inner();
-    let search =
-        Search { q: non_blank(query.q), category: query.category.map(Category::from), cancer_center_id: non_blank(query.cancer_center_id) };
-    let (found, mut profiles) = state
+    let search = Search {
+        q: non_blank(query.q),
+        category: query.category.map(Category::from),
+        cancer_center_id: non_blank(query.cancer_center_id),
+        specialty: query.specialty.map(Into::into),
+    };
+    let (found, mut profiles, mut specialties) = state
         .db(move |c| {
             let found = directory::search(c, &search, &page)?;
             let ids: Vec<String> = found.items.iter().map(|p| p.id.clone()).collect();
-            Ok((found, directory::profiles_of_many(c, &ids)?))
+            Ok((found, directory::profiles_of_many(c, &ids)?, specialties::of(c, &ids)?))
         })
         .await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, |p| {
-        let held = profiles.remove(&p.id).unwrap_or_default();
-        ProfessionalView::new(p, held)
+        let (held, specialty) = (profiles.remove(&p.id).unwrap_or_default(), specialties.remove(&p.id));
+        ProfessionalView::new(p, held).with_specialty(specialty)
     })))
 }
 
@@ -264,8 +286,14 @@ pub async fn search(
 #[get("/professionals/{id}")]
 pub async fn detail(state: web::Data<AppState>, _caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (prof, profiles) = state.db(move |c| Ok((directory::find(c, &id)?, directory::profiles_of(c, &id)?))).await?;
-    Ok(HttpResponse::Ok().json(ProfessionalView::new(prof, profiles)))
+    let (prof, profiles, mut specialty) = state
+        .db(move |c| {
+            let ids = [id.clone()];
+            Ok((directory::find(c, &id)?, directory::profiles_of(c, &id)?, specialties::of(c, &ids)?))
+        })
+        .await?;
+    let specialty = specialty.remove(&prof.id);
+    Ok(HttpResponse::Ok().json(ProfessionalView::new(prof, profiles).with_specialty(specialty)))
 }
 
 /// `PUT /professionals/{id}/category`.

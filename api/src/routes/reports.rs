@@ -128,3 +128,198 @@ fn to_csv(rows: &[PhysicianSecretaryView]) -> Result<Vec<u8>, ApiError> {
     }
     writer.into_inner().map_err(|e| ApiError::Internal(e.to_string()))
 }
+
+/// How the activity report is cut.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityBy {
+    /// One row per RCP.
+    Rcp,
+    /// One row per month of the session dates.
+    Month,
+    /// One row per requesting physician.
+    Requester,
+    /// One row per requester's specialty.
+    Specialty,
+}
+
+/// Parameters of the activity report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityQueryParams {
+    /// Only the RCPs of this center (a coordinator must name hers).
+    pub cancer_center_id: Option<String>,
+    /// Only this RCP (its managers may ask for it).
+    pub rcp_id: Option<String>,
+    /// Sessions from this date (inclusive, UTC); default a year before `to`.
+    pub from: Option<chrono::NaiveDate>,
+    /// Sessions before this date (exclusive, UTC); default tomorrow.
+    pub to: Option<chrono::NaiveDate>,
+    /// The breakdown; default `rcp`.
+    pub by: Option<ActivityBy>,
+}
+
+/// A delay's median and 90th percentile (nearest rank), in hours.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DelayView {
+    /// Median.
+    pub median: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+}
+
+/// One row of the activity report. `suppressed` rows carry no figure (fewer than five dossiers
+/// of one requester, seen by someone else).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityRowView {
+    /// The RCP id, month (`YYYY-MM`), requester id or specialty.
+    pub key: String,
+    /// The RCP's name, the month, the requester's name or the specialty.
+    pub label: String,
+    /// Sessions held (started) in the period.
+    pub sessions_held: Option<i64>,
+    /// Dossiers registered.
+    pub dossiers_registered: Option<i64>,
+    /// Dossiers discussed (validated ones included).
+    pub dossiers_discussed: Option<i64>,
+    /// Dossiers validated.
+    pub dossiers_validated: Option<i64>,
+    /// Dossiers withdrawn.
+    pub dossiers_withdrawn: Option<i64>,
+    /// Dossiers whose report was sent at least once.
+    pub reports_sent: Option<i64>,
+    /// Registration to validation.
+    pub validation_delay_hours: DelayView,
+    /// Validation to the first sending of the report.
+    pub sending_delay_hours: DelayView,
+    /// Share of the sessions held that reached their quorum (0–1).
+    pub quorum_rate: Option<f64>,
+    /// Small-number suppression applied.
+    pub suppressed: bool,
+}
+
+impl From<concerto_persistence::activity::ActivityRow> for ActivityRowView {
+    fn from(r: concerto_persistence::activity::ActivityRow) -> Self {
+        let delay = |d: concerto_persistence::activity::Delay| DelayView { median: d.median, p90: d.p90 };
+        Self {
+            key: r.key,
+            label: r.label,
+            sessions_held: r.sessions_held,
+            dossiers_registered: r.dossiers_registered,
+            dossiers_discussed: r.dossiers_discussed,
+            dossiers_validated: r.dossiers_validated,
+            dossiers_withdrawn: r.dossiers_withdrawn,
+            reports_sent: r.reports_sent,
+            validation_delay_hours: delay(r.validation_delay_hours),
+            sending_delay_hours: delay(r.sending_delay_hours),
+            quorum_rate: r.quorum_rate,
+            suppressed: r.suppressed,
+        }
+    }
+}
+
+/// The activity report's rows, by key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityReport {
+    /// One row per key.
+    pub items: Vec<ActivityRowView>,
+}
+
+/// Activity of the boards: sessions, dossiers by fate, reports sent, delays, quorum rate; JSON,
+/// or CSV with `Accept: text/csv`. The platform administrator (any scope), the coordinators of
+/// the center, the managers of the RCP. No patient identity; a requester's row shows nothing
+/// drawn from fewer than five dossiers to anyone but him.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "getActivityReport",
+    params(ActivityQueryParams),
+    responses(
+        (status = 200, description = "The rows", content(
+            (ActivityReport = "application/json"),
+            (String = "text/csv", example = "key,label,sessions_held,dossiers_registered,dossiers_discussed,dossiers_validated,dossiers_withdrawn,reports_sent,validation_delay_median_hours,validation_delay_p90_hours,sending_delay_median_hours,sending_delay_p90_hours,quorum_rate,suppressed\n")
+        )),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such center or RCP", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_period`, `invalid_query`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/activity")]
+pub async fn activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ActivityQueryParams>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    use concerto_persistence::activity::{self, ActivityQuery, Breakdown};
+    let q = query.into_inner();
+    let to = q.to.unwrap_or_else(|| chrono::Utc::now().date_naive() + chrono::Days::new(1));
+    let from = q.from.unwrap_or_else(|| to - chrono::Days::new(366));
+    if from >= to || to - from > chrono::TimeDelta::days(366 * 20) {
+        return Err(ApiError::invalid_field("invalid_period", "from", "from must come before to, at most 20 years apart"));
+    }
+    let by = match q.by.unwrap_or(ActivityBy::Rcp) {
+        ActivityBy::Rcp => Breakdown::Rcp,
+        ActivityBy::Month => Breakdown::Month,
+        ActivityBy::Requester => Breakdown::Requester,
+        ActivityBy::Specialty => Breakdown::Specialty,
+    };
+    let query = ActivityQuery {
+        cancer_center_id: super::common::non_blank(q.cancer_center_id),
+        rcp_id: super::common::non_blank(q.rcp_id),
+        from: from.and_time(chrono::NaiveTime::MIN),
+        to: to.and_time(chrono::NaiveTime::MIN),
+        by,
+    };
+    let p = caller.principal;
+    let rows: Vec<ActivityRowView> = state.db(move |c| activity::report(c, &p, &query)).await?.into_iter().map(Into::into).collect();
+    if wants_csv(&req) {
+        return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(activity_csv(&rows)?));
+    }
+    Ok(HttpResponse::Ok().json(ActivityReport { items: rows }))
+}
+
+fn activity_csv(rows: &[ActivityRowView]) -> Result<Vec<u8>, ApiError> {
+    let csv_error = |e: csv::Error| ApiError::Internal(e.to_string());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "key",
+            "label",
+            "sessions_held",
+            "dossiers_registered",
+            "dossiers_discussed",
+            "dossiers_validated",
+            "dossiers_withdrawn",
+            "reports_sent",
+            "validation_delay_median_hours",
+            "validation_delay_p90_hours",
+            "sending_delay_median_hours",
+            "sending_delay_p90_hours",
+            "quorum_rate",
+            "suppressed",
+        ])
+        .map_err(csv_error)?;
+    let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let f = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+    for r in rows {
+        writer
+            .write_record([
+                cell(Some(&r.key)),
+                cell(Some(&r.label)),
+                n(r.sessions_held),
+                n(r.dossiers_registered),
+                n(r.dossiers_discussed),
+                n(r.dossiers_validated),
+                n(r.dossiers_withdrawn),
+                n(r.reports_sent),
+                f(r.validation_delay_hours.median),
+                f(r.validation_delay_hours.p90),
+                f(r.sending_delay_hours.median),
+                f(r.sending_delay_hours.p90),
+                f(r.quorum_rate),
+                r.suppressed.to_string(),
+            ])
+            .map_err(csv_error)?;
+    }
+    writer.into_inner().map_err(|e| ApiError::Internal(e.to_string()))
+}

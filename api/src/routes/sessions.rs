@@ -254,6 +254,8 @@ pub struct SessionRun {
     pub status: String,
     /// Every dossier, by patient name.
     pub dossiers: Vec<DossierView>,
+    /// Who is present, and where the board stands against its quorum.
+    pub attendance: super::board::AttendanceView,
 }
 
 /// The session run: only for the animateurs of its RCP and their secretaries (on the RCP's
@@ -270,12 +272,13 @@ pub struct SessionRun {
 #[get("/sessions/{id}/run")]
 pub async fn run(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, p) = (id.into_inner(), caller.principal);
-    let (session, dossiers) = state.db(move |c| sessions::run(c, &p, &id)).await?;
+    let run = state.db(move |c| sessions::run(c, &p, &id)).await?;
     Ok(HttpResponse::Ok().json(SessionRun {
-        id: session.id,
-        rcp_id: session.rcp_id,
-        starts_at: session.starts_at.and_utc(),
-        status: session.status,
-        dossiers: dossiers.into_iter().map(Into::into).collect(),
+        id: run.session.id,
+        rcp_id: run.session.rcp_id,
+        starts_at: run.session.starts_at.and_utc(),
+        status: run.session.status,
+        dossiers: run.dossiers.into_iter().map(Into::into).collect(),
+        attendance: run.attendance.into(),
     }))
 }

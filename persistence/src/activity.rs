@@ -1,0 +1,326 @@
+//! The activity report a coordinator hands in: sessions held, dossiers by fate, reports sent,
+//! delays and the share of sessions that reached their quorum, broken down by RCP, month,
+//! requester or specialty. Computed by the database with aggregates and window functions: no
+//! dossier is loaded into memory, and no patient identity is read.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use concerto_domain::principal::Principal;
+use concerto_domain::rules::{self, ActivityRcp, ActivityScope};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
+
+use crate::schema::rcp_managers;
+use crate::{DbConnection, Error, db, rcps as boards};
+
+/// How the report's rows are cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    /// One row per RCP.
+    Rcp,
+    /// One row per calendar month of the session dates (UTC).
+    Month,
+    /// One row per requesting physician (small numbers suppressed for others).
+    Requester,
+    /// One row per requester's specialty (`unknown` when not set).
+    Specialty,
+}
+
+/// What `GET /reports/activity` asks.
+#[derive(Debug, Clone)]
+pub struct ActivityQuery {
+    /// Only the RCPs of this center.
+    pub cancer_center_id: Option<String>,
+    /// Only this RCP.
+    pub rcp_id: Option<String>,
+    /// Sessions starting from (inclusive).
+    pub from: NaiveDateTime,
+    /// Sessions starting before (exclusive).
+    pub to: NaiveDateTime,
+    /// The breakdown.
+    pub by: Breakdown,
+}
+
+/// Median and 90th percentile (nearest rank) of a delay, in hours.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Delay {
+    /// Median.
+    pub median: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+}
+
+/// One row of the report. When `suppressed`, every figure is `None`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ActivityRow {
+    /// The RCP id, the month (`YYYY-MM`), the requester id or the specialty.
+    pub key: String,
+    /// What a person reads: the RCP's name, the month, the requester's name, the specialty.
+    pub label: String,
+    /// Sessions held (started) in the period.
+    pub sessions_held: Option<i64>,
+    /// Dossiers registered (whatever became of them).
+    pub dossiers_registered: Option<i64>,
+    /// Dossiers discussed (a proposal recorded; validated ones included).
+    pub dossiers_discussed: Option<i64>,
+    /// Dossiers validated.
+    pub dossiers_validated: Option<i64>,
+    /// Dossiers withdrawn.
+    pub dossiers_withdrawn: Option<i64>,
+    /// Dossiers whose report was sent at least once.
+    pub reports_sent: Option<i64>,
+    /// From registration to validation.
+    pub validation_delay_hours: Delay,
+    /// From validation to the first sending of the report.
+    pub sending_delay_hours: Delay,
+    /// Share of the sessions held that reached their quorum (0 to 1).
+    pub quorum_rate: Option<f64>,
+    /// Small-number suppression applied.
+    pub suppressed: bool,
+}
+
+#[derive(QueryableByName)]
+struct DossierFigures {
+    #[diesel(sql_type = Text)]
+    k: String,
+    #[diesel(sql_type = Text)]
+    label: String,
+    #[diesel(sql_type = BigInt)]
+    held: i64,
+    #[diesel(sql_type = BigInt)]
+    quorum: i64,
+    #[diesel(sql_type = BigInt)]
+    registered: i64,
+    #[diesel(sql_type = BigInt)]
+    discussed: i64,
+    #[diesel(sql_type = BigInt)]
+    validated: i64,
+    #[diesel(sql_type = BigInt)]
+    withdrawn: i64,
+    #[diesel(sql_type = BigInt)]
+    sent: i64,
+}
+
+#[derive(QueryableByName)]
+struct SessionFigures {
+    #[diesel(sql_type = Text)]
+    k: String,
+    #[diesel(sql_type = Text)]
+    label: String,
+    #[diesel(sql_type = BigInt)]
+    held: i64,
+    #[diesel(sql_type = BigInt)]
+    quorum: i64,
+}
+
+#[derive(QueryableByName)]
+struct Percentiles {
+    #[diesel(sql_type = Text)]
+    k: String,
+    #[diesel(sql_type = Nullable<Double>)]
+    p50: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    p90: Option<f64>,
+}
+
+/// The SQL that differs between the stores.
+struct Dialect {
+    sqlite: bool,
+}
+
+impl Dialect {
+    /// The n-th placeholder (1-based).
+    fn ph(&self, n: usize) -> String {
+        if self.sqlite { "?".to_owned() } else { format!("${n}") }
+    }
+
+    /// Hours from `a` to `b`.
+    fn hours(&self, a: &str, b: &str) -> String {
+        if self.sqlite {
+            format!("((julianday({b}) - julianday({a})) * 24.0)")
+        } else {
+            format!("(CAST(EXTRACT(EPOCH FROM ({b} - {a})) AS DOUBLE PRECISION) / 3600.0)")
+        }
+    }
+
+    /// `YYYY-MM` of a timestamp.
+    fn month(&self, t: &str) -> String {
+        if self.sqlite { format!("strftime('%Y-%m', {t})") } else { format!("to_char({t}, 'YYYY-MM')") }
+    }
+
+    /// The row key and its label for a breakdown (`r` is the RCP, `s` the session, `d` the
+    /// dossier, `q` the requester, `ps` his specialty).
+    fn key(&self, by: Breakdown) -> (String, String) {
+        match by {
+            Breakdown::Rcp => ("r.id".to_owned(), "r.name".to_owned()),
+            Breakdown::Month => (self.month("s.starts_at"), self.month("s.starts_at")),
+            Breakdown::Requester => ("d.requester_id".to_owned(), "(q.given_name || ' ' || UPPER(q.family_name))".to_owned()),
+            Breakdown::Specialty => ("COALESCE(ps.specialty, 'unknown')".to_owned(), "COALESCE(ps.specialty, 'unknown')".to_owned()),
+        }
+    }
+}
+
+/// The period and restriction, as SQL with its placeholders and the values to bind in order.
+struct Filter {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+enum Bind {
+    Time(NaiveDateTime),
+    Text(String),
+}
+
+fn filter(d: &Dialect, q: &ActivityQuery) -> Filter {
+    let mut binds = vec![Bind::Time(q.from), Bind::Time(q.to)];
+    let mut sql = format!("s.starts_at >= {} AND s.starts_at < {}", d.ph(1), d.ph(2));
+    if let Some(center) = &q.cancer_center_id {
+        binds.push(Bind::Text(center.clone()));
+        sql.push_str(&format!(" AND r.cancer_center_id = {}", d.ph(binds.len())));
+    }
+    if let Some(rcp) = &q.rcp_id {
+        binds.push(Bind::Text(rcp.clone()));
+        sql.push_str(&format!(" AND r.id = {}", d.ph(binds.len())));
+    }
+    Filter { sql, binds }
+}
+
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+fn load<T: QueryableByName<Backend> + 'static>(conn: &mut DbConnection, sql: &str, binds: &[Bind]) -> Result<Vec<T>, Error> {
+    let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
+    for b in binds {
+        query = match b {
+            Bind::Time(t) => query.bind::<Timestamp, _>(*t),
+            Bind::Text(s) => query.bind::<Text, _>(s.clone()),
+        };
+    }
+    Ok(query.load(conn)?)
+}
+
+const FROM_DOSSIERS: &str = "FROM dossiers d JOIN rcp_sessions s ON s.id = d.session_id JOIN rcps r ON r.id = d.rcp_id \
+     JOIN professionals q ON q.id = d.requester_id LEFT JOIN professional_specialties ps ON ps.professional_id = d.requester_id";
+
+/// `GET /reports/activity`: the platform administrator, the coordinators of the center, the
+/// managers of the RCP. Rows by key; a requester's row seen by anyone else shows nothing drawn
+/// from fewer than five dossiers.
+pub fn report(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<Vec<ActivityRow>, Error> {
+    db::read(conn, |c| {
+        let rcp = match &q.rcp_id {
+            Some(id) => {
+                let roles = boards::roles(c, id)?;
+                let managed =
+                    rcp_managers::table.find((id, &p.professional_id)).select(rcp_managers::rcp_id).first::<String>(c).optional()?;
+                Some(ActivityRcp { rcp_id: id.clone(), cancer_center_id: roles.cancer_center_id, managed_by_caller: managed.is_some() })
+            }
+            None => None,
+        };
+        if let Some(center) = &q.cancer_center_id {
+            crate::cancer_centers::find(c, center)?;
+        }
+        rules::may_read_activity(p, &ActivityScope { cancer_center_id: q.cancer_center_id.clone(), rcp })?;
+        compute(c, p, q)
+    })
+}
+
+fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<Vec<ActivityRow>, Error> {
+    let d = Dialect { sqlite: db::is_sqlite(conn) };
+    let f = filter(&d, q);
+    let (key, label) = d.key(q.by);
+    let held = "s.status <> 'planned'";
+    let reached = "EXISTS (SELECT 1 FROM session_quorum sq WHERE sq.session_id = s.id)";
+    let dossier_sql = format!(
+        "SELECT {key} AS k, MIN({label}) AS label, \
+         COUNT(DISTINCT CASE WHEN {held} THEN d.session_id END) AS held, \
+         COUNT(DISTINCT CASE WHEN {held} AND {reached} THEN d.session_id END) AS quorum, \
+         COUNT(*) AS registered, \
+         COALESCE(SUM(CASE WHEN d.status IN ('discussed', 'validated') THEN 1 ELSE 0 END), 0) AS discussed, \
+         COALESCE(SUM(CASE WHEN d.status = 'validated' THEN 1 ELSE 0 END), 0) AS validated, \
+         COALESCE(SUM(CASE WHEN d.status = 'withdrawn' THEN 1 ELSE 0 END), 0) AS withdrawn, \
+         COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM report_transmissions t WHERE t.dossier_id = d.id) THEN 1 ELSE 0 END), 0) AS sent \
+         {FROM_DOSSIERS} WHERE {} GROUP BY {key}",
+        f.sql
+    );
+    let mut rows: BTreeMap<String, ActivityRow> = BTreeMap::new();
+    for r in load::<DossierFigures>(conn, &dossier_sql, &f.binds)? {
+        rows.insert(
+            r.k.clone(),
+            ActivityRow {
+                key: r.k,
+                label: r.label,
+                sessions_held: Some(r.held),
+                dossiers_registered: Some(r.registered),
+                dossiers_discussed: Some(r.discussed),
+                dossiers_validated: Some(r.validated),
+                dossiers_withdrawn: Some(r.withdrawn),
+                reports_sent: Some(r.sent),
+                quorum_rate: rate(r.quorum, r.held),
+                ..ActivityRow::default()
+            },
+        );
+    }
+    // By RCP or month, sessions count whether or not they held dossiers.
+    if matches!(q.by, Breakdown::Rcp | Breakdown::Month) {
+        let session_sql = format!(
+            "SELECT {key} AS k, MIN({label}) AS label, COUNT(*) AS held, \
+             COALESCE(SUM(CASE WHEN {reached} THEN 1 ELSE 0 END), 0) AS quorum \
+             FROM rcp_sessions s JOIN rcps r ON r.id = s.rcp_id WHERE {held} AND {} GROUP BY {key}",
+            f.sql
+        );
+        for s in load::<SessionFigures>(conn, &session_sql, &f.binds)? {
+            let row = rows.entry(s.k.clone()).or_insert_with(|| ActivityRow {
+                key: s.k.clone(),
+                label: s.label.clone(),
+                dossiers_registered: Some(0),
+                dossiers_discussed: Some(0),
+                dossiers_validated: Some(0),
+                dossiers_withdrawn: Some(0),
+                reports_sent: Some(0),
+                ..ActivityRow::default()
+            });
+            row.sessions_held = Some(s.held);
+            row.quorum_rate = rate(s.quorum, s.held);
+        }
+    }
+    let validation = d.hours("d.created_at", "d.validated_at");
+    for (k, delay) in percentiles(conn, &key, &validation, "d.validated_at IS NOT NULL", &f)? {
+        if let Some(row) = rows.get_mut(&k) {
+            row.validation_delay_hours = delay;
+        }
+    }
+    let first_sent = "(SELECT MIN(t.sent_at) FROM report_transmissions t WHERE t.dossier_id = d.id)";
+    let sending = d.hours("d.validated_at", first_sent);
+    let sent = format!("d.validated_at IS NOT NULL AND {first_sent} IS NOT NULL");
+    for (k, delay) in percentiles(conn, &key, &sending, &sent, &f)? {
+        if let Some(row) = rows.get_mut(&k) {
+            row.sending_delay_hours = delay;
+        }
+    }
+    let mut rows: Vec<ActivityRow> = rows.into_values().collect();
+    if q.by == Breakdown::Requester {
+        for row in &mut rows {
+            if rules::suppress_requester_row(p, &row.key, row.dossiers_registered.unwrap_or(0)) {
+                *row = ActivityRow { key: row.key.clone(), label: row.label.clone(), suppressed: true, ..ActivityRow::default() };
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    #[allow(clippy::cast_precision_loss)] // counts of sessions, far below 2^52
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Median and p90 (nearest rank) of `value` per key over the dossiers passing `condition`.
+fn percentiles(conn: &mut DbConnection, key: &str, value: &str, condition: &str, f: &Filter) -> Result<Vec<(String, Delay)>, Error> {
+    let sql = format!(
+        "WITH x AS (SELECT {key} AS k, {value} AS v {FROM_DOSSIERS} WHERE {condition} AND {}), \
+         ranked AS (SELECT k, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn, COUNT(*) OVER (PARTITION BY k) AS n FROM x) \
+         SELECT k, MIN(CASE WHEN 2 * rn >= n THEN v END) AS p50, MIN(CASE WHEN 10 * rn >= 9 * n THEN v END) AS p90 \
+         FROM ranked GROUP BY k",
+        f.sql
+    );
+    Ok(load::<Percentiles>(conn, &sql, &f.binds)?.into_iter().map(|r| (r.k, Delay { median: r.p50, p90: r.p90 })).collect())
+}
