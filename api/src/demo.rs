@@ -4,6 +4,7 @@
 use std::fmt;
 
 use chrono::NaiveDate;
+use concerto_domain::affiliation::Validity;
 use concerto_domain::dossier::ReportChannel;
 use concerto_domain::patient::{Ins, Sex};
 use concerto_domain::principal::Principal;
@@ -151,12 +152,12 @@ fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
     professionals::set_category(c, &coord, &durand, Category::Secretary)?;
     listed.push(("sec.durand".to_owned(), "secretary of Dr Martin (opened through an account request)".to_owned()));
 
-    affiliations::add_secretary(c, &coord, &martin, &durand)?;
-    affiliations::add_secretary(c, &admin, &petit, &roux)?;
+    affiliations::add_secretary(c, &coord, &martin, &durand, Validity::default())?;
+    affiliations::add_secretary(c, &admin, &petit, &roux, Validity::default())?;
     let group = secretary_groups::create(c, &coord, &north.id, "Secrétariat oncologie")?;
     secretary_groups::add_member(c, &coord, &group.id, &moreau)?;
-    affiliations::add_group(c, &coord, &bernard, &group.id)?;
-    affiliations::add_group(c, &coord, &petit, &group.id)?;
+    affiliations::add_group(c, &coord, &bernard, &group.id, Validity::default())?;
+    affiliations::add_group(c, &coord, &petit, &group.id, Validity::default())?;
 
     // A request still waiting, so the administrator has something to decide.
     account_requests::create(
@@ -323,5 +324,12 @@ fn clinical(
     write(c, martin, &d, "Nodule pulmonaire de 18 mm, TEP positive.", "Biopsie ou chirurgie d'emblée ?", None)?;
     let breast_session = session(c, &breast.id, 5, 9)?;
     register(c, roux, &breast_session.id, &blanc, petit)?;
+
+    // Holiday cover: Dr Bernard himself asks Anne Roux to stand in for his secretaries until
+    // next week, then extends it by two days; the history shows both.
+    let week = concerto_persistence::now() + chrono::Duration::days(7);
+    affiliations::add_secretary(c, bernard, &id(bernard), &id(roux), Validity { valid_from: None, valid_until: Some(week) })?;
+    let extended = Validity { valid_from: None, valid_until: Some(week + chrono::Duration::days(2)) };
+    affiliations::add_secretary(c, bernard, &id(bernard), &id(roux), extended)?;
     Ok(())
 }

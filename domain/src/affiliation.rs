@@ -68,6 +68,41 @@ pub fn check_category_change(new: Category, ties: AffiliationTies) -> Result<(),
     Ok(())
 }
 
+/// When a delegation grants: from `valid_from` (inclusive; none: at once) until `valid_until`
+/// (exclusive; none: until it is ended). Holiday cover is a delegation with both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Validity {
+    /// First instant it grants.
+    pub valid_from: Option<chrono::NaiveDateTime>,
+    /// First instant it no longer grants.
+    pub valid_until: Option<chrono::NaiveDateTime>,
+}
+
+impl Validity {
+    /// Checks the dates of a delegation being granted at `now`: the end after the start, and
+    /// not already past (a delegation that would never grant is a mistake, not a record).
+    pub fn new(
+        valid_from: Option<chrono::NaiveDateTime>,
+        valid_until: Option<chrono::NaiveDateTime>,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Self, DomainError> {
+        if let (Some(from), Some(until)) = (valid_from, valid_until)
+            && until <= from
+        {
+            return Err(DomainError::invalid("valid_until", "invalid_period", "valid_until must come after valid_from"));
+        }
+        if valid_until.is_some_and(|until| until <= now) {
+            return Err(DomainError::invalid("valid_until", "invalid_period", "valid_until is already past"));
+        }
+        Ok(Self { valid_from, valid_until })
+    }
+
+    /// Whether the delegation grants at `t`.
+    pub fn grants_at(&self, t: chrono::NaiveDateTime) -> bool {
+        self.valid_from.is_none_or(|from| from <= t) && self.valid_until.is_none_or(|until| t < until)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +130,28 @@ mod tests {
         assert!(check_category_change(Category::Physician, sec).is_err());
         let member = AffiliationTies { is_rcp_member: true, ..none };
         assert!(check_category_change(Category::Nurse, member).is_err());
+    }
+}
+
+#[cfg(test)]
+mod validity_tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    fn t(day: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 3, day).and_then(|d| d.and_hms_opt(10, 0, 0)).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_delegation_grants_from_its_start_until_its_end_excluded() {
+        let cover = Validity::new(Some(t(3)), Some(t(10)), t(1)).unwrap();
+        assert!(!cover.grants_at(t(2)));
+        assert!(cover.grants_at(t(3)));
+        assert!(cover.grants_at(t(9)));
+        assert!(!cover.grants_at(t(10)));
+        assert!(Validity::default().grants_at(t(1)));
+        assert!(Validity::new(Some(t(5)), Some(t(5)), t(1)).is_err());
+        assert!(Validity::new(None, Some(t(1)), t(2)).is_err(), "already over");
+        assert!(Validity::new(Some(t(1)), None, t(20)).is_ok(), "started in the past, open-ended");
     }
 }

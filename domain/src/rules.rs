@@ -81,6 +81,31 @@ pub fn administered_centers(p: &Principal, refusal: &'static str) -> Result<Opti
     if centers.is_empty() { Err(DomainError::Forbidden(refusal)) } else { Ok(Some(centers)) }
 }
 
+/// A physician's own delegation (`PUT /professionals/{id}/secretaries/{secretary_id}` by the
+/// physician himself): to a secretary holding a secretary profile on one of his centers, and
+/// dated: it must end (`valid_until_required`), as a holiday cover does. Coordinators keep
+/// [`may_manage_affiliation`] for open-ended ones.
+pub fn may_grant_own_delegation(
+    p: &Principal,
+    physician_id: &str,
+    physician_centers: &[String],
+    secretary_profile_centers: &[String],
+    has_end: bool,
+) -> Result<(), DomainError> {
+    if p.professional_id != physician_id || !physician_centers.iter().any(|c| secretary_profile_centers.contains(c)) {
+        return deny("center_coordinator_required");
+    }
+    if !has_end {
+        return Err(DomainError::invalid("valid_until", "valid_until_required", "a physician's own delegation has an end date"));
+    }
+    Ok(())
+}
+
+/// Ending a delegation: whoever may manage it, and the physician himself, at once.
+pub fn may_end_delegation(p: &Principal, physician_id: &str, managed: Result<(), DomainError>) -> Result<(), DomainError> {
+    if p.professional_id == physician_id { Ok(()) } else { managed }
+}
+
 /// `PUT /professionals/{id}/specialty`: the coordinators of a center where the professional
 /// holds a profile, and the platform administrator (as "modifier la catégorie").
 pub fn may_set_specialty(p: &Principal, target_centers: &[String]) -> Result<(), DomainError> {
@@ -230,6 +255,21 @@ mod tests {
         assert!(suppress_requester_row(&p, "y", 4));
         assert!(!suppress_requester_row(&p, "y", 5));
         assert!(!suppress_requester_row(&p, "x", 1));
+    }
+
+    #[test]
+    fn a_physician_grants_a_dated_delegation_to_a_secretary_of_his_centers() {
+        let doc = principal_for_rules("d");
+        let centers = ["c1".to_owned()];
+        assert!(may_grant_own_delegation(&doc, "d", &centers, &["c1".to_owned()], true).is_ok());
+        assert_eq!(
+            may_grant_own_delegation(&doc, "d", &centers, &["c1".to_owned()], false),
+            Err(DomainError::invalid("valid_until", "valid_until_required", "a physician's own delegation has an end date"))
+        );
+        assert!(may_grant_own_delegation(&doc, "d", &centers, &["c2".to_owned()], true).is_err());
+        assert!(may_grant_own_delegation(&doc, "other", &centers, &["c1".to_owned()], true).is_err());
+        assert!(may_end_delegation(&doc, "d", deny("center_coordinator_required")).is_ok());
+        assert!(may_end_delegation(&doc, "other", deny("center_coordinator_required")).is_err());
     }
 
     fn principal_for_rules(id: &str) -> Principal {

@@ -1,12 +1,15 @@
 //! Affiliations ("gérer les secrétaires"): secretaries and secretary groups holding a
 //! physician's rights, and the reverse view, the physicians a secretary acts for.
 
-use concerto_domain::affiliation::{ActingFor, ensure_physician, ensure_secretary};
+use chrono::NaiveDateTime;
+use concerto_domain::affiliation::{ActingFor, Validity, ensure_physician, ensure_secretary};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::display_name;
+use concerto_domain::profile::ProfileKind;
 use concerto_domain::rules;
 use diesel::prelude::*;
 
+use crate::delegations::{self, Action, Change, Kind};
 use crate::schema::{physician_secretary_groups, professionals, secretary_affiliations, secretary_group_members, secretary_groups};
 use crate::{DbConnection, Error, now, professionals as directory, secretary_groups as groups};
 
@@ -19,6 +22,8 @@ pub struct SecretaryLink {
     pub display_name: String,
     /// The group through which she is affiliated.
     pub via_group_id: Option<String>,
+    /// The delegation's dates (the group's, via a group).
+    pub validity: Validity,
 }
 
 /// A secretary group affiliated to a physician.
@@ -30,6 +35,8 @@ pub struct GroupRef {
     pub name: String,
     /// Its center.
     pub cancer_center_id: String,
+    /// The delegation's dates.
+    pub validity: Validity,
 }
 
 /// "Gérer les secrétaires" of one physician.
@@ -48,6 +55,8 @@ pub struct ActingForNamed {
     pub acting_for: ActingFor,
     /// The physician's display name.
     pub display_name: String,
+    /// The dates of the delegation it comes through (of the group's, via a group).
+    pub validity: Validity,
 }
 
 /// The physicians whose rights a professional holds as secretary (P(S) with its routes).
@@ -57,24 +66,45 @@ pub fn acting_for(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<Act
 
 /// [`acting_for`] with the physicians' names, ordered by name.
 pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<ActingForNamed>, Error> {
+    // Rights follow the dates at each request: before `valid_from` and from `valid_until` on,
+    // the delegation grants nothing.
+    let t = now();
     let direct = secretary_affiliations::table
         .inner_join(professionals::table.on(professionals::id.eq(secretary_affiliations::physician_id)))
         .filter(secretary_affiliations::secretary_id.eq(secretary_id))
-        .select((professionals::id, professionals::family_name, professionals::given_name))
-        .load::<(String, String, String)>(conn)?;
+        .filter(secretary_affiliations::valid_from.is_null().or(secretary_affiliations::valid_from.le(t)))
+        .filter(secretary_affiliations::valid_until.is_null().or(secretary_affiliations::valid_until.gt(t)))
+        .select((
+            professionals::id,
+            professionals::family_name,
+            professionals::given_name,
+            secretary_affiliations::valid_from,
+            secretary_affiliations::valid_until,
+        ))
+        .load::<(String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)>(conn)?;
     let via_groups = secretary_group_members::table
         .inner_join(physician_secretary_groups::table.on(physician_secretary_groups::group_id.eq(secretary_group_members::group_id)))
         .inner_join(professionals::table.on(professionals::id.eq(physician_secretary_groups::physician_id)))
         .filter(secretary_group_members::secretary_id.eq(secretary_id))
-        .select((professionals::id, professionals::family_name, professionals::given_name, physician_secretary_groups::group_id))
-        .load::<(String, String, String, String)>(conn)?;
+        .filter(physician_secretary_groups::valid_from.is_null().or(physician_secretary_groups::valid_from.le(t)))
+        .filter(physician_secretary_groups::valid_until.is_null().or(physician_secretary_groups::valid_until.gt(t)))
+        .select((
+            professionals::id,
+            professionals::family_name,
+            professionals::given_name,
+            physician_secretary_groups::group_id,
+            physician_secretary_groups::valid_from,
+            physician_secretary_groups::valid_until,
+        ))
+        .load::<(String, String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)>(conn)?;
     let mut all: Vec<ActingForNamed> = direct
         .into_iter()
-        .map(|(id, f, g)| (id, f, g, None))
-        .chain(via_groups.into_iter().map(|(id, f, g, group)| (id, f, g, Some(group))))
-        .map(|(physician_id, family, given, via_group_id)| ActingForNamed {
+        .map(|(id, f, g, from, until)| (id, f, g, None, from, until))
+        .chain(via_groups.into_iter().map(|(id, f, g, group, from, until)| (id, f, g, Some(group), from, until)))
+        .map(|(physician_id, family, given, via_group_id, valid_from, valid_until)| ActingForNamed {
             acting_for: ActingFor { physician_id, via_group_id },
             display_name: display_name(&family, &given),
+            validity: Validity { valid_from, valid_until },
         })
         .collect();
     all.sort_by(|a, b| (&a.display_name, &a.acting_for).cmp(&(&b.display_name, &b.acting_for)));
@@ -89,113 +119,216 @@ pub fn secretaries_of(conn: &mut DbConnection, p: &Principal, physician_id: &str
         let direct = secretary_affiliations::table
             .inner_join(professionals::table.on(professionals::id.eq(secretary_affiliations::secretary_id)))
             .filter(secretary_affiliations::physician_id.eq(physician_id))
-            .select((professionals::id, professionals::family_name, professionals::given_name))
+            .select((
+                professionals::id,
+                professionals::family_name,
+                professionals::given_name,
+                secretary_affiliations::valid_from,
+                secretary_affiliations::valid_until,
+            ))
             .order((professionals::search_name, professionals::id))
-            .load::<(String, String, String)>(c)?;
+            .load::<(String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)?;
         let via_groups = physician_secretary_groups::table
             .inner_join(secretary_group_members::table.on(secretary_group_members::group_id.eq(physician_secretary_groups::group_id)))
             .inner_join(professionals::table.on(professionals::id.eq(secretary_group_members::secretary_id)))
             .filter(physician_secretary_groups::physician_id.eq(physician_id))
-            .select((professionals::id, professionals::family_name, professionals::given_name, physician_secretary_groups::group_id))
+            .select((
+                professionals::id,
+                professionals::family_name,
+                professionals::given_name,
+                physician_secretary_groups::group_id,
+                physician_secretary_groups::valid_from,
+                physician_secretary_groups::valid_until,
+            ))
             .order((professionals::search_name, professionals::id, physician_secretary_groups::group_id))
-            .load::<(String, String, String, String)>(c)?;
+            .load::<(String, String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)?;
         let group_rows = physician_secretary_groups::table
             .inner_join(secretary_groups::table)
             .filter(physician_secretary_groups::physician_id.eq(physician_id))
-            .select((secretary_groups::id, secretary_groups::name, secretary_groups::cancer_center_id))
+            .select((
+                secretary_groups::id,
+                secretary_groups::name,
+                secretary_groups::cancer_center_id,
+                physician_secretary_groups::valid_from,
+                physician_secretary_groups::valid_until,
+            ))
             .order((secretary_groups::search_name, secretary_groups::id))
-            .load::<(String, String, String)>(c)?;
+            .load::<(String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)?;
         let secretaries = direct
             .into_iter()
-            .map(|(id, f, g)| (id, f, g, None))
-            .chain(via_groups.into_iter().map(|(id, f, g, group)| (id, f, g, Some(group))))
-            .map(|(secretary_id, f, g, via_group_id)| SecretaryLink { secretary_id, display_name: display_name(&f, &g), via_group_id })
+            .map(|(id, f, g, from, until)| (id, f, g, None, from, until))
+            .chain(via_groups.into_iter().map(|(id, f, g, group, from, until)| (id, f, g, Some(group), from, until)))
+            .map(|(secretary_id, f, g, via_group_id, valid_from, valid_until)| SecretaryLink {
+                secretary_id,
+                display_name: display_name(&f, &g),
+                via_group_id,
+                validity: Validity { valid_from, valid_until },
+            })
             .collect();
-        let groups =
-            group_rows.into_iter().map(|(group_id, name, cancer_center_id)| GroupRef { group_id, name, cancer_center_id }).collect();
+        let groups = group_rows
+            .into_iter()
+            .map(|(group_id, name, cancer_center_id, valid_from, valid_until)| GroupRef {
+                group_id,
+                name,
+                cancer_center_id,
+                validity: Validity { valid_from, valid_until },
+            })
+            .collect();
         Ok(SecretariesOf { secretaries, groups })
     })
 }
 
-/// Loads both ends, checks the caller's right on a shared center and the categories.
-fn check_direct(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str) -> Result<(), Error> {
+/// Loads both ends of a direct affiliation and decides who may make it: a coordinator of a
+/// center both hold a profile on, the administrator, or the physician himself for a dated
+/// delegation to a secretary of one of his centers.
+fn may_grant_direct(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str, dates: &Validity) -> Result<(), Error> {
     let physician = directory::find(conn, physician_id)?;
     let secretary = directory::find(conn, secretary_id)?;
-    rules::may_manage_affiliation(p, &directory::centers_of(conn, physician_id)?, &directory::centers_of(conn, secretary_id)?)?;
+    let physician_centers = directory::centers_of(conn, physician_id)?;
+    let managed = rules::may_manage_affiliation(p, &physician_centers, &directory::centers_of(conn, secretary_id)?);
+    if managed.is_err() && p.professional_id == physician_id {
+        let secretary_centers: Vec<String> = directory::profiles_of(conn, secretary_id)?
+            .into_iter()
+            .filter(|pr| pr.kind == ProfileKind::Secretary)
+            .map(|pr| pr.cancer_center_id)
+            .collect();
+        rules::may_grant_own_delegation(p, physician_id, &physician_centers, &secretary_centers, dates.valid_until.is_some())?;
+    } else {
+        managed?;
+    }
     ensure_physician(physician.category)?;
     ensure_secretary(secretary.category)?;
     Ok(())
 }
 
-/// `PUT /professionals/{id}/secretaries/{secretary_id}`: idempotent.
-pub fn add_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str) -> Result<(), Error> {
+/// `PUT /professionals/{id}/secretaries/{secretary_id}`: idempotent; with dates, the delegation
+/// grants only between them (a second PUT changes them). Recorded in the delegation history.
+pub fn add_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str, dates: Validity) -> Result<(), Error> {
     crate::db::write(conn, |c| {
         directory::lock(c, &[physician_id, secretary_id])?;
-        check_direct(c, p, physician_id, secretary_id)?;
-        let exists = secretary_affiliations::table
+        may_grant_direct(c, p, physician_id, secretary_id, &dates)?;
+        let current = secretary_affiliations::table
             .find((physician_id, secretary_id))
-            .select(secretary_affiliations::physician_id)
-            .first::<String>(c)
-            .optional()?;
-        if exists.is_none() {
-            diesel::insert_into(secretary_affiliations::table)
-                .values((
-                    secretary_affiliations::physician_id.eq(physician_id),
-                    secretary_affiliations::secretary_id.eq(secretary_id),
-                    secretary_affiliations::added_at.eq(now()),
-                ))
-                .execute(c)?;
+            .select((secretary_affiliations::valid_from, secretary_affiliations::valid_until))
+            .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)
+            .optional()?
+            .map(|(valid_from, valid_until)| Validity { valid_from, valid_until });
+        let change = Change { physician_id: Some(physician_id), secretary_id: Some(secretary_id), validity: dates, ..Change::default() };
+        match current {
+            None => {
+                diesel::insert_into(secretary_affiliations::table)
+                    .values((
+                        secretary_affiliations::physician_id.eq(physician_id),
+                        secretary_affiliations::secretary_id.eq(secretary_id),
+                        secretary_affiliations::added_at.eq(now()),
+                        secretary_affiliations::valid_from.eq(dates.valid_from),
+                        secretary_affiliations::valid_until.eq(dates.valid_until),
+                    ))
+                    .execute(c)?;
+                delegations::record(c, p, Kind::Affiliation, Action::Granted, &change)?;
+            }
+            Some(previous) if previous != dates => {
+                diesel::update(secretary_affiliations::table.find((physician_id, secretary_id)))
+                    .set((
+                        secretary_affiliations::valid_from.eq(dates.valid_from),
+                        secretary_affiliations::valid_until.eq(dates.valid_until),
+                    ))
+                    .execute(c)?;
+                delegations::record(c, p, Kind::Affiliation, Action::Changed, &Change { previous, ..change })?;
+            }
+            Some(_) => {}
         }
         Ok(())
     })
 }
 
 /// `DELETE /professionals/{id}/secretaries/{secretary_id}`: idempotent; the secretary loses the
-/// physician's rights with her next request.
+/// physician's rights with her next request. The physician himself may end any of his.
 pub fn remove_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str) -> Result<(), Error> {
     crate::db::write(conn, |c| {
         directory::find(c, physician_id)?;
         directory::find(c, secretary_id)?;
-        rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, &directory::centers_of(c, secretary_id)?)?;
-        diesel::delete(secretary_affiliations::table.find((physician_id, secretary_id))).execute(c)?;
+        let managed = rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, &directory::centers_of(c, secretary_id)?);
+        rules::may_end_delegation(p, physician_id, managed)?;
+        let previous = secretary_affiliations::table
+            .find((physician_id, secretary_id))
+            .select((secretary_affiliations::valid_from, secretary_affiliations::valid_until))
+            .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)
+            .optional()?;
+        if let Some((valid_from, valid_until)) = previous {
+            diesel::delete(secretary_affiliations::table.find((physician_id, secretary_id))).execute(c)?;
+            let previous = Validity { valid_from, valid_until };
+            let change = Change { physician_id: Some(physician_id), secretary_id: Some(secretary_id), previous, ..Change::default() };
+            delegations::record(c, p, Kind::Affiliation, Action::Ended, &change)?;
+        }
         Ok(())
     })
 }
 
 /// `PUT /professionals/{id}/secretary-groups/{group_id}`: idempotent; every member gains the
-/// physician's rights at once.
-pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str) -> Result<(), Error> {
+/// physician's rights at once (or between the dates given). Recorded in the history.
+pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str, dates: Validity) -> Result<(), Error> {
     crate::db::write(conn, |c| {
         directory::lock(c, &[physician_id])?;
         let physician = directory::find(c, physician_id)?;
         let group = groups::find(c, group_id)?;
         rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, std::slice::from_ref(&group.cancer_center_id))?;
         ensure_physician(physician.category)?;
-        let exists = physician_secretary_groups::table
+        let current = physician_secretary_groups::table
             .find((physician_id, group_id))
-            .select(physician_secretary_groups::group_id)
-            .first::<String>(c)
-            .optional()?;
-        if exists.is_none() {
-            diesel::insert_into(physician_secretary_groups::table)
-                .values((
-                    physician_secretary_groups::physician_id.eq(physician_id),
-                    physician_secretary_groups::group_id.eq(group_id),
-                    physician_secretary_groups::added_at.eq(now()),
-                ))
-                .execute(c)?;
+            .select((physician_secretary_groups::valid_from, physician_secretary_groups::valid_until))
+            .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)
+            .optional()?
+            .map(|(valid_from, valid_until)| Validity { valid_from, valid_until });
+        let change = Change { physician_id: Some(physician_id), group_id: Some(group_id), validity: dates, ..Change::default() };
+        match current {
+            None => {
+                diesel::insert_into(physician_secretary_groups::table)
+                    .values((
+                        physician_secretary_groups::physician_id.eq(physician_id),
+                        physician_secretary_groups::group_id.eq(group_id),
+                        physician_secretary_groups::added_at.eq(now()),
+                        physician_secretary_groups::valid_from.eq(dates.valid_from),
+                        physician_secretary_groups::valid_until.eq(dates.valid_until),
+                    ))
+                    .execute(c)?;
+                delegations::record(c, p, Kind::GroupAffiliation, Action::Granted, &change)?;
+            }
+            Some(previous) if previous != dates => {
+                diesel::update(physician_secretary_groups::table.find((physician_id, group_id)))
+                    .set((
+                        physician_secretary_groups::valid_from.eq(dates.valid_from),
+                        physician_secretary_groups::valid_until.eq(dates.valid_until),
+                    ))
+                    .execute(c)?;
+                delegations::record(c, p, Kind::GroupAffiliation, Action::Changed, &Change { previous, ..change })?;
+            }
+            Some(_) => {}
         }
         Ok(())
     })
 }
 
-/// `DELETE /professionals/{id}/secretary-groups/{group_id}`: idempotent.
+/// `DELETE /professionals/{id}/secretary-groups/{group_id}`: idempotent; the physician himself
+/// may end it too.
 pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str) -> Result<(), Error> {
     crate::db::write(conn, |c| {
         directory::find(c, physician_id)?;
         let group = groups::find(c, group_id)?;
-        rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, std::slice::from_ref(&group.cancer_center_id))?;
-        diesel::delete(physician_secretary_groups::table.find((physician_id, group_id))).execute(c)?;
+        let managed =
+            rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, std::slice::from_ref(&group.cancer_center_id));
+        rules::may_end_delegation(p, physician_id, managed)?;
+        let previous = physician_secretary_groups::table
+            .find((physician_id, group_id))
+            .select((physician_secretary_groups::valid_from, physician_secretary_groups::valid_until))
+            .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)
+            .optional()?;
+        if let Some((valid_from, valid_until)) = previous {
+            diesel::delete(physician_secretary_groups::table.find((physician_id, group_id))).execute(c)?;
+            let previous = Validity { valid_from, valid_until };
+            let change = Change { physician_id: Some(physician_id), group_id: Some(group_id), previous, ..Change::default() };
+            delegations::record(c, p, Kind::GroupAffiliation, Action::Ended, &change)?;
+        }
         Ok(())
     })
 }

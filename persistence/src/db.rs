@@ -25,6 +25,9 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// The query backend of [`DbConnection`] (for boxed queries).
+pub type Backend = <DbConnection as Connection>::Backend;
+
 /// The connection pool shared by the request handlers.
 pub type Pool = diesel::r2d2::Pool<ConnectionManager<DbConnection>>;
 

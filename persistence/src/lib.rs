@@ -10,6 +10,7 @@ pub mod attendance;
 pub mod audit;
 pub mod cancer_centers;
 pub mod db;
+pub mod delegations;
 pub mod documents;
 pub mod dossiers;
 pub mod error;

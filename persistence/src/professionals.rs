@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use crate::delegations::{self, Action, Change, Kind};
 use crate::schema::{physician_secretary_groups, professionals, profiles, rcp_members, secretary_affiliations, secretary_group_members};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now};
 
@@ -257,11 +258,16 @@ pub fn grant_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &
         lock(c, &[id])?;
         find(c, id)?;
         crate::cancer_centers::find(c, center)?;
-        insert_profile(c, id, center, kind)
+        if insert_profile(c, id, center, kind)? {
+            let change = Change { secretary_id: Some(id), cancer_center_id: Some(center), profile_kind: Some(kind), ..Change::default() };
+            delegations::record(c, p, Kind::Profile, Action::Granted, &change)?;
+        }
+        Ok(())
     })
 }
 
-pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, kind: ProfileKind) -> Result<(), Error> {
+/// Grants a profile unless held; true when it was granted now.
+pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, kind: ProfileKind) -> Result<bool, Error> {
     let held = profiles::table.find((id, center, kind.as_str())).select(profiles::professional_id).first::<String>(conn).optional()?;
     if held.is_none() {
         diesel::insert_into(profiles::table)
@@ -273,7 +279,7 @@ pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, ki
             ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(held.is_none())
 }
 
 /// `DELETE /professionals/{id}/profiles/{center}/{kind}`: idempotent removal; the rights it gave
@@ -283,7 +289,10 @@ pub fn remove_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: 
     crate::db::write(conn, |c| {
         find(c, id)?;
         crate::cancer_centers::find(c, center)?;
-        diesel::delete(profiles::table.find((id, center, kind.as_str()))).execute(c)?;
+        if diesel::delete(profiles::table.find((id, center, kind.as_str()))).execute(c)? > 0 {
+            let change = Change { secretary_id: Some(id), cancer_center_id: Some(center), profile_kind: Some(kind), ..Change::default() };
+            delegations::record(c, p, Kind::Profile, Action::Ended, &change)?;
+        }
         Ok(())
     })
 }

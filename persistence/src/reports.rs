@@ -51,10 +51,14 @@ pub fn physician_secretaries(conn: &mut DbConnection, p: &Principal, cancer_cent
                 rcp_members::table.filter(rcp_members::rcp_id.eq_any(&managed)).select(rcp_members::professional_id).distinct().load(c)?
             }
         };
+        let t = crate::now();
         let direct = secretary_affiliations::table
             .inner_join(professionals::table.on(professionals::id.eq(secretary_affiliations::physician_id)))
             .inner_join(secretaries.on(secretaries.field(professionals::id).eq(secretary_affiliations::secretary_id)))
             .filter(secretary_affiliations::physician_id.eq_any(&physicians))
+            // Those who hold his rights now: a dated delegation counts between its dates.
+            .filter(secretary_affiliations::valid_from.is_null().or(secretary_affiliations::valid_from.le(t)))
+            .filter(secretary_affiliations::valid_until.is_null().or(secretary_affiliations::valid_until.gt(t)))
             .select((
                 professionals::search_name,
                 professionals::id,
@@ -73,6 +77,8 @@ pub fn physician_secretaries(conn: &mut DbConnection, p: &Principal, cancer_cent
             .inner_join(secretary_group_members::table.on(secretary_group_members::group_id.eq(physician_secretary_groups::group_id)))
             .inner_join(secretaries.on(secretaries.field(professionals::id).eq(secretary_group_members::secretary_id)))
             .filter(physician_secretary_groups::physician_id.eq_any(&physicians))
+            .filter(physician_secretary_groups::valid_from.is_null().or(physician_secretary_groups::valid_from.le(t)))
+            .filter(physician_secretary_groups::valid_until.is_null().or(physician_secretary_groups::valid_until.gt(t)))
             .select((
                 (
                     professionals::search_name,

@@ -88,6 +88,8 @@ diesel::table! {
         physician_id -> Text,
         secretary_id -> Text,
         added_at -> Timestamp,
+        valid_from -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
     }
 }
 
@@ -96,6 +98,8 @@ diesel::table! {
         physician_id -> Text,
         group_id -> Text,
         added_at -> Timestamp,
+        valid_from -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
     }
 }
 
@@ -271,6 +275,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    delegation_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        kind -> Text,
+        action -> Text,
+        physician_id -> Nullable<Text>,
+        secretary_id -> Nullable<Text>,
+        group_id -> Nullable<Text>,
+        cancer_center_id -> Nullable<Text>,
+        profile_kind -> Nullable<Text>,
+        valid_from -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
+        previous_valid_from -> Nullable<Timestamp>,
+        previous_valid_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     session_quorum (session_id) {
         session_id -> Text,
         reached_at -> Timestamp,
@@ -328,4 +351,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     rcp_quorum,
     session_attendance,
     session_quorum,
+    delegation_events,
 );

@@ -136,7 +136,8 @@ async fn managing_a_physicians_secretaries() {
     let path = |p: &str, s: &str| format!("/api/v1/professionals/{p}/secretaries/{s}");
 
     assert_problem(&app.put(&path(&doc.id, &sec.id), &elsewhere.token, None).await, 403, "center_coordinator_required");
-    assert_problem(&app.put(&path(&doc.id, &sec.id), &doc.token, None).await, 403, "center_coordinator_required");
+    // The physician himself grants only dated delegations (tests/http/delegations.rs).
+    assert_problem(&app.put(&path(&doc.id, &sec.id), &doc.token, None).await, 422, "valid_until_required");
     assert_problem(&app.put(&path(&doc.id, &far_sec.id), &coord.token, None).await, 403, "center_coordinator_required");
     assert_problem(&app.put(&path(&doc.id, &nurse.id), &coord.token, None).await, 422, "not_a_secretary");
     assert_problem(&app.put(&path(&sec.id, &sec.id), &coord.token, None).await, 422, "not_a_physician");
@@ -148,7 +149,10 @@ async fn managing_a_physicians_secretaries() {
     let me = app.me(&sec).await;
     let doc_name = app.me(&doc).await["professional"]["display_name"].clone();
     assert!(doc_name.as_str().unwrap().ends_with("MARTIN"));
-    assert_eq!(me["acting_for"], json!([{"physician_id": doc.id, "display_name": doc_name, "via_group_id": null}]));
+    assert_eq!(
+        me["acting_for"],
+        json!([{"physician_id": doc.id, "display_name": doc_name, "via_group_id": null, "dates": {"valid_from": null, "valid_until": null}}])
+    );
     assert_eq!(me["modules"], json!(["agenda", "patients", "session_run", "dossiers", "directory"]));
     assert_eq!(me["dossier_tabs"], json!(["rcp_passages"]));
     // The platform administrator may affiliate across centers.

@@ -9,6 +9,7 @@ mod agenda;
 mod audit;
 mod board;
 mod concurrency;
+mod delegations;
 mod demo;
 mod directory;
 mod dossiers;

@@ -298,6 +298,11 @@ async fn request(app: &TestApp, w: &World, op: &str) -> Req {
             let id = fresh(app, "physician", &w.here, "physician").await;
             (format!("/api/v1/professionals/{id}/profiles/{}/physician", w.here), None, only(&[Admin], Expect::Deny))
         }
+        "GET /api/v1/professionals/{id}/delegation-history" => (
+            format!("/api/v1/professionals/{}/delegation-history", w.user(Requester).id),
+            None,
+            only(&[Admin, CoordHere, Requester], Expect::Deny),
+        ),
         "GET /api/v1/professionals/{id}/secretaries" => (
             format!("/api/v1/professionals/{}/secretaries", w.user(Requester).id),
             None,

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use concerto_domain::affiliation::Validity;
 use concerto_domain::patient::Sex;
 use concerto_domain::professional::Category;
 use concerto_domain::profile::ProfileKind;
@@ -33,16 +34,39 @@ const RCPS: usize = 3;
 /// A member role in the model: `None` is "not a member".
 type Role = Option<bool>; // Some(true) = animateur, Some(false) = participant
 
+/// The dates of a delegation, relative to now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Window {
+    /// No dates: from its making, until ended.
+    Open,
+    /// Started, ends later (holiday cover under way).
+    Current,
+    /// Starts later.
+    Future,
+    /// Ended already (made as a cover, then its end passed).
+    Past,
+}
+
+impl Window {
+    /// "Before valid_from and from valid_until on, the secretary holds nothing."
+    fn grants(self) -> bool {
+        matches!(self, Self::Open | Self::Current)
+    }
+}
+
+/// A delegation in the model: `None` is "no link".
+type Link = Option<Window>;
+
 /// The relations the rules depend on, as plain data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Relations {
     /// secretary_profile[s][c]: secretary s holds a secretary profile on center c.
     secretary_profile: [[bool; CENTERS]; SECRETARIES],
-    /// direct[p][s]: secretary s is affiliated to physician p directly.
-    direct: [[bool; SECRETARIES]; PHYSICIANS],
+    /// direct[p][s]: secretary s is affiliated to physician p directly, with these dates.
+    direct: [[Link; SECRETARIES]; PHYSICIANS],
     /// The one group (of center 0): its members and the physicians it is affiliated to.
     group_members: [bool; SECRETARIES],
-    group_physicians: [bool; PHYSICIANS],
+    group_physicians: [Link; PHYSICIANS],
     /// The center of each RCP.
     rcp_center: [usize; RCPS],
     /// role[r][p].
@@ -55,7 +79,7 @@ enum Change {
     Affiliate {
         p: usize,
         s: usize,
-        on: bool,
+        link: Link,
     },
     GroupMember {
         s: usize,
@@ -63,7 +87,7 @@ enum Change {
     },
     GroupPhysician {
         p: usize,
-        on: bool,
+        link: Link,
     },
     SetRole {
         r: usize,
@@ -94,12 +118,22 @@ fn role() -> impl Strategy<Value = Role> {
     prop_oneof![Just(None), Just(Some(false)), Just(Some(true))]
 }
 
+fn link() -> impl Strategy<Value = Link> {
+    prop_oneof![
+        6 => Just(None),
+        3 => Just(Some(Window::Open)),
+        1 => Just(Some(Window::Current)),
+        1 => Just(Some(Window::Future)),
+        1 => Just(Some(Window::Past)),
+    ]
+}
+
 fn relations() -> impl Strategy<Value = Relations> {
     (
         proptest::array::uniform2(proptest::array::uniform2(any::<bool>())),
-        proptest::array::uniform3(proptest::array::uniform2(prop::bool::weighted(0.4))),
+        proptest::array::uniform3(proptest::array::uniform2(link())),
         proptest::array::uniform2(any::<bool>()),
-        proptest::array::uniform3(prop::bool::weighted(0.4)),
+        proptest::array::uniform3(link()),
         proptest::array::uniform3(0..CENTERS),
         proptest::array::uniform3(proptest::array::uniform3(role())),
     )
@@ -115,9 +149,9 @@ fn relations() -> impl Strategy<Value = Relations> {
 
 fn change() -> impl Strategy<Value = Change> {
     prop_oneof![
-        (0..PHYSICIANS, 0..SECRETARIES, any::<bool>()).prop_map(|(p, s, on)| Change::Affiliate { p, s, on }),
+        (0..PHYSICIANS, 0..SECRETARIES, link()).prop_map(|(p, s, link)| Change::Affiliate { p, s, link }),
         (0..SECRETARIES, any::<bool>()).prop_map(|(s, on)| Change::GroupMember { s, on }),
-        (0..PHYSICIANS, any::<bool>()).prop_map(|(p, on)| Change::GroupPhysician { p, on }),
+        (0..PHYSICIANS, link()).prop_map(|(p, link)| Change::GroupPhysician { p, link }),
         (0..RCPS, 0..PHYSICIANS, role()).prop_map(|(r, p, role)| Change::SetRole { r, p, role }),
         (0..SECRETARIES, 0..CENTERS, any::<bool>()).prop_map(|(s, c, on)| Change::SecretaryProfile { s, c, on }),
         (0..8usize).prop_map(|n| Change::RequesterLeaves { n }),
@@ -135,9 +169,10 @@ fn case() -> impl Strategy<Value = Case> {
 
 // ---- The reference model: the table of API.md, read literally. ----
 
-/// P(S): the physicians secretary `s` acts for.
+/// P(S): the physicians secretary `s` acts for, by delegations whose dates grant now.
 fn physicians_of(m: &Relations, s: usize) -> Vec<usize> {
-    (0..PHYSICIANS).filter(|&p| m.direct[p][s] || (m.group_members[s] && m.group_physicians[p])).collect()
+    let grants = |l: Link| l.is_some_and(Window::grants);
+    (0..PHYSICIANS).filter(|&p| grants(m.direct[p][s]) || (m.group_members[s] && grants(m.group_physicians[p]))).collect()
 }
 
 /// A viewer: physician p or secretary s.
@@ -194,9 +229,9 @@ fn model_reads_dossier(m: &Relations, v: Viewer, r: usize, requester: usize) -> 
 
 fn apply(m: &mut Relations, dossiers: &[(usize, usize)], change: &Change) {
     match *change {
-        Change::Affiliate { p, s, on } => m.direct[p][s] = on,
+        Change::Affiliate { p, s, link } => m.direct[p][s] = link,
         Change::GroupMember { s, on } => m.group_members[s] = on,
-        Change::GroupPhysician { p, on } => m.group_physicians[p] = on,
+        Change::GroupPhysician { p, link } => m.group_physicians[p] = link,
         Change::SetRole { r, p, role } => m.role[r][p] = role,
         Change::SecretaryProfile { s, c, on } => m.secretary_profile[s][c] = on,
         Change::RequesterLeaves { n } => {
@@ -289,9 +324,7 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
     }
     for p in 0..PHYSICIANS {
         for s in 0..SECRETARIES {
-            if m.direct[p][s] {
-                affiliations::add_secretary(c, &ids.admin, &ids.physicians[p], &ids.secretaries[s]).unwrap();
-            }
+            affiliate(c, &ids, p, s, m.direct[p][s]);
         }
     }
     ids.group = secretary_groups::create(c, &ids.admin, &ids.centers[0], "group").unwrap().id;
@@ -301,9 +334,7 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
         }
     }
     for p in 0..PHYSICIANS {
-        if m.group_physicians[p] {
-            affiliations::add_group(c, &ids.admin, &ids.physicians[p], &ids.group).unwrap();
-        }
+        affiliate_group(c, &ids, p, m.group_physicians[p]);
     }
     let (coordinator, account) = person(c, &mut ids, "Coordinator", Category::Other);
     for center in &ids.centers {
@@ -354,16 +385,62 @@ fn n() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// The dates of a window, as granted now; a `Past` window is granted as a cover under way,
+/// then its end is moved into the past (time passing, which no API call can make happen).
+fn dates(window: Window) -> Validity {
+    let now = concerto_persistence::now();
+    let day = chrono::Duration::days(1);
+    match window {
+        Window::Open => Validity::default(),
+        Window::Current | Window::Past => Validity { valid_from: Some(now - day), valid_until: Some(now + day) },
+        Window::Future => Validity { valid_from: Some(now + day), valid_until: None },
+    }
+}
+
+fn ended_an_hour_ago() -> chrono::NaiveDateTime {
+    concerto_persistence::now() - chrono::Duration::hours(1)
+}
+
+/// Sets (or removes) physician p's direct delegation to secretary s.
+fn affiliate(c: &mut DbConnection, ids: &Ids, p: usize, s: usize, link: Link) {
+    use concerto_persistence::schema::secretary_affiliations as a;
+    use diesel::prelude::*;
+    let (physician, secretary) = (&ids.physicians[p], &ids.secretaries[s]);
+    match link {
+        None => affiliations::remove_secretary(c, &ids.admin, physician, secretary).unwrap(),
+        Some(window) => {
+            affiliations::add_secretary(c, &ids.admin, physician, secretary, dates(window)).unwrap();
+            if window == Window::Past {
+                diesel::update(a::table.find((physician, secretary))).set(a::valid_until.eq(ended_an_hour_ago())).execute(c).unwrap();
+            }
+        }
+    }
+}
+
+/// Sets (or removes) physician p's delegation to the group.
+fn affiliate_group(c: &mut DbConnection, ids: &Ids, p: usize, link: Link) {
+    use concerto_persistence::schema::physician_secretary_groups as g;
+    use diesel::prelude::*;
+    let physician = &ids.physicians[p];
+    match link {
+        None => affiliations::remove_group(c, &ids.admin, physician, &ids.group).unwrap(),
+        Some(window) => {
+            affiliations::add_group(c, &ids.admin, physician, &ids.group, dates(window)).unwrap();
+            if window == Window::Past {
+                diesel::update(g::table.find((physician, &ids.group))).set(g::valid_until.eq(ended_an_hour_ago())).execute(c).unwrap();
+            }
+        }
+    }
+}
+
 /// Applies a change to the real world, through the store functions the API calls.
 fn change_world(c: &mut DbConnection, ids: &Ids, dossiers: &[(usize, usize)], change: &Change) {
     let admin = &ids.admin;
     match *change {
-        Change::Affiliate { p, s, on: true } => affiliations::add_secretary(c, admin, &ids.physicians[p], &ids.secretaries[s]).unwrap(),
-        Change::Affiliate { p, s, on: false } => affiliations::remove_secretary(c, admin, &ids.physicians[p], &ids.secretaries[s]).unwrap(),
+        Change::Affiliate { p, s, link } => affiliate(c, ids, p, s, link),
         Change::GroupMember { s, on: true } => secretary_groups::add_member(c, admin, &ids.group, &ids.secretaries[s]).unwrap(),
         Change::GroupMember { s, on: false } => secretary_groups::remove_member(c, admin, &ids.group, &ids.secretaries[s]).unwrap(),
-        Change::GroupPhysician { p, on: true } => affiliations::add_group(c, admin, &ids.physicians[p], &ids.group).unwrap(),
-        Change::GroupPhysician { p, on: false } => affiliations::remove_group(c, admin, &ids.physicians[p], &ids.group).unwrap(),
+        Change::GroupPhysician { p, link } => affiliate_group(c, ids, p, link),
         Change::SetRole { r, p, role } => set_role(c, ids, r, p, role),
         Change::SecretaryProfile { s, c: center, on } => {
             let (who, at) = (&ids.secretaries[s], &ids.centers[center]);

@@ -91,7 +91,8 @@ async fn group_membership_grants_and_revokes_the_groups_physicians_at_once() {
     let of_doc = app.get(&format!("/api/v1/professionals/{}/secretaries", doc.id), &doc.token).await;
     assert_eq!(
         of_doc.body["secretaries"],
-        json!([{"secretary_id": sec.id, "display_name": app.me(&sec).await["professional"]["display_name"], "via_group_id": group}])
+        json!([{"secretary_id": sec.id, "display_name": app.me(&sec).await["professional"]["display_name"], "via_group_id": group,
+            "dates": {"valid_from": null, "valid_until": null}}])
     );
     assert_eq!(of_doc.body["groups"][0]["group_id"], json!(group));
 

@@ -4,6 +4,7 @@ pub mod administration;
 pub mod audit;
 pub mod board;
 pub mod common;
+pub mod delegations;
 pub mod documents;
 pub mod dossiers;
 pub mod health;
@@ -81,7 +82,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(board::set_quorum)
         .service(board::set_attendance)
         .service(board::get_attendance)
-        .service(reports::activity);
+        .service(reports::activity)
+        .service(delegations::history);
 }
 
 /// The probes, outside `/api/v1`.

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::common::{List, Paging, non_blank};
+use super::delegations::DelegationDates;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -392,6 +393,8 @@ pub struct SecretaryView {
     pub display_name: String,
     /// The group through which she is affiliated; `null` when direct.
     pub via_group_id: Option<String>,
+    /// The delegation's dates (the group's, via a group); both `null`: from its making, until ended.
+    pub dates: DelegationDates,
 }
 
 /// A secretary group affiliated to a physician.
@@ -403,6 +406,8 @@ pub struct AffiliatedGroupView {
     pub name: String,
     /// Its center.
     pub cancer_center_id: String,
+    /// The delegation's dates.
+    pub dates: DelegationDates,
 }
 
 /// "Gérer les secrétaires" of a physician.
@@ -433,25 +438,39 @@ pub async fn secretaries(state: web::Data<AppState>, caller: Caller, id: web::Pa
         secretaries: of
             .secretaries
             .into_iter()
-            .map(|s| SecretaryView { secretary_id: s.secretary_id, display_name: s.display_name, via_group_id: s.via_group_id })
+            .map(|s| SecretaryView {
+                secretary_id: s.secretary_id,
+                display_name: s.display_name,
+                via_group_id: s.via_group_id,
+                dates: DelegationDates::of(s.validity),
+            })
             .collect(),
         groups: of
             .groups
             .into_iter()
-            .map(|g| AffiliatedGroupView { group_id: g.group_id, name: g.name, cancer_center_id: g.cancer_center_id })
+            .map(|g| AffiliatedGroupView {
+                group_id: g.group_id,
+                name: g.name,
+                cancer_center_id: g.cancer_center_id,
+                dates: DelegationDates::of(g.validity),
+            })
             .collect(),
     }))
 }
 
-/// Affiliates a secretary to a physician; idempotent.
+/// Affiliates a secretary to a physician, optionally between two dates (holiday cover);
+/// idempotent, a second call changes the dates. Coordinators of a center where both hold a
+/// profile and the administrator; the physician himself for a dated delegation to a secretary
+/// holding a secretary profile on one of his centers.
 #[utoipa::path(
     tag = "directory",
     params(("id" = String, Path, description = "Physician id"), ("secretary_id" = String, Path, description = "Secretary id")),
+    request_body(content = Option<DelegationDates>, description = "Optional dates", content_type = "application/json"),
     responses(
-        (status = 204, description = "The secretary holds the physician's rights"),
-        (status = 403, description = "Not a coordinator of a center where both hold a profile", body = Problem, content_type = "application/problem+json"),
+        (status = 204, description = "The secretary holds the physician's rights (between the dates given)"),
+        (status = 403, description = "`center_coordinator_required`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_a_physician` / `not_a_secretary`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_a_physician`, `not_a_secretary`, `invalid_period`, `valid_until_required`, `validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/professionals/{id}/secretaries/{secretary_id}")]
@@ -459,9 +478,11 @@ pub async fn add_secretary(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let dates = DelegationDates::from_body(&body)?;
     let ((physician, secretary), p) = (path.into_inner(), caller.principal);
-    state.db(move |c| affiliations::add_secretary(c, &p, &physician, &secretary)).await?;
+    state.db(move |c| affiliations::add_secretary(c, &p, &physician, &secretary, dates)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -486,21 +507,29 @@ pub async fn remove_secretary(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Affiliates a secretary group to a physician; idempotent. Every member gains his rights at once.
+/// Affiliates a secretary group to a physician, optionally between two dates; idempotent. Every
+/// member gains his rights at once (or from `valid_from`).
 #[utoipa::path(
     tag = "directory",
     params(("id" = String, Path, description = "Physician id"), ("group_id" = String, Path, description = "Secretary group id")),
+    request_body(content = Option<DelegationDates>, description = "Optional dates", content_type = "application/json"),
     responses(
         (status = 204, description = "The group's members hold the physician's rights"),
         (status = 403, description = "Not a coordinator of the group's center where the physician holds a profile", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such professional or group", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_a_physician`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_a_physician`, `invalid_period`, `validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/professionals/{id}/secretary-groups/{group_id}")]
-pub async fn add_group(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn add_group(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let dates = DelegationDates::from_body(&body)?;
     let ((physician, group), p) = (path.into_inner(), caller.principal);
-    state.db(move |c| affiliations::add_group(c, &p, &physician, &group)).await?;
+    state.db(move |c| affiliations::add_group(c, &p, &physician, &group, dates)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -77,6 +77,8 @@ pub struct ActingForView {
     pub display_name: String,
     /// The secretary group through which she holds his rights; `null` when direct.
     pub via_group_id: Option<String>,
+    /// The delegation's dates: `valid_until` is when she stops holding his rights (holiday cover).
+    pub dates: super::delegations::DelegationDates,
 }
 
 /// `/me`: the caller, her rights and what the front end shows her.
@@ -115,6 +117,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
                 physician_id: a.acting_for.physician_id,
                 display_name: a.display_name,
                 via_group_id: a.acting_for.via_group_id,
+                dates: super::delegations::DelegationDates::of(a.validity),
             })
             .collect(),
     }))
