@@ -11,6 +11,7 @@ pub mod db;
 pub mod documents;
 pub mod dossiers;
 pub mod error;
+pub mod login_throttle;
 pub mod page;
 pub mod patients;
 pub mod professionals;

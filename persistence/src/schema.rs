@@ -33,6 +33,7 @@ diesel::table! {
         is_platform_admin -> Bool,
         active -> Bool,
         created_at -> Timestamp,
+        token_generation -> BigInt,
     }
 }
 
@@ -240,6 +241,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> professionals (professional_id));
 diesel::joinable!(profiles -> professionals (professional_id));
 diesel::joinable!(profiles -> cancer_centers (cancer_center_id));
@@ -282,4 +291,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_transmissions,
     report_transmission_recipients,
     audit_events,
+    login_throttle,
 );

@@ -11,6 +11,7 @@ mod demo;
 mod directory;
 mod dossiers;
 mod errors;
+mod hardening;
 mod matrix;
 mod model;
 mod openapi;

@@ -255,10 +255,20 @@ pub async fn download(state: web::Data<AppState>, caller: Caller, id: web::Path<
     let (id, p) = (id.into_inner(), caller.principal);
     let (document, bytes) = state.db(move |c| documents::content(c, &p, &id)).await?;
     // Text was checked to be UTF-8 on the way in: say so, so accents show right.
+    let extension = match DocumentType::ALL.into_iter().find(|t| t.as_str() == document.content_type) {
+        Some(DocumentType::Pdf) => "pdf",
+        Some(DocumentType::Png) => "png",
+        Some(DocumentType::Jpeg) => "jpg",
+        _ => "txt",
+    };
+    // Saved, never shown inline: a browser does not render user bytes in the API's origin.
+    // Named after the document id, never its title, which may name the patient.
+    let disposition = format!("attachment; filename=\"{}.{extension}\"", document.id);
     let content_type =
         if document.content_type == DocumentType::Text.as_str() { "text/plain; charset=utf-8".to_owned() } else { document.content_type };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
         .insert_header((header::ETAG, format!("\"{}\"", document.sha256)))
         // The bytes come from users: the browser must not guess another type from them.
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
