@@ -16,5 +16,6 @@ mod matrix;
 mod model;
 mod openapi;
 mod patients;
+mod process;
 mod secretary_groups;
 mod session;

@@ -173,6 +173,19 @@ impl TestApp {
 
     /// [`TestApp::raw`] to the server at `base` (another instance, a spawned binary).
     pub async fn raw_at(&self, base: &str, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> Resp {
+        self.try_raw_at(base, method, path, token, headers, body).await.expect("request sent and answered")
+    }
+
+    /// [`TestApp::raw_at`], or `None` when the server went away before answering.
+    pub async fn try_raw_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Option<Resp> {
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, format!("{base}{path}"));
         if let Some(t) = token {
@@ -181,7 +194,13 @@ impl TestApp {
         for (k, v) in headers {
             req = req.insert_header((*k, *v));
         }
-        Self::read(req.send_body(body).await.expect("request sent")).await
+        let mut res = req.send_body(body).await.ok()?;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.body().limit(50 * 1024 * 1024).await.ok()?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Some(Resp { status, headers, body, text })
     }
 
     async fn read<S>(mut res: awc::ClientResponse<S>) -> Resp
