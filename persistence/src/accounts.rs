@@ -140,7 +140,7 @@ pub fn create(
     password_hash: &str,
 ) -> Result<Account, Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         professionals::find(c, professional_id)?;
         insert(c, professional_id, username, password_hash, false)
     })
@@ -149,7 +149,7 @@ pub fn create(
 /// `concerto create-admin`: a platform administrator, with a professional of category `other`
 /// named after the username so every account has a professional behind it.
 pub fn create_platform_admin(conn: &mut DbConnection, username: &str, password_hash: &str) -> Result<Account, Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         let prof = professionals::insert(
             c,
             &NewProfessional {
@@ -169,7 +169,7 @@ pub fn create_platform_admin(conn: &mut DbConnection, username: &str, password_h
 /// token generation on, so enabling the account again does not revive the tokens of before.
 pub fn set_active(conn: &mut DbConnection, p: &Principal, id: &str, active: bool) -> Result<Account, Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         let generation = if active { accounts::token_generation + 0 } else { accounts::token_generation + 1 };
         let n = diesel::update(accounts::table.find(id))
             .set((accounts::active.eq(active), accounts::token_generation.eq(generation)))
