@@ -355,3 +355,27 @@ async fn postgres_going_away_under_load_answers_503_fast_and_service_resumes_alo
     let after = burst(48).await;
     assert!(after.iter().all(|(r, _)| r.status == 200), "{:?}", after.iter().map(|(r, _)| r.status).collect::<Vec<_>>());
 }
+
+#[actix_rt::test]
+async fn an_upload_announced_larger_than_allowed_is_refused_before_its_body_is_read() {
+    use std::io::{Read, Write};
+    let app = TestApp::spawn().await;
+    let center = app.center("3C").await;
+    let doc = app.physician("Martin", &center).await;
+    let patient = app.patient(&doc, "Dupont", Some(&doc), &[]).await;
+    let mut stream = std::net::TcpStream::connect(app.base.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // 50 MiB announced, not one byte sent: the answer comes at once, from the headers alone.
+    write!(
+        stream,
+        "POST /api/v1/patients/{patient}/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        doc.token,
+        50 * 1024 * 1024
+    )
+    .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("document_too_large"), "{answer}");
+}
