@@ -3,29 +3,51 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm as Algorithm2, Argon2, Params, Version};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::Professional;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 const ISSUER: &str = "concerto";
+/// The audience of our tokens: this API, so that a token minted for another service of the
+/// same issuer and key is refused.
+const AUDIENCE: &str = "concerto-api";
 
-/// The claims of an access token: who (`sub`, an account id) and until when. Rights are not in
-/// the token: they are read from the database on each request.
+/// The claims of an access token: who (`sub`, an account id), in which generation of the
+/// account (`gen`), and from when until when. Rights are not in the token: they are read from
+/// the database on each request.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
     iss: String,
+    aud: String,
     iat: i64,
+    nbf: i64,
     exp: i64,
+    /// The account's token generation at issue; a password change or a disable moves the
+    /// account on, and every older token stops. Exact, unlike a comparison of times that
+    /// would have to decide about a token issued in the same second as the change.
+    #[serde(rename = "gen")]
+    generation: i64,
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSubject {
+    /// The account id.
+    pub account_id: String,
+    /// The account's token generation when the token was issued.
+    pub generation: i64,
 }
 
 /// Keys and lifetime of the access tokens.
@@ -33,6 +55,8 @@ struct Claims {
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Derived from the secret: keys the digests of the throttling counters.
+    pepper: [u8; 32],
     /// Lifetime of a token, in seconds.
     pub ttl_seconds: i64,
 }
@@ -40,24 +64,51 @@ pub struct TokenKeys {
 impl TokenKeys {
     /// Keys for an HS256 secret.
     pub fn new(secret: &[u8], ttl_seconds: i64) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), ttl_seconds }
+        let pepper = Sha256::new().chain_update(b"concerto login throttle\0").chain_update(secret).finalize().into();
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), pepper, ttl_seconds }
     }
 
-    /// Issues a token for an account.
-    pub fn issue(&self, account_id: &str) -> Result<String, ApiError> {
+    /// Issues a token for an account in its current token generation.
+    pub fn issue(&self, account_id: &str, generation: i64) -> Result<String, ApiError> {
         let iat = chrono::Utc::now().timestamp();
-        let claims = Claims { sub: account_id.to_owned(), iss: ISSUER.to_owned(), iat, exp: iat + self.ttl_seconds };
+        let claims = Claims {
+            sub: account_id.to_owned(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat,
+            nbf: iat,
+            exp: iat + self.ttl_seconds,
+            generation,
+        };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| ApiError::Internal(e.to_string()))
     }
 
-    /// The account id of a valid token: HS256 only (no `none`, no other algorithm), our issuer,
-    /// not expired (5 s of leeway for clock skew).
-    pub fn verify(&self, token: &str) -> Result<String, ApiError> {
+    /// The subject of a valid token: HS256 only (no `none`, no other algorithm), our issuer and
+    /// audience, `exp`, `nbf`, `iat`, `sub` and `gen` present, not expired and already valid
+    /// (5 s of leeway for clock skew between instances).
+    pub fn verify(&self, token: &str) -> Result<TokenSubject, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
+        validation.validate_nbf = true;
         validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|d| d.claims.sub).map_err(|_| invalid_token())
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "iss", "aud"]);
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|d| TokenSubject { account_id: d.claims.sub, generation: d.claims.generation })
+            .map_err(|_| invalid_token())
+    }
+
+    /// A keyed digest naming a throttling counter (`kind` is `account` or `address`): the table
+    /// keeps no username as typed, which may be a password typed in the wrong field.
+    pub fn counter_key(&self, kind: &str, value: &str) -> String {
+        let digest = Sha256::new()
+            .chain_update(self.pepper)
+            .chain_update(kind.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(value.as_bytes())
+            .finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{kind}:{hex}")
     }
 }
 
@@ -65,14 +116,32 @@ fn invalid_token() -> ApiError {
     ApiError::Unauthorized { code: "invalid_token", detail: "a valid, unexpired bearer token is required".to_owned() }
 }
 
+/// argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane), pinned here rather than taken
+/// from the crate's defaults, which may change. Hashes made with other parameters still verify:
+/// the PHC string carries its own.
+fn argon2() -> Result<Argon2<'static>, ApiError> {
+    let params = Params::new(19_456, 2, 1, None).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Argon2::new(Algorithm2::Argon2id, Version::V0x13, params))
+}
+
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| ApiError::Internal(e.to_string()))
+    argon2()?.hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Checks a password against a PHC string; any malformed hash counts as a mismatch.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    let Ok(argon) = argon2() else { return false };
+    PasswordHash::new(phc).map(|h| argon.verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+}
+
+/// Spends the work of a real check when there is no account to check against, so the time of a
+/// refusal does not tell whether the username exists: a verification against a hash made once
+/// with the same parameters.
+pub fn verify_nobody(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let phc = DUMMY.get_or_init(|| hash_password("no account has this password").unwrap_or_default());
+    let _ = verify_password(password, phc);
 }
 
 /// The authenticated caller of a request, with the relations the rules decide on.
@@ -98,8 +167,10 @@ impl FromRequest for Caller {
             .map(|t| t.trim().to_owned());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-            let account_id = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
-            let loaded = state.db(move |c| concerto_persistence::accounts::load_principal(c, &account_id)).await?;
+            let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
+            let loaded = state
+                .db(move |c| concerto_persistence::accounts::load_principal_of_token(c, &subject.account_id, subject.generation))
+                .await?;
             let (principal, professional) = loaded.ok_or_else(invalid_token)?;
             Ok(Caller { principal, professional })
         })

@@ -1,7 +1,8 @@
 //! Settings read once from the environment at start-up and passed through the app state.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use concerto_persistence::Store;
 
@@ -11,6 +12,17 @@ pub const DEFAULT_DATABASE_URL: &str = "concerto.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// Default access-token lifetime: one hour.
 pub const DEFAULT_TOKEN_TTL_SECONDS: i64 = 3600;
+
+/// Default login throttling: failed or pending attempts per account (username) per window.
+pub const DEFAULT_LOGIN_MAX_PER_ACCOUNT: i32 = 5;
+/// Default login throttling: failed or pending attempts per client address per window.
+pub const DEFAULT_LOGIN_MAX_PER_ADDRESS: i32 = 20;
+/// Default login throttling window, in seconds (15 minutes).
+pub const DEFAULT_LOGIN_WINDOW_SECONDS: i64 = 900;
+/// Default wait for a database connection before answering 503, in milliseconds.
+pub const DEFAULT_DB_TIMEOUT_MS: u64 = 2000;
+/// Default time given to in-flight requests to finish after SIGTERM, in seconds.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS: u64 = 30;
 
 /// A configuration problem, reported in one line before anything starts.
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +34,26 @@ pub enum ConfigError {
     #[error("CONCERTO_TOKEN_TTL_SECONDS={0:?} is not a number of seconds between 60 and 86400")]
     TokenTtl(String),
     /// `CONCERTO_JWT_SECRET` is too short to sign tokens safely.
-    #[error("CONCERTO_JWT_SECRET must hold at least 32 characters")]
+    #[error("CONCERTO_JWT_SECRET must hold at least 32 bytes (256 bits)")]
     WeakSecret,
+    /// A numeric setting is out of its range.
+    #[error("{name}={value:?} is not a whole number between {min} and {max}")]
+    OutOfRange {
+        /// The variable.
+        name: &'static str,
+        /// What it held.
+        value: String,
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// `CONCERTO_TRUSTED_PROXIES` holds something that is not an IP address.
+    #[error("CONCERTO_TRUSTED_PROXIES={0:?} is not a comma-separated list of IP addresses")]
+    TrustedProxies(String),
+    /// `CONCERTO_CORS_ORIGINS` holds something that is not an origin.
+    #[error("CONCERTO_CORS_ORIGINS={0:?} is not a comma-separated list of origins like https://dcc.example.org")]
+    CorsOrigins(String),
     /// No secret was given and none can be kept for a PostgreSQL store.
     #[error("CONCERTO_JWT_SECRET is required with a PostgreSQL DATABASE_URL (the generated default is kept beside a SQLite file only)")]
     SecretRequired,
@@ -48,6 +78,40 @@ pub struct Settings {
     pub jwt_secret: Vec<u8>,
     /// Lifetime of an access token, in seconds.
     pub token_ttl_seconds: i64,
+    /// Login throttling and the reading of the client address.
+    pub auth: AuthSettings,
+    /// `CONCERTO_CORS_ORIGINS`: browser origins allowed to call the API; empty, none is.
+    pub cors_origins: Vec<String>,
+    /// `CONCERTO_DB_TIMEOUT_MS`: the longest wait for a database connection.
+    pub db_timeout: Duration,
+    /// `CONCERTO_DB_POOL_SIZE`: database connections per instance.
+    pub db_pool_size: u32,
+    /// `CONCERTO_SHUTDOWN_TIMEOUT_SECONDS`: time in-flight requests get after SIGTERM.
+    pub shutdown_timeout_seconds: u64,
+}
+
+/// Login throttling limits and how the client address is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// `CONCERTO_LOGIN_MAX_PER_ACCOUNT`: attempts per username per window.
+    pub max_per_account: i32,
+    /// `CONCERTO_LOGIN_MAX_PER_ADDRESS`: attempts per client address per window.
+    pub max_per_address: i32,
+    /// `CONCERTO_LOGIN_WINDOW_SECONDS`: the window.
+    pub window_seconds: i64,
+    /// `CONCERTO_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            max_per_account: DEFAULT_LOGIN_MAX_PER_ACCOUNT,
+            max_per_address: DEFAULT_LOGIN_MAX_PER_ADDRESS,
+            window_seconds: DEFAULT_LOGIN_WINDOW_SECONDS,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -80,8 +144,48 @@ impl Settings {
                 Store::Sqlite(path) => kept_secret(&secret_path(path))?,
             },
         };
-        Ok(Self { store, bind, jwt_secret, token_ttl_seconds })
+        let number = |name: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => {
+                    v.trim().parse().ok().filter(|n| (min..=max).contains(n)).ok_or(ConfigError::OutOfRange { name, value: v, min, max })
+                }
+            }
+        };
+        let auth = AuthSettings {
+            max_per_account: i32::try_from(number("CONCERTO_LOGIN_MAX_PER_ACCOUNT", DEFAULT_LOGIN_MAX_PER_ACCOUNT.into(), 1, 1000)?)
+                .unwrap_or(1),
+            max_per_address: i32::try_from(number("CONCERTO_LOGIN_MAX_PER_ADDRESS", DEFAULT_LOGIN_MAX_PER_ADDRESS.into(), 1, 100_000)?)
+                .unwrap_or(1),
+            window_seconds: number("CONCERTO_LOGIN_WINDOW_SECONDS", DEFAULT_LOGIN_WINDOW_SECONDS, 1, 86_400)?,
+            trusted_proxies: match var("CONCERTO_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(v) => list(&v).map(|a| a.parse()).collect::<Result<_, _>>().map_err(|_| ConfigError::TrustedProxies(v.clone()))?,
+            },
+        };
+        let cors_origins = match var("CONCERTO_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(v) => {
+                let origins: Vec<String> = list(&v).map(str::to_owned).collect();
+                let valid =
+                    |o: &String| (o.starts_with("https://") || o.starts_with("http://")) && !o.ends_with('/') && !o.contains(['*', ' ']);
+                if !origins.iter().all(valid) {
+                    return Err(ConfigError::CorsOrigins(v));
+                }
+                origins
+            }
+        };
+        let db_timeout = Duration::from_millis(number("CONCERTO_DB_TIMEOUT_MS", DEFAULT_DB_TIMEOUT_MS as i64, 100, 60_000)?.unsigned_abs());
+        let db_pool_size = u32::try_from(number("CONCERTO_DB_POOL_SIZE", 10, 1, 1000)?).unwrap_or(10);
+        let shutdown_timeout_seconds =
+            number("CONCERTO_SHUTDOWN_TIMEOUT_SECONDS", DEFAULT_SHUTDOWN_TIMEOUT_SECONDS as i64, 0, 3600)?.unsigned_abs();
+        Ok(Self { store, bind, jwt_secret, token_ttl_seconds, auth, cors_origins, db_timeout, db_pool_size, shutdown_timeout_seconds })
     }
+}
+
+/// The non-empty items of a comma-separated list.
+fn list(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// Where the generated secret of a SQLite store is kept: beside the database file.
@@ -137,8 +241,20 @@ mod tests {
         assert!(matches!(settings(&[secret, ("CONCERTO_TOKEN_TTL_SECONDS", "0")]), Err(ConfigError::TokenTtl(_))));
         assert!(matches!(settings(&[("CONCERTO_JWT_SECRET", "short")]), Err(ConfigError::WeakSecret)));
         assert!(matches!(settings(&[("DATABASE_URL", "postgres://localhost/x")]), Err(ConfigError::SecretRequired)));
-        let ok = settings(&[secret]).map(|s| (s.bind.to_string(), s.token_ttl_seconds));
-        assert_eq!(ok.ok(), Some(("127.0.0.1:8080".to_owned(), 3600)));
+        assert!(matches!(settings(&[secret, ("CONCERTO_LOGIN_MAX_PER_ACCOUNT", "0")]), Err(ConfigError::OutOfRange { .. })));
+        assert!(matches!(settings(&[secret, ("CONCERTO_DB_TIMEOUT_MS", "fast")]), Err(ConfigError::OutOfRange { .. })));
+        assert!(matches!(settings(&[secret, ("CONCERTO_TRUSTED_PROXIES", "10.0.0.1, proxy")]), Err(ConfigError::TrustedProxies(_))));
+        assert!(matches!(settings(&[secret, ("CONCERTO_CORS_ORIGINS", "*")]), Err(ConfigError::CorsOrigins(_))));
+        let ok = settings(&[secret]).map(|s| (s.bind.to_string(), s.token_ttl_seconds, s.auth, s.cors_origins, s.db_timeout));
+        assert_eq!(ok.ok(), Some(("127.0.0.1:8080".to_owned(), 3600, AuthSettings::default(), Vec::new(), Duration::from_millis(2000))));
+        let s = settings(&[
+            secret,
+            ("CONCERTO_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+            ("CONCERTO_CORS_ORIGINS", "https://dcc.example.org,http://localhost:3000"),
+        ]);
+        let s = s.ok();
+        assert_eq!(s.as_ref().map(|s| s.auth.trusted_proxies.len()), Some(2));
+        assert_eq!(s.map(|s| s.cors_origins), Some(vec!["https://dcc.example.org".to_owned(), "http://localhost:3000".to_owned()]));
     }
 
     #[test]

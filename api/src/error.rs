@@ -120,6 +120,16 @@ pub enum ApiError {
         /// The invalid fields.
         errors: Vec<FieldError>,
     },
+    /// 429: too many login attempts for this account or from this address; retry after
+    /// `retry_after` seconds.
+    #[error("too many login attempts; try again in {retry_after} seconds")]
+    TooManyAttempts {
+        /// Seconds until the throttling window ends (`Retry-After`).
+        retry_after: i64,
+    },
+    /// 507: the store cannot keep the write (disk full, or a read-only file); nothing was kept.
+    #[error("storage refused the write: {0}")]
+    InsufficientStorage(String),
     /// 503: the database does not answer.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -149,6 +159,8 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::PreconditionFailed => "precondition_failed",
             Self::PreconditionRequired => "precondition_required",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::InsufficientStorage(_) => "insufficient_storage",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -161,6 +173,7 @@ impl ApiError {
             Self::Forbidden(_) => "your rights do not allow this action".to_owned(),
             Self::NotFound(what) => format!("no such {what}"),
             Self::Unavailable(_) => "the database does not answer; try again shortly".to_owned(),
+            Self::InsufficientStorage(_) => "the store cannot keep this write (disk full or read-only); nothing was written".to_owned(),
             Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
             other => other.to_string(),
         };
@@ -197,6 +210,8 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -206,12 +221,16 @@ impl ResponseError for ApiError {
         match self {
             Self::Internal(cause) => log::error!("internal error: {cause}"),
             Self::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
+            Self::InsufficientStorage(cause) => log::error!("storage refused a write: {cause}"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
         if matches!(self, Self::Unauthorized { .. }) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"concerto\"")));
+        }
+        if let Self::TooManyAttempts { retry_after } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         if matches!(self, Self::Unavailable(_)) {
             // A busy or restarting store: retrying shortly is the right move (RFC 9110 §10.2.3).
@@ -249,6 +268,7 @@ impl From<StoreError> for ApiError {
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict { code, message } => Self::Conflict { code, detail: message, candidates: None },
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            StoreError::StorageFull(cause) => Self::InsufficientStorage(cause),
             StoreError::Stale { .. } => Self::PreconditionFailed,
             StoreError::VersionRequired => Self::PreconditionRequired,
             StoreError::Duplicates { code, candidates } => {

@@ -8,13 +8,14 @@ pub mod error;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod throttle;
 
 use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{Logger, Next, from_fn};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{Condition, Logger, Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -26,10 +27,43 @@ const JSON_LIMIT: usize = 256 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The application: routes, extractor error mapping, request ids, access log, docs.
+/// How the HTTP server runs, beside the application state.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Worker threads.
+    pub workers: usize,
+    /// Browser origins allowed to call the API (CORS); empty, no cross-origin call is allowed.
+    pub cors_origins: Vec<String>,
+    /// Seconds given to in-flight requests to finish after SIGTERM before the process exits.
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl ServeOptions {
+    /// `workers` threads, CORS closed, the default shutdown grace.
+    pub fn new(workers: usize) -> Self {
+        Self { workers, cors_origins: Vec::new(), shutdown_timeout_seconds: config::DEFAULT_SHUTDOWN_TIMEOUT_SECONDS }
+    }
+}
+
+/// The CORS policy of `origins`: those origins only, the methods and headers the API uses,
+/// the headers a front end reads (`ETag`, `Location`, `Retry-After`, `x-request-id`), no
+/// cookies (the API authenticates with a bearer token).
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::{Method, header};
+    let policy = origins.iter().fold(actix_cors::Cors::default(), |c, o| c.allowed_origin(o));
+    policy
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, header::IF_MATCH, REQUEST_ID])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, header::CONTENT_DISPOSITION, REQUEST_ID])
+        .max_age(3600)
+}
+
+/// The application: routes, extractor error mapping, request ids, access log, docs; CORS for
+/// `cors_origins` only (none: closed).
 pub fn app(
     state: AppState,
     doc: utoipa::openapi::OpenApi,
+    cors_origins: Vec<String>,
 ) -> App<
     impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
 > {
@@ -48,6 +82,8 @@ pub fn app(
         .service(utoipa_actix_web::scope("/api/v1").configure(routes::api_v1))
         .into_app()
         .default_service(web::to(error::unknown_route))
+        .wrap(Condition::new(!cors_origins.is_empty(), cors(&cors_origins)))
+        .wrap(from_fn(security_headers))
         .wrap(from_fn(request_id))
         // Path only (%U), never the query string: searches carry patient names.
         .wrap(Logger::new("%{method}xi %U %s %Dms rid=%{x-request-id}o").custom_request_replace("method", |req| req.method().to_string()))
@@ -69,8 +105,36 @@ async fn request_id(req: ServiceRequest, next: Next<impl MessageBody>) -> Result
     Ok(res)
 }
 
+/// Every answer: `X-Content-Type-Options: nosniff` (no browser guesses a type from bytes users
+/// uploaded), and `Cache-Control: no-store` on everything but the static docs page, since most
+/// answers carry patient data or tokens and no cache, shared or private, may keep them.
+async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let cacheable = req.path().starts_with("/docs");
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !cacheable {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
 /// An HTTP server on a bound listener (the binary binds `CONCERTO_BIND`, tests bind port 0).
 pub fn server(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    serve(state, listener, ServeOptions::new(workers))
+}
+
+/// [`server`] with every option. On SIGTERM or SIGINT it stops accepting connections and gives
+/// in-flight requests `shutdown_timeout_seconds` to finish before the process exits.
+pub fn serve(state: AppState, listener: TcpListener, options: ServeOptions) -> std::io::Result<Server> {
     let doc = openapi::document();
-    Ok(HttpServer::new(move || app(state.clone(), doc.clone())).workers(workers).listen(listener)?.run())
+    let origins = options.cors_origins.clone();
+    Ok(HttpServer::new(move || app(state.clone(), doc.clone(), origins.clone()))
+        .workers(options.workers)
+        .shutdown_timeout(options.shutdown_timeout_seconds)
+        .listen(listener)?
+        .run())
 }

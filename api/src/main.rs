@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use concerto_api::auth::{TokenKeys, hash_password};
 use concerto_api::config::Settings;
 use concerto_api::state::AppState;
-use concerto_api::{demo, openapi, server};
+use concerto_api::{ServeOptions, demo, openapi};
 use concerto_persistence::{accounts, db};
 
 #[derive(Parser)]
@@ -53,7 +53,7 @@ fn run(command: Command) -> Result<(), String> {
         return Ok(());
     }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
-    let pool = db::connect(&settings.store, 10).map_err(|e| e.to_string())?;
+    let pool = db::connect_with_timeout(&settings.store, settings.db_pool_size, settings.db_timeout).map_err(|e| e.to_string())?;
     match command {
         Command::Serve => serve(settings, pool),
         Command::CreateAdmin { username } => {
@@ -86,9 +86,16 @@ fn read_password() -> Result<String, String> {
 
 fn serve(settings: Settings, pool: concerto_persistence::Pool) -> Result<(), String> {
     let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
-    let state = AppState { pool, tokens: TokenKeys::new(&settings.jwt_secret, settings.token_ttl_seconds) };
+    let state = AppState { pool, tokens: TokenKeys::new(&settings.jwt_secret, settings.token_ttl_seconds), auth: settings.auth.clone() };
     log::info!("serving on http://{} (docs at /docs/)", settings.bind);
-    let workers = std::thread::available_parallelism().map_or(2, usize::from);
-    actix_web::rt::System::new()
-        .block_on(async move { server(state, listener, workers).map_err(|e| e.to_string())?.await.map_err(|e| e.to_string()) })
+    let options = ServeOptions {
+        workers: std::thread::available_parallelism().map_or(2, usize::from),
+        cors_origins: settings.cors_origins.clone(),
+        shutdown_timeout_seconds: settings.shutdown_timeout_seconds,
+    };
+    actix_web::rt::System::new().block_on(async move {
+        concerto_api::serve(state, listener, options).map_err(|e| e.to_string())?.await.map_err(|e| e.to_string())?;
+        log::info!("stopped: every in-flight request was answered");
+        Ok(())
+    })
 }

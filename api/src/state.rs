@@ -4,6 +4,7 @@ use actix_web::web;
 use concerto_persistence::{DbConnection, Pool};
 
 use crate::auth::TokenKeys;
+use crate::config::AuthSettings;
 use crate::error::ApiError;
 
 /// Application state, built once at start-up.
@@ -13,6 +14,8 @@ pub struct AppState {
     pub pool: Pool,
     /// Signing and verification of access tokens.
     pub tokens: TokenKeys,
+    /// Login throttling limits and how the client address is read.
+    pub auth: AuthSettings,
 }
 
 impl AppState {

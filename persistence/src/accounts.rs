@@ -18,6 +18,10 @@ pub struct Credentials {
     pub password_hash: String,
     /// A disabled account cannot log in and its tokens stop working.
     pub active: bool,
+    /// Tokens carry the generation they were issued in; only the current one is honoured.
+    pub token_generation: i64,
+    /// The login name (lowercase): the key of the account's login throttling.
+    pub username: String,
 }
 
 /// An account as the API shows it (never the hash).
@@ -43,14 +47,56 @@ pub fn normalize_username(username: &str) -> String {
     username.trim().to_lowercase()
 }
 
+type CredentialsRow = (String, String, bool, i64, String);
+
+const CREDENTIALS: (accounts::id, accounts::password_hash, accounts::active, accounts::token_generation, accounts::username) =
+    (accounts::id, accounts::password_hash, accounts::active, accounts::token_generation, accounts::username);
+
+fn to_credentials((account_id, password_hash, active, token_generation, username): CredentialsRow) -> Credentials {
+    Credentials { account_id, password_hash, active, token_generation, username }
+}
+
 /// The credentials of a username, if such an account exists.
 pub fn credentials(conn: &mut DbConnection, username: &str) -> Result<Option<Credentials>, Error> {
     let row = accounts::table
         .filter(accounts::username.eq(normalize_username(username)))
-        .select((accounts::id, accounts::password_hash, accounts::active))
-        .first::<(String, String, bool)>(conn)
+        .select(CREDENTIALS)
+        .first::<CredentialsRow>(conn)
         .optional()?;
-    Ok(row.map(|(account_id, password_hash, active)| Credentials { account_id, password_hash, active }))
+    Ok(row.map(to_credentials))
+}
+
+/// The credentials of an account, by id (`POST /me/password` checks the current password).
+pub fn credentials_of(conn: &mut DbConnection, account_id: &str) -> Result<Credentials, Error> {
+    let row = accounts::table.find(account_id).select(CREDENTIALS).first::<CredentialsRow>(conn).optional()?;
+    row.map(to_credentials).ok_or(Error::NotFound("account"))
+}
+
+/// Replaces an account's password and moves its token generation on, so every token issued
+/// before stops working at once. `read_generation` is the generation the caller's current
+/// password was checked against: a concurrent change in between makes this one a 409.
+pub fn change_password(conn: &mut DbConnection, account_id: &str, read_generation: i64, password_hash: &str) -> Result<(), Error> {
+    let n = diesel::update(accounts::table.find(account_id).filter(accounts::token_generation.eq(read_generation)))
+        .set((accounts::password_hash.eq(password_hash), accounts::token_generation.eq(accounts::token_generation + 1)))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(Error::conflict("password_changed", "the password was changed meanwhile; log in again"));
+    }
+    Ok(())
+}
+
+/// The professional behind an account and the centers where it holds a profile: what a
+/// refused login's audit event names, so that the coordinators of those centers see it.
+pub fn owner_and_centers(conn: &mut DbConnection, account_id: &str) -> Result<Option<(String, Vec<String>)>, Error> {
+    use crate::schema::profiles;
+    let Some(professional_id) = accounts::table.find(account_id).select(accounts::professional_id).first::<String>(conn).optional()? else {
+        return Ok(None);
+    };
+    let mut centers: Vec<String> =
+        profiles::table.filter(profiles::professional_id.eq(&professional_id)).select(profiles::cancer_center_id).load::<String>(conn)?;
+    centers.sort();
+    centers.dedup();
+    Ok(Some((professional_id, centers)))
 }
 
 pub(crate) fn insert(
@@ -119,16 +165,34 @@ pub fn create_platform_admin(conn: &mut DbConnection, username: &str, password_h
 }
 
 /// `PATCH /accounts/{id}`: enable or disable; a disabled account's tokens stop working at once
-/// because the principal is loaded from here on every request.
+/// because the principal is loaded from here on every request, and disabling also moves the
+/// token generation on, so enabling the account again does not revive the tokens of before.
 pub fn set_active(conn: &mut DbConnection, p: &Principal, id: &str, active: bool) -> Result<Account, Error> {
     rules::may_administer_platform(p)?;
     crate::db::write(conn, |c| {
-        let n = diesel::update(accounts::table.find(id)).set(accounts::active.eq(active)).execute(c)?;
+        let generation = if active { accounts::token_generation + 0 } else { accounts::token_generation + 1 };
+        let n = diesel::update(accounts::table.find(id))
+            .set((accounts::active.eq(active), accounts::token_generation.eq(generation)))
+            .execute(c)?;
         if n == 0 {
             return Err(Error::NotFound("account"));
         }
         accounts::table.find(id).select(COLUMNS).first(c).map_err(Error::from)
     })
+}
+
+/// The caller behind a token: `None` when the token was issued in an earlier generation of the
+/// account (before a password change or a disable), or when [`load_principal`] finds none.
+pub fn load_principal_of_token(
+    conn: &mut DbConnection,
+    account_id: &str,
+    token_generation: i64,
+) -> Result<Option<(Principal, Professional)>, Error> {
+    let current = accounts::table.find(account_id).select(accounts::token_generation).first::<i64>(conn).optional()?;
+    if current != Some(token_generation) {
+        return Ok(None);
+    }
+    load_principal(conn, account_id)
 }
 
 /// The caller behind a token's subject: `None` when the account is unknown or disabled.

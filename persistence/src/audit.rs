@@ -198,3 +198,39 @@ pub fn list(
         outcome,
     }))
 }
+
+/// Records a refused login or password change (`auth.login`, `auth.password_change`): one
+/// `denied` event per center where the account holds a profile, so each center's coordinators
+/// see it; the platform administrator sees them all. An attempt on no real account is recorded
+/// once, as actor `anonymous` with no account and no center: what was typed is never stored.
+pub fn record_refused_login(conn: &mut DbConnection, action: &'static str, account_id: Option<&str>) -> Result<(), Error> {
+    let owner = match account_id {
+        Some(id) => crate::accounts::owner_and_centers(conn, id)?,
+        None => None,
+    };
+    let (actor, centers) = match owner {
+        Some((professional_id, centers)) if centers.is_empty() => (professional_id, vec![None]),
+        Some((professional_id, centers)) => (professional_id, centers.into_iter().map(Some).collect()),
+        None => ("anonymous".to_owned(), vec![None]),
+    };
+    let at = now();
+    crate::db::write(conn, |c| {
+        for center in &centers {
+            diesel::insert_into(audit_events::table)
+                .values((
+                    audit_events::id.eq(new_id()),
+                    audit_events::at.eq(at),
+                    audit_events::actor_id.eq(&actor),
+                    audit_events::on_behalf_of.eq(""),
+                    audit_events::action.eq(action),
+                    audit_events::resource_type.eq("account"),
+                    audit_events::resource_id.eq(account_id.filter(|_| actor != "anonymous")),
+                    audit_events::patient_id.eq(None::<String>),
+                    audit_events::cancer_center_id.eq(center),
+                    audit_events::outcome.eq("denied"),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+}

@@ -70,13 +70,22 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// How long a request waits for a connection before it answers 503: short, so that an outage
+/// is reported within a couple of seconds instead of piling up waiting requests.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Applies the embedded migrations on a plain connection (so a bad URL or an unreachable server
 /// reports its real error), then opens the pool.
 pub fn connect(store: &Store, max_size: u32) -> Result<Pool, Error> {
+    connect_with_timeout(store, max_size, DEFAULT_CONNECTION_TIMEOUT)
+}
+
+/// [`connect`] with the longest wait for a free connection (`CONCERTO_DB_TIMEOUT_MS`).
+pub fn connect_with_timeout(store: &Store, max_size: u32, timeout: Duration) -> Result<Pool, Error> {
     migrate(store)?;
     diesel::r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(3))
+        .connection_timeout(timeout)
         .connection_customizer(Box::new(SqlitePragmas))
         .build(ConnectionManager::new(store.url()))
         .map_err(|e| Error::Unavailable(e.to_string()))

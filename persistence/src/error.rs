@@ -41,6 +41,10 @@ pub enum Error {
     /// The store could not be reached or no connection was free in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The store cannot grow (disk full) or cannot be written (read-only file); nothing of the
+    /// refused work was kept.
+    #[error("storage refused the write: {0}")]
+    StorageFull(String),
     /// Anything else from the database: a bug or an outage, never the caller's fault.
     #[error("database error: {0}")]
     Database(DieselError),
@@ -96,13 +100,19 @@ impl From<DieselError> for Error {
     fn from(e: DieselError) -> Self {
         match e {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => unique_conflict(info.as_ref()),
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => Self::Unavailable(info.message().to_owned()),
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
             // SQLITE_BUSY once `busy_timeout` has run out: the store is busy, not broken; the
             // caller may retry (503 with Retry-After).
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) if is_busy(info.message()) => {
                 Self::Unavailable(info.message().to_owned())
             }
-            other => Self::Database(other),
+            other => match fault(&other.to_string()) {
+                Some(Fault::Full(m)) => Self::StorageFull(m),
+                Some(Fault::Gone(m)) => Self::Unavailable(m),
+                None => Self::Database(other),
+            },
         }
     }
 }
@@ -115,5 +125,36 @@ fn is_busy(message: &str) -> bool {
 impl From<diesel::r2d2::PoolError> for Error {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         Self::Unavailable(e.to_string())
+    }
+}
+
+/// A failure of the storage itself rather than of the query, recognised by the drivers' words
+/// (SQLite and libpq give these as plain messages, with no error kind of their own).
+enum Fault {
+    /// Disk full or read-only store: the write cannot be kept.
+    Full(String),
+    /// The server went away under an open connection.
+    Gone(String),
+}
+
+fn fault(message: &str) -> Option<Fault> {
+    // SQLite rolls a transaction back by itself on a full disk or an I/O error; diesel's own
+    // rollback then fails with "no transaction is active" and that error replaces the first.
+    // Either way nothing of the transaction was kept.
+    const FULL: [&str; 5] = [
+        "database or disk is full",
+        "No space left on device",
+        "attempt to write a readonly database",
+        "read-only",
+        "cannot rollback - no transaction is active",
+    ];
+    const GONE: [&str; 4] =
+        ["terminating connection", "server closed the connection", "no connection to the server", "connection to server"];
+    if FULL.iter().any(|w| message.contains(w)) {
+        Some(Fault::Full(message.to_owned()))
+    } else if GONE.iter().any(|w| message.contains(w)) {
+        Some(Fault::Gone(message.to_owned()))
+    } else {
+        None
     }
 }

@@ -14,6 +14,7 @@ pub mod delegations;
 pub mod documents;
 pub mod dossiers;
 pub mod error;
+pub mod login_throttle;
 pub mod page;
 pub mod patients;
 pub mod professionals;

@@ -33,6 +33,7 @@ diesel::table! {
         is_platform_admin -> Bool,
         active -> Bool,
         created_at -> Timestamp,
+        token_generation -> BigInt,
     }
 }
 
@@ -300,6 +301,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> professionals (professional_id));
 diesel::joinable!(profiles -> professionals (professional_id));
 diesel::joinable!(profiles -> cancer_centers (cancer_center_id));
@@ -352,4 +361,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_attendance,
     session_quorum,
     delegation_events,
+    login_throttle,
 );

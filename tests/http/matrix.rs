@@ -277,6 +277,12 @@ async fn request(app: &TestApp, w: &World, op: &str) -> Req {
         | "GET /api/v1/professionals"
         | "GET /api/v1/rcps"
         | "GET /api/v1/secretary-groups" => (op.split(' ').nth(1).unwrap_or_default().to_owned(), None, anyone()),
+        // Every authenticated caller changes her own password. The row sends a new password that
+        // is too short (422, past the rights) so that the world's tokens survive; the change
+        // itself is tested in `hardening.rs`.
+        "POST /api/v1/me/password" => {
+            ("/api/v1/me/password".into(), Some(json!({"current_password": PASSWORD, "new_password": "short"})), anyone())
+        }
         "GET /api/v1/audit-events" => ("/api/v1/audit-events".into(), None, only(&[Admin, CoordHere, CoordOther], Expect::Deny)),
         "POST /api/v1/cancer-centers" => {
             ("/api/v1/cancer-centers".into(), Some(json!({"name": "X", "code": format!("X{}", n())})), only(&[Admin], Expect::Deny))

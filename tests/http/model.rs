@@ -19,7 +19,6 @@ use concerto_persistence::patients::{self, NewPatient};
 use concerto_persistence::professionals::NewProfessional;
 use concerto_persistence::sessions::NewSession;
 use concerto_persistence::{DbConnection, accounts, affiliations, cancer_centers, professionals, rcps, secretary_groups, sessions};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::json;
@@ -260,10 +259,9 @@ struct Ids {
     patients: BTreeMap<String, String>,
 }
 
+/// A token as a login would issue it (a new account is in its first token generation).
 fn token(account_id: &str) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let claims = json!({"sub": account_id, "iss": "concerto", "iat": now, "exp": now + 3600});
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    concerto_api::auth::TokenKeys::new(SECRET, 3600).issue(account_id, 0).unwrap()
 }
 
 /// A professional with an account; returns (professional id, account id).

@@ -57,18 +57,19 @@ async fn the_same_401_for_unknown_user_wrong_password_and_disabled_account() {
     assert_problem(&disabled, 401, "invalid_credentials");
     // The token issued before is refused at once.
     assert_problem(&app.get("/api/v1/me", &doc.token).await, 401, "invalid_token");
-    // Enabled again, it works again.
+    // Enabled again, the account logs in again, but the token of before stays revoked.
     app.patch(&format!("/api/v1/accounts/{}", doc.account_id), &admin.token, json!({"active": true})).await;
-    assert_eq!(app.get("/api/v1/me", &doc.token).await.status, 200);
+    assert_problem(&app.get("/api/v1/me", &doc.token).await, 401, "invalid_token");
+    let fresh = app.login(&doc.username, PASSWORD).await;
+    assert_eq!(app.get("/api/v1/me", &fresh).await.status, 200);
 }
 
 fn token(alg: Algorithm, secret: &[u8], sub: &str, iat: i64, exp: i64) -> String {
-    jsonwebtoken::encode(
-        &Header::new(alg),
-        &json!({"sub": sub, "iss": "concerto", "iat": iat, "exp": exp}),
-        &EncodingKey::from_secret(secret),
-    )
-    .unwrap()
+    claims_token(alg, secret, json!({"sub": sub, "iss": "concerto", "aud": "concerto-api", "iat": iat, "nbf": iat, "exp": exp, "gen": 0}))
+}
+
+fn claims_token(alg: Algorithm, secret: &[u8], claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
 #[actix_rt::test]
@@ -86,6 +87,36 @@ async fn expired_tampered_and_foreign_tokens_are_refused() {
     assert_problem(&app.get("/api/v1/me", &other_secret).await, 401, "invalid_token");
     let other_alg = token(Algorithm::HS512, SECRET, &admin.account_id, now, now + 600);
     assert_problem(&app.get("/api/v1/me", &other_alg).await, 401, "invalid_token");
+
+    // Each registered claim is required and checked: issuer, audience, not-before, expiry,
+    // issued-at, and the account's token generation.
+    let base =
+        json!({"sub": admin.account_id, "iss": "concerto", "aud": "concerto-api", "iat": now, "nbf": now, "exp": now + 600, "gen": 0});
+    assert_eq!(app.get("/api/v1/me", &claims_token(Algorithm::HS256, SECRET, base.clone())).await.status, 200);
+    let with = |k: &str, v: serde_json::Value| {
+        let mut c = base.clone();
+        c[k] = v;
+        claims_token(Algorithm::HS256, SECRET, c)
+    };
+    let without = |k: &str| {
+        let mut c = base.clone();
+        c.as_object_mut().unwrap().remove(k);
+        claims_token(Algorithm::HS256, SECRET, c)
+    };
+    for bad in [
+        with("iss", json!("someone-else")),
+        with("aud", json!("another-service")),
+        with("nbf", json!(now + 600)),
+        with("gen", json!(1)),
+        without("aud"),
+        without("nbf"),
+        without("exp"),
+        without("iat"),
+        without("iss"),
+        without("gen"),
+    ] {
+        assert_problem(&app.get("/api/v1/me", &bad).await, 401, "invalid_token");
+    }
 
     // alg "none": header and claims unsigned.
     let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());

@@ -70,6 +70,8 @@ pub struct TestApp {
     pub base: String,
     client: awc::Client,
     pub pool: concerto_persistence::Pool,
+    pub store: Store,
+    options: Options,
     db: TestDb,
     admin: OnceLock<User>,
     counter: std::cell::Cell<u32>,
@@ -80,9 +82,21 @@ pub fn on_postgres() -> bool {
     std::env::var("TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
 }
 
+/// Settings of a test server that differ from the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub auth: concerto_api::config::AuthSettings,
+    pub cors_origins: Vec<String>,
+}
+
 impl TestApp {
     /// Starts a server over a new empty database.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(Options::default()).await
+    }
+
+    /// Starts a server with `options` over a new empty database.
+    pub async fn spawn_with(options: Options) -> TestApp {
         let (store, test_db) = match std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
             Some(admin_url) => {
                 let name = format!("concerto_t_{}", uuid::Uuid::new_v4().simple());
@@ -100,19 +114,34 @@ impl TestApp {
             }
         };
         let pool = db::connect(&store, 4).expect("connect and migrate");
-        let state = AppState { pool: pool.clone(), tokens: TokenKeys::new(SECRET, 3600) };
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let server = concerto_api::server(state, listener, 1).expect("server");
-        actix_rt::spawn(server);
+        let base = Self::start_server(pool.clone(), &options);
         TestApp {
             base,
             client: awc::Client::builder().disable_redirects().timeout(std::time::Duration::from_secs(30)).finish(),
             pool,
+            store,
+            options,
             db: test_db,
             admin: OnceLock::new(),
             counter: std::cell::Cell::new(0),
         }
+    }
+
+    fn start_server(pool: concerto_persistence::Pool, options: &Options) -> String {
+        let state = AppState { pool, tokens: TokenKeys::new(SECRET, 3600), auth: options.auth.clone() };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let serve = concerto_api::ServeOptions { cors_origins: options.cors_origins.clone(), ..concerto_api::ServeOptions::new(1) };
+        let server = concerto_api::serve(state, listener, serve).expect("server");
+        actix_rt::spawn(server);
+        base
+    }
+
+    /// A second instance over the same database, with a pool of its own (as a second process
+    /// behind a load balancer would have): its base URL.
+    pub fn another_instance(&self) -> String {
+        let pool = db::connect(&self.store, 4).expect("connect");
+        Self::start_server(pool, &self.options)
     }
 
     /// The PostgreSQL admin URL and database name of this app, when on PostgreSQL.
@@ -139,15 +168,39 @@ impl TestApp {
 
     /// Sends raw bytes with the given content type.
     pub async fn raw(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> Resp {
+        self.raw_at(&self.base, method, path, token, headers, body).await
+    }
+
+    /// [`TestApp::raw`] to the server at `base` (another instance, a spawned binary).
+    pub async fn raw_at(&self, base: &str, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> Resp {
+        self.try_raw_at(base, method, path, token, headers, body).await.expect("request sent and answered")
+    }
+
+    /// [`TestApp::raw_at`], or `None` when the server went away before answering.
+    pub async fn try_raw_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Option<Resp> {
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        let mut req = self.client.request(method, format!("{base}{path}"));
         if let Some(t) = token {
             req = req.insert_header(("Authorization", format!("Bearer {t}")));
         }
         for (k, v) in headers {
             req = req.insert_header((*k, *v));
         }
-        Self::read(req.send_body(body).await.expect("request sent")).await
+        let mut res = req.send_body(body).await.ok()?;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.body().limit(50 * 1024 * 1024).await.ok()?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Some(Resp { status, headers, body, text })
     }
 
     async fn read<S>(mut res: awc::ClientResponse<S>) -> Resp

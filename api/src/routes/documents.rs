@@ -2,7 +2,7 @@
 
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use concerto_domain::document::{DocumentType, MAX_DOCUMENT_BYTES};
 use concerto_persistence::documents::{self, Document, NewDocument};
@@ -17,6 +17,8 @@ use crate::state::AppState;
 
 /// The largest `metadata` part: a few short fields.
 const MAX_METADATA_BYTES: usize = 16 * 1024;
+/// The largest multipart body read: a document, its metadata and the multipart framing.
+const MAX_UPLOAD_BYTES: usize = MAX_DOCUMENT_BYTES + MAX_METADATA_BYTES + 64 * 1024;
 
 /// A document's metadata.
 #[derive(Debug, Serialize, ToSchema)]
@@ -149,14 +151,15 @@ async fn read_file(field: &mut Field) -> Result<(DocumentType, Vec<u8>), ApiErro
     let declared = field.content_type().map_or_else(|| DocumentType::Text.as_str().to_owned(), |m| m.essence_str().to_owned());
     let kind = DocumentType::from_media_type(&declared)
         .ok_or_else(|| unsupported(format!("`{declared}` is not accepted: send application/pdf, image/png, image/jpeg or text/plain")))?;
-    let bytes = read_part(field, MAX_DOCUMENT_BYTES).await?.ok_or_else(|| ApiError::PayloadTooLarge {
-        code: "document_too_large",
-        detail: format!("a document holds at most {MAX_DOCUMENT_BYTES} bytes"),
-    })?;
+    let bytes = read_part(field, MAX_DOCUMENT_BYTES).await?.ok_or_else(too_large)?;
     if !kind.matches(&bytes) {
         return Err(unsupported(format!("the file's content is not {}", kind.as_str())));
     }
     Ok((kind, bytes))
+}
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge { code: "document_too_large", detail: format!("a document holds at most {MAX_DOCUMENT_BYTES} bytes") }
 }
 
 /// Reads the two parts of an upload, in any order.
@@ -195,7 +198,18 @@ async fn read_upload(mut payload: Multipart) -> Result<NewDocument, ApiError> {
     )
 )]
 #[post("/patients/{id}/documents")]
-pub async fn add(state: web::Data<AppState>, caller: Caller, id: web::Path<String>, payload: Multipart) -> Result<HttpResponse, ApiError> {
+pub async fn add(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    // A body announced larger than any valid upload is refused before a byte of it is read.
+    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+        return Err(too_large());
+    }
     let new = read_upload(payload).await?;
     let (patient_id, p) = (id.into_inner(), caller.principal);
     let document = state.db(move |c| documents::add(c, &p, &patient_id, &new)).await?;
@@ -255,10 +269,20 @@ pub async fn download(state: web::Data<AppState>, caller: Caller, id: web::Path<
     let (id, p) = (id.into_inner(), caller.principal);
     let (document, bytes) = state.db(move |c| documents::content(c, &p, &id)).await?;
     // Text was checked to be UTF-8 on the way in: say so, so accents show right.
+    let extension = match DocumentType::ALL.into_iter().find(|t| t.as_str() == document.content_type) {
+        Some(DocumentType::Pdf) => "pdf",
+        Some(DocumentType::Png) => "png",
+        Some(DocumentType::Jpeg) => "jpg",
+        _ => "txt",
+    };
+    // Saved, never shown inline: a browser does not render user bytes in the API's origin.
+    // Named after the document id, never its title, which may name the patient.
+    let disposition = format!("attachment; filename=\"{}.{extension}\"", document.id);
     let content_type =
         if document.content_type == DocumentType::Text.as_str() { "text/plain; charset=utf-8".to_owned() } else { document.content_type };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
         .insert_header((header::ETAG, format!("\"{}\"", document.sha256)))
         // The bytes come from users: the browser must not guess another type from them.
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

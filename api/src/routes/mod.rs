@@ -22,6 +22,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn api_v1(cfg: &mut ServiceConfig) {
     cfg.service(session::login)
         .service(session::me)
+        .service(session::change_password)
         .service(administration::create_center)
         .service(administration::list_centers)
         .service(administration::create_request)

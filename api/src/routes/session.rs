@@ -1,15 +1,16 @@
 //! Login and `/me`: who am I and what may I open.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use concerto_persistence::{accounts, affiliations};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
 use super::professionals::{ProfessionalView, ProfileView};
-use crate::auth::{Caller, hash_password, verify_password};
+use crate::auth::{Caller, hash_password, verify_nobody, verify_password};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::throttle;
 
 /// Credentials of `POST /auth/login`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -36,36 +37,98 @@ pub struct TokenResponse {
 }
 
 /// Logs in: the same 401 `invalid_credentials` for an unknown user, a wrong password and a
-/// disabled account, so the answer tells nothing about which accounts exist.
+/// disabled account, so the answer tells nothing about which accounts exist. Throttled per
+/// account and per client address (429 `too_many_attempts` with `Retry-After`); every refusal is
+/// an `auth.login` audit event.
 #[utoipa::path(
     tag = "session",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "Unknown user, wrong password or disabled account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: this account or this address used its attempts of the window; `Retry-After` says when to try again",
+            headers(("Retry-After" = i64, description = "Seconds to wait")), body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let LoginRequest { username, password } = body.into_inner();
-    let found = state.db(move |c| accounts::credentials(c, &username)).await?;
-    let account_id = web::block(move || match found {
-        Some(creds) => (verify_password(&password, &creds.password_hash) && creds.active).then_some(creds.account_id),
+    let attempt = throttle::begin(&state, "auth.login", &username, &throttle::client_address(&req, &state)).await?;
+    let name = username.clone();
+    let found = state.db(move |c| accounts::credentials(c, &name)).await?;
+    let account = web::block(move || match found {
+        Some(creds) => (verify_password(&password, &creds.password_hash) && creds.active).then_some(creds),
         None => {
             // Spend the same time as a real check so response times do not reveal usernames.
-            let _ = hash_password(&password);
+            verify_nobody(&password);
             None
         }
     })
     .await?;
-    let account_id = account_id
-        .ok_or_else(|| ApiError::Unauthorized { code: "invalid_credentials", detail: "unknown username or wrong password".to_owned() })?;
+    let Some(account) = account else {
+        throttle::refused_attempt(&state, "auth.login", &username).await?;
+        return Err(ApiError::Unauthorized { code: "invalid_credentials", detail: "unknown username or wrong password".to_owned() });
+    };
+    throttle::succeeded(&state, attempt).await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
-        access_token: state.tokens.issue(&account_id)?,
+        access_token: state.tokens.issue(&account.account_id, account.token_generation)?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl_seconds,
     }))
+}
+
+/// Body of `POST /me/password`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct PasswordChange {
+    /// The password the caller logs in with now.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub current_password: String,
+    /// The new password: at least 12 characters.
+    #[validate(length(min = 12, max = 1000, message = "must hold 12 to 1000 characters"))]
+    #[schema(min_length = 12, max_length = 1000)]
+    pub new_password: String,
+}
+
+/// Changes the caller's password. The current password is required and throttled like a login
+/// (a stolen token does not let its holder guess it); a wrong one is 403 `wrong_password`,
+/// audited as `auth.password_change`. On 204 every token issued before, this one included,
+/// stops working: log in again with the new password.
+#[utoipa::path(
+    tag = "session",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; every earlier token of the account is revoked"),
+        (status = 403, description = "`wrong_password`: the current password is not the right one", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`password_changed`: the password changed meanwhile", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the new password is shorter than 12 characters", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: too many wrong passwords for this account or from this address",
+            headers(("Retry-After" = i64, description = "Seconds to wait")), body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    body.validate()?;
+    let PasswordChange { current_password, new_password } = body.into_inner();
+    let account_id = caller.principal.account_id.clone();
+    let creds = state.db(move |c| accounts::credentials_of(c, &account_id)).await?;
+    let attempt = throttle::begin(&state, "auth.password_change", &creds.username, &throttle::client_address(&req, &state)).await?;
+    let phc = creds.password_hash.clone();
+    let new_hash = web::block(move || verify_password(&current_password, &phc).then(|| hash_password(&new_password))).await?;
+    let Some(new_hash) = new_hash.transpose()? else {
+        throttle::refused_attempt(&state, "auth.password_change", &creds.username).await?;
+        return Err(ApiError::Forbidden("wrong_password"));
+    };
+    let (account_id, generation) = (creds.account_id.clone(), creds.token_generation);
+    state.db(move |c| accounts::change_password(c, &account_id, generation, &new_hash)).await?;
+    throttle::succeeded(&state, attempt).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// A physician a secretary acts for.

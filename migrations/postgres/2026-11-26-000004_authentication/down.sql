@@ -1,0 +1,2 @@
+DROP TABLE login_throttle;
+ALTER TABLE accounts DROP COLUMN token_generation;
