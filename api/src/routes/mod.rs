@@ -5,6 +5,7 @@ pub mod audit;
 pub mod common;
 pub mod documents;
 pub mod dossiers;
+pub mod fallback;
 pub mod health;
 pub mod patients;
 pub mod professionals;

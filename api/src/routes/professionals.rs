@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::common::{List, Paging, non_blank};
+use super::common::{self, List, Paging, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -143,8 +143,8 @@ pub struct CreateProfessional {
     /// Given name (1–100 characters).
     #[schema(min_length = 1, max_length = 100)]
     pub given_name: String,
-    /// RPPS number: 11 digits with a Luhn check digit.
-    #[schema(pattern = "^[0-9]{11}$")]
+    /// RPPS number: 11 digits with a Luhn check digit (empty: none).
+    #[schema(pattern = "^([0-9]{11})?$")]
     pub rpps: Option<String>,
     /// Contact email.
     #[validate(email(message = "not an email address"))]
@@ -195,6 +195,7 @@ impl CreateProfessional {
 /// Adds a professional to the directory (platform administrator).
 #[utoipa::path(
     tag = "directory",
+    operation_id = "createProfessional",
     request_body = CreateProfessional,
     responses(
         (status = 201, description = "Created", body = ProfessionalView),
@@ -207,7 +208,7 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
     let new = body.into_inner().into_new()?;
     let p = caller.principal;
     let created = state.db(move |c| directory::create(c, &p, &new)).await?;
-    Ok(HttpResponse::Created().json(ProfessionalView::new(created, Vec::new())))
+    Ok(common::created(&format!("/professionals/{}", created.id)).json(ProfessionalView::new(created, Vec::new())))
 }
 
 /// Filters of `GET /professionals`.
@@ -225,6 +226,7 @@ pub struct SearchQuery {
 /// Searches the directory (any authenticated user), ordered by family then given name.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "searchProfessionals",
     params(SearchQuery, Paging),
     responses((status = 200, description = "A page of professionals", body = List<ProfessionalView>))
 )]
@@ -255,6 +257,7 @@ pub async fn search(
 /// A professional with his profiles (any authenticated user).
 #[utoipa::path(
     tag = "directory",
+    operation_id = "getProfessional",
     params(("id" = String, Path, description = "Professional id")),
     responses(
         (status = 200, description = "The professional", body = ProfessionalView),
@@ -279,6 +282,7 @@ pub struct SetCategory {
 /// profile, or the platform administrator.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "setProfessionalCategory",
     params(("id" = String, Path, description = "Professional id")),
     request_body = SetCategory,
     responses(
@@ -308,6 +312,7 @@ pub async fn set_category(
 /// Grants a profile on a center (platform administrator); idempotent.
 #[utoipa::path(
     tag = "administration",
+    operation_id = "grantProfile",
     params(
         ("id" = String, Path, description = "Professional id"),
         ("cancer_center_id" = String, Path, description = "Cancer center id"),
@@ -333,6 +338,7 @@ pub async fn grant_profile(
 /// Removes a profile (platform administrator); idempotent. The rights it gave end with the next request.
 #[utoipa::path(
     tag = "administration",
+    operation_id = "removeProfile",
     params(
         ("id" = String, Path, description = "Professional id"),
         ("cancer_center_id" = String, Path, description = "Cancer center id"),
@@ -390,6 +396,7 @@ pub struct SecretariesView {
 /// coordinators of his centers and the platform administrator.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "getPhysicianSecretaries",
     params(("id" = String, Path, description = "Physician id")),
     responses(
         (status = 200, description = "His secretaries and groups", body = SecretariesView),
@@ -418,6 +425,7 @@ pub async fn secretaries(state: web::Data<AppState>, caller: Caller, id: web::Pa
 /// Affiliates a secretary to a physician; idempotent.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "addSecretary",
     params(("id" = String, Path, description = "Physician id"), ("secretary_id" = String, Path, description = "Secretary id")),
     responses(
         (status = 204, description = "The secretary holds the physician's rights"),
@@ -440,6 +448,7 @@ pub async fn add_secretary(
 /// Removes a secretary from a physician; idempotent. She loses his rights with her next request.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "removeSecretary",
     params(("id" = String, Path, description = "Physician id"), ("secretary_id" = String, Path, description = "Secretary id")),
     responses(
         (status = 204, description = "The secretary no longer holds the physician's rights directly"),
@@ -461,6 +470,7 @@ pub async fn remove_secretary(
 /// Affiliates a secretary group to a physician; idempotent. Every member gains his rights at once.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "addSecretaryGroup",
     params(("id" = String, Path, description = "Physician id"), ("group_id" = String, Path, description = "Secretary group id")),
     responses(
         (status = 204, description = "The group's members hold the physician's rights"),
@@ -479,6 +489,7 @@ pub async fn add_group(state: web::Data<AppState>, caller: Caller, path: web::Pa
 /// Removes a secretary group from a physician; idempotent.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "removeSecretaryGroup",
     params(("id" = String, Path, description = "Physician id"), ("group_id" = String, Path, description = "Secretary group id")),
     responses(
         (status = 204, description = "The group no longer holds the physician's rights"),

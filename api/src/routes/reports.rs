@@ -63,6 +63,7 @@ pub struct ReportQuery {
 /// the platform administrator; RCP managers get the members of the RCPs they manage there.
 #[utoipa::path(
     tag = "reports",
+    operation_id = "getPhysicianSecretariesReport",
     params(ReportQuery),
     responses(
         (status = 200, description = "The rows", content(

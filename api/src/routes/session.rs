@@ -39,10 +39,11 @@ pub struct TokenResponse {
 /// disabled account, so the answer tells nothing about which accounts exist.
 #[utoipa::path(
     tag = "session",
+    operation_id = "login",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 401, description = "Unknown user, wrong password or disabled account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: unknown user, wrong password or disabled account (the same answer for all three)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -97,7 +98,7 @@ pub struct Me {
 }
 
 /// Who am I: read fresh from the database, so a revoked right is gone at once.
-#[utoipa::path(tag = "session", responses((status = 200, description = "The caller", body = Me)))]
+#[utoipa::path(operation_id = "getMe", tag = "session", responses((status = 200, description = "The caller", body = Me)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let id = caller.principal.professional_id.clone();
