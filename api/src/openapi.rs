@@ -111,7 +111,19 @@ const LINKS: &[LinkSpec] = &[
     ("getDossier", "200", "GetPatient", "getPatient", &[("id", "$response.body#/patient_id")]),
     ("getDossier", "200", "GetReport", "getReport", ID),
     ("sendReport", "201", "ListReportTransmissions", "listReportTransmissions", &[("id", "$response.body#/dossier_id")]),
+    // From a page to its first item, so that a client (or a fuzzer) reaches what exists.
+    ("listCancerCenters", "200", "GetPhysicianSecretariesReport", "getPhysicianSecretariesReport", &[("cancer_center_id", FIRST)]),
+    ("listRcps", "200", "GetRcp", "getRcp", &[("id", FIRST)]),
+    ("listRcps", "200", "ListRcpSessions", "listRcpSessions", &[("id", FIRST)]),
+    ("getAgenda", "200", "GetSessionRun", "getSessionRun", &[("id", FIRST)]),
+    ("getAgenda", "200", "GetDossier", "getDossier", &[("id", "$response.body#/items/0/dossiers/0/id")]),
+    ("listMyDossiers", "200", "GetDossier", "getDossier", &[("id", FIRST)]),
+    ("searchProfessionals", "200", "GetProfessional", "getProfessional", &[("id", FIRST)]),
+    ("listSecretaryGroups", "200", "GetSecretaryGroup", "getSecretaryGroup", &[("id", FIRST)]),
+    ("listPatientDocuments", "200", "GetDocument", "getDocument", &[("id", FIRST)]),
 ];
+
+const FIRST: &str = "$response.body#/items/0/id";
 
 /// The whole document, as served at `/api/v1/openapi.json` and committed as `openapi.yaml`.
 pub fn document() -> Result<Document, String> {
