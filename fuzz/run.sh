@@ -27,7 +27,8 @@ cleanup() {
     fi
     rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 export DATABASE_URL="$WORK/fuzz.db"
 export RUST_LOG=${RUST_LOG:-warn}
