@@ -32,6 +32,8 @@ trap 'exit 130' INT TERM
 
 export DATABASE_URL="$WORK/fuzz.db"
 export RUST_LOG=${RUST_LOG:-warn}
+# The tokens are taken once, before the longest run.
+export CONCERTO_TOKEN_TTL_SECONDS=86400
 "$BIN" demo >/dev/null
 
 # A free port: bind port 0 and keep what the kernel chose. Another process could take it before
@@ -68,12 +70,18 @@ token() {
         | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
 
+# Every role logs in before any fuzzing: the fuzzer's failed logins may get this address
+# throttled (429 `too_many_attempts`), which must not lock the next role out.
+declare -A TOKENS
+for role in $ROLES; do
+    TOKENS[$role]=$(token "$role")
+done
+
 status=0
 for role in $ROLES; do
     echo "== schemathesis as $role (max examples $MAX_EXAMPLES, seed $SEED)"
-    # Each role gets a fresh token: tokens last an hour, a long run may need more.
     if ! "$ST" --no-color --config-file fuzz/schemathesis.toml run "$SCHEMA" --url "$BASE" \
-        --header "Authorization: Bearer $(token "$role")" \
+        --header "Authorization: Bearer ${TOKENS[$role]}" \
         --checks all \
         --phases examples,coverage,fuzzing,stateful \
         --max-examples "$MAX_EXAMPLES" \
