@@ -5,7 +5,7 @@ DEMO_DB ?= concerto-demo.db
 # nextest runs test binaries in parallel processes; plain cargo test works too.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 
-.PHONY: run demo serve test fmt-check clippy test-sqlite test-postgres openapi proptest bench clean-demo
+.PHONY: run demo serve test fmt-check clippy test-sqlite test-postgres openapi proptest bench clean-demo contract client-check fuzz fuzz-quick
 
 ## Build, load the demo world into a fresh SQLite database, print its accounts, and serve.
 run: clean-demo
@@ -21,8 +21,9 @@ serve:
 	$(CARGO) run --bin concerto -- serve
 
 ## Every check: formatting, lints, then the whole suite on SQLite, and on PostgreSQL when
-## TEST_POSTGRES_URL is set. The OpenAPI drift check is a test of the suite.
-test: fmt-check clippy test-sqlite test-postgres
+## TEST_POSTGRES_URL is set (the OpenAPI drift and contract checks are tests of the suite), then
+## the contract as clients see it: the validator, a compiled TypeScript client, a short fuzz.
+test: fmt-check clippy test-sqlite test-postgres contract fuzz-quick
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -56,3 +57,39 @@ bench:
 ## Regenerate the committed OpenAPI document from the code.
 openapi:
 	$(CARGO) run -q --bin concerto -- openapi > openapi.yaml
+
+## Python tools of the contract checks (schemathesis, openapi-spec-validator), pinned in
+## fuzz/requirements.txt, in a local virtualenv (.venv/, ignored by git).
+VENV := .venv
+$(VENV)/.installed: fuzz/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r fuzz/requirements.txt
+	touch $@
+
+## npm tools of the TypeScript client (openapi-typescript, typescript, openapi-fetch), pinned by
+## examples/typescript/package-lock.json, in its node_modules/ (ignored by git).
+TS_DIR := examples/typescript
+$(TS_DIR)/node_modules/.installed: $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## The committed document validates as OpenAPI 3.1, and a TypeScript client generated from it
+## compiles under `tsc --strict` with the example that uses it.
+contract: $(VENV)/.installed client-check
+	$(VENV)/bin/openapi-spec-validator openapi.yaml
+
+client-check: $(TS_DIR)/node_modules/.installed
+	cd $(TS_DIR) && npx --no-install openapi-typescript ../../openapi.yaml --output generated/concerto.d.ts --silent
+	cd $(TS_DIR) && npx --no-install tsc --strict --noEmit -p .
+
+## schemathesis against a fresh demo world, as the administrator, a coordinator, a physician and
+## a secretary: every check, every phase (examples, coverage, fuzzing, stateful through links).
+## FUZZ_MAX_EXAMPLES=<n> per operation (default 100); `fuzz-quick` is the bounded run of `make test`.
+FUZZ_MAX_EXAMPLES ?= 100
+fuzz: $(VENV)/.installed
+	$(CARGO) build --bin concerto
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) fuzz/run.sh ./target/debug/concerto
+
+fuzz-quick: $(VENV)/.installed
+	$(CARGO) build --bin concerto
+	FUZZ_MAX_EXAMPLES=10 fuzz/run.sh ./target/debug/concerto

@@ -34,9 +34,10 @@ pub struct Problem {
     /// For 422: every invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
-    /// For some 409s: the records involved (for example the possible duplicates).
+    /// For 409 `possible_duplicate` and `ins_taken`: the patients involved, with the fewest
+    /// traits that let the caller recognise them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Vec<crate::routes::patients::DuplicateCandidate>>)]
     pub candidates: Option<serde_json::Value>,
     /// For 409 `quorum_not_met`: what the board lacks (`missing_physicians`,
     /// `missing_specialties`, `missing_required`, `present_physicians`, `present_specialties`).
@@ -70,6 +71,12 @@ pub enum ApiError {
     /// 404: no such resource, or one the caller may not know exists.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 405: the path exists, not with this method.
+    #[error("this path does not answer this method; it answers {allow}")]
+    MethodNotAllowed {
+        /// The methods the path has, for the `Allow` header.
+        allow: String,
+    },
     /// 409: the current state does not allow it.
     #[error("{detail}")]
     Conflict {
@@ -157,6 +164,7 @@ impl ApiError {
             Self::Forbidden(code) => code,
             Self::QuorumNotMet { .. } => "quorum_not_met",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PreconditionFailed => "precondition_failed",
             Self::PreconditionRequired => "precondition_required",
             Self::TooManyAttempts { .. } => "too_many_attempts",
@@ -204,6 +212,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } | Self::QuorumNotMet { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
@@ -231,6 +240,11 @@ impl ResponseError for ApiError {
         }
         if let Self::TooManyAttempts { retry_after } = self {
             response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
+        if let Self::MethodNotAllowed { allow } = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.insert_header((header::ALLOW, value));
         }
         if matches!(self, Self::Unavailable(_)) {
             // A busy or restarting store: retrying shortly is the right move (RFC 9110 §10.2.3).
@@ -336,9 +350,4 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::H
 /// Maps an unreadable path segment to a 404: ids are opaque and a malformed one names nothing.
 pub fn path_error(_err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
     ApiError::NotFound("resource").into()
-}
-
-/// The answer to any route that does not exist.
-pub async fn unknown_route() -> HttpResponse {
-    ApiError::NotFound("route").error_response()
 }

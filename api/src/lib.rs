@@ -67,6 +67,7 @@ pub fn app(
 ) -> App<
     impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
 > {
+    let known = web::Data::new(routes::fallback::KnownPaths::from_document(&doc));
     App::new()
         .into_utoipa_app()
         .app_data(web::Data::new(state))
@@ -81,12 +82,40 @@ pub fn app(
         .configure(routes::probes)
         .service(utoipa_actix_web::scope("/api/v1").configure(routes::api_v1))
         .into_app()
-        .default_service(web::to(error::unknown_route))
+        .app_data(known)
+        .default_service(web::to(routes::fallback::unknown_route))
+        .wrap(from_fn(drop_empty_query_parameters))
         .wrap(Condition::new(!cors_origins.is_empty(), cors(&cors_origins)))
         .wrap(from_fn(security_headers))
         .wrap(from_fn(request_id))
         // Path only (%U), never the query string: searches carry patient names.
         .wrap(Logger::new("%{method}xi %U %s %Dms rid=%{x-request-id}o").custom_request_replace("method", |req| req.method().to_string()))
+}
+
+/// One rule for every operation: an empty query parameter (`cursor=`, `limit=`, `q=`, or a bare
+/// `q`) is the same as an absent one, so a client that fills a form field with nothing is not
+/// refused. The query string is rewritten before any extractor reads it.
+async fn drop_empty_query_parameters(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let kept = req
+        .uri()
+        .query()
+        .filter(|q| q.split('&').any(|pair| pair.split_once('=').is_none_or(|(_, v)| v.is_empty())))
+        .map(|q| q.split('&').filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty())).collect::<Vec<_>>().join("&"));
+    if let Some(kept) = kept {
+        let path_and_query = if kept.is_empty() { req.path().to_owned() } else { format!("{}?{kept}", req.path()) };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+                req.match_info_mut().get_mut().update(&uri);
+                req.head_mut().uri = uri;
+            }
+        }
+    }
+    next.call(req).await
 }
 
 /// Tags every answer with an `x-request-id`: the caller's when it sent a sane one, else a new one.
@@ -130,7 +159,7 @@ pub fn server(state: AppState, listener: TcpListener, workers: usize) -> std::io
 /// [`server`] with every option. On SIGTERM or SIGINT it stops accepting connections and gives
 /// in-flight requests `shutdown_timeout_seconds` to finish before the process exits.
 pub fn serve(state: AppState, listener: TcpListener, options: ServeOptions) -> std::io::Result<Server> {
-    let doc = openapi::document();
+    let doc = openapi::document().map_err(std::io::Error::other)?;
     let origins = options.cors_origins.clone();
     Ok(HttpServer::new(move || app(state.clone(), doc.clone(), origins.clone()))
         .workers(options.workers)

@@ -357,6 +357,18 @@ async fn medical_content_is_written_by_the_requester_then_the_members_with_if_ma
     assert_eq!(r.body["question"], "Chirurgie d'emblée ?");
     assert_problem(&app.with_if_match("PATCH", &path, &member.token, "\"1\"", json!({"question": "x"})).await, 412, "precondition_failed");
     assert_problem(&app.with_if_match("PATCH", &path, &member.token, "\"2\"", json!({})).await, 422, "validation_failed");
+    // An invalid body is invalid whatever the precondition: 422 before 412 and 428.
+    let too_long = json!({"question": "x".repeat(20001)});
+    assert_problem(&app.with_if_match("PATCH", &path, &member.token, "\"1\"", too_long.clone()).await, 422, "validation_failed");
+    assert_problem(&app.patch(&path, &member.token, too_long).await, 422, "validation_failed");
+    // An ETag that is not ours matches no version; an empty If-Match is no If-Match.
+    assert_problem(
+        &app.with_if_match("PATCH", &path, &member.token, "W/\"(x\"", json!({"question": "x"})).await,
+        412,
+        "precondition_failed",
+    );
+    assert_problem(&app.with_if_match("PATCH", &path, &member.token, "", json!({"question": "x"})).await, 428, "precondition_required");
+    assert_problem(&app.with_if_match("PATCH", &path, &outsider.token, "W/\"(x\"", json!({"question": "x"})).await, 404, "not_found");
     assert_problem(
         &app.with_if_match("PATCH", &path, &member.token, "\"2\"", json!({"status": "validated"})).await,
         422,

@@ -58,3 +58,63 @@ async fn bad_paging_is_422() {
     assert_problem(&app.get("/api/v1/cancer-centers?cursor=zz", &admin.token).await, 422, "invalid_cursor");
     assert_problem(&app.get("/api/v1/cancer-centers?limit=abc", &admin.token).await, 422, "invalid_query");
 }
+
+#[actix_rt::test]
+async fn a_known_path_with_another_method_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (method, path, allow) in [
+        ("PUT", "/api/v1/rcps", "GET, POST"),
+        ("TRACE", "/api/v1/cancer-centers", "GET, POST"),
+        ("DELETE", "/api/v1/dossiers/7f0c1c2e-1d2b-4c3a-9e4f-5a6b7c8d9e0f", "GET, PATCH"),
+        ("POST", "/healthz", "GET"),
+        ("GET", "/api/v1/auth/login", "POST"),
+    ] {
+        let r = app.raw(method, path, Some(&admin.token), &[], Vec::new()).await;
+        assert_problem(&r, 405, "method_not_allowed");
+        assert_eq!(r.header("allow").as_deref(), Some(allow), "{method} {path}");
+    }
+    // A path no route has, even one segment longer than a known one, stays 404.
+    assert_problem(&app.raw("PUT", "/api/v1/rcps/x/y/z", Some(&admin.token), &[], Vec::new()).await, 404, "not_found");
+    assert_problem(&app.raw("GET", "/api/v1/rcps/", Some(&admin.token), &[], Vec::new()).await, 404, "not_found");
+}
+
+#[actix_rt::test]
+async fn an_empty_query_parameter_is_an_absent_one_on_every_list() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let center = app.center("3C Empty").await;
+    let coord = app.coordinator(&center).await;
+    app.rcp(&coord, &center, "RCP").await;
+    let all = app.get("/api/v1/rcps", &admin.token).await;
+    assert_eq!(all.status, 200);
+    for query in ["cursor=", "limit=", "cursor=&limit=", "cancer_center_id=", "cursor", "&&limit=&"] {
+        let r = app.get(&format!("/api/v1/rcps?{query}"), &admin.token).await;
+        assert_eq!(r.status, 200, "?{query}: {}", r.text);
+        assert_eq!(r.body, all.body, "?{query}");
+    }
+    // A non-empty value is still read, and still checked.
+    assert_problem(&app.get("/api/v1/rcps?cursor=&limit=0", &admin.token).await, 422, "invalid_limit");
+    let one = app.get("/api/v1/rcps?limit=1&cursor=", &admin.token).await;
+    assert_eq!(one.body["items"].as_array().unwrap().len(), 1);
+    // A required parameter sent empty is missing.
+    assert_problem(&app.get("/api/v1/reports/physician-secretaries?cancer_center_id=", &admin.token).await, 422, "invalid_query");
+}
+
+#[actix_rt::test]
+async fn every_created_resource_answers_its_location() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let r = app.post("/api/v1/cancer-centers", &admin.token, json!({"name": "3C Loc", "code": "LOC"})).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.header("location"), Some(format!("/api/v1/cancer-centers/{}", r.id())));
+    let center = r.id();
+    let coord = app.coordinator(&center).await;
+    let r = app.post("/api/v1/rcps", &coord.token, json!({"cancer_center_id": center, "name": "RCP Loc", "specialty": "x"})).await;
+    assert_eq!(r.status, 201);
+    let location = r.header("location").unwrap();
+    assert_eq!(location, format!("/api/v1/rcps/{}", r.id()));
+    // The Location of a resource that has a GET reads it back.
+    let back = app.get(&location, &coord.token).await;
+    assert_eq!((back.status, back.body["id"].clone()), (200, json!(r.id())));
+}

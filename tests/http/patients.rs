@@ -315,6 +315,10 @@ async fn patch_needs_the_current_version() {
     // Rights come first: without If-Match, someone who may not see the patient still gets 404.
     assert_problem(&patch(&app, &stranger, &patient, None, change.clone()).await, 404, "not_found");
     assert_problem(&patch(&app, &doc, &patient, Some("\"7\""), change.clone()).await, 412, "precondition_failed");
+    // An invalid body is invalid whatever the precondition.
+    let invalid = json!({"birth_date": "2999-01-01"});
+    assert_problem(&patch(&app, &doc, &patient, Some("\"7\""), invalid.clone()).await, 422, "birth_date_in_future");
+    assert_problem(&patch(&app, &doc, &patient, None, invalid).await, 422, "birth_date_in_future");
     assert_problem(&patch(&app, &stranger, &patient, Some("\"1\""), change.clone()).await, 404, "not_found");
     let r = patch(&app, &doc, &patient, Some("\"1\""), change.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::common::{List, Paging, non_blank};
+use super::common::{List, Paging, created, non_blank};
 use super::professionals::ProfileKindName;
 use crate::auth::{Caller, hash_password};
 use crate::error::{ApiError, Problem};
@@ -56,6 +56,7 @@ fn code_chars(code: &str) -> Result<(), validator::ValidationError> {
 /// Opens a cancer center (platform administrator).
 #[utoipa::path(
     tag = "administration",
+    operation_id = "createCancerCenter",
     request_body = CreateCancerCenter,
     responses(
         (status = 201, description = "Created", body = CancerCenterView),
@@ -72,12 +73,12 @@ pub async fn create_center(
     body.validate()?;
     let (body, p) = (body.into_inner(), caller.principal);
     let center = state.db(move |c| cancer_centers::create(c, &p, &body.name, &body.code)).await?;
-    Ok(HttpResponse::Created().json(CancerCenterView::from(center)))
+    Ok(created(&format!("/cancer-centers/{}", center.id)).json(CancerCenterView::from(center)))
 }
 
 /// Lists the cancer centers, ordered by code (any authenticated user: names and codes are public
 /// knowledge and every profile names a center).
-#[utoipa::path(tag = "administration", params(Paging), responses((status = 200, description = "A page of centers", body = List<CancerCenterView>)))]
+#[utoipa::path(operation_id = "listCancerCenters", tag = "administration", params(Paging), responses((status = 200, description = "A page of centers", body = List<CancerCenterView>)))]
 #[get("/cancer-centers")]
 pub async fn list_centers(state: web::Data<AppState>, _caller: Caller, paging: web::Query<Paging>) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
@@ -178,8 +179,8 @@ pub struct CreateAccountRequest {
     #[validate(email(message = "not an email address"))]
     #[schema(format = "email")]
     pub email: String,
-    /// RPPS number, when the person has one.
-    #[schema(pattern = "^[0-9]{11}$")]
+    /// RPPS number, when the person has one (empty: none).
+    #[schema(pattern = "^([0-9]{11})?$")]
     pub rpps: Option<String>,
     /// The profile to grant (`secretary` for a "secrétaire médecin").
     pub expected_profile: ProfileKindName,
@@ -188,6 +189,7 @@ pub struct CreateAccountRequest {
 /// A center coordinator asks the platform to open an account.
 #[utoipa::path(
     tag = "administration",
+    operation_id = "createAccountRequest",
     request_body = CreateAccountRequest,
     responses(
         (status = 201, description = "Filed", body = AccountRequestView),
@@ -215,7 +217,7 @@ pub async fn create_request(
     };
     let p = caller.principal;
     let request = state.db(move |c| account_requests::create(c, &p, &new)).await?;
-    Ok(HttpResponse::Created().json(AccountRequestView::from(request)))
+    Ok(created(&format!("/account-requests/{}", request.id)).json(AccountRequestView::from(request)))
 }
 
 /// Filter of `GET /account-requests`.
@@ -230,6 +232,7 @@ pub struct RequestQuery {
 /// their centers for coordinators.
 #[utoipa::path(
     tag = "administration",
+    operation_id = "listAccountRequests",
     params(RequestQuery, Paging),
     responses(
         (status = 200, description = "A page of requests", body = List<AccountRequestView>),
@@ -274,6 +277,7 @@ pub struct FulfilmentView {
 /// expected profile on the requesting center, all or nothing.
 #[utoipa::path(
     tag = "administration",
+    operation_id = "fulfilAccountRequest",
     params(("id" = String, Path, description = "Account request id")),
     request_body = FulfilRequest,
     responses(
@@ -310,6 +314,7 @@ pub struct RejectRequest {
 /// Rejects a request (platform administrator).
 #[utoipa::path(
     tag = "administration",
+    operation_id = "rejectAccountRequest",
     params(("id" = String, Path, description = "Account request id")),
     request_body = RejectRequest,
     responses(
@@ -377,6 +382,7 @@ pub struct CreateAccount {
 /// Opens an account for a professional (platform administrator).
 #[utoipa::path(
     tag = "administration",
+    operation_id = "createAccount",
     request_body = CreateAccount,
     responses(
         (status = 201, description = "Created", body = AccountView),
@@ -393,7 +399,7 @@ pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: we
     let password = body.password.clone();
     let hash = web::block(move || hash_password(&password)).await??;
     let account = state.db(move |c| accounts::create(c, &p, &body.professional_id, &body.username, &hash)).await?;
-    Ok(HttpResponse::Created().json(AccountView::from(account)))
+    Ok(created(&format!("/accounts/{}", account.id)).json(AccountView::from(account)))
 }
 
 /// `PATCH /accounts/{id}`.
@@ -406,6 +412,7 @@ pub struct PatchAccount {
 /// Enables or disables an account (platform administrator).
 #[utoipa::path(
     tag = "administration",
+    operation_id = "updateAccount",
     params(("id" = String, Path, description = "Account id")),
     request_body = PatchAccount,
     responses(

@@ -76,6 +76,7 @@ pub struct AuditQuery {
 /// their centers' RCPs for center coordinators.
 #[utoipa::path(
     tag = "audit",
+    operation_id = "listAuditEvents",
     params(AuditQuery, Paging),
     responses(
         (status = 200, description = "A page of events", body = List<AuditEventView>),

@@ -53,17 +53,27 @@ pub fn non_blank(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// A 201 whose `Location` names the new resource (`path` is under `/api/v1`).
+pub fn created(path: &str) -> actix_web::HttpResponseBuilder {
+    let mut response = actix_web::HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/api/v1{path}")));
+    response
+}
+
 /// The `ETag` of a versioned resource (patients, dossiers).
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The version named by `If-Match`, if the request sent one; 412 when it is not one of our ETags.
-pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
+/// The version named by `If-Match`, if the request sent a non-empty one. An ETag that is not one
+/// of ours names version 0, which no record has: the store then answers 412 once it has checked
+/// that the caller may see the record (404 otherwise), as for any stale version.
+pub fn if_match(req: &HttpRequest) -> Option<i32> {
+    let value = req.headers().get(header::IF_MATCH)?;
     let text = value.to_str().unwrap_or_default().trim();
+    if text.is_empty() {
+        return None;
+    }
     let text = text.strip_prefix("W/").unwrap_or(text);
-    text.trim_matches('"').parse().map(Some).map_err(|_| ApiError::PreconditionFailed)
+    Some(text.trim_matches('"').parse().unwrap_or(0))
 }

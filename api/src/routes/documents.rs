@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::common::{List, Paging};
+use super::common::{List, Paging, created};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
@@ -185,6 +185,7 @@ async fn read_upload(mut payload: Multipart) -> Result<NewDocument, ApiError> {
 /// patient's dossiers, and whoever added the patient.
 #[utoipa::path(
     tag = "patients",
+    operation_id = "uploadDocument",
     params(("id" = String, Path, description = "Patient id")),
     request_body(content = DocumentUpload, content_type = "multipart/form-data"),
     responses(
@@ -213,12 +214,13 @@ pub async fn add(
     let new = read_upload(payload).await?;
     let (patient_id, p) = (id.into_inner(), caller.principal);
     let document = state.db(move |c| documents::add(c, &p, &patient_id, &new)).await?;
-    Ok(HttpResponse::Created().json(DocumentView::from(document)))
+    Ok(created(&format!("/documents/{}", document.id)).json(DocumentView::from(document)))
 }
 
 /// The documents of a patient's record (metadata only), oldest first: whoever may read the record.
 #[utoipa::path(
     tag = "patients",
+    operation_id = "listPatientDocuments",
     params(("id" = String, Path, description = "Patient id"), Paging),
     responses(
         (status = 200, description = "A page of documents", body = List<DocumentView>),
@@ -240,6 +242,7 @@ pub async fn list(
 /// A document's metadata: whoever may read the patient's record.
 #[utoipa::path(
     tag = "patients",
+    operation_id = "getDocument",
     params(("id" = String, Path, description = "Document id")),
     responses(
         (status = 200, description = "The metadata", body = DocumentView),
@@ -257,6 +260,7 @@ pub async fn describe(state: web::Data<AppState>, caller: Caller, id: web::Path<
 /// the patient's record.
 #[utoipa::path(
     tag = "patients",
+    operation_id = "getDocumentContent",
     params(("id" = String, Path, description = "Document id")),
     responses(
         (status = 200, description = "The bytes", headers(("ETag" = String, description = "SHA-256 of the bytes, lowercase hex, quoted")),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::common::{List, Paging, etag, if_match, non_blank};
+use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -155,7 +155,7 @@ pub struct RegisterDossier {
 /// someone who may not write it (a secretary) is refused and nothing is registered.
 #[utoipa::path(
     tag = "dossiers",
-    operation_id = "register_dossier",
+    operation_id = "registerDossier",
     params(("id" = String, Path, description = "Session id")),
     request_body = RegisterDossier,
     responses(
@@ -182,14 +182,15 @@ pub async fn register(
         question: non_blank(body.question),
     };
     let d = state.db(move |c| dossiers::register(c, &p, &session, &new)).await?;
-    Ok(with_etag(actix_web::http::StatusCode::CREATED, d))
+    let tag = etag(d.version);
+    Ok(created(&format!("/dossiers/{}", d.id)).insert_header((header::ETAG, tag)).json(DossierView::from(d)))
 }
 
 /// A dossier: for whoever sees it (agenda, dossier tabs); 404 for anyone else, who may not even
 /// know it exists.
 #[utoipa::path(
     tag = "dossiers",
-    operation_id = "read_dossier",
+    operation_id = "getDossier",
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "The dossier; `ETag` is its version", body = DossierView),
@@ -234,7 +235,7 @@ pub struct PatchDossier {
 /// a secretary) or withdraws the dossier. Needs `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "dossiers",
-    operation_id = "update_dossier",
+    operation_id = "updateDossier",
     params(
         ("id" = String, Path, description = "Dossier id"),
         ("If-Match" = String, Header, description = "The ETag read"),
@@ -258,7 +259,7 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<PatchDossier>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = if_match(&req)?;
+    // The body is judged before the precondition: an invalid one is invalid whatever the version.
     body.validate()?;
     let body = body.into_inner();
     let changes = DossierChanges {
@@ -270,6 +271,7 @@ pub async fn update(
     if !changes.touches_medical_content() && !changes.withdraw {
         return Err(ApiError::invalid_field("validation_failed", "body", "nothing to change"));
     }
+    let version = if_match(&req);
     let (id, p) = (id.into_inner(), caller.principal);
     let d = state.db(move |c| dossiers::update(c, &p, &id, version, &changes)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, d))
@@ -279,7 +281,7 @@ pub async fn update(
 /// secretaries. Honours `If-Match` when sent.
 #[utoipa::path(
     tag = "dossiers",
-    operation_id = "validate_dossier",
+    operation_id = "validateDossier",
     params(
         ("id" = String, Path, description = "Dossier id"),
         ("If-Match" = Option<String>, Header, description = "The ETag read, optional"),
@@ -300,7 +302,7 @@ pub async fn validate(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = if_match(&req)?;
+    let version = if_match(&req);
     let (id, p) = (id.into_inner(), caller.principal);
     let d = state.db(move |c| dossiers::validate(c, &p, &id, version)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, d))
@@ -328,7 +330,7 @@ impl From<Report> for ReportView {
 /// The report of a dossier, for whoever sees the dossier; 404 before validation.
 #[utoipa::path(
     tag = "dossiers",
-    operation_id = "read_report",
+    operation_id = "getReport",
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "The report", body = ReportView),
@@ -409,7 +411,7 @@ impl From<Transmission> for TransmissionView {
 /// Sends the validated report: whoever sees the dossier.
 #[utoipa::path(
     tag = "dossiers",
-    operation_id = "send_report",
+    operation_id = "sendReport",
     params(("id" = String, Path, description = "Dossier id")),
     request_body = SendReport,
     responses(
@@ -431,13 +433,13 @@ pub async fn send_report(
     let (id, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
     let channel = ReportChannel::from(body.channel);
     let t = state.db(move |c| dossiers::send_report(c, &p, &id, &body.recipient_ids, channel)).await?;
-    Ok(HttpResponse::Created().json(TransmissionView::from(t)))
+    Ok(created(&format!("/dossiers/{}/report/transmissions/{}", t.dossier_id, t.id)).json(TransmissionView::from(t)))
 }
 
 /// What was sent of a dossier's report, to whom, when and by whom, oldest first.
 #[utoipa::path(
     tag = "dossiers",
-    operation_id = "list_report_transmissions",
+    operation_id = "listReportTransmissions",
     params(("id" = String, Path, description = "Dossier id"), Paging),
     responses(
         (status = 200, description = "A page of transmissions", body = List<TransmissionView>),
@@ -473,14 +475,14 @@ pub enum TabName {
 #[into_params(parameter_in = Query)]
 pub struct TabQuery {
     /// Which tab.
-    #[param(value_type = TabName)]
+    #[param(inline)]
     pub tab: TabName,
 }
 
 /// The "dossiers" module: one tab, newest first. A secretary has only `rcp_passages`.
 #[utoipa::path(
     tag = "dossiers",
-    operation_id = "list_my_dossiers",
+    operation_id = "listMyDossiers",
     params(TabQuery, Paging),
     responses(
         (status = 200, description = "A page of dossiers, newest first", body = List<DossierSummaryView>),

@@ -15,7 +15,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is alive", body = Health)))]
+#[utoipa::path(operation_id = "getHealth", tag = "operations", responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -24,6 +24,7 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers (503 while it does not; recovers without a restart).
 #[utoipa::path(
     tag = "operations",
+    operation_id = "getReadiness",
     responses(
         (status = 200, description = "The database answers", body = Health),
         (status = 503, description = "The database does not answer", body = crate::error::Problem, content_type = "application/problem+json"),

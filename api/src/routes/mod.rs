@@ -7,6 +7,7 @@ pub mod common;
 pub mod delegations;
 pub mod documents;
 pub mod dossiers;
+pub mod fallback;
 pub mod health;
 pub mod patients;
 pub mod professionals;

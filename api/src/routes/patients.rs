@@ -10,7 +10,7 @@ use concerto_persistence::patients::{self, IdentityQuery, NewPatient, Patient, P
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{List, Paging, etag, if_match, non_blank};
+use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
@@ -267,6 +267,7 @@ pub struct CreateOptions {
 /// Adds a patient: physicians and secretaries.
 #[utoipa::path(
     tag = "patients",
+    operation_id = "createPatient",
     params(CreateOptions),
     request_body = CreatePatient,
     responses(
@@ -286,7 +287,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let (new, confirm_new, p) = (body.into_inner().into_new()?, options.confirm_new.unwrap_or(false), caller.principal);
     let patient = state.db(move |c| patients::create(c, &p, &new, confirm_new)).await?;
-    Ok(with_etag(HttpResponse::Created(), patient))
+    let location = format!("/patients/{}", patient.identity.id);
+    Ok(with_etag(created(&location), patient))
 }
 
 /// `GET /patients` query: a family-name prefix and a birth date, or an INS.
@@ -305,6 +307,7 @@ pub struct SearchQuery {
 /// for physicians and secretaries. No browsing: a name prefix and a birth date, or an INS.
 #[utoipa::path(
     tag = "patients",
+    operation_id = "searchPatients",
     params(SearchQuery, Paging),
     responses(
         (status = 200, description = "A page of identities, by family name", body = List<PatientIdentityView>),
@@ -331,6 +334,7 @@ pub async fn search(
 /// corresponds for); 404 for anyone else.
 #[utoipa::path(
     tag = "patients",
+    operation_id = "getPatient",
     params(("id" = String, Path, description = "Patient id")),
     responses(
         (status = 200, description = "The record; `ETag` is its version", body = PatientView, headers(("ETag" = String, description = "The version, quoted"))),
@@ -398,6 +402,7 @@ impl PatchPatient {
 /// Changes a record: whoever may read it, with `If-Match` naming the version read.
 #[utoipa::path(
     tag = "patients",
+    operation_id = "updatePatient",
     params(
         ("id" = String, Path, description = "Patient id"),
         ("If-Match" = String, Header, description = "The ETag read"),
@@ -420,8 +425,10 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<PatchPatient>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = if_match(&req)?;
-    let (id, patch, p) = (id.into_inner(), body.into_inner().into_patch()?, caller.principal);
+    // The body is judged before the precondition: an invalid one is invalid whatever the version.
+    let patch = body.into_inner().into_patch()?;
+    let version = if_match(&req);
+    let (id, p) = (id.into_inner(), caller.principal);
     let patient = state.db(move |c| patients::update(c, &p, &id, version, &patch)).await?;
     Ok(with_etag(HttpResponse::Ok(), patient))
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::common::{List, Paging, non_blank};
+use super::common::{self, List, Paging, non_blank};
 use super::delegations::DelegationDates;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -160,8 +160,8 @@ pub struct CreateProfessional {
     /// Given name (1–100 characters).
     #[schema(min_length = 1, max_length = 100)]
     pub given_name: String,
-    /// RPPS number: 11 digits with a Luhn check digit.
-    #[schema(pattern = "^[0-9]{11}$")]
+    /// RPPS number: 11 digits with a Luhn check digit (empty: none).
+    #[schema(pattern = "^([0-9]{11})?$")]
     pub rpps: Option<String>,
     /// Contact email.
     #[validate(email(message = "not an email address"))]
@@ -212,6 +212,7 @@ impl CreateProfessional {
 /// Adds a professional to the directory (platform administrator).
 #[utoipa::path(
     tag = "directory",
+    operation_id = "createProfessional",
     request_body = CreateProfessional,
     responses(
         (status = 201, description = "Created", body = ProfessionalView),
@@ -224,7 +225,7 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
     let new = body.into_inner().into_new()?;
     let p = caller.principal;
     let created = state.db(move |c| directory::create(c, &p, &new)).await?;
-    Ok(HttpResponse::Created().json(ProfessionalView::new(created, Vec::new())))
+    Ok(common::created(&format!("/professionals/{}", created.id)).json(ProfessionalView::new(created, Vec::new())))
 }
 
 /// Filters of `GET /professionals`.
@@ -244,6 +245,7 @@ pub struct SearchQuery {
 /// Searches the directory (any authenticated user), ordered by family then given name.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "searchProfessionals",
     params(SearchQuery, Paging),
     responses((status = 200, description = "A page of professionals", body = List<ProfessionalView>))
 )]
@@ -278,6 +280,7 @@ pub async fn search(
 /// A professional with his profiles (any authenticated user).
 #[utoipa::path(
     tag = "directory",
+    operation_id = "getProfessional",
     params(("id" = String, Path, description = "Professional id")),
     responses(
         (status = 200, description = "The professional", body = ProfessionalView),
@@ -308,6 +311,7 @@ pub struct SetCategory {
 /// profile, or the platform administrator.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "setProfessionalCategory",
     params(("id" = String, Path, description = "Professional id")),
     request_body = SetCategory,
     responses(
@@ -337,6 +341,7 @@ pub async fn set_category(
 /// Grants a profile on a center (platform administrator); idempotent.
 #[utoipa::path(
     tag = "administration",
+    operation_id = "grantProfile",
     params(
         ("id" = String, Path, description = "Professional id"),
         ("cancer_center_id" = String, Path, description = "Cancer center id"),
@@ -362,6 +367,7 @@ pub async fn grant_profile(
 /// Removes a profile (platform administrator); idempotent. The rights it gave end with the next request.
 #[utoipa::path(
     tag = "administration",
+    operation_id = "removeProfile",
     params(
         ("id" = String, Path, description = "Professional id"),
         ("cancer_center_id" = String, Path, description = "Cancer center id"),
@@ -423,6 +429,7 @@ pub struct SecretariesView {
 /// coordinators of his centers and the platform administrator.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "getPhysicianSecretaries",
     params(("id" = String, Path, description = "Physician id")),
     responses(
         (status = 200, description = "His secretaries and groups", body = SecretariesView),
@@ -464,6 +471,7 @@ pub async fn secretaries(state: web::Data<AppState>, caller: Caller, id: web::Pa
 /// holding a secretary profile on one of his centers.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "addSecretary",
     params(("id" = String, Path, description = "Physician id"), ("secretary_id" = String, Path, description = "Secretary id")),
     request_body(content = Option<DelegationDates>, description = "Optional dates", content_type = "application/json"),
     responses(
@@ -489,6 +497,7 @@ pub async fn add_secretary(
 /// Removes a secretary from a physician; idempotent. She loses his rights with her next request.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "removeSecretary",
     params(("id" = String, Path, description = "Physician id"), ("secretary_id" = String, Path, description = "Secretary id")),
     responses(
         (status = 204, description = "The secretary no longer holds the physician's rights directly"),
@@ -511,6 +520,7 @@ pub async fn remove_secretary(
 /// member gains his rights at once (or from `valid_from`).
 #[utoipa::path(
     tag = "directory",
+    operation_id = "addSecretaryGroup",
     params(("id" = String, Path, description = "Physician id"), ("group_id" = String, Path, description = "Secretary group id")),
     request_body(content = Option<DelegationDates>, description = "Optional dates", content_type = "application/json"),
     responses(
@@ -536,6 +546,7 @@ pub async fn add_group(
 /// Removes a secretary group from a physician; idempotent.
 #[utoipa::path(
     tag = "directory",
+    operation_id = "removeSecretaryGroup",
     params(("id" = String, Path, description = "Physician id"), ("group_id" = String, Path, description = "Secretary group id")),
     responses(
         (status = 204, description = "The group no longer holds the physician's rights"),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::common::{List, Paging, non_blank};
+use super::common::{List, Paging, created, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -114,6 +114,7 @@ pub struct CreateRcp {
 /// Creates an RCP: the center's coordinators (or the platform administrator).
 #[utoipa::path(
     tag = "rcps",
+    operation_id = "createRcp",
     request_body = CreateRcp,
     responses(
         (status = 201, description = "Created", body = RcpView),
@@ -126,7 +127,7 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
     body.validate()?;
     let (body, p) = (body.into_inner(), caller.principal);
     let rcp = state.db(move |c| rcps::create(c, &p, &body.cancer_center_id, &body.name, &body.specialty)).await?;
-    Ok(HttpResponse::Created().json(RcpView::from(rcp)))
+    Ok(created(&format!("/rcps/{}", rcp.id)).json(RcpView::from(rcp)))
 }
 
 /// Filter of `GET /rcps`.
@@ -138,7 +139,7 @@ pub struct RcpQuery {
 }
 
 /// Lists RCPs by name (any authenticated user: boards and their members are no medical data).
-#[utoipa::path(tag = "rcps", params(RcpQuery, Paging), responses((status = 200, description = "A page of RCPs", body = List<RcpView>)))]
+#[utoipa::path(operation_id = "listRcps", tag = "rcps", params(RcpQuery, Paging), responses((status = 200, description = "A page of RCPs", body = List<RcpView>)))]
 #[get("/rcps")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -154,6 +155,7 @@ pub async fn list(
 /// An RCP with its members and managers.
 #[utoipa::path(
     tag = "rcps",
+    operation_id = "getRcp",
     params(("id" = String, Path, description = "RCP id")),
     responses(
         (status = 200, description = "The RCP", body = RcpDetailView),
@@ -191,6 +193,7 @@ pub struct SetMember {
 /// and its managers.
 #[utoipa::path(
     tag = "rcps",
+    operation_id = "setRcpMember",
     params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Physician id")),
     request_body = SetMember,
     responses(
@@ -215,6 +218,7 @@ pub async fn set_member(
 /// Removes a member; idempotent. His secretaries lose what they saw through him at once.
 #[utoipa::path(
     tag = "rcps",
+    operation_id = "removeRcpMember",
     params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Physician id")),
     responses(
         (status = 204, description = "He is not a member"),
@@ -236,6 +240,7 @@ pub async fn remove_member(
 /// Makes a professional a manager of the RCP; idempotent.
 #[utoipa::path(
     tag = "rcps",
+    operation_id = "addRcpManager",
     params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Professional id")),
     responses(
         (status = 204, description = "He manages the RCP"),
@@ -253,6 +258,7 @@ pub async fn add_manager(state: web::Data<AppState>, caller: Caller, path: web::
 /// Removes a manager; idempotent.
 #[utoipa::path(
     tag = "rcps",
+    operation_id = "removeRcpManager",
     params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Professional id")),
     responses(
         (status = 204, description = "He does not manage the RCP"),

@@ -63,6 +63,7 @@ pub struct ReportQuery {
 /// the platform administrator; RCP managers get the members of the RCPs they manage there.
 #[utoipa::path(
     tag = "reports",
+    operation_id = "getPhysicianSecretariesReport",
     params(ReportQuery),
     responses(
         (status = 200, description = "The rows", content(
@@ -156,6 +157,7 @@ pub struct ActivityQueryParams {
     /// Sessions before this date (exclusive, UTC); default tomorrow.
     pub to: Option<chrono::NaiveDate>,
     /// The breakdown; default `rcp`.
+    #[param(inline)]
     pub by: Option<ActivityBy>,
 }
 

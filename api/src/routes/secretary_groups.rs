@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::common::{List, Paging, non_blank};
+use super::common::{List, Paging, created, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -64,6 +64,7 @@ pub struct CreateGroup {
 /// Creates a secretary group: the center's coordinators or the platform administrator.
 #[utoipa::path(
     tag = "secretary groups",
+    operation_id = "createSecretaryGroup",
     request_body = CreateGroup,
     responses(
         (status = 201, description = "Created", body = SecretaryGroupView),
@@ -77,7 +78,7 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
     body.validate()?;
     let (body, p) = (body.into_inner(), caller.principal);
     let group = state.db(move |c| groups::create(c, &p, &body.cancer_center_id, &body.name)).await?;
-    Ok(HttpResponse::Created().json(SecretaryGroupView::from(group)))
+    Ok(created(&format!("/secretary-groups/{}", group.id)).json(SecretaryGroupView::from(group)))
 }
 
 /// Filters of `GET /secretary-groups`.
@@ -91,7 +92,7 @@ pub struct GroupQuery {
 }
 
 /// Searches secretary groups by name (any authenticated user).
-#[utoipa::path(tag = "secretary groups", params(GroupQuery, Paging), responses((status = 200, description = "A page of groups", body = List<SecretaryGroupView>)))]
+#[utoipa::path(operation_id = "listSecretaryGroups", tag = "secretary groups", params(GroupQuery, Paging), responses((status = 200, description = "A page of groups", body = List<SecretaryGroupView>)))]
 #[get("/secretary-groups")]
 pub async fn search(
     state: web::Data<AppState>,
@@ -109,6 +110,7 @@ pub async fn search(
 /// A group with its members (any authenticated user).
 #[utoipa::path(
     tag = "secretary groups",
+    operation_id = "getSecretaryGroup",
     params(("id" = String, Path, description = "Secretary group id")),
     responses(
         (status = 200, description = "The group", body = SecretaryGroupDetail),
@@ -131,6 +133,7 @@ pub async fn detail(state: web::Data<AppState>, _caller: Caller, id: web::Path<S
 /// her next request on.
 #[utoipa::path(
     tag = "secretary groups",
+    operation_id = "addSecretaryGroupMember",
     params(("id" = String, Path, description = "Secretary group id"), ("professional_id" = String, Path, description = "Secretary id")),
     responses(
         (status = 204, description = "She is a member"),
@@ -149,6 +152,7 @@ pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::P
 /// Removes a member from a group; idempotent. She loses the group's physicians with her next request.
 #[utoipa::path(
     tag = "secretary groups",
+    operation_id = "removeSecretaryGroupMember",
     params(("id" = String, Path, description = "Secretary group id"), ("professional_id" = String, Path, description = "Secretary id")),
     responses(
         (status = 204, description = "She is not a member"),

@@ -42,10 +42,11 @@ pub struct TokenResponse {
 /// an `auth.login` audit event.
 #[utoipa::path(
     tag = "session",
+    operation_id = "login",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 401, description = "Unknown user, wrong password or disabled account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: unknown user, wrong password or disabled account (the same answer for all three)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: this account or this address used its attempts of the window; `Retry-After` says when to try again",
             headers(("Retry-After" = i64, description = "Seconds to wait")), body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -96,6 +97,7 @@ pub struct PasswordChange {
 /// audited as `auth.password_change`. On 204 every token issued before, this one included,
 /// stops working: log in again with the new password.
 #[utoipa::path(
+    operation_id = "changePassword",
     tag = "session",
     request_body = PasswordChange,
     responses(
@@ -162,7 +164,7 @@ pub struct Me {
 }
 
 /// Who am I: read fresh from the database, so a revoked right is gone at once.
-#[utoipa::path(tag = "session", responses((status = 200, description = "The caller", body = Me)))]
+#[utoipa::path(operation_id = "getMe", tag = "session", responses((status = 200, description = "The caller", body = Me)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let id = caller.principal.professional_id.clone();

@@ -7,7 +7,7 @@ use concerto_persistence::sessions::{self, NewSession, Session};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{List, Paging, non_blank};
+use super::common::{List, Paging, created, non_blank};
 use super::dossiers::{DossierSummaryView, DossierView};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -71,6 +71,7 @@ pub struct CreateSession {
 /// Schedules a session: coordinators of the RCP's center, its managers and its animateurs.
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "createSession",
     params(("id" = String, Path, description = "RCP id")),
     request_body = CreateSession,
     responses(
@@ -96,12 +97,13 @@ pub async fn create(
         location: non_blank(body.location),
     };
     let session = state.db(move |c| sessions::create(c, &p, &rcp, &new)).await?;
-    Ok(HttpResponse::Created().json(SessionView::from(session)))
+    Ok(created(&format!("/sessions/{}", session.id)).json(SessionView::from(session)))
 }
 
 /// The sessions of an RCP by start time (any authenticated user; no patient data).
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "listRcpSessions",
     params(("id" = String, Path, description = "RCP id"), Paging),
     responses(
         (status = 200, description = "A page of sessions", body = List<SessionView>),
@@ -129,6 +131,7 @@ async fn transition(state: web::Data<AppState>, caller: Caller, id: String, acti
 /// Starts a planned session: the RCP's animateurs, their secretaries, the center's coordinators.
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "startSession",
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "In progress", body = SessionView),
@@ -145,6 +148,7 @@ pub async fn start(state: web::Data<AppState>, caller: Caller, id: web::Path<Str
 /// Closes a session in progress: the RCP's animateurs, their secretaries, the center's coordinators.
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "closeSession",
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "Closed", body = SessionView),
@@ -204,6 +208,7 @@ fn parse_bound(field: &'static str, value: &str) -> Result<NaiveDateTime, ApiErr
 /// dossiers she may see (all of them through an animateur, otherwise her physicians' requests).
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "getAgenda",
     params(AgendaQuery, Paging),
     responses((status = 200, description = "A page of sessions by start time", body = List<AgendaItem>))
 )]
@@ -262,6 +267,7 @@ pub struct SessionRun {
 /// center); 403 `not_animateur` otherwise.
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "getSessionRun",
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "The run", body = SessionRun),
