@@ -28,11 +28,13 @@ pub struct DelegationDates {
 impl DelegationDates {
     /// Reads the optional JSON body of a delegation and checks its dates.
     pub fn from_body(body: &[u8]) -> Result<Validity, ApiError> {
-        let dates: DelegationDates = if body.iter().all(u8::is_ascii_whitespace) {
-            DelegationDates::default()
+        // No body, or `null`: no dates.
+        let dates: Option<DelegationDates> = if body.iter().all(u8::is_ascii_whitespace) {
+            None
         } else {
             serde_json::from_slice(body).map_err(|e| ApiError::invalid_field("validation_failed", "body", e.to_string()))?
         };
+        let dates = dates.unwrap_or_default();
         let now = concerto_persistence::now();
         Ok(Validity::new(dates.valid_from.map(|t| t.naive_utc()), dates.valid_until.map(|t| t.naive_utc()), now)?)
     }
@@ -139,7 +141,7 @@ pub struct HistoryQuery {
 /// secretaries involved: the physician himself, coordinators of his centers, the administrator.
 #[utoipa::path(
     tag = "directory",
-    operation_id = "getDelegationHistory",
+    operation_id = "listDelegationHistory",
     params(("id" = String, Path, description = "Physician id"), HistoryQuery, Paging),
     responses(
         (status = 200, description = "The history", body = DelegationHistory),

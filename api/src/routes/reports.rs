@@ -256,8 +256,8 @@ pub async fn activity(
     let q = query.into_inner();
     let to = q.to.unwrap_or_else(|| chrono::Utc::now().date_naive() + chrono::Days::new(1));
     let from = q.from.unwrap_or_else(|| to - chrono::Days::new(366));
-    if from >= to || to - from > chrono::TimeDelta::days(366 * 20) {
-        return Err(ApiError::invalid_field("invalid_period", "from", "from must come before to, at most 20 years apart"));
+    if from >= to {
+        return Err(ApiError::invalid_field("invalid_period", "from", "from must come before to"));
     }
     let by = match q.by.unwrap_or(ActivityBy::Rcp) {
         ActivityBy::Rcp => Breakdown::Rcp,
