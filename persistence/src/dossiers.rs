@@ -437,6 +437,7 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
                 reports::produced_at.eq(at),
             ))
             .execute(c)?;
+        crate::worklist::refresh(c, id)?;
         Ok(dossier)
     })
 }
@@ -568,6 +569,7 @@ pub fn send_report(
                 .values((report_transmission_recipients::transmission_id.eq(&t.id), report_transmission_recipients::recipient_id.eq(r)))
                 .execute(c)?;
         }
+        crate::worklist::refresh(c, dossier_id)?;
         Ok(t)
     })
 }

@@ -25,6 +25,7 @@ pub mod scope;
 pub mod secretary_groups;
 pub mod sessions;
 pub mod specialties;
+pub mod worklist;
 
 pub use db::{DbConnection, Pool, Store};
 pub use error::Error;

@@ -440,6 +440,10 @@ pub fn update(
             diesel::delete(patient_correspondents::table.filter(patient_correspondents::patient_id.eq(id))).execute(c)?;
             insert_correspondents(c, id, &patient.correspondent_ids)?;
         }
+        // New physicians of the patient are new default recipients of his validated reports.
+        if patch.correspondent_ids.is_some() || patch.treating_physician_id.is_some() {
+            crate::worklist::refresh_patient(c, id)?;
+        }
         Ok(patient)
     })
 }

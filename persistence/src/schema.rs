@@ -295,6 +295,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    reports_to_send (dossier_id) {
+        dossier_id -> Text,
+        requester_id -> Text,
+        validated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     session_quorum (session_id) {
         session_id -> Text,
         reached_at -> Timestamp,
@@ -333,6 +341,7 @@ diesel::joinable!(rcp_quorum -> rcps (rcp_id));
 diesel::joinable!(session_attendance -> rcp_sessions (session_id));
 diesel::joinable!(session_attendance -> professionals (professional_id));
 diesel::joinable!(session_quorum -> rcp_sessions (session_id));
+diesel::joinable!(reports_to_send -> dossiers (dossier_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cancer_centers,
@@ -361,5 +370,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_attendance,
     session_quorum,
     delegation_events,
+    reports_to_send,
     login_throttle,
 );

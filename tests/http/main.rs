@@ -22,3 +22,4 @@ mod patients;
 mod process;
 mod secretary_groups;
 mod session;
+mod worklist;

@@ -304,6 +304,14 @@ async fn request(app: &TestApp, w: &World, op: &str) -> Req {
             let id = fresh(app, "physician", &w.here, "physician").await;
             (format!("/api/v1/professionals/{id}/profiles/{}/physician", w.here), None, only(&[Admin], Expect::Deny))
         }
+        "GET /api/v1/me/reports-to-send" | "GET /api/v1/me/reports-to-send/count" => {
+            (op.split(' ').nth(1).unwrap_or_default().to_owned(), None, anyone())
+        }
+        "GET /api/v1/dossiers" => (
+            format!("/api/v1/dossiers?rcp_id={}", w.rcp),
+            None,
+            anyone(),
+        ),
         "GET /api/v1/professionals/{id}/delegation-history" => (
             format!("/api/v1/professionals/{}/delegation-history", w.user(Requester).id),
             None,
@@ -564,6 +572,7 @@ fn is_patient_data(op: &str) -> bool {
         .any(|p| path.starts_with(p))
         || path.ends_with("/dossiers")
         || path.ends_with("/run")
+        || path == "/api/v1/me/reports-to-send"
 }
 
 /// Exactly one event for the call, allowed when it succeeded; a secretary's access to the

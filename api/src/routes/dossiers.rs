@@ -14,7 +14,7 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 /// Status of a dossier.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DossierStatusName {
     /// Registered before the session.

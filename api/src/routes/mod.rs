@@ -16,6 +16,7 @@ pub mod reports;
 pub mod secretary_groups;
 pub mod session;
 pub mod sessions;
+pub mod worklist;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -85,7 +86,10 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(board::set_attendance)
         .service(board::get_attendance)
         .service(reports::activity)
-        .service(delegations::history);
+        .service(delegations::history)
+        .service(worklist::reports_to_send_count)
+        .service(worklist::reports_to_send)
+        .service(worklist::search);
 }
 
 /// The probes, outside `/api/v1`.

@@ -90,7 +90,7 @@ pub async fn physician_secretaries(
     Ok(HttpResponse::Ok().json(PhysicianSecretariesReport { items: rows }))
 }
 
-fn wants_csv(req: &HttpRequest) -> bool {
+pub(crate) fn wants_csv(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -103,7 +103,7 @@ const CSV_HEADER: [&str; 7] =
 
 /// A spreadsheet runs a cell that starts like a formula: names come from users, so such a cell
 /// is written as text (OWASP's advice on CSV injection).
-fn cell(value: Option<&str>) -> String {
+pub(crate) fn cell(value: Option<&str>) -> String {
     match value {
         Some(v) if v.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{v}"),
         Some(v) => v.to_owned(),

@@ -1,0 +1,248 @@
+//! The secretary's day: the validated reports to send, and the multicriteria dossier search.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use concerto_domain::dossier::DossierStatus;
+use concerto_persistence::worklist::{self, DossierSearch, FoundDossier, ReportToSend};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::{List, Paging, non_blank};
+use super::dossiers::{DossierStatusName, DossierSummaryView};
+use super::reports::{cell, wants_csv};
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// A default recipient of a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientView {
+    /// The professional.
+    pub professional_id: String,
+    /// "Given FAMILY".
+    pub display_name: String,
+    /// `requester`, `treating` or `correspondent`.
+    pub role: &'static str,
+    /// Whether a transmission already named him.
+    pub reached: bool,
+}
+
+/// A validated report still to send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportToSendView {
+    /// The dossier.
+    pub dossier_id: String,
+    /// The patient.
+    pub patient_id: String,
+    /// Family name.
+    pub patient_family_name: String,
+    /// Given name.
+    pub patient_given_name: String,
+    /// Birth date.
+    pub patient_birth_date: NaiveDate,
+    /// The requesting physician.
+    pub requester_id: String,
+    /// The RCP.
+    pub rcp_id: String,
+    /// Its name.
+    pub rcp_name: String,
+    /// The session.
+    pub session_id: String,
+    /// When the session started.
+    pub session_starts_at: DateTime<Utc>,
+    /// When the dossier was validated.
+    pub validated_at: DateTime<Utc>,
+    /// The default recipients, the requester first, each with whether the report reached him.
+    pub recipients: Vec<RecipientView>,
+}
+
+impl From<ReportToSend> for ReportToSendView {
+    fn from(r: ReportToSend) -> Self {
+        Self {
+            dossier_id: r.dossier_id,
+            patient_id: r.patient_id,
+            patient_family_name: r.patient_family_name,
+            patient_given_name: r.patient_given_name,
+            patient_birth_date: r.patient_birth_date,
+            requester_id: r.requester_id,
+            rcp_id: r.rcp_id,
+            rcp_name: r.rcp_name,
+            session_id: r.session_id,
+            session_starts_at: r.session_starts_at.and_utc(),
+            validated_at: r.validated_at.and_utc(),
+            recipients: r
+                .recipients
+                .into_iter()
+                .map(|x| RecipientView {
+                    professional_id: x.professional_id,
+                    display_name: x.display_name,
+                    role: x.role.as_str(),
+                    reached: x.reached,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The validated reports the caller may see (a secretary: those her physicians requested; a
+/// physician: his requests) that have not reached each default recipient yet, oldest
+/// validation first. Sending through `sendReport` takes a dossier off once all have it.
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "listReportsToSend",
+    params(Paging),
+    responses((status = 200, description = "A page of reports to send", body = List<ReportToSendView>))
+)]
+#[get("/me/reports-to-send")]
+pub async fn reports_to_send(state: web::Data<AppState>, caller: Caller, paging: web::Query<Paging>) -> Result<HttpResponse, ApiError> {
+    let page = paging.request()?;
+    let p = caller.principal;
+    let found = state.db(move |c| worklist::reports_to_send(c, &p, &page)).await?;
+    Ok(HttpResponse::Ok().json(List::from_page(found, ReportToSendView::from)))
+}
+
+/// How many reports wait.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Count {
+    /// The number.
+    pub count: i64,
+}
+
+/// The badge of the worklist: how many reports wait (the same rows as `listReportsToSend`).
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "countReportsToSend",
+    responses((status = 200, description = "How many reports wait", body = Count))
+)]
+#[get("/me/reports-to-send/count")]
+pub async fn reports_to_send_count(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let p = caller.principal;
+    let count = state.db(move |c| worklist::reports_to_send_count(c, &p)).await?;
+    Ok(HttpResponse::Ok().json(Count { count }))
+}
+
+/// The criteria of the dossier search; at least one.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Only this RCP.
+    pub rcp_id: Option<String>,
+    /// Sessions from this date (inclusive, UTC).
+    pub session_from: Option<NaiveDate>,
+    /// Sessions before this date (exclusive, UTC).
+    pub session_to: Option<NaiveDate>,
+    /// Only this status.
+    #[param(inline)]
+    pub status: Option<DossierStatusName>,
+    /// Only this requester.
+    pub requester_id: Option<String>,
+    /// A patient's family-name prefix (two letters at least, accent-insensitive) or an exact INS.
+    pub patient: Option<String>,
+}
+
+/// A dossier found by the search.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FoundDossierView {
+    /// The dossier.
+    #[serde(flatten)]
+    pub dossier: DossierSummaryView,
+    /// Its RCP's name.
+    pub rcp_name: String,
+    /// When its session starts.
+    pub session_starts_at: DateTime<Utc>,
+}
+
+impl From<FoundDossier> for FoundDossierView {
+    fn from(f: FoundDossier) -> Self {
+        Self { dossier: f.summary.into(), rcp_name: f.rcp_name, session_starts_at: f.session_starts_at.and_utc() }
+    }
+}
+
+/// Multicriteria dossier search: only the dossiers the caller may read, by the delegation
+/// table (never one outside a secretary's rights, whatever the criteria), newest session first;
+/// JSON, or CSV with `Accept: text/csv` (the same page, its next cursor in `X-Next-Cursor`).
+#[utoipa::path(
+    tag = "dossiers",
+    operation_id = "searchDossiers",
+    params(SearchQuery, Paging),
+    responses(
+        (status = 200, description = "A page of dossiers", content(
+            (List<FoundDossierView> = "application/json"),
+            (String = "text/csv", example = "id,rcp_id,rcp_name,session_starts_at,patient_id,patient_family_name,patient_given_name,patient_birth_date,requester_id,status\n")
+        )),
+        (status = 422, description = "`search_too_broad`: no criterion, or a name prefix under two letters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/dossiers")]
+pub async fn search(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<SearchQuery>,
+    paging: web::Query<Paging>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = paging.request()?;
+    let q = query.into_inner();
+    let criteria = DossierSearch {
+        rcp_id: non_blank(q.rcp_id),
+        session_from: q.session_from.map(|d| d.and_time(chrono::NaiveTime::MIN)),
+        session_to: q.session_to.map(|d| d.and_time(chrono::NaiveTime::MIN)),
+        status: q.status.map(|s| match s {
+            DossierStatusName::Registered => DossierStatus::Registered,
+            DossierStatusName::Discussed => DossierStatus::Discussed,
+            DossierStatusName::Validated => DossierStatus::Validated,
+            DossierStatusName::Withdrawn => DossierStatus::Withdrawn,
+        }),
+        requester_id: non_blank(q.requester_id),
+        patient: non_blank(q.patient),
+    };
+    let p = caller.principal;
+    let found = state.db(move |c| worklist::search(c, &p, &criteria, &page)).await?;
+    let list = List::from_page(found, FoundDossierView::from);
+    if wants_csv(&req) {
+        let mut res = HttpResponse::Ok();
+        res.content_type("text/csv; charset=utf-8");
+        if let Some(next) = &list.next_cursor {
+            res.insert_header(("X-Next-Cursor", next.as_str()));
+        }
+        return Ok(res.body(search_csv(&list.items)?));
+    }
+    Ok(HttpResponse::Ok().json(list))
+}
+
+fn search_csv(rows: &[FoundDossierView]) -> Result<Vec<u8>, ApiError> {
+    let csv_error = |e: csv::Error| ApiError::Internal(e.to_string());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "id",
+            "rcp_id",
+            "rcp_name",
+            "session_starts_at",
+            "patient_id",
+            "patient_family_name",
+            "patient_given_name",
+            "patient_birth_date",
+            "requester_id",
+            "status",
+        ])
+        .map_err(csv_error)?;
+    for r in rows {
+        let d = &r.dossier;
+        writer
+            .write_record([
+                cell(Some(&d.id)),
+                cell(Some(&d.rcp_id)),
+                cell(Some(&r.rcp_name)),
+                r.session_starts_at.to_rfc3339(),
+                cell(Some(&d.patient_id)),
+                cell(Some(&d.patient_family_name)),
+                cell(Some(&d.patient_given_name)),
+                d.patient_birth_date.to_string(),
+                cell(Some(&d.requester_id)),
+                cell(Some(&d.status)),
+            ])
+            .map_err(csv_error)?;
+    }
+    writer.into_inner().map_err(|e| ApiError::Internal(e.to_string()))
+}

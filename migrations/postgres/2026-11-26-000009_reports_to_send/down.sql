@@ -1,0 +1,2 @@
+DROP INDEX dossiers_rcp_session;
+DROP TABLE reports_to_send;

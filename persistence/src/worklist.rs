@@ -1,0 +1,469 @@
+//! The secretary's day: the validated reports still to send ("Envoi des CR validés"), and the
+//! multicriteria dossier search ("recherches multicritères"), both filtered in SQL by the rules
+//! of `concerto_domain::delegation`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use concerto_domain::delegation::Grant;
+use concerto_domain::dossier::DossierStatus;
+use concerto_domain::patient::Ins;
+use concerto_domain::principal::Principal;
+use concerto_domain::professional::display_name;
+use concerto_domain::profile::ProfileKind;
+use concerto_domain::{DomainError, text};
+use diesel::prelude::*;
+
+use crate::audit;
+use crate::schema::{
+    dossiers, patient_correspondents, patients, professionals, rcp_members, rcp_sessions, rcps, report_transmission_recipients,
+    report_transmissions, reports_to_send,
+};
+use crate::{DbConnection, Error, Page, PageRequest, scope};
+
+/// Keeps the worklist row of one dossier in step: present while it is validated and some
+/// default recipient has not received its report. Called in the transaction of every change
+/// that can move it (validation, sending, a change of the patient's physicians).
+pub(crate) fn refresh(conn: &mut DbConnection, dossier_id: &str) -> Result<(), Error> {
+    let row = dossiers::table
+        .inner_join(patients::table)
+        .filter(dossiers::id.eq(dossier_id))
+        .select((dossiers::status, dossiers::requester_id, dossiers::validated_at, patients::id, patients::treating_physician_id))
+        .first::<(String, String, Option<NaiveDateTime>, String, Option<String>)>(conn)
+        .optional()?;
+    let pending = match &row {
+        Some((status, requester, Some(_), patient, treating)) if status == DossierStatus::Validated.as_str() => {
+            let defaults = default_recipients(conn, &[(patient.clone(), requester.clone(), treating.clone())])?;
+            let reached = reached(conn, &[dossier_id.to_owned()])?;
+            defaults.values().flatten().any(|(who, _)| !reached.contains(&(dossier_id.to_owned(), who.clone())))
+        }
+        _ => false,
+    };
+    let listed = reports_to_send::table.find(dossier_id).select(reports_to_send::dossier_id).first::<String>(conn).optional()?.is_some();
+    match (pending, listed, row) {
+        (true, false, Some((_, requester, Some(validated_at), _, _))) => {
+            diesel::insert_into(reports_to_send::table)
+                .values((
+                    reports_to_send::dossier_id.eq(dossier_id),
+                    reports_to_send::requester_id.eq(requester),
+                    reports_to_send::validated_at.eq(validated_at),
+                ))
+                .execute(conn)?;
+        }
+        (false, true, _) => {
+            diesel::delete(reports_to_send::table.find(dossier_id)).execute(conn)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// [`refresh`] for every validated dossier of a patient whose physicians changed.
+pub(crate) fn refresh_patient(conn: &mut DbConnection, patient_id: &str) -> Result<(), Error> {
+    let validated: Vec<String> = dossiers::table
+        .filter(dossiers::patient_id.eq(patient_id))
+        .filter(dossiers::status.eq(DossierStatus::Validated.as_str()))
+        .select(dossiers::id)
+        .load(conn)?;
+    for id in validated {
+        refresh(conn, &id)?;
+    }
+    Ok(())
+}
+
+/// Why a professional is a default recipient of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RecipientRole {
+    /// The requesting physician.
+    Requester,
+    /// The patient's treating physician.
+    Treating,
+    /// One of the patient's correspondents.
+    Correspondent,
+}
+
+impl RecipientRole {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requester => "requester",
+            Self::Treating => "treating",
+            Self::Correspondent => "correspondent",
+        }
+    }
+}
+
+/// The default recipients of each patient's reports for a requester: `(patient, requester,
+/// treating)` → the professionals and why, without duplicates (a requester who also treats is
+/// named once, as requester).
+fn default_recipients(
+    conn: &mut DbConnection,
+    of: &[(String, String, Option<String>)],
+) -> Result<BTreeMap<(String, String), Vec<(String, RecipientRole)>>, Error> {
+    let patient_ids: Vec<&String> = of.iter().map(|(p, _, _)| p).collect();
+    let mut correspondents: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (patient, who) in patient_correspondents::table
+        .filter(patient_correspondents::patient_id.eq_any(patient_ids))
+        .select((patient_correspondents::patient_id, patient_correspondents::professional_id))
+        .order((patient_correspondents::patient_id, patient_correspondents::professional_id))
+        .load::<(String, String)>(conn)?
+    {
+        correspondents.entry(patient).or_default().push(who);
+    }
+    let mut out = BTreeMap::new();
+    for (patient, requester, treating) in of {
+        let mut list = vec![(requester.clone(), RecipientRole::Requester)];
+        let mut add = |who: &String, role| {
+            if !list.iter().any(|(w, _)| w == who) {
+                list.push((who.clone(), role));
+            }
+        };
+        if let Some(t) = treating {
+            add(t, RecipientRole::Treating);
+        }
+        for c in correspondents.get(patient).into_iter().flatten() {
+            add(c, RecipientRole::Correspondent);
+        }
+        out.insert((patient.clone(), requester.clone()), list);
+    }
+    Ok(out)
+}
+
+/// `(dossier, recipient)` pairs whose report was sent.
+fn reached(conn: &mut DbConnection, dossier_ids: &[String]) -> Result<BTreeSet<(String, String)>, Error> {
+    Ok(report_transmissions::table
+        .inner_join(report_transmission_recipients::table)
+        .filter(report_transmissions::dossier_id.eq_any(dossier_ids))
+        .select((report_transmissions::dossier_id, report_transmission_recipients::recipient_id))
+        .distinct()
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// A default recipient of a report and whether it reached him.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// The professional.
+    pub professional_id: String,
+    /// "Given FAMILY".
+    pub display_name: String,
+    /// Why he receives it.
+    pub role: RecipientRole,
+    /// Whether a transmission already named him.
+    pub reached: bool,
+}
+
+/// One validated report still to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportToSend {
+    /// The dossier.
+    pub dossier_id: String,
+    /// The patient.
+    pub patient_id: String,
+    /// Family name.
+    pub patient_family_name: String,
+    /// Given name.
+    pub patient_given_name: String,
+    /// Birth date.
+    pub patient_birth_date: NaiveDate,
+    /// The requesting physician.
+    pub requester_id: String,
+    /// The RCP.
+    pub rcp_id: String,
+    /// Its name.
+    pub rcp_name: String,
+    /// The session.
+    pub session_id: String,
+    /// When the session started.
+    pub session_starts_at: NaiveDateTime,
+    /// When the dossier was validated.
+    pub validated_at: NaiveDateTime,
+    /// The default recipients, the requester first.
+    pub recipients: Vec<Recipient>,
+}
+
+type ToSendRow = (String, String, String, String, NaiveDate, String, String, String, String, NaiveDateTime, NaiveDateTime, Option<String>);
+
+/// Whose reports the caller sends: its own requests, and for a secretary those of P(S) in the
+/// RCPs of her secretary centers (`delegation::in_rcp_passages_tab`).
+fn requesters(p: &Principal) -> (Vec<String>, Vec<String>) {
+    let centers = p.centers_with(ProfileKind::Secretary);
+    let mut who = vec![p.professional_id.clone()];
+    if !centers.is_empty() {
+        who.extend(p.represented_physicians());
+    }
+    (who, centers)
+}
+
+/// `GET /me/reports-to-send`: the validated dossiers the caller may see whose report has not
+/// reached each default recipient, oldest validation first. One audit event.
+pub fn reports_to_send(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> Result<Page<ReportToSend>, Error> {
+    audit::audited_read(conn, p, "report.worklist", "report", |c, trail| {
+        let (who, centers) = requesters(p);
+        let mut query = reports_to_send::table
+            .inner_join(dossiers::table.inner_join(patients::table).inner_join(rcps::table).inner_join(rcp_sessions::table))
+            .filter(reports_to_send::requester_id.eq_any(&who))
+            .filter(reports_to_send::requester_id.eq(&p.professional_id).or(rcps::cancer_center_id.eq_any(&centers)))
+            .select((
+                dossiers::id,
+                patients::id,
+                patients::family_name,
+                patients::given_name,
+                patients::birth_date,
+                dossiers::requester_id,
+                rcps::id,
+                rcps::name,
+                rcp_sessions::id,
+                rcp_sessions::starts_at,
+                reports_to_send::validated_at,
+                patients::treating_physician_id,
+            ))
+            .into_boxed();
+        if let Some((at, id)) = &page.after {
+            let at = parse_cursor_time(at)?;
+            query = query.filter(
+                reports_to_send::validated_at
+                    .gt(at)
+                    .or(reports_to_send::validated_at.eq(at).and(reports_to_send::dossier_id.gt(id.clone()))),
+            );
+        }
+        let rows = query.order((reports_to_send::validated_at, reports_to_send::dossier_id)).limit(page.fetch()).load::<ToSendRow>(c)?;
+        let page = Page::from_rows(rows, page, |r| (cursor_time(r.10), r.0.clone()));
+        let ids: Vec<String> = page.items.iter().map(|r| r.0.clone()).collect();
+        let of: Vec<(String, String, Option<String>)> = page.items.iter().map(|r| (r.1.clone(), r.5.clone(), r.11.clone())).collect();
+        let defaults = default_recipients(c, &of)?;
+        let reached = reached(c, &ids)?;
+        let people: BTreeSet<String> = defaults.values().flatten().map(|(w, _)| w.clone()).collect();
+        let names = names(c, &people)?;
+        trail.grant = delegated_requesters(p, page.items.iter().map(|r| &r.5));
+        Ok(page.map(
+            |(dossier_id, patient_id, family, given, birth, requester_id, rcp_id, rcp_name, session_id, starts_at, validated_at, _)| {
+                let recipients = defaults
+                    .get(&(patient_id.clone(), requester_id.clone()))
+                    .into_iter()
+                    .flatten()
+                    .map(|(who, role)| Recipient {
+                        display_name: names.get(who).cloned().unwrap_or_else(|| who.clone()),
+                        reached: reached.contains(&(dossier_id.clone(), who.clone())),
+                        professional_id: who.clone(),
+                        role: *role,
+                    })
+                    .collect();
+                ReportToSend {
+                    dossier_id,
+                    patient_id,
+                    patient_family_name: family,
+                    patient_given_name: given,
+                    patient_birth_date: birth,
+                    requester_id,
+                    rcp_id,
+                    rcp_name,
+                    session_id,
+                    session_starts_at: starts_at,
+                    validated_at,
+                    recipients,
+                }
+            },
+        ))
+    })
+}
+
+/// The badge of the worklist: how many reports wait (no patient data: not audited).
+pub fn reports_to_send_count(conn: &mut DbConnection, p: &Principal) -> Result<i64, Error> {
+    let (who, centers) = requesters(p);
+    Ok(reports_to_send::table
+        .inner_join(dossiers::table.inner_join(rcps::table))
+        .filter(reports_to_send::requester_id.eq_any(&who))
+        .filter(reports_to_send::requester_id.eq(&p.professional_id).or(rcps::cancer_center_id.eq_any(&centers)))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The physicians of P(S) among these requesters: on whose behalf a secretary read.
+fn delegated_requesters<'a>(p: &Principal, requesters: impl Iterator<Item = &'a String>) -> Grant {
+    let ps = p.represented_physicians();
+    Grant::delegated(requesters.filter(|r| **r != p.professional_id && ps.contains(r)).cloned())
+}
+
+fn names(conn: &mut DbConnection, ids: &BTreeSet<String>) -> Result<BTreeMap<String, String>, Error> {
+    Ok(professionals::table
+        .filter(professionals::id.eq_any(ids))
+        .select((professionals::id, professionals::family_name, professionals::given_name))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, f, g)| (id, display_name(&f, &g)))
+        .collect())
+}
+
+fn cursor_time(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|_| DomainError::invalid("cursor", "invalid_cursor", "this cursor was not issued by this list").into())
+}
+
+/// The criteria of `GET /dossiers`.
+#[derive(Debug, Clone, Default)]
+pub struct DossierSearch {
+    /// Only this RCP.
+    pub rcp_id: Option<String>,
+    /// Sessions from this instant (inclusive).
+    pub session_from: Option<NaiveDateTime>,
+    /// Sessions before this instant (exclusive).
+    pub session_to: Option<NaiveDateTime>,
+    /// Only this status.
+    pub status: Option<DossierStatus>,
+    /// Only this requester.
+    pub requester_id: Option<String>,
+    /// A patient's family-name prefix (accent-insensitive) or an exact INS.
+    pub patient: Option<String>,
+}
+
+impl DossierSearch {
+    fn is_empty(&self) -> bool {
+        self.rcp_id.is_none()
+            && self.session_from.is_none()
+            && self.session_to.is_none()
+            && self.status.is_none()
+            && self.requester_id.is_none()
+            && self.patient.is_none()
+    }
+}
+
+/// A dossier found, with what a list shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundDossier {
+    /// The dossier's summary.
+    pub summary: crate::dossiers::DossierSummary,
+    /// Its RCP's name.
+    pub rcp_name: String,
+    /// When its session starts.
+    pub session_starts_at: NaiveDateTime,
+}
+
+type FoundRow = (String, String, String, String, String, String, NaiveDate, String, String, String, NaiveDateTime);
+
+/// `GET /dossiers?…`: the dossiers the caller may read (`delegation::sees_dossier`: those of
+/// the agenda, of the `rcp_passages` tab, and a physician's treating and correspondent tabs)
+/// that match every criterion, newest session first. At least one criterion
+/// (`search_too_broad`): nobody browses the region. One audit event.
+pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &PageRequest) -> Result<Page<FoundDossier>, Error> {
+    if s.is_empty() {
+        return Err(DomainError::Unprocessable { code: "search_too_broad", message: "give at least one criterion".to_owned() }.into());
+    }
+    audit::audited_read(conn, p, "dossier.search", "dossier", |c, trail| {
+        let scope = scope::load(c, p)?;
+        let me = p.professional_id.clone();
+        let (who, centers) = requesters(p);
+        let corresponded = patient_correspondents::table
+            .filter(patient_correspondents::professional_id.eq(me.clone()))
+            .select(patient_correspondents::patient_id);
+        // Visibility, in SQL, with the meaning of `delegation::sees_dossier`.
+        let visible = dossiers::rcp_id
+            .eq_any(scope.all_dossier_rcps())
+            .or(dossiers::requester_id.eq(me.clone()))
+            .or(dossiers::requester_id.eq_any(who.clone()).and(rcps::cancer_center_id.eq_any(centers.clone())))
+            .or(patients::treating_physician_id.eq(me.clone()))
+            .or(dossiers::patient_id.eq_any(corresponded));
+        let mut query = dossiers::table
+            .inner_join(patients::table)
+            .inner_join(rcps::table)
+            .inner_join(rcp_sessions::table)
+            .filter(visible)
+            .select((
+                dossiers::id,
+                dossiers::session_id,
+                dossiers::rcp_id,
+                dossiers::patient_id,
+                patients::family_name,
+                patients::given_name,
+                patients::birth_date,
+                dossiers::requester_id,
+                dossiers::status,
+                rcps::name,
+                rcp_sessions::starts_at,
+            ))
+            .into_boxed();
+        if let Some(rcp) = &s.rcp_id {
+            query = query.filter(dossiers::rcp_id.eq(rcp.clone()));
+        }
+        if let Some(from) = s.session_from {
+            query = query.filter(rcp_sessions::starts_at.ge(from));
+        }
+        if let Some(to) = s.session_to {
+            query = query.filter(rcp_sessions::starts_at.lt(to));
+        }
+        if let Some(status) = s.status {
+            query = query.filter(dossiers::status.eq(status.as_str()));
+        }
+        if let Some(requester) = &s.requester_id {
+            query = query.filter(dossiers::requester_id.eq(requester.clone()));
+        }
+        if let Some(patient) = s.patient.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            query = match Ins::parse(patient) {
+                Ok(ins) => query.filter(patients::ins.eq(ins.as_str().to_owned())),
+                Err(_) => {
+                    let key = text::search_key(patient);
+                    if key.chars().count() < 2 {
+                        return Err(DomainError::invalid(
+                            "patient",
+                            "search_too_broad",
+                            "at least two letters of the family name, or an INS",
+                        )
+                        .into());
+                    }
+                    let upper = crate::professionals::prefix_upper_bound(&key);
+                    query.filter(patients::search_family.ge(key).and(patients::search_family.lt(upper)))
+                }
+            };
+        }
+        if let Some((at, id)) = &page.after {
+            let at = parse_cursor_time(at)?;
+            query = query.filter(rcp_sessions::starts_at.lt(at).or(rcp_sessions::starts_at.eq(at).and(dossiers::id.gt(id.clone()))));
+        }
+        let rows = query.order((rcp_sessions::starts_at.desc(), dossiers::id)).limit(page.fetch()).load::<FoundRow>(c)?;
+        let page = Page::from_rows(rows, page, |r| (cursor_time(r.10), r.0.clone()));
+        trail.grant = search_grant(c, p, &scope, &page.items)?;
+        Ok(page.map(|(id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status, rcp_name, starts_at)| FoundDossier {
+            summary: crate::dossiers::DossierSummary {
+                id,
+                session_id,
+                rcp_id,
+                patient_id,
+                patient_family_name: family,
+                patient_given_name: given,
+                patient_birth_date: birth,
+                requester_id,
+                status,
+            },
+            rcp_name,
+            session_starts_at: starts_at,
+        }))
+    })
+}
+
+/// On whose behalf a secretary found these rows: the requesters of P(S), and the animateurs of
+/// P(S) of the RCPs she sees whole through them.
+fn search_grant(conn: &mut DbConnection, p: &Principal, scope: &scope::ClinicalScope, rows: &[FoundRow]) -> Result<Grant, Error> {
+    if scope.physicians.is_empty() {
+        return Ok(Grant::own());
+    }
+    let through_chairs: BTreeSet<&String> =
+        rows.iter().map(|r| &r.2).filter(|rcp| scope.delegated_animateur_rcps.contains(rcp) && !scope.own_rcps.contains(rcp)).collect();
+    let mut named: Vec<String> =
+        rows.iter().map(|r| r.7.clone()).filter(|r| *r != p.professional_id && scope.physicians.contains(r)).collect();
+    if !through_chairs.is_empty() {
+        named.extend(
+            rcp_members::table
+                .filter(rcp_members::rcp_id.eq_any(through_chairs))
+                .filter(rcp_members::role.eq(concerto_domain::rcp::MemberRole::Animateur.as_str()))
+                .filter(rcp_members::professional_id.eq_any(&scope.physicians))
+                .select(rcp_members::professional_id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(Grant::delegated(named))
+}

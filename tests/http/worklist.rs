@@ -1,0 +1,175 @@
+//! The secretary's day: the validated reports to send, and the multicriteria dossier search.
+
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, User, assert_problem};
+
+/// A board (chair, two participants each with a secretary), a treating physician and a
+/// correspondent outside it, and a session in progress with its quorum.
+struct Day {
+    app: TestApp,
+    center: String,
+    coord: User,
+    chair: User,
+    member: User,
+    other: User,
+    sec_member: User,
+    sec_other: User,
+    treating: User,
+    correspondent: User,
+    rcp: String,
+    session: String,
+}
+
+async fn day() -> Day {
+    let app = TestApp::spawn().await;
+    let center = app.center("3C Nord").await;
+    let coord = app.coordinator(&center).await;
+    let chair = app.physician("Chair", &center).await;
+    let member = app.physician("Member", &center).await;
+    let other = app.physician("Other", &center).await;
+    let sec_member = app.secretary("SecMember", &center).await;
+    let sec_other = app.secretary("SecOther", &center).await;
+    let treating = app.physician("Traitant", &center).await;
+    let correspondent = app.physician("Correspondant", &center).await;
+    let rcp = app.rcp(&coord, &center, "RCP digestive").await;
+    app.member(&coord, &rcp, &chair, "animateur").await;
+    app.member(&coord, &rcp, &member, "participant").await;
+    app.member(&coord, &rcp, &other, "participant").await;
+    app.affiliate(&coord, &member, &sec_member).await;
+    app.affiliate(&coord, &other, &sec_other).await;
+    let session = app.session(&coord, &rcp, 1).await;
+    Day { app, center, coord, chair, member, other, sec_member, sec_other, treating, correspondent, rcp, session }
+}
+
+/// The ids a search answers, sorted.
+async fn search(app: &TestApp, user: &User, query: &str) -> Vec<String> {
+    let r = app.get(&format!("/api/v1/dossiers?{query}"), &user.token).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut ids: Vec<String> = r.body["items"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+/// Registers, discusses and validates a dossier of `requester` for a new patient.
+async fn validated(d: &Day, requester: &User, family: &str, treating: Option<&User>, correspondents: &[&User]) -> (String, String) {
+    let patient = d.app.patient(requester, family, treating, correspondents).await;
+    let dossier = d.app.dossier(requester, &d.session, &patient, requester).await;
+    (patient, dossier)
+}
+
+async fn discuss_and_validate(d: &Day, dossier: &str) {
+    let path = format!("/api/v1/dossiers/{dossier}");
+    let etag = d.app.get(&path, &d.chair.token).await.header("etag").unwrap();
+    assert_eq!(d.app.with_if_match("PATCH", &path, &d.chair.token, &etag, json!({"proposal": "Chirurgie"})).await.status, 200);
+    let v = d.app.post(&format!("{path}/validate"), &d.chair.token, json!({})).await;
+    assert_eq!(v.status, 200, "{}", v.text);
+}
+
+async fn worklist(app: &TestApp, user: &User) -> Vec<Value> {
+    let r = app.get("/api/v1/me/reports-to-send", &user.token).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let count = app.get("/api/v1/me/reports-to-send/count", &user.token).await.body["count"].as_u64().unwrap();
+    let items = r.body["items"].as_array().unwrap().clone();
+    assert_eq!(count as usize, items.len(), "the badge counts the list");
+    items
+}
+
+async fn start_with_quorum(d: &Day) {
+    assert_eq!(d.app.post(&format!("/api/v1/sessions/{}/start", d.session), &d.chair.token, json!({})).await.status, 200);
+    d.app.quorum_present(&d.center, &d.session, &d.chair).await;
+}
+
+#[actix_rt::test]
+async fn validated_reports_wait_until_every_default_recipient_has_them() {
+    let d = day().await;
+    let (patient, mine) = validated(&d, &d.member, "Dupont", Some(&d.treating), &[&d.correspondent]).await;
+    let (_, theirs) = validated(&d, &d.other, "Zorglub", None, &[]).await;
+    start_with_quorum(&d).await;
+    assert!(worklist(&d.app, &d.sec_member).await.is_empty(), "nothing validated yet");
+    discuss_and_validate(&d, &mine).await;
+    discuss_and_validate(&d, &theirs).await;
+
+    // Her physician's report waits, with its three default recipients; not the other one's.
+    let list = worklist(&d.app, &d.sec_member).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["dossier_id"], json!(mine));
+    assert_eq!(list[0]["rcp_name"], "RCP digestive");
+    let roles: Vec<(&str, &str, bool)> = list[0]["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["professional_id"].as_str().unwrap(), r["role"].as_str().unwrap(), r["reached"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![
+            (d.member.id.as_str(), "requester", false),
+            (d.treating.id.as_str(), "treating", false),
+            (d.correspondent.id.as_str(), "correspondent", false)
+        ]
+    );
+    assert!(!serde_json::to_string(&worklist(&d.app, &d.sec_member).await).unwrap().contains("Zorglub"));
+    // The requester sees his; the chair (who validated) does not: only requesters' reports.
+    assert_eq!(worklist(&d.app, &d.member).await.len(), 1);
+    assert!(worklist(&d.app, &d.chair).await.is_empty());
+    assert_eq!(worklist(&d.app, &d.sec_other).await[0]["dossier_id"], json!(theirs));
+
+    let send = |to: Vec<&str>| json!({"recipient_ids": to, "channel": "mssante"});
+    let path = format!("/api/v1/dossiers/{mine}/report/transmissions");
+    assert_eq!(d.app.post(&path, &d.sec_member.token, send(vec![&d.member.id, &d.treating.id])).await.status, 201);
+    let list = worklist(&d.app, &d.sec_member).await;
+    let reached: Vec<bool> = list[0]["recipients"].as_array().unwrap().iter().map(|r| r["reached"].as_bool().unwrap()).collect();
+    assert_eq!(reached, vec![true, true, false]);
+    assert_eq!(d.app.post(&path, &d.sec_member.token, send(vec![&d.correspondent.id])).await.status, 201);
+    assert!(worklist(&d.app, &d.sec_member).await.is_empty(), "sent to all: off the list");
+
+    // A new correspondent of the patient is a new default recipient: the report waits again.
+    let newcomer = d.app.physician("Nouveau", &d.center).await;
+    let patient_path = format!("/api/v1/patients/{patient}");
+    let etag = d.app.get(&patient_path, &d.member.token).await.header("etag").unwrap();
+    let body = json!({"correspondent_ids": [d.correspondent.id, newcomer.id]});
+    assert_eq!(d.app.with_if_match("PATCH", &patient_path, &d.member.token, &etag, body).await.status, 200);
+    let list = worklist(&d.app, &d.sec_member).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["recipients"].as_array().unwrap().len(), 4);
+    // The secretary loses her physician: his reports leave her list at once.
+    assert_eq!(
+        d.app.delete(&format!("/api/v1/professionals/{}/secretaries/{}", d.member.id, d.sec_member.id), &d.coord.token).await.status,
+        204
+    );
+    assert!(worklist(&d.app, &d.sec_member).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn the_search_finds_only_what_the_caller_may_read() {
+    let d = day().await;
+    let (_, mine) = validated(&d, &d.member, "Dupont", None, &[]).await;
+    let (_, theirs) = validated(&d, &d.other, "Durand", Some(&d.treating), &[]).await;
+    let (_, chairs) = validated(&d, &d.chair, "Dubois", None, &[]).await;
+    assert_problem(&d.app.get("/api/v1/dossiers", &d.sec_member.token).await, 422, "search_too_broad");
+    assert_problem(&d.app.get("/api/v1/dossiers?patient=d", &d.sec_member.token).await, 422, "search_too_broad");
+    let rcp = format!("rcp_id={}", d.rcp);
+    // A secretary of a participant: her physician's dossiers only, whatever the criteria.
+    assert_eq!(search(&d.app, &d.sec_member, &rcp).await, vec![mine.clone()]);
+    assert_eq!(search(&d.app, &d.sec_member, "patient=du").await, vec![mine.clone()]);
+    assert!(search(&d.app, &d.sec_member, &format!("requester_id={}", d.other.id)).await.is_empty());
+    // A member sees the whole RCP; the treating physician (no member) his patient's dossier.
+    let mut all = vec![mine.clone(), theirs.clone(), chairs.clone()];
+    all.sort();
+    assert_eq!(search(&d.app, &d.member, &rcp).await, all);
+    assert_eq!(search(&d.app, &d.member, "patient=DUR").await, vec![theirs.clone()]);
+    assert_eq!(search(&d.app, &d.treating, &rcp).await, vec![theirs.clone()]);
+    assert!(search(&d.app, &d.coord, &rcp).await.is_empty(), "coordinators read no medical data");
+    assert_eq!(search(&d.app, &d.member, "status=registered&patient=dub").await, vec![chairs.clone()]);
+    assert!(search(&d.app, &d.member, "status=validated").await.is_empty());
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(search(&d.app, &d.member, &format!("session_from={today}&session_to={}", today + chrono::Days::new(3))).await, all);
+    assert!(search(&d.app, &d.member, &format!("session_to={today}")).await.is_empty());
+    // For a spreadsheet.
+    let csv = d.app.raw("GET", &format!("/api/v1/dossiers?{rcp}"), Some(&d.sec_member.token), &[("accept", "text/csv")], Vec::new()).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.text.starts_with("id,rcp_id,rcp_name,session_starts_at,patient_id,patient_family_name"), "{}", csv.text);
+    assert!(csv.text.contains("DUPONT") || csv.text.contains("Dupont"));
+    assert!(!csv.text.contains("Durand") && !csv.text.contains("Dubois"), "{}", csv.text);
+}
