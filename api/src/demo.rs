@@ -288,7 +288,10 @@ fn clinical(
         attendance::record(c, petit, &held.id, &board)?;
         for (d, requester) in &ready {
             dossiers::validate(c, petit, &d.id, None)?;
-            dossiers::send_report(c, requester, &d.id, &[id(requester)], ReportChannel::Mssante)?;
+            // The most recent board's reports still wait to be sent (the secretaries' worklist).
+            if k > 2 {
+                dossiers::send_report(c, requester, &d.id, &[id(requester)], ReportChannel::Mssante)?;
+            }
         }
         sessions::transition(c, coord, &held.id, SessionAction::Close)?;
     }

@@ -69,4 +69,13 @@ async fn demo_world_loads_once_and_shows_the_rules_at_work() {
     assert!(months["items"].as_array().unwrap().len() >= 11 && held >= 13, "{months}");
     let specialties = app.get(&format!("/api/v1/reports/activity?cancer_center_id={north}&by=specialty"), &coord).await.body;
     assert!(specialties["items"].as_array().unwrap().iter().any(|r| r["key"] == "radiotherapy"), "{specialties}");
+    // Sophie Durand has reports to send; Dr Bernard's holiday cover by Anne Roux is in his history.
+    let waiting = app.get("/api/v1/me/reports-to-send", &durand).await.body;
+    assert!(!waiting["items"].as_array().unwrap().is_empty(), "{waiting}");
+    let me = app.get("/api/v1/me", &roux).await.body;
+    assert!(me["acting_for"].as_array().unwrap().iter().any(|a| a["dates"]["valid_until"].is_string()), "{me}");
+    let bernard = app.login("dr.bernard", DEMO_PASSWORD).await;
+    let bernard_id = app.get("/api/v1/me", &bernard).await.body["professional"]["id"].as_str().unwrap().to_owned();
+    let history = app.get(&format!("/api/v1/professionals/{bernard_id}/delegation-history"), &bernard).await.body;
+    assert!(history["items"].as_array().unwrap().iter().any(|e| e["action"] == "changed"), "{history}");
 }

@@ -110,6 +110,9 @@ struct Case {
     start: Relations,
     /// Dossiers registered at the start: (rcp, requester), the requester a member then.
     dossiers: Vec<(usize, usize)>,
+    /// For each dossier: validated (by a chair outside the model's physicians, the board
+    /// present), and its report then sent to its one default recipient, the requester.
+    fates: Vec<(bool, bool)>,
     changes: Vec<Change>,
 }
 
@@ -158,12 +161,19 @@ fn change() -> impl Strategy<Value = Change> {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (relations(), proptest::collection::vec((0..RCPS, 0..PHYSICIANS), 0..5), proptest::collection::vec(change(), 0..5)).prop_map(
-        |(start, candidates, changes)| {
-            let dossiers = candidates.into_iter().filter(|(r, p)| start.role[*r][*p].is_some()).collect();
-            Case { start, dossiers, changes }
-        },
+    (
+        relations(),
+        proptest::collection::vec(((0..RCPS, 0..PHYSICIANS), (prop::bool::weighted(0.4), any::<bool>())), 0..5),
+        proptest::collection::vec(change(), 0..5),
     )
+        .prop_map(|(start, candidates, changes)| {
+            let (dossiers, fates): (Vec<_>, Vec<_>) = candidates
+                .into_iter()
+                .filter(|((r, p), _)| start.role[*r][*p].is_some())
+                .map(|(d, (validated, sent))| (d, (validated, validated && sent)))
+                .unzip();
+            Case { start, dossiers, fates, changes }
+        })
 }
 
 // ---- The reference model: the table of API.md, read literally. ----
@@ -257,6 +267,8 @@ struct Ids {
     dossiers: BTreeMap<String, (usize, usize)>,
     /// dossier id → its patient's family name (unique per world)
     patients: BTreeMap<String, String>,
+    /// dossier id → (validated, report sent)
+    fates: BTreeMap<String, (bool, bool)>,
 }
 
 /// A token as a login would issue it (a new account is in its first token generation).
@@ -300,6 +312,7 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
         sessions: Vec::new(),
         dossiers: BTreeMap::new(),
         patients: BTreeMap::new(),
+        fates: BTreeMap::new(),
     };
     for i in 0..CENTERS {
         let code = format!("C{}", uuid::Uuid::new_v4().simple());
@@ -352,7 +365,7 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
         ids.sessions.push(session.id);
     }
     // Each dossier registered by its requester, a member at the time, for a patient he adds.
-    for &(r, requester) in &case.dossiers {
+    for (&(r, requester), &fate) in case.dossiers.iter().zip(&case.fates) {
         let by = accounts::load_principal(c, &ids.physician_accounts[requester]).unwrap().unwrap().0;
         let family_name = format!("Patient{}", n());
         let identity = NewPatient {
@@ -374,9 +387,53 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
         };
         let dossier = dossiers::register(c, &by, &ids.sessions[r], &new).unwrap();
         ids.patients.insert(dossier.id.clone(), family_name);
+        ids.fates.insert(dossier.id.clone(), fate);
         ids.dossiers.insert(dossier.id, (r, requester));
     }
+    validate_some(c, &mut ids);
     ids
+}
+
+/// Validates the dossiers the case says, and sends the reports it says: a chair who is none of
+/// the model's physicians (so nobody's rights change) runs the sessions holding them, with a
+/// quorum of three specialties present, as the board's rules ask.
+fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
+    use concerto_domain::specialty::Specialty;
+    use concerto_persistence::{attendance, specialties};
+    let chosen: Vec<(String, (usize, usize), (bool, bool))> =
+        ids.dossiers.iter().map(|(id, place)| (id.clone(), *place, ids.fates[id])).collect();
+    if !chosen.iter().any(|(_, _, (validated, _))| *validated) {
+        return;
+    }
+    let mut board = Vec::new();
+    for (i, specialty) in [Specialty::Surgery, Specialty::Radiotherapy, Specialty::Pathology].into_iter().enumerate() {
+        let (id, account) = person(c, ids, &format!("Board{i}"), Category::Physician);
+        for center in ids.centers.clone() {
+            professionals::grant_profile(c, &ids.admin, &id, &center, ProfileKind::Physician).unwrap();
+        }
+        specialties::set(c, &ids.admin, &id, &specialties::SpecialtyOf { specialty, subspecialty: None }).unwrap();
+        board.push((id, account));
+    }
+    let chair = accounts::load_principal(c, &board[0].1).unwrap().unwrap().0;
+    let present: Vec<String> = board.iter().map(|(id, _)| id.clone()).collect();
+    let rcps_to_run: BTreeSet<usize> = chosen.iter().filter(|(_, _, (v, _))| *v).map(|(_, (r, _), _)| *r).collect();
+    for r in rcps_to_run {
+        rcps::set_member(c, &ids.admin, &ids.rcps[r], &chair.professional_id, MemberRole::Animateur).unwrap();
+        sessions::transition(c, &ids.admin, &ids.sessions[r], concerto_domain::rcp::SessionAction::Start).unwrap();
+        attendance::record(c, &chair, &ids.sessions[r], &present).unwrap();
+    }
+    for (id, (_, requester), (validated, sent)) in &chosen {
+        if *validated {
+            let d = dossiers::find(c, id).unwrap();
+            let proposal = dossiers::DossierChanges { proposal: Some(Some("RCC".into())), ..dossiers::DossierChanges::default() };
+            dossiers::update(c, &chair, id, Some(d.version), &proposal).unwrap();
+            dossiers::validate(c, &chair, id, None).unwrap();
+            if *sent {
+                let to = [ids.physicians[*requester].clone()];
+                dossiers::send_report(c, &chair, id, &to, concerto_domain::dossier::ReportChannel::Mail).unwrap();
+            }
+        }
+    }
 }
 
 fn n() -> String {
@@ -503,15 +560,30 @@ async fn compare(app: &TestApp, ids: &Ids, m: &Relations, step: usize) -> Result
             let read = app.get(&format!("/api/v1/dossiers/{dossier}"), token).await;
             let visible = model_reads_dossier(m, v, r, requester);
             prop_assert_eq!(read.status, if visible { 200 } else { 404 }, "read of a dossier of rcp {} by {:?} after step {}", r, v, step);
-            // No proposal yet: a permitted validation stops at 422, a refused one at 403/404.
+            // No proposal yet: a permitted validation stops at 422 (409 once validated), a
+            // refused one at 403/404.
             let validate = app.call("POST", &format!("/api/v1/dossiers/{dossier}/validate"), Some(token), Some(json!({}))).await;
+            let validated = ids.fates[dossier].0;
             let expected = match (visible, model_runs(m, v, r)) {
                 (false, _) => 404,
+                (true, true) if validated => 409,
                 (true, true) => 422,
                 (true, false) => 403,
             };
             prop_assert_eq!(validate.status, expected, "validation of a dossier of rcp {} by {:?} after step {}", r, v, step);
         }
+        // The reports to send: validated, not sent, and in the viewer's rcp_passages tab.
+        let worklist = app.get("/api/v1/me/reports-to-send?limit=200", token).await;
+        prop_assert_eq!(worklist.status, 200);
+        let waiting: BTreeSet<String> =
+            worklist.body["items"].as_array().unwrap().iter().map(|d| d["dossier_id"].as_str().unwrap().to_owned()).collect();
+        let expected: BTreeSet<String> = ids
+            .dossiers
+            .iter()
+            .filter(|(id, (r, requester))| ids.fates[*id] == (true, false) && model_in_tab(m, v, *r, *requester))
+            .map(|(id, _)| id.clone())
+            .collect();
+        prop_assert_eq!(waiting, expected, "reports to send of {:?} after step {}", v, step);
         let tab = app.get("/api/v1/me/dossiers?tab=rcp_passages&limit=200", token).await;
         // The dossiers module belongs to physicians and secretaries: someone of category
         // secretary with no secretary profile left has no tab at all.
