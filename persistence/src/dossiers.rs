@@ -79,7 +79,7 @@ pub struct DossierSummary {
     pub status: String,
 }
 
-type SummaryRow = (String, String, String, String, String, String, NaiveDate, String, String);
+pub(crate) type SummaryRow = (String, String, String, String, String, String, NaiveDate, String, String);
 
 pub(crate) const SUMMARY_COLUMNS: (
     dossiers::id,

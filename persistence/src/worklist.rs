@@ -344,7 +344,7 @@ pub struct FoundDossier {
     pub session_starts_at: NaiveDateTime,
 }
 
-type FoundRow = (String, String, String, String, String, String, NaiveDate, String, String, String, NaiveDateTime);
+type FoundRow = (crate::dossiers::SummaryRow, String, NaiveDateTime);
 
 /// `GET /dossiers?…`: the dossiers the caller may read (`delegation::sees_dossier`: those of
 /// the agenda, of the `rcp_passages` tab, and a physician's treating and correspondent tabs)
@@ -373,19 +373,7 @@ pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &
             .inner_join(rcps::table)
             .inner_join(rcp_sessions::table)
             .filter(visible)
-            .select((
-                dossiers::id,
-                dossiers::session_id,
-                dossiers::rcp_id,
-                dossiers::patient_id,
-                patients::family_name,
-                patients::given_name,
-                patients::birth_date,
-                dossiers::requester_id,
-                dossiers::status,
-                rcps::name,
-                rcp_sessions::starts_at,
-            ))
+            .select((crate::dossiers::SUMMARY_COLUMNS, rcps::name, rcp_sessions::starts_at))
             .into_boxed();
         if let Some(rcp) = &s.rcp_id {
             query = query.filter(dossiers::rcp_id.eq(rcp.clone()));
@@ -425,22 +413,12 @@ pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &
             query = query.filter(rcp_sessions::starts_at.lt(at).or(rcp_sessions::starts_at.eq(at).and(dossiers::id.gt(id.clone()))));
         }
         let rows = query.order((rcp_sessions::starts_at.desc(), dossiers::id)).limit(page.fetch()).load::<FoundRow>(c)?;
-        let page = Page::from_rows(rows, page, |r| (cursor_time(r.10), r.0.clone()));
+        let page = Page::from_rows(rows, page, |r| (cursor_time(r.2), r.0.0.clone()));
         trail.grant = search_grant(c, p, &scope, &page.items)?;
-        Ok(page.map(|(id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status, rcp_name, starts_at)| FoundDossier {
-            summary: crate::dossiers::DossierSummary {
-                id,
-                session_id,
-                rcp_id,
-                patient_id,
-                patient_family_name: family,
-                patient_given_name: given,
-                patient_birth_date: birth,
-                requester_id,
-                status,
-            },
+        Ok(page.map(|(row, rcp_name, session_starts_at)| FoundDossier {
+            summary: crate::dossiers::summary(row),
             rcp_name,
-            session_starts_at: starts_at,
+            session_starts_at,
         }))
     })
 }
@@ -452,9 +430,9 @@ fn search_grant(conn: &mut DbConnection, p: &Principal, scope: &scope::ClinicalS
         return Ok(Grant::own());
     }
     let through_chairs: BTreeSet<&String> =
-        rows.iter().map(|r| &r.2).filter(|rcp| scope.delegated_animateur_rcps.contains(rcp) && !scope.own_rcps.contains(rcp)).collect();
+        rows.iter().map(|r| &r.0.2).filter(|rcp| scope.delegated_animateur_rcps.contains(rcp) && !scope.own_rcps.contains(rcp)).collect();
     let mut named: Vec<String> =
-        rows.iter().map(|r| r.7.clone()).filter(|r| *r != p.professional_id && scope.physicians.contains(r)).collect();
+        rows.iter().map(|r| r.0.7.clone()).filter(|r| *r != p.professional_id && scope.physicians.contains(r)).collect();
     if !through_chairs.is_empty() {
         named.extend(
             rcp_members::table
