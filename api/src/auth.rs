@@ -10,6 +10,8 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::Professional;
+use concerto_persistence::accounts::LoadedCaller;
+use concerto_persistence::affiliations::ActingForNamed;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +84,8 @@ pub struct Caller {
     pub principal: Principal,
     /// The professional behind the account.
     pub professional: Professional,
+    /// For a secretary: the physicians she acts for, with their names (for `/me`).
+    pub acting_for: Vec<ActingForNamed>,
 }
 
 impl FromRequest for Caller {
@@ -99,9 +103,9 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
             let account_id = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
-            let loaded = state.db(move |c| concerto_persistence::accounts::load_principal(c, &account_id)).await?;
-            let (principal, professional) = loaded.ok_or_else(invalid_token)?;
-            Ok(Caller { principal, professional })
+            let loaded = state.db(move |c| concerto_persistence::accounts::load_caller(c, &account_id)).await?;
+            let LoadedCaller { principal, professional, acting_for } = loaded.ok_or_else(invalid_token)?;
+            Ok(Caller { principal, professional, acting_for })
         })
     }
 }

@@ -86,7 +86,7 @@ fn read_password() -> Result<String, String> {
 
 fn serve(settings: Settings, pool: concerto_persistence::Pool) -> Result<(), String> {
     let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
-    let state = AppState { pool, tokens: TokenKeys::new(&settings.jwt_secret, settings.token_ttl_seconds) };
+    let state = AppState::new(pool, TokenKeys::new(&settings.jwt_secret, settings.token_ttl_seconds));
     log::info!("serving on http://{} (docs at /docs/)", settings.bind);
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     actix_web::rt::System::new()

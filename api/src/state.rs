@@ -1,6 +1,10 @@
-//! The state shared by every request: the pool and the token keys.
+//! The state shared by every request: the pool, the token keys and the tally of SQL statements.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::web;
+use concerto_persistence::db::{StatementCount, statements_on_this_thread};
 use concerto_persistence::{DbConnection, Pool};
 
 use crate::auth::TokenKeys;
@@ -13,9 +17,36 @@ pub struct AppState {
     pub pool: Pool,
     /// Signing and verification of access tokens.
     pub tokens: TokenKeys,
+    /// SQL statements sent by request handlers since start-up.
+    pub statements: SqlTally,
+}
+
+/// A running total of the SQL statements sent by the handlers: round trips are what a list
+/// request costs, so the tests bound them and the benchmark reports them.
+#[derive(Debug, Clone, Default)]
+pub struct SqlTally {
+    all: Arc<AtomicU64>,
+    transaction: Arc<AtomicU64>,
+}
+
+impl SqlTally {
+    /// The total so far.
+    pub fn get(&self) -> StatementCount {
+        StatementCount { all: self.all.load(Ordering::Relaxed), transaction: self.transaction.load(Ordering::Relaxed) }
+    }
+
+    fn add(&self, n: StatementCount) {
+        self.all.fetch_add(n.all, Ordering::Relaxed);
+        self.transaction.fetch_add(n.transaction, Ordering::Relaxed);
+    }
 }
 
 impl AppState {
+    /// The state over a pool and token keys.
+    pub fn new(pool: Pool, tokens: TokenKeys) -> Self {
+        Self { pool, tokens, statements: SqlTally::default() }
+    }
+
     /// Runs blocking database work on actix's blocking pool, never on a worker thread.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
     where
@@ -23,11 +54,14 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            work(&mut conn)
+        let (result, sent) = web::block(move || {
+            let before = statements_on_this_thread();
+            let result = pool.get().map_err(concerto_persistence::Error::from).and_then(|mut conn| work(&mut conn));
+            (result, statements_on_this_thread().since(before))
         })
-        .await?
-        .map_err(ApiError::from)
+        .await?;
+        self.statements.add(sent);
+        log::debug!("sql: {} statements besides {} of transaction control", sent.besides_transactions(), sent.transaction);
+        result.map_err(ApiError::from)
     }
 }

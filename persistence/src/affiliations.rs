@@ -55,26 +55,36 @@ pub fn acting_for(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<Act
     Ok(acting_for_named(conn, secretary_id)?.into_iter().map(|a| a.acting_for).collect())
 }
 
+/// A row of [`acting_for_named`].
+#[derive(QueryableByName)]
+struct ActingForRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    physician_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    family_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    given_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    via_group_id: Option<String>,
+}
+
+// Both routes in one round trip, as every request of a secretary loads them. Raw SQL because
+// diesel's MultiConnection has no UNION; `$1` is positional on PostgreSQL and a named parameter
+// bound by position on SQLite.
+const ACTING_FOR_SQL: &str = "SELECT p.id AS physician_id, p.family_name, p.given_name, NULL AS via_group_id \
+     FROM secretary_affiliations a JOIN professionals p ON p.id = a.physician_id WHERE a.secretary_id = $1 \
+     UNION ALL SELECT p.id AS physician_id, p.family_name, p.given_name, g.group_id AS via_group_id \
+     FROM secretary_group_members m JOIN physician_secretary_groups g ON g.group_id = m.group_id \
+     JOIN professionals p ON p.id = g.physician_id WHERE m.secretary_id = $1";
+
 /// [`acting_for`] with the physicians' names, ordered by name.
 pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<ActingForNamed>, Error> {
-    let direct = secretary_affiliations::table
-        .inner_join(professionals::table.on(professionals::id.eq(secretary_affiliations::physician_id)))
-        .filter(secretary_affiliations::secretary_id.eq(secretary_id))
-        .select((professionals::id, professionals::family_name, professionals::given_name))
-        .load::<(String, String, String)>(conn)?;
-    let via_groups = secretary_group_members::table
-        .inner_join(physician_secretary_groups::table.on(physician_secretary_groups::group_id.eq(secretary_group_members::group_id)))
-        .inner_join(professionals::table.on(professionals::id.eq(physician_secretary_groups::physician_id)))
-        .filter(secretary_group_members::secretary_id.eq(secretary_id))
-        .select((professionals::id, professionals::family_name, professionals::given_name, physician_secretary_groups::group_id))
-        .load::<(String, String, String, String)>(conn)?;
-    let mut all: Vec<ActingForNamed> = direct
+    let rows = diesel::sql_query(ACTING_FOR_SQL).bind::<diesel::sql_types::Text, _>(secretary_id).load::<ActingForRow>(conn)?;
+    let mut all: Vec<ActingForNamed> = rows
         .into_iter()
-        .map(|(id, f, g)| (id, f, g, None))
-        .chain(via_groups.into_iter().map(|(id, f, g, group)| (id, f, g, Some(group))))
-        .map(|(physician_id, family, given, via_group_id)| ActingForNamed {
-            acting_for: ActingFor { physician_id, via_group_id },
-            display_name: display_name(&family, &given),
+        .map(|r| ActingForNamed {
+            acting_for: ActingFor { physician_id: r.physician_id, via_group_id: r.via_group_id },
+            display_name: display_name(&r.family_name, &r.given_name),
         })
         .collect();
     all.sort_by(|a, b| (&a.display_name, &a.acting_for).cmp(&(&b.display_name, &b.acting_for)));

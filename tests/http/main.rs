@@ -15,5 +15,6 @@ mod matrix;
 mod model;
 mod openapi;
 mod patients;
+mod round_trips;
 mod secretary_groups;
 mod session;

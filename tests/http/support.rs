@@ -70,6 +70,8 @@ pub struct TestApp {
     pub base: String,
     client: awc::Client,
     pub pool: concerto_persistence::Pool,
+    /// The SQL statements the server's handlers have sent so far.
+    pub statements: concerto_api::state::SqlTally,
     db: TestDb,
     admin: OnceLock<User>,
     counter: std::cell::Cell<u32>,
@@ -100,7 +102,8 @@ impl TestApp {
             }
         };
         let pool = db::connect(&store, 4).expect("connect and migrate");
-        let state = AppState { pool: pool.clone(), tokens: TokenKeys::new(SECRET, 3600) };
+        let state = AppState::new(pool.clone(), TokenKeys::new(SECRET, 3600));
+        let statements = state.statements.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = concerto_api::server(state, listener, 1).expect("server");
@@ -109,6 +112,7 @@ impl TestApp {
             base,
             client: awc::Client::builder().disable_redirects().timeout(std::time::Duration::from_secs(30)).finish(),
             pool,
+            statements,
             db: test_db,
             admin: OnceLock::new(),
             counter: std::cell::Cell::new(0),
