@@ -16,7 +16,8 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/s
 
 /// Settings applied to every SQLite connection: without a busy timeout, parallel writers get
 /// "database is locked"; foreign keys are off by default in SQLite.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;";
 
 /// A connection to whichever store `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]
