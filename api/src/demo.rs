@@ -52,7 +52,7 @@ pub fn load(conn: &mut DbConnection) -> Result<DemoWorld, Error> {
         return Err(Error::conflict("not_empty", "the database already holds data; the demo loads into an empty one only"));
     }
     let hash = hash_password(DEMO_PASSWORD).map_err(|e| Error::Unavailable(e.to_string()))?;
-    db::transaction(conn, |c| build(c, &hash))
+    db::write(conn, |c| build(c, &hash))
 }
 
 fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {

@@ -197,6 +197,10 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unauthorized { .. }) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"concerto\"")));
         }
+        if matches!(self, Self::Unavailable(_)) {
+            // A busy or restarting store: retrying shortly is the right move (RFC 9110 §10.2.3).
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        }
         response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
     }
 }

@@ -109,11 +109,13 @@ pub fn sees_all_dossiers(p: &Principal, rcp: &RcpRoles) -> Option<Grant> {
 }
 
 /// Agenda: whether the principal sees a dossier requested by `requester_id` in a session of
-/// this RCP. Beyond [`sees_all_dossiers`], a secretary inherits her physician's participation:
-/// she sees the dossiers he requested while he is a member of the RCP.
+/// this RCP. Beyond [`sees_all_dossiers`], a secretary who sees the session through P(S) sees
+/// the dossiers requested by any physician of P(S), whether or not that requester is still a
+/// member of the RCP: his dossiers stay in the session, and the table asks only that the
+/// requester be hers.
 pub fn sees_dossier_in_agenda(p: &Principal, rcp: &RcpRoles, requester_id: &str) -> Option<Grant> {
-    let requester_inherited = delegated_on(p, rcp).iter().any(|id| id == requester_id) && rcp.is_member(requester_id);
-    combine([sees_all_dossiers(p, rcp), requester_inherited.then(|| Grant::delegated([requester_id.to_owned()]))])
+    let requester_is_hers = delegated_on(p, rcp).iter().any(|id| id == requester_id) && inherited(p, rcp, any_role).is_some();
+    combine([sees_all_dossiers(p, rcp), requester_is_hers.then(|| Grant::delegated([requester_id.to_owned()]))])
 }
 
 /// `GET /sessions/{id}/run`: the animateurs of the RCP and the secretaries of one, on the RCP's
@@ -382,6 +384,19 @@ mod tests {
         // A participant physician sees every dossier of his sessions.
         assert_eq!(sees_dossier_in_agenda(&physician("d2"), &r, "d3"), Some(Grant::own()));
         assert_eq!(sees_dossier_in_agenda(&physician("d4"), &r, "d4"), None);
+    }
+
+    // Same row: "whether or not that requester is still a member of the RCP".
+    #[test]
+    fn a_requester_who_left_the_rcp_keeps_his_dossiers_in_his_secretarys_agenda() {
+        let r = board();
+        // d4 requested a dossier, then left the RCP; d2 still takes part.
+        assert_eq!(sees_dossier_in_agenda(&secretary_of(&["d2", "d4"]), &r, "d4"), Some(on_behalf(&["d4"])));
+        // Without a member of P(S) she does not see the session, hence none of its dossiers.
+        assert_eq!(sees_session(&secretary_of(&["d4"]), &r), None);
+        assert_eq!(sees_dossier_in_agenda(&secretary_of(&["d4"]), &r, "d4"), None);
+        // Registration keeps its own row: the requester must be a member.
+        assert_eq!(may_register_dossier(&secretary_of(&["d2", "d4"]), &r, "d4", Planned), Err(DomainError::Forbidden("not_requester")));
     }
 
     #[test]
@@ -732,11 +747,11 @@ mod tests {
             if !w.is_secretary {
                 return session(w, rcp);
             }
-            // Animateur RCP: all, through the chairs; participant RCP: the requester's, while he
-            // is a member (she inherits his role).
+            // Animateur RCP: all, through the chairs; an RCP she sees: the requester's, member
+            // of the RCP or not.
             let mut via = run(w, rcp).unwrap_or_default();
             let ps = ps_here(w, rcp);
-            if ps.iter().any(|d| d == requester) && holding(rcp, &[Participant, Animateur]).iter().any(|d| d == requester) {
+            if ps.iter().any(|d| d == requester) && session(w, rcp).is_some() {
                 via.push(requester.to_owned());
             }
             via.sort();
@@ -804,7 +819,8 @@ mod tests {
                     for g in grants.into_iter().flatten() {
                         for d in &g.on_behalf_of {
                             prop_assert!(ps.contains(d), "{} is not in P(S)", d);
-                            prop_assert!(rcp.is_member(d), "{} is no member of the RCP", d);
+                            // Only the requester of a dossier may have left the RCP.
+                            prop_assert!(rcp.is_member(d) || d == req, "{} is no member of the RCP", d);
                         }
                     }
                     if let Some(g) = in_rcp_passages_tab(p, rcp, req) {

@@ -93,7 +93,7 @@ pub struct NewAccountRequest {
 
 /// `POST /account-requests`: a coordinator of the center asks for an account.
 pub fn create(conn: &mut DbConnection, p: &Principal, new: &NewAccountRequest) -> Result<AccountRequest, Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         crate::cancer_centers::find(c, &new.cancer_center_id)?;
         rules::may_request_account(p, &new.cancer_center_id)?;
         let id = new_id();
@@ -154,8 +154,9 @@ pub struct Fulfilment {
 /// profile on the requesting center, all or nothing.
 pub fn fulfil(conn: &mut DbConnection, p: &Principal, id: &str, username: &str, password_hash: &str) -> Result<Fulfilment, Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         let request = pending(c, id)?;
+        claim(c, id, RequestStatus::Fulfilled, &p.professional_id)?;
         let rpps = request.rpps.as_deref().map(Rpps::parse).transpose()?;
         let professional = professionals::insert(
             c,
@@ -171,13 +172,7 @@ pub fn fulfil(conn: &mut DbConnection, p: &Principal, id: &str, username: &str, 
         let kind = ProfileKind::parse(&request.expected_profile)?;
         professionals::insert_profile(c, &professional.id, &request.cancer_center_id, kind)?;
         diesel::update(account_requests::table.find(id))
-            .set((
-                account_requests::status.eq(RequestStatus::Fulfilled.as_str()),
-                account_requests::decided_by.eq(&p.professional_id),
-                account_requests::decided_at.eq(now()),
-                account_requests::professional_id.eq(&professional.id),
-                account_requests::account_id.eq(&account.id),
-            ))
+            .set((account_requests::professional_id.eq(&professional.id), account_requests::account_id.eq(&account.id)))
             .execute(c)?;
         Ok(Fulfilment { professional_id: professional.id, account_id: account.id })
     })
@@ -186,18 +181,25 @@ pub fn fulfil(conn: &mut DbConnection, p: &Principal, id: &str, username: &str, 
 /// `POST /account-requests/{id}/reject`.
 pub fn reject(conn: &mut DbConnection, p: &Principal, id: &str, reason: &str) -> Result<AccountRequest, Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         pending(c, id)?;
-        diesel::update(account_requests::table.find(id))
-            .set((
-                account_requests::status.eq(RequestStatus::Rejected.as_str()),
-                account_requests::decided_by.eq(&p.professional_id),
-                account_requests::decided_at.eq(now()),
-                account_requests::reject_reason.eq(reason.trim()),
-            ))
-            .execute(c)?;
+        claim(c, id, RequestStatus::Rejected, &p.professional_id)?;
+        diesel::update(account_requests::table.find(id)).set(account_requests::reject_reason.eq(reason.trim())).execute(c)?;
         find(c, id)
     })
+}
+
+/// Decides a pending request, only if it is still pending when the update runs: of two
+/// administrators deciding at once, the second finds it decided (`request_not_pending`) rather
+/// than deciding it twice. The row stays locked until the transaction ends.
+fn claim(conn: &mut DbConnection, id: &str, status: RequestStatus, by: &str) -> Result<(), Error> {
+    let claimed = diesel::update(account_requests::table.find(id).filter(account_requests::status.eq(RequestStatus::Pending.as_str())))
+        .set((account_requests::status.eq(status.as_str()), account_requests::decided_by.eq(by), account_requests::decided_at.eq(now())))
+        .execute(conn)?;
+    if claimed == 0 {
+        pending(conn, id)?;
+    }
+    Ok(())
 }
 
 fn pending(conn: &mut DbConnection, id: &str) -> Result<AccountRequest, Error> {

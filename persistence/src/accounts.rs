@@ -96,7 +96,7 @@ pub fn create(
     password_hash: &str,
 ) -> Result<Account, Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         professionals::find(c, professional_id)?;
         insert(c, professional_id, username, password_hash, false)
     })
@@ -105,7 +105,7 @@ pub fn create(
 /// `concerto create-admin`: a platform administrator, with a professional of category `other`
 /// named after the username so every account has a professional behind it.
 pub fn create_platform_admin(conn: &mut DbConnection, username: &str, password_hash: &str) -> Result<Account, Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         let prof = professionals::insert(
             c,
             &NewProfessional {
@@ -124,7 +124,7 @@ pub fn create_platform_admin(conn: &mut DbConnection, username: &str, password_h
 /// because the principal is loaded from here on every request.
 pub fn set_active(conn: &mut DbConnection, p: &Principal, id: &str, active: bool) -> Result<Account, Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         let n = diesel::update(accounts::table.find(id)).set(accounts::active.eq(active)).execute(c)?;
         if n == 0 {
             return Err(Error::NotFound("account"));

@@ -93,7 +93,7 @@ pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<V
 
 /// `GET /professionals/{id}/secretaries`.
 pub fn secretaries_of(conn: &mut DbConnection, p: &Principal, physician_id: &str) -> Result<SecretariesOf, Error> {
-    conn.transaction(|c| {
+    crate::db::read(conn, |c| {
         directory::find(c, physician_id)?;
         rules::may_read_secretaries_of(p, physician_id, &directory::centers_of(c, physician_id)?)?;
         let direct = secretary_affiliations::table
@@ -139,7 +139,8 @@ fn check_direct(conn: &mut DbConnection, p: &Principal, physician_id: &str, secr
 
 /// `PUT /professionals/{id}/secretaries/{secretary_id}`: idempotent.
 pub fn add_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
+        directory::lock(c, &[physician_id, secretary_id])?;
         check_direct(c, p, physician_id, secretary_id)?;
         let exists = secretary_affiliations::table
             .find((physician_id, secretary_id))
@@ -162,7 +163,7 @@ pub fn add_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str,
 /// `DELETE /professionals/{id}/secretaries/{secretary_id}`: idempotent; the secretary loses the
 /// physician's rights with her next request.
 pub fn remove_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         directory::find(c, physician_id)?;
         directory::find(c, secretary_id)?;
         rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, &directory::centers_of(c, secretary_id)?)?;
@@ -174,7 +175,8 @@ pub fn remove_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &s
 /// `PUT /professionals/{id}/secretary-groups/{group_id}`: idempotent; every member gains the
 /// physician's rights at once.
 pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
+        directory::lock(c, &[physician_id])?;
         let physician = directory::find(c, physician_id)?;
         let group = groups::find(c, group_id)?;
         rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, std::slice::from_ref(&group.cancer_center_id))?;
@@ -199,7 +201,7 @@ pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, gro
 
 /// `DELETE /professionals/{id}/secretary-groups/{group_id}`: idempotent.
 pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         directory::find(c, physician_id)?;
         let group = groups::find(c, group_id)?;
         rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, std::slice::from_ref(&group.cancer_center_id))?;

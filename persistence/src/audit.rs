@@ -8,7 +8,7 @@ use concerto_domain::principal::Principal;
 use diesel::prelude::*;
 
 use crate::schema::audit_events;
-use crate::{DbConnection, Error, Page, PageRequest, new_id, now};
+use crate::{DbConnection, Error, Page, PageRequest, db, new_id, now};
 
 /// What the audited work learnt about the access while it ran; filled in as soon as known, so
 /// that a refusal half-way is still recorded with the patient it concerned.
@@ -24,8 +24,9 @@ pub struct Trail {
     pub grant: Grant,
 }
 
-/// Runs `work` in a transaction and records it: `allowed` inside the same transaction when it
-/// succeeds, `denied` in a transaction of its own when it fails (the work's writes are undone).
+/// Runs `work`, which writes, in a transaction and records it: `allowed` inside the same
+/// transaction when it succeeds, `denied` in a transaction of its own when it fails (the work's
+/// writes are undone).
 pub fn audited<T>(
     conn: &mut DbConnection,
     p: &Principal,
@@ -34,14 +35,49 @@ pub fn audited<T>(
     work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let mut trail = Trail::default();
-    let result = conn.transaction(|c| {
+    let result = db::write(conn, |c| {
         let value = work(c, &mut trail)?;
         insert(c, p, action, resource_type, &trail, "allowed")?;
         Ok(value)
     });
+    record_refusal(conn, p, action, resource_type, &trail, result)
+}
+
+/// Runs `work`, which only reads, and records it like [`audited`]. Nothing is answered before
+/// its event is committed. On SQLite the read runs in a snapshot beside the writers and the
+/// event is then written in a short transaction of its own, so the single write lock is held
+/// for one insert, not for the whole read; PostgreSQL reads and records in one transaction.
+pub fn audited_read<T>(
+    conn: &mut DbConnection,
+    p: &Principal,
+    action: &'static str,
+    resource_type: &'static str,
+    work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
+) -> Result<T, Error> {
+    if !db::is_sqlite(conn) {
+        return audited(conn, p, action, resource_type, work);
+    }
+    let mut trail = Trail::default();
+    let result = db::read(conn, |c| work(c, &mut trail)).and_then(|value| {
+        db::write(conn, |c| insert(c, p, action, resource_type, &trail, "allowed"))?;
+        Ok(value)
+    });
+    record_refusal(conn, p, action, resource_type, &trail, result)
+}
+
+/// A refused or failed attempt leaves a `denied` event; an outage or a bug leaves none (the
+/// store may not even answer), and the caller gets its error.
+fn record_refusal<T>(
+    conn: &mut DbConnection,
+    p: &Principal,
+    action: &'static str,
+    resource_type: &'static str,
+    trail: &Trail,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
     match result {
         Err(e) if !matches!(e, Error::Unavailable(_) | Error::Database(_)) => {
-            conn.transaction(|c| insert(c, p, action, resource_type, &trail, "denied"))?;
+            db::write(conn, |c| insert(c, p, action, resource_type, trail, "denied"))?;
             Err(e)
         }
         other => other,

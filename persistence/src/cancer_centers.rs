@@ -24,7 +24,7 @@ const COLUMNS: (cancer_centers::id, cancer_centers::name, cancer_centers::code) 
 /// `POST /cancer-centers`: the platform administrator opens a center; codes are unique.
 pub fn create(conn: &mut DbConnection, p: &Principal, name: &str, code: &str) -> Result<CancerCenter, Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         let taken = cancer_centers::table.filter(cancer_centers::code.eq(code)).select(cancer_centers::id).first::<String>(c).optional()?;
         if taken.is_some() {
             return Err(Error::conflict("code_taken", "a cancer center with this code already exists"));

@@ -177,6 +177,9 @@ pub fn migrate(store: &Store) -> Result<(), Error> {
     match store {
         Store::Postgres(url) => {
             let mut conn = PgConnection::establish(url).map_err(|e| Error::Unavailable(e.to_string()))?;
+            if invariants_pending(&mut conn, POSTGRES_MIGRATIONS)? {
+                refuse_duplicates(diesel::sql_query(DUPLICATE_REGISTRATIONS).load(&mut conn)?)?;
+            }
             conn.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(|e| Error::Migration(e.to_string()))?;
         }
         Store::Sqlite(path) => {
@@ -184,10 +187,55 @@ pub fn migrate(store: &Store) -> Result<(), Error> {
             // WAL lets readers proceed while one writer writes; it is a property of the file.
             conn.batch_execute("PRAGMA journal_mode = WAL;")?;
             conn.batch_execute(SQLITE_PRAGMAS)?;
+            if invariants_pending(&mut conn, SQLITE_MIGRATIONS)? {
+                refuse_duplicates(diesel::sql_query(DUPLICATE_REGISTRATIONS).load(&mut conn)?)?;
+            }
             conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| Error::Migration(e.to_string()))?;
         }
     }
     Ok(())
+}
+
+/// Patients registered more than once, live, in one session: what the `invariants` migration's
+/// unique index forbids. Plain SQL that both stores read alike.
+const DUPLICATE_REGISTRATIONS: &str = "SELECT session_id, patient_id, COUNT(*) AS registrations FROM dossiers \
+     WHERE status <> 'withdrawn' GROUP BY session_id, patient_id HAVING COUNT(*) > 1 ORDER BY session_id, patient_id";
+
+/// One patient registered several times in one session.
+#[derive(Debug, diesel::QueryableByName)]
+struct DuplicateRegistration {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    session_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    patient_id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    registrations: i64,
+}
+
+/// True when the migration adding the unique index on registrations is about to run over a
+/// store that already holds dossiers (a database used before the index existed).
+fn invariants_pending<C>(conn: &mut C, migrations: EmbeddedMigrations) -> Result<bool, Error>
+where
+    C: MigrationHarness<C::Backend> + Connection,
+{
+    let pending: Vec<String> =
+        conn.pending_migrations(migrations).map_err(|e| Error::Migration(e.to_string()))?.iter().map(|m| m.name().to_string()).collect();
+    Ok(pending.iter().any(|n| n.ends_with("_invariants")) && !pending.iter().any(|n| n.ends_with("_clinical")))
+}
+
+/// Stops the start-up, naming every duplicate, rather than let the migration fail on them or
+/// drop any: the operator decides which dossier to withdraw (README, "Duplicate registrations").
+fn refuse_duplicates(found: Vec<DuplicateRegistration>) -> Result<(), Error> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> =
+        found.iter().map(|d| format!("session {} patient {} ({} dossiers)", d.session_id, d.patient_id, d.registrations)).collect();
+    Err(Error::Migration(format!(
+        "{} patient(s) are registered more than once in one session; withdraw the extra dossiers, then start again: {}",
+        found.len(),
+        list.join("; ")
+    )))
 }
 
 /// Answers when the store does: used by `/readyz`.
@@ -220,9 +268,49 @@ pub fn is_empty(conn: &mut DbConnection) -> Result<bool, Error> {
     Ok(!select(exists(professionals::table.select(professionals::id))).get_result::<bool>(conn)?)
 }
 
-/// Runs `work` in one transaction: all of it is written, or none.
-pub fn transaction<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
+/// Runs `work` in one transaction that will write: all of it is written, or none.
+///
+/// On SQLite the transaction begins as a writer (`BEGIN IMMEDIATE`): it waits its turn for the
+/// single write lock (up to `busy_timeout`) before reading anything. A deferred transaction that
+/// reads and then writes would instead fail at once with "database is locked" whenever another
+/// writer committed in between, since its snapshot can no longer be upgraded. PostgreSQL's
+/// `READ COMMITTED` has no such upgrade; its races are closed by constraints, row locks and
+/// conditional updates in the repositories.
+pub fn write<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    // Inside a transaction already (the demo world, built in one), a savepoint suffices.
+    let nested = <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some();
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    if nested {
+        return conn.transaction(work);
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // From here the outer connection is inside the transaction: its manager delegates to the
+    // SQLite connection's state.
+    match work(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // A failed rollback leaves the connection broken; r2d2 then discards it.
+            let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Runs `work`, which only reads, in one transaction: a consistent snapshot that never takes
+/// the write lock, so readers proceed beside a writer on either store.
+pub fn read<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
     conn.transaction(work)
+}
+
+/// True on the embedded store.
+pub fn is_sqlite(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Sqlite(_))
 }
 
 /// Creates an empty PostgreSQL database named `name` through the server of `admin_url` (tests
@@ -261,4 +349,51 @@ pub fn set_postgres_database_open(admin_url: &str, name: &str, open: bool) -> Re
         diesel::sql_query(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")).execute(&mut conn)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two live dossiers of one patient in one session, written as a store older than the
+    /// unique index could hold them (foreign keys off: only the dossiers matter here).
+    const DUPLICATES: &str = "INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) VALUES \
+        ('d1', 's1', 'r1', 'p1', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
+        ('d2', 's1', 'r1', 'p1', 'x', 'discussed', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
+        ('d3', 's1', 'r1', 'p2', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
+        ('d4', 's1', 'r1', 'p2', 'x', 'withdrawn', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')";
+
+    #[test]
+    fn the_invariants_migration_names_existing_duplicates_and_drops_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db").to_string_lossy().into_owned();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        // The two migrations a store had before the index.
+        conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        conn.batch_execute(DUPLICATES).unwrap();
+        drop(conn);
+
+        let refused = migrate(&Store::Sqlite(path.clone())).unwrap_err().to_string();
+        assert!(refused.contains("1 patient(s)") && refused.contains("session s1 patient p1 (2 dossiers)"), "{refused}");
+        assert!(!refused.contains("p2"), "a withdrawn dossier is no duplicate: {refused}");
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        let left: i64 = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT COUNT(*) FROM dossiers)"))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(left, 4, "nothing dropped");
+
+        // Once the operator withdraws the extra dossier, the migration runs and holds the rule.
+        conn.batch_execute("UPDATE dossiers SET status = 'withdrawn' WHERE id = 'd2';").unwrap();
+        drop(conn);
+        migrate(&Store::Sqlite(path.clone())).unwrap();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        let again = conn.batch_execute(
+            "INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) \
+             VALUES ('d5', 's1', 'r1', 'p1', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        );
+        assert!(again.is_err(), "the unique index refuses a second live registration");
+    }
 }

@@ -128,7 +128,7 @@ pub fn add(conn: &mut DbConnection, p: &Principal, patient_id: &str, new: &NewDo
 /// `GET /patients/{id}/documents`: the metadata of a record's documents, oldest first, for
 /// whoever may read the record.
 pub fn list(conn: &mut DbConnection, p: &Principal, patient_id: &str, page: &PageRequest) -> Result<Page<Document>, Error> {
-    audit::audited(conn, p, "document.list", "document", |c, trail| {
+    audit::audited_read(conn, p, "document.list", "document", |c, trail| {
         trail.patient_id = Some(patient_id.to_owned());
         let (_, _, grant) = patients::readable(c, p, patient_id)?;
         trail.grant = grant;
@@ -157,13 +157,13 @@ fn visible(conn: &mut DbConnection, p: &Principal, id: &str, trail: &mut Trail) 
 
 /// `GET /documents/{id}`: the metadata, for whoever may read the patient's record.
 pub fn metadata(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<Document, Error> {
-    audit::audited(conn, p, "document.read", "document", |c, trail| visible(c, p, id, trail))
+    audit::audited_read(conn, p, "document.read", "document", |c, trail| visible(c, p, id, trail))
 }
 
 /// `GET /documents/{id}/content`: the metadata and the bytes, for whoever may read the
 /// patient's record.
 pub fn content(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<(Document, Vec<u8>), Error> {
-    audit::audited(conn, p, "document.download", "document", |c, trail| {
+    audit::audited_read(conn, p, "document.download", "document", |c, trail| {
         let document = visible(c, p, id, trail)?;
         let bytes = documents::table.find(id).select(documents::content).first::<Vec<u8>>(c)?;
         Ok((document, bytes))

@@ -12,8 +12,7 @@ use diesel::prelude::*;
 
 use crate::audit::{self, Trail};
 use crate::schema::{
-    dossiers, patient_correspondents, patients, professionals, rcp_members, rcps, report_transmission_recipients, report_transmissions,
-    reports,
+    dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions, reports,
 };
 use crate::scope::{self, ClinicalScope};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now, rcps as boards, sessions};
@@ -117,6 +116,13 @@ pub(crate) fn summary((id, session_id, rcp_id, patient_id, family, given, birth,
     }
 }
 
+/// Locks a dossier's row until the transaction ends (a no-op update, which both stores
+/// understand).
+fn lock(conn: &mut DbConnection, id: &str) -> Result<(), Error> {
+    diesel::update(dossiers::table.find(id)).set(dossiers::version.eq(dossiers::version)).execute(conn)?;
+    Ok(())
+}
+
 /// The dossier with this id.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Dossier, Error> {
     dossiers::table.find(id).first(conn).optional()?.ok_or(Error::NotFound("dossier"))
@@ -125,14 +131,13 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Dossier, Error> {
 /// The dossiers of these sessions (`(session id, rcp id)`) that the scope sees in the agenda,
 /// filtered in SQL:
 /// every dossier of the RCPs where the principal is a member or one of P(S) is animateur; in
-/// the other RCPs of a secretary's centers, the dossiers requested by a physician of P(S) who is
-/// a member of that RCP (`delegation::sees_dossier_in_agenda`).
+/// the other RCPs it sees through P(S), the dossiers requested by a physician of P(S), member of
+/// the RCP or not (`delegation::sees_dossier_in_agenda`).
 pub fn visible_in_sessions(
     conn: &mut DbConnection,
     scope: &ClinicalScope,
     sessions: &[(String, String)],
 ) -> Result<Vec<DossierSummary>, Error> {
-    use diesel::dsl::exists;
     // The sessions are sorted by what their RCP shows, so that both branches of the filter lead
     // with `session_id` (index `dossiers_session`): a filter on `rcp_id` would let the planner
     // walk every dossier of those RCPs, all sessions included, and grow with the store.
@@ -141,15 +146,7 @@ pub fn visible_in_sessions(
         |shows: &dyn Fn(&String) -> bool| -> Vec<&String> { sessions.iter().filter(|(_, rcp)| shows(rcp)).map(|(id, _)| id).collect() };
     let whole = sessions_where(&|rcp| all_rcps.contains(rcp));
     let partial = sessions_where(&|rcp| !all_rcps.contains(rcp) && scope.delegated_rcps.contains(rcp));
-    // "The requester is one of P(S) and a member of the RCP", asked of `rcp_members` only, so that
-    // `requester_id` offers the planner no index to wander through all her physicians' dossiers.
-    let requester_is_hers = exists(
-        rcp_members::table
-            .filter(rcp_members::rcp_id.eq(dossiers::rcp_id))
-            .filter(rcp_members::professional_id.eq(dossiers::requester_id))
-            .filter(rcp_members::professional_id.eq_any(&scope.physicians)),
-    );
-    let delegated = |ids| dossiers::session_id.eq_any(ids).and(requester_is_hers);
+    let delegated = |ids| dossiers::session_id.eq_any(ids).and(dossiers::requester_id.eq_any(&scope.physicians));
     // An empty branch is left out, not written `1=0`: beside it, SQLite stops using the index.
     let query = dossiers::table.inner_join(patients::table).into_boxed();
     let query = match (whole.is_empty(), partial.is_empty()) {
@@ -254,6 +251,7 @@ fn visible(conn: &mut DbConnection, p: &Principal, id: &str, trail: &mut Trail) 
 /// writes the summary or the question.
 pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &NewDossier) -> Result<Dossier, Error> {
     audit::audited(conn, p, "dossier.create", "dossier", |c, trail| {
+        sessions::lock(c, session_id)?;
         let session = sessions::find(c, session_id)?;
         let roles = boards::roles(c, &session.rcp_id)?;
         trail.cancer_center_id = Some(roles.cancer_center_id.clone());
@@ -315,7 +313,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
 
 /// `GET /dossiers/{id}`: the dossier, when `delegation::sees_dossier` grants it (else not found).
 pub fn read(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<Dossier, Error> {
-    audit::audited(conn, p, "dossier.read", "dossier", |c, trail| Ok(visible(c, p, id, trail)?.dossier))
+    audit::audited_read(conn, p, "dossier.read", "dossier", |c, trail| Ok(visible(c, p, id, trail)?.dossier))
 }
 
 /// `PATCH /dossiers/{id}`: medical content through `delegation::may_write_medical`, withdrawal
@@ -406,6 +404,9 @@ pub struct Report {
 /// same transaction. `expected_version` is the `If-Match` the caller sent, if any.
 pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_version: Option<i32>) -> Result<Dossier, Error> {
     audit::audited(conn, p, "dossier.validate", "dossier", |c, trail| {
+        // Of two validations racing, the second waits here and then reads the first one's
+        // result (`already_validated`), on PostgreSQL as on SQLite.
+        lock(c, id)?;
         let Visible { mut dossier, roles, status, .. } = visible(c, p, id, trail)?;
         trail.grant = delegation::may_validate(p, &roles)?;
         if expected_version.is_some_and(|v| v != dossier.version) {
@@ -490,7 +491,7 @@ fn report_body(conn: &mut DbConnection, d: &Dossier) -> Result<String, Error> {
 
 /// `GET /dossiers/{id}/report`: visible as the dossier; not found before validation.
 pub fn report(conn: &mut DbConnection, p: &Principal, dossier_id: &str) -> Result<Report, Error> {
-    audit::audited(conn, p, "report.read", "report", |c, trail| {
+    audit::audited_read(conn, p, "report.read", "report", |c, trail| {
         visible(c, p, dossier_id, trail)?;
         reports::table.find(dossier_id).first::<Report>(c).optional()?.ok_or(Error::NotFound("report"))
     })
@@ -571,7 +572,7 @@ fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
 /// `GET /dossiers/{id}/report/transmissions`: what was sent, to whom, when, by whom, oldest
 /// first; visible as the dossier.
 pub fn transmissions(conn: &mut DbConnection, p: &Principal, dossier_id: &str, page: &PageRequest) -> Result<Page<Transmission>, Error> {
-    audit::audited(conn, p, "report.transmissions.read", "report", |c, trail| {
+    audit::audited_read(conn, p, "report.transmissions.read", "report", |c, trail| {
         visible(c, p, dossier_id, trail)?;
         let mut query = report_transmissions::table
             .filter(report_transmissions::dossier_id.eq(dossier_id.to_owned()))
@@ -641,7 +642,7 @@ impl Tab {
 /// `in_correspondent_tab` and `in_treating_tab`; a tab `Principal::dossier_tabs` does not offer
 /// is `tab_not_allowed`. One audit event per call.
 pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest) -> Result<Page<DossierSummary>, Error> {
-    audit::audited(conn, p, "dossier.list", "dossier", |c, trail| {
+    audit::audited_read(conn, p, "dossier.list", "dossier", |c, trail| {
         if !p.dossier_tabs().contains(&tab.as_str()) {
             return Err(DomainError::Forbidden("tab_not_allowed").into());
         }

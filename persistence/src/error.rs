@@ -56,17 +56,60 @@ impl Error {
     }
 }
 
+/// The invariants the database holds with a unique index, and the 409 code each answers: the
+/// index name as PostgreSQL reports it, the columns as SQLite does.
+const UNIQUE_INVARIANTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "dossiers_one_per_session",
+        "dossiers.session_id, dossiers.patient_id",
+        "already_registered",
+        "this patient is already registered in this session",
+    ),
+    ("reports_pkey", "reports.dossier_id", "already_validated", "this dossier is already validated"),
+    ("accounts_username_key", "accounts.username", "username_taken", "this username is already used"),
+    ("accounts_professional_id_key", "accounts.professional_id", "account_exists", "this professional already has an account"),
+    ("patients_ins_key", "patients.ins", "ins_taken", "another patient holds this INS"),
+    ("professionals_rpps_key", "professionals.rpps", "rpps_taken", "a professional with this RPPS number already exists"),
+    ("cancer_centers_code_key", "cancer_centers.code", "code_taken", "a cancer center with this code already exists"),
+    (
+        "secretary_groups_cancer_center_id_search_name_key",
+        "secretary_groups.cancer_center_id, secretary_groups.search_name",
+        "name_taken",
+        "this center already has a secretary group of that name",
+    ),
+];
+
+/// The conflict a unique violation stands for: the invariant's own code when it is one of
+/// [`UNIQUE_INVARIANTS`], `already_exists` otherwise.
+fn unique_conflict(info: &dyn diesel::result::DatabaseErrorInformation) -> Error {
+    let message = info.message();
+    let known = UNIQUE_INVARIANTS.iter().find(|(index, columns, _, _)| {
+        info.constraint_name() == Some(index) || message.strip_prefix("UNIQUE constraint failed: ") == Some(columns)
+    });
+    match known {
+        Some((_, _, code, text)) => Error::conflict(code, *text),
+        None => Error::conflict("already_exists", format!("a record with the same unique value already exists ({message})")),
+    }
+}
+
 impl From<DieselError> for Error {
     fn from(e: DieselError) -> Self {
         match e {
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Self::Conflict {
-                code: "already_exists",
-                message: format!("a record with the same unique value already exists ({})", info.message()),
-            },
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => unique_conflict(info.as_ref()),
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => Self::Unavailable(info.message().to_owned()),
+            // SQLITE_BUSY once `busy_timeout` has run out: the store is busy, not broken; the
+            // caller may retry (503 with Retry-After).
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) if is_busy(info.message()) => {
+                Self::Unavailable(info.message().to_owned())
+            }
             other => Self::Database(other),
         }
     }
+}
+
+/// SQLite's words for a lock it could not get in time (SQLITE_BUSY, SQLITE_LOCKED).
+fn is_busy(message: &str) -> bool {
+    message.starts_with("database is locked") || message.starts_with("database table is locked") || message.contains("database is busy")
 }
 
 impl From<diesel::r2d2::PoolError> for Error {

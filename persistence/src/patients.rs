@@ -330,7 +330,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, new: &NewPatient, confirm_
 /// secretaries, never a browse of the population (`search_too_broad`). Filtered in SQL on the
 /// `patients_identity` index (birth date, then a family-name range), by family name.
 pub fn search(conn: &mut DbConnection, p: &Principal, query: &IdentityQuery, page: &PageRequest) -> Result<Page<PatientIdentity>, Error> {
-    audit::audited(conn, p, "patient.search", "patient", |c, trail| {
+    audit::audited_read(conn, p, "patient.search", "patient", |c, trail| {
         trail.grant = delegation::may_add_patient(p)?;
         let criteria = IdentitySearch::new(query.family_name.as_deref(), query.birth_date, query.ins.as_deref())?;
         let mut q = patients::table.select((IDENTITY, patients::search_family)).into_boxed();
@@ -358,7 +358,7 @@ pub fn search(conn: &mut DbConnection, p: &Principal, query: &IdentityQuery, pag
 /// `GET /patients/{id}`: the record, for whoever `delegation::may_read_patient` grants;
 /// `NotFound` for anyone else.
 pub fn read(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<Patient, Error> {
-    audit::audited(conn, p, "patient.read", "patient", |c, trail| {
+    audit::audited_read(conn, p, "patient.read", "patient", |c, trail| {
         trail.resource_id = Some(id.to_owned());
         trail.patient_id = Some(id.to_owned());
         let (patient, _, grant) = readable(c, p, id)?;

@@ -102,7 +102,7 @@ pub(crate) fn insert(conn: &mut DbConnection, new: &NewProfessional) -> Result<P
 /// `POST /professionals`: the platform administrator adds someone to the directory.
 pub fn create(conn: &mut DbConnection, p: &Principal, new: &NewProfessional) -> Result<Professional, Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| insert(c, new))
+    crate::db::write(conn, |c| insert(c, new))
 }
 
 /// The professional with this id.
@@ -192,9 +192,27 @@ pub(crate) fn prefix_upper_bound(key: &str) -> String {
     }
 }
 
+/// Locks the rows of these professionals until the transaction ends (a no-op update, which both
+/// stores understand), in id order so that two transactions never wait on each other.
+///
+/// Writes that check a professional's category or ties and then change them (category change,
+/// affiliations, group membership, RCP membership, profiles) take this lock first: on
+/// PostgreSQL the second of two racing writers then reads what the first committed. SQLite
+/// writers are already serialised by `BEGIN IMMEDIATE`.
+pub(crate) fn lock(conn: &mut DbConnection, ids: &[&str]) -> Result<(), Error> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        diesel::update(professionals::table.find(id)).set(professionals::category.eq(professionals::category)).execute(conn)?;
+    }
+    Ok(())
+}
+
 /// `PUT /professionals/{id}/category` ("modifier la catégorie").
 pub fn set_category(conn: &mut DbConnection, p: &Principal, id: &str, category: Category) -> Result<Professional, Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
+        lock(c, &[id])?;
         let mut target = find(c, id)?;
         rules::may_change_category(p, &centers_of(c, id)?)?;
         if target.category == category {
@@ -229,7 +247,8 @@ fn ties(conn: &mut DbConnection, id: &str) -> Result<AffiliationTies, Error> {
 /// `PUT /professionals/{id}/profiles/{center}/{kind}`: idempotent grant by the platform administrator.
 pub fn grant_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &str, kind: ProfileKind) -> Result<(), Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
+        lock(c, &[id])?;
         find(c, id)?;
         crate::cancer_centers::find(c, center)?;
         insert_profile(c, id, center, kind)
@@ -255,7 +274,7 @@ pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, ki
 /// end with the next request.
 pub fn remove_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &str, kind: ProfileKind) -> Result<(), Error> {
     rules::may_administer_platform(p)?;
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         find(c, id)?;
         crate::cancer_centers::find(c, center)?;
         diesel::delete(profiles::table.find((id, center, kind.as_str()))).execute(c)?;

@@ -51,7 +51,7 @@ pub struct RcpDetail {
 
 /// `POST /rcps`: coordinators of the center (and the platform administrator).
 pub fn create(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str, name: &str, specialty: &str) -> Result<Rcp, Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         crate::cancer_centers::find(c, cancer_center_id)?;
         rules::may_administer_center(p, cancer_center_id)?;
         let rcp = Rcp {
@@ -154,7 +154,8 @@ pub fn detail(conn: &mut DbConnection, id: &str) -> Result<RcpDetail, Error> {
 
 /// `PUT /rcps/{id}/members/{professional_id}`: adds a physician or changes his role; idempotent.
 pub fn set_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str, role: MemberRole) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
+        directory::lock(c, &[professional_id])?;
         let roles = roles(c, rcp_id)?;
         delegation::may_manage_rcp(p, &roles)?;
         ensure_physician(directory::find(c, professional_id)?.category).map_err(|_| concerto_domain::DomainError::Unprocessable {
@@ -184,7 +185,7 @@ pub fn set_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professi
 /// `DELETE /rcps/{id}/members/{professional_id}`: idempotent; his secretaries lose what they
 /// saw through him with their next request.
 pub fn remove_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         delegation::may_manage_rcp(p, &roles(c, rcp_id)?)?;
         directory::find(c, professional_id)?;
         diesel::delete(rcp_members::table.find((rcp_id, professional_id))).execute(c)?;
@@ -194,7 +195,7 @@ pub fn remove_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, profe
 
 /// `PUT /rcps/{id}/managers/{professional_id}`: idempotent.
 pub fn add_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         let roles = roles(c, rcp_id)?;
         delegation::may_manage_rcp(p, &roles)?;
         directory::find(c, professional_id)?;
@@ -213,7 +214,7 @@ pub fn add_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, profess
 
 /// `DELETE /rcps/{id}/managers/{professional_id}`: idempotent.
 pub fn remove_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         delegation::may_manage_rcp(p, &roles(c, rcp_id)?)?;
         directory::find(c, professional_id)?;
         diesel::delete(rcp_managers::table.find((rcp_id, professional_id))).execute(c)?;

@@ -38,7 +38,7 @@ type NameCols = (String, String, String, String, Option<String>, String, String,
 /// profile on the center (for an RCP manager: the members of the RCPs he manages there), each with every secretary holding his rights (direct rows first, then
 /// by group), ordered by physician then secretary name.
 pub fn physician_secretaries(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str) -> Result<Vec<PhysicianSecretaryRow>, Error> {
-    conn.transaction(|c| {
+    crate::db::read(conn, |c| {
         crate::cancer_centers::find(c, cancer_center_id)?;
         let managed = crate::rcps::managed_in_center(c, &p.professional_id, cancer_center_id)?;
         let physicians: Vec<String> = match rules::report_scope(p, cancer_center_id, !managed.is_empty())? {

@@ -25,7 +25,7 @@ const COLUMNS: (secretary_groups::id, secretary_groups::cancer_center_id, secret
 
 /// `POST /secretary-groups`: by the center's coordinators or the platform administrator.
 pub fn create(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str, name: &str) -> Result<SecretaryGroup, Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         crate::cancer_centers::find(c, cancer_center_id)?;
         rules::may_administer_center(p, cancer_center_id)?;
         let name = name.trim().to_owned();
@@ -117,7 +117,8 @@ fn check_member_change(
 /// `PUT /secretary-groups/{id}/members/{professional_id}`: idempotent; the new member holds the
 /// rights of the group's physicians from her next request on.
 pub fn add_member(conn: &mut DbConnection, p: &Principal, group_id: &str, professional_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
+        directory::lock(c, &[professional_id])?;
         let group = find(c, group_id)?;
         let member = check_member_change(c, p, &group, professional_id)?;
         ensure_secretary(member.category)?;
@@ -142,7 +143,7 @@ pub fn add_member(conn: &mut DbConnection, p: &Principal, group_id: &str, profes
 /// `DELETE /secretary-groups/{id}/members/{professional_id}`: idempotent; the member loses the
 /// group's physicians with her next request.
 pub fn remove_member(conn: &mut DbConnection, p: &Principal, group_id: &str, professional_id: &str) -> Result<(), Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         let group = find(c, group_id)?;
         check_member_change(c, p, &group, professional_id)?;
         diesel::delete(secretary_group_members::table.find((group_id, professional_id))).execute(c)?;

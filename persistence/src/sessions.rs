@@ -60,7 +60,7 @@ pub struct NewSession {
 
 /// `POST /rcps/{id}/sessions`: coordinators of the center, RCP managers and animateurs.
 pub fn create(conn: &mut DbConnection, p: &Principal, rcp_id: &str, new: &NewSession) -> Result<Session, Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
         delegation::may_create_session(p, &boards::roles(c, rcp_id)?)?;
         if new.ends_at.is_some_and(|end| end <= new.starts_at) {
             return Err(DomainError::invalid("ends_at", "invalid_period", "ends_at must come after starts_at").into());
@@ -114,10 +114,21 @@ fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
         .map_err(|_| DomainError::invalid("cursor", "invalid_cursor", "this cursor was not issued by this list").into())
 }
 
+/// Locks a session's row until the transaction ends (a no-op update, which both stores
+/// understand). Starting or closing a session and registering a dossier in it take this lock
+/// first, so a registration never lands in a session that started meanwhile: on PostgreSQL the
+/// second of two racing writers reads the status the first committed; SQLite writers are
+/// serialised by `BEGIN IMMEDIATE` anyway.
+pub(crate) fn lock(conn: &mut DbConnection, id: &str) -> Result<(), Error> {
+    diesel::update(rcp_sessions::table.find(id)).set(rcp_sessions::status.eq(rcp_sessions::status)).execute(conn)?;
+    Ok(())
+}
+
 /// `POST /sessions/{id}/start` and `/close`: the animateurs, their secretaries and the center's
 /// coordinators.
 pub fn transition(conn: &mut DbConnection, p: &Principal, id: &str, action: SessionAction) -> Result<Session, Error> {
-    conn.transaction(|c| {
+    crate::db::write(conn, |c| {
+        lock(c, id)?;
         let mut session = find(c, id)?;
         delegation::may_start_or_close_session(p, &boards::roles(c, &session.rcp_id)?)?;
         let next = session.status()?.next(action)?;
@@ -148,7 +159,7 @@ pub fn agenda(
     to: NaiveDateTime,
     page: &PageRequest,
 ) -> Result<Page<AgendaEntry>, Error> {
-    audit::audited(conn, p, "agenda.read", "agenda", |c, trail| {
+    audit::audited_read(conn, p, "agenda.read", "agenda", |c, trail| {
         let scope = scope::load(c, p)?;
         let mut query = rcp_sessions::table
             .inner_join(rcps::table)
@@ -193,7 +204,7 @@ fn on_behalf_for_agenda(p: &Principal, scope: &scope::ClinicalScope, shown: &Has
 /// The session run: the session with every dossier, for the animateurs of its RCP and their
 /// secretaries; `not_animateur` for anyone else. One audit event records the read.
 pub fn run(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<(Session, Vec<Dossier>), Error> {
-    audit::audited(conn, p, "session.run", "session", |c, trail| {
+    audit::audited_read(conn, p, "session.run", "session", |c, trail| {
         trail.resource_id = Some(id.to_owned());
         let session = find(c, id)?;
         let roles = boards::roles(c, &session.rcp_id)?;

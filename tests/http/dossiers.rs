@@ -563,3 +563,56 @@ async fn rights_follow_the_data_at_once() {
     assert!(r.status == 403 || ids(&r.body["items"]).is_empty(), "{}", r.text);
     assert!(!sees(&app.get("/api/v1/agenda", &sec_member.token).await, &mine));
 }
+
+// Row "agenda: which dossiers in such a session", issue 8: Dr B, one of her physicians, leaves
+// the RCP after registering a patient; she still sees the session through Dr A, and Dr B's
+// dossier stays in it, in her agenda as in her tab and on reading. Once directly, once through a
+// group.
+#[actix_rt::test]
+async fn a_requester_leaving_the_rcp_keeps_his_dossiers_in_his_secretarys_agenda() {
+    for through_group in [false, true] {
+        let World { app, center, coord, member, other, sec_member, rcp, session, .. } = world().await;
+        let sec = if through_group {
+            let sec = app.secretary("GroupSec", &center).await;
+            let r = app.post("/api/v1/secretary-groups", &coord.token, json!({"cancer_center_id": center, "name": "Secrétariat"})).await;
+            let group = r.id();
+            assert_eq!(app.put(&format!("/api/v1/secretary-groups/{group}/members/{}", sec.id), &coord.token, None).await.status, 204);
+            for physician in [&member, &other] {
+                let path = format!("/api/v1/professionals/{}/secretary-groups/{group}", physician.id);
+                assert_eq!(app.put(&path, &coord.token, None).await.status, 204);
+            }
+            sec
+        } else {
+            app.affiliate(&coord, &other, &sec_member).await;
+            sec_member
+        };
+        let hers = app.dossier(&member, &session, &app.patient(&member, "Dupont", None, &[]).await, &member).await;
+        let left = app.dossier(&other, &session, &app.patient(&other, "Xavier", None, &[]).await, &other).await;
+        let mut both = vec![hers.clone(), left.clone()];
+        both.sort();
+        let mut seen = agenda_dossiers(&app, &sec, &session).await;
+        seen.sort();
+        assert_eq!(seen, both);
+
+        assert_eq!(app.delete(&format!("/api/v1/rcps/{rcp}/members/{}", other.id), &coord.token).await.status, 204);
+        let mut seen = agenda_dossiers(&app, &sec, &session).await;
+        seen.sort();
+        assert_eq!(seen, both, "the dossier of the physician who left the RCP vanished from the agenda (group: {through_group})");
+        assert_eq!(read(&app, &sec, &left).await.status, 200);
+        assert!(tab(&app, &sec, "rcp_passages").await.contains(&left));
+        // The agenda read names the physicians whose rights showed her the dossiers.
+        let reads = events(&app, &sec, "agenda.read").await;
+        let mut expected = vec![member.id.clone(), other.id.clone()];
+        expected.sort();
+        assert_eq!(reads.last().unwrap().on_behalf_of, expected);
+        // Registration keeps its own row: he is no member any more.
+        let patient = app.patient(&sec, "Yves", None, &[]).await;
+        let r = app.post(&register_path(&session), &sec.token, json!({"patient_id": patient, "requester_id": other.id})).await;
+        assert_problem(&r, 403, "not_requester");
+
+        // Without a member of P(S) left in the RCP, the session leaves her agenda altogether.
+        assert_eq!(app.delete(&format!("/api/v1/rcps/{rcp}/members/{}", member.id), &coord.token).await.status, 204);
+        let agenda = app.get("/api/v1/agenda", &sec.token).await;
+        assert_eq!(agenda.body["items"], json!([]), "{}", agenda.text);
+    }
+}

@@ -7,6 +7,7 @@ mod support;
 mod administration;
 mod agenda;
 mod audit;
+mod concurrency;
 mod demo;
 mod directory;
 mod dossiers;

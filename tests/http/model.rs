@@ -52,11 +52,34 @@ struct Relations {
 /// One change to the relations.
 #[derive(Debug, Clone)]
 enum Change {
-    Affiliate { p: usize, s: usize, on: bool },
-    GroupMember { s: usize, on: bool },
-    GroupPhysician { p: usize, on: bool },
-    SetRole { r: usize, p: usize, role: Role },
-    SecretaryProfile { s: usize, c: usize, on: bool },
+    Affiliate {
+        p: usize,
+        s: usize,
+        on: bool,
+    },
+    GroupMember {
+        s: usize,
+        on: bool,
+    },
+    GroupPhysician {
+        p: usize,
+        on: bool,
+    },
+    SetRole {
+        r: usize,
+        p: usize,
+        role: Role,
+    },
+    SecretaryProfile {
+        s: usize,
+        c: usize,
+        on: bool,
+    },
+    /// The requester of the n-th dossier (modulo their number) leaves its RCP; the dossier stays
+    /// in the session (the case of a physician changing team).
+    RequesterLeaves {
+        n: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +120,7 @@ fn change() -> impl Strategy<Value = Change> {
         (0..PHYSICIANS, any::<bool>()).prop_map(|(p, on)| Change::GroupPhysician { p, on }),
         (0..RCPS, 0..PHYSICIANS, role()).prop_map(|(r, p, role)| Change::SetRole { r, p, role }),
         (0..SECRETARIES, 0..CENTERS, any::<bool>()).prop_map(|(s, c, on)| Change::SecretaryProfile { s, c, on }),
+        (0..8usize).prop_map(|n| Change::RequesterLeaves { n }),
     ]
 }
 
@@ -133,14 +157,14 @@ fn model_sees_session(m: &Relations, v: Viewer, r: usize) -> bool {
 }
 
 /// Agenda, which dossiers: all for a member physician; for a secretary all through an
-/// animateur, else those whose requester is one of hers (a member of the RCP).
+/// animateur, else those whose requester is one of hers, "whether or not that requester is
+/// still a member of the RCP".
 fn model_sees_dossier(m: &Relations, v: Viewer, r: usize, requester: usize) -> bool {
     match v {
         Viewer::Physician(p) => m.role[r][p].is_some(),
         Viewer::Secretary(s) => {
             let mine = physicians_of(m, s);
-            m.secretary_profile[s][m.rcp_center[r]]
-                && (mine.iter().any(|&p| m.role[r][p] == Some(true)) || (mine.contains(&requester) && m.role[r][requester].is_some()))
+            model_sees_session(m, v, r) && (mine.iter().any(|&p| m.role[r][p] == Some(true)) || mine.contains(&requester))
         }
     }
 }
@@ -168,13 +192,18 @@ fn model_reads_dossier(m: &Relations, v: Viewer, r: usize, requester: usize) -> 
     model_sees_dossier(m, v, r, requester) || model_in_tab(m, v, r, requester)
 }
 
-fn apply(m: &mut Relations, change: &Change) {
+fn apply(m: &mut Relations, dossiers: &[(usize, usize)], change: &Change) {
     match *change {
         Change::Affiliate { p, s, on } => m.direct[p][s] = on,
         Change::GroupMember { s, on } => m.group_members[s] = on,
         Change::GroupPhysician { p, on } => m.group_physicians[p] = on,
         Change::SetRole { r, p, role } => m.role[r][p] = role,
         Change::SecretaryProfile { s, c, on } => m.secretary_profile[s][c] = on,
+        Change::RequesterLeaves { n } => {
+            if let Some(&(r, requester)) = dossiers.get(n % dossiers.len().max(1)) {
+                m.role[r][requester] = None;
+            }
+        }
     }
 }
 
@@ -326,7 +355,7 @@ fn n() -> String {
 }
 
 /// Applies a change to the real world, through the store functions the API calls.
-fn change_world(c: &mut DbConnection, ids: &Ids, change: &Change) {
+fn change_world(c: &mut DbConnection, ids: &Ids, dossiers: &[(usize, usize)], change: &Change) {
     let admin = &ids.admin;
     match *change {
         Change::Affiliate { p, s, on: true } => affiliations::add_secretary(c, admin, &ids.physicians[p], &ids.secretaries[s]).unwrap(),
@@ -342,6 +371,11 @@ fn change_world(c: &mut DbConnection, ids: &Ids, change: &Change) {
                 professionals::grant_profile(c, admin, who, at, ProfileKind::Secretary).unwrap();
             } else {
                 professionals::remove_profile(c, admin, who, at, ProfileKind::Secretary).unwrap();
+            }
+        }
+        Change::RequesterLeaves { n } => {
+            if let Some(&(r, requester)) = dossiers.get(n % dossiers.len().max(1)) {
+                set_role(c, ids, r, requester, None);
             }
         }
     }
@@ -427,8 +461,8 @@ async fn check(app: &TestApp, admin: &concerto_domain::principal::Principal, cas
     let mut m = case.start.clone();
     compare(app, &ids, &m, 0).await?;
     for (step, change) in case.changes.iter().enumerate() {
-        change_world(&mut conn, &ids, change);
-        apply(&mut m, change);
+        change_world(&mut conn, &ids, &case.dossiers, change);
+        apply(&mut m, &case.dossiers, change);
         compare(app, &ids, &m, step + 1).await?;
     }
     Ok(())

@@ -1,0 +1,2 @@
+DROP INDEX dossiers_session_requester;
+DROP INDEX dossiers_one_per_session;
