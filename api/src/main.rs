@@ -101,7 +101,7 @@ fn generate(pool: &concerto_persistence::Pool, dossiers: usize, seed: u64, accou
     let started = std::time::Instant::now();
     let mut shown = 0;
     let mut progress = |done: usize, total: usize| {
-        let percent = if total == 0 { 100 } else { done * 100 / total };
+        let percent = (done * 100).checked_div(total).unwrap_or(100);
         if percent != shown || done == total {
             shown = percent;
             eprint!("\rgenerating: {done}/{total} dossiers ({percent}%)");

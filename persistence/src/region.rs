@@ -349,13 +349,11 @@ fn generate_in(
                     patients::version.eq(1),
                 ));
                 let id = rng.id();
-                // A dossier of the current session that the secretary sees through the busy physician.
+                // A dossier of the current session, the busy physician's when he has one there.
                 if landmarks.current_session == session
                     && (landmarks.dossier.is_empty() || physicians[requester] == landmarks.busy_physician_id)
                 {
-                    if physicians[requester] == landmarks.busy_physician_id || landmarks.dossier.is_empty() {
-                        landmarks.dossier = id.clone();
-                    }
+                    landmarks.dossier = id.clone();
                 }
                 dossier_rows.push((
                     dossiers::id.eq(id),
