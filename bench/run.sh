@@ -13,17 +13,18 @@ PG_ADMIN=${BENCH_POSTGRES_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${BENCH_PORT:-18080}
 CACHE=target/bench
 OUT=${BENCH_OUT:-$CACHE/results-$N.md}
-BIN=target/release/concerto
+# BENCH_BIN: another build of the server to measure (e.g. an older commit) on the same region.
+BIN=${BENCH_BIN:-target/release/concerto}
 mkdir -p "$CACHE"
 
 command -v wrk >/dev/null || { echo "== installing wrk"; apt-get install -y wrk >/dev/null; }
-cargo build --release --bin concerto
+if [ -z "${BENCH_BIN:-}" ]; then cargo build --release --bin concerto; fi
 
 base="http://127.0.0.1:$PORT/api/v1"
 json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 {
-  echo "## $N dossiers, seed $SEED — $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)"
+  echo "## $N dossiers, seed $SEED — $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)${BENCH_BIN:+, server $BENCH_BIN}"
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GB; server, store and wrk on the same machine; ${SECONDS_EACH}s per scenario."
   echo
@@ -87,6 +88,21 @@ for store in $STORES; do
   fi
   scenario "GET /dossiers/ID (animateur)" "$chair" "/dossiers/$dossier"
   scenario "session run (animateur)" "$chair" "/sessions/$session/run"
+  # Registrations: a new session of the animateur's RCP for each store and connection count, so
+  # that a cached region never refuses a patient as already registered.
+  if [ "$store" = sqlite ]; then
+    python3 -c "import sqlite3; print('\\n'.join(r[0] for r in sqlite3.connect('$url').execute('SELECT id FROM patients LIMIT 20000')))" >"$CACHE/patients.txt"
+  else
+    psql "$url" -tAc "SELECT id FROM patients LIMIT 20000" >"$CACHE/patients.txt"
+  fi
+  rcp=$(json "$accounts" "d['rcp_id']"); chair_id=$(curl -sf "$base/me" -H "Authorization: Bearer $chair" | python3 -c 'import json,sys; print(json.load(sys.stdin)["professional"]["id"])')
+  for c in $CONNECTIONS; do
+    when=$(date -u -d "+$((RANDOM % 300 + 30)) days" '+%Y-%m-%dT%H:%M:%S.%NZ')
+    fresh=$(curl -sf -X POST "$base/rcps/$rcp/sessions" -H "Authorization: Bearer $chair" -H 'Content-Type: application/json' -d "{\"starts_at\":\"$when\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    r=$(BENCH_TOKEN=$chair BENCH_PATIENTS="$CACHE/patients.txt" BENCH_REQUESTER=$chair_id BENCH_THREADS=2 wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/register.lua "$base/sessions/$fresh/dossiers" | tail -1)
+    echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| registration (animateur) | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
+    tail -1 "$OUT"
+  done
   rss=$(awk '/VmHWM/{print $2/1024 " MB"}' /proc/$server/status)
   wal_after=$(stat -c %s "$url-wal" 2>/dev/null || echo 0)
   kill $server; wait $server 2>/dev/null || true

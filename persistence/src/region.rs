@@ -102,6 +102,11 @@ pub fn generate(
     password_hash: &str,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Landmarks, Error> {
+    if let DbConnection::Sqlite(c) = conn {
+        // Random UUID keys land all over the indexes: with SQLite's default 2 MB page cache, the
+        // inserts of a large region spend their time re-reading index pages.
+        diesel::connection::SimpleConnection::batch_execute(c, "PRAGMA cache_size = -524288;")?;
+    }
     conn.transaction(|c| generate_in(c, dossier_target, seed, password_hash, progress))
 }
 
