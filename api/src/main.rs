@@ -145,9 +145,26 @@ fn read_password() -> Result<String, String> {
     Ok(password)
 }
 
+/// Every 5 seconds, a checkpoint that truncates SQLite's WAL (see `AppState::checkpoint_wal`).
+fn spawn_wal_checkpoints(state: AppState) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            match state.checkpoint_wal() {
+                Ok(true) => log::debug!("WAL checkpointed and truncated"),
+                Ok(false) => log::debug!("WAL checkpoint postponed: readers busy"),
+                Err(e) => log::warn!("WAL checkpoint failed: {e}"),
+            }
+        }
+    });
+}
+
 fn serve(settings: Settings, pool: concerto_persistence::Pool) -> Result<(), String> {
     let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let state = AppState::new(pool, TokenKeys::new(&settings.jwt_secret, settings.token_ttl_seconds));
+    if matches!(settings.store, concerto_persistence::Store::Sqlite(_)) {
+        spawn_wal_checkpoints(state.clone());
+    }
     log::info!("serving on http://{} (docs at /docs/)", settings.bind);
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     actix_web::rt::System::new()
