@@ -724,7 +724,9 @@ struct PassageRow {
 /// One page of the `rcp_passages` tab: the caller's own requests, and those of P(S) in the RCPs
 /// of her secretary centers. A page, not a history: for each requester the newest `fetch`
 /// dossiers after the cursor, read backwards on the index `dossiers_requester (requester_id,
-/// created_at, id)` and stopped early; the short lists merged newest first; patients joined to
+/// created_at, id)` and stopped early (`CROSS JOIN` makes SQLite keep the dossiers as the outer
+/// loop: with the center filter it would otherwise start from the center's RCPs through
+/// `dossiers_rcp` and sort the physician's whole history); the short lists merged newest first; patients joined to
 /// the merged page only. Raw SQL because diesel's MultiConnection has no UNION; the parameters
 /// are numbered in the order they appear (`$n` is positional on PostgreSQL, named and bound by
 /// position on SQLite).
@@ -755,7 +757,7 @@ fn rcp_passages_page(
         }
         sql.push_str(&format!(
             "SELECT * FROM (SELECT x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status, x.created_at, r.cancer_center_id \
-             FROM dossiers x JOIN rcps r ON r.id = x.rcp_id WHERE x.requester_id = {}",
+             FROM dossiers x CROSS JOIN rcps r WHERE r.id = x.rcp_id AND x.requester_id = {}",
             param()
         ));
         if after.is_some() {
