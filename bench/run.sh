@@ -12,6 +12,8 @@ CONNECTIONS=${BENCH_CONNECTIONS:-16 64}
 PG_ADMIN=${BENCH_POSTGRES_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${BENCH_PORT:-18080}
 CACHE=target/bench
+# Bump when `concerto generate` changes what it writes: cached regions are keyed by it.
+GENERATOR=2
 OUT=${BENCH_OUT:-$CACHE/results-$N.md}
 # BENCH_BIN: another build of the server to measure (e.g. an older commit) on the same region.
 BIN=${BENCH_BIN:-target/release/concerto}
@@ -32,12 +34,12 @@ json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 for store in $STORES; do
   if [ "$store" = sqlite ]; then
-    url="$CACHE/region-$N-$SEED.db"
+    url="$CACHE/region-$N-$SEED-v$GENERATOR.db"
   else
-    name="concerto_bench_${N}_${SEED}"
+    name="concerto_bench_${N}_${SEED}_v$GENERATOR"
     url="${PG_ADMIN%/*}/$name"
   fi
-  accounts="$CACHE/region-$store-$N-$SEED.json"
+  accounts="$CACHE/region-$store-$N-$SEED-v$GENERATOR.json"
   if [ ! -s "$accounts" ]; then
     echo "== generating $N dossiers on $store"
     if [ "$store" = sqlite ]; then rm -f "$url" "$url"-wal "$url"-shm; else

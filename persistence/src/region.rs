@@ -300,7 +300,12 @@ fn generate_in(
     landmarks.secretary = "sec0".to_owned();
     let mut written = 0;
     let mut patient_no = 0usize;
-    for week in 0..weeks {
+    // The current week first, then outwards: the sessions around today are full whatever the
+    // size asked, and the history holds what remains.
+    let current = weeks - WEEKS_AHEAD;
+    let mut order: Vec<usize> = (0..weeks).collect();
+    order.sort_by_key(|w| (w.abs_diff(current), *w));
+    for week in order {
         let mut session_rows = Vec::new();
         let mut patient_rows = Vec::new();
         let mut dossier_rows = Vec::new();
@@ -318,7 +323,7 @@ fn generate_in(
                 rcp_sessions::status.eq(if future { "planned" } else { "closed" }),
                 rcp_sessions::created_at.eq(at),
             ));
-            if r == 0 && week == weeks - WEEKS_AHEAD {
+            if r == 0 && week == current {
                 landmarks.current_session = session.clone();
             }
             if r == 0 && week == weeks - 1 {

@@ -16,6 +16,7 @@ mod matrix;
 mod model;
 mod openapi;
 mod patients;
+mod region;
 mod round_trips;
 mod secretary_groups;
 mod session;
