@@ -49,10 +49,13 @@ proptest:
 	env -u TEST_POSTGRES_URL PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http model
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http model; fi
 
-## Timings of the permission-filtered lists (agenda, tab, run) on a grown store, in release mode:
-## BENCH_DOSSIERS=200000 to grow it; BENCH_POSTGRES_URL=postgres://…/postgres for PostgreSQL.
+## The lists over HTTP on a generated region (never part of `make test`): release build, region
+## generated once and cached in target/bench (keyed by size and seed), server started, wrk
+## installed if missing, each scenario at 16 and 64 connections. BENCH_DOSSIERS=1000000,
+## BENCH_SEED, BENCH_STORES="sqlite postgres", BENCH_SECONDS, BENCH_CONNECTIONS; results in
+## target/bench/results-<n>.md (copied by hand into bench/RESULTS.md).
 bench:
-	$(CARGO) bench -p concerto-persistence --bench lists
+	bash bench/run.sh
 
 ## Regenerate the committed OpenAPI document from the code.
 openapi:

@@ -11,6 +11,8 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm as Algorithm2, Argon2, Params, Version};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::Professional;
+use concerto_persistence::accounts::LoadedCaller;
+use concerto_persistence::affiliations::ActingForNamed;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -151,6 +153,8 @@ pub struct Caller {
     pub principal: Principal,
     /// The professional behind the account.
     pub professional: Professional,
+    /// For a secretary: the physicians she acts for, with their names (for `/me`).
+    pub acting_for: Vec<ActingForNamed>,
 }
 
 impl FromRequest for Caller {
@@ -168,11 +172,10 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
             let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
-            let loaded = state
-                .db(move |c| concerto_persistence::accounts::load_principal_of_token(c, &subject.account_id, subject.generation))
-                .await?;
-            let (principal, professional) = loaded.ok_or_else(invalid_token)?;
-            Ok(Caller { principal, professional })
+            let loaded =
+                state.db(move |c| concerto_persistence::accounts::load_caller(c, &subject.account_id, Some(subject.generation))).await?;
+            let LoadedCaller { principal, professional, acting_for } = loaded.ok_or_else(invalid_token)?;
+            Ok(Caller { principal, professional, acting_for })
         })
     }
 }

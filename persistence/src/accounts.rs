@@ -2,11 +2,13 @@
 
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Professional};
+use concerto_domain::profile::{Profile, ProfileKind};
 use concerto_domain::rules;
 use diesel::prelude::*;
 
+use crate::affiliations::ActingForNamed;
 use crate::professionals::{self, NewProfessional};
-use crate::schema::{accounts, professionals as professionals_t};
+use crate::schema::{accounts, professionals as professionals_t, profiles};
 use crate::{DbConnection, Error, affiliations, new_id, now};
 
 /// What a login is checked against.
@@ -181,40 +183,63 @@ pub fn set_active(conn: &mut DbConnection, p: &Principal, id: &str, active: bool
     })
 }
 
-/// The caller behind a token: `None` when the token was issued in an earlier generation of the
-/// account (before a password change or a disable), or when [`load_principal`] finds none.
-pub fn load_principal_of_token(
-    conn: &mut DbConnection,
-    account_id: &str,
-    token_generation: i64,
-) -> Result<Option<(Principal, Professional)>, Error> {
-    let current = accounts::table.find(account_id).select(accounts::token_generation).first::<i64>(conn).optional()?;
-    if current != Some(token_generation) {
-        return Ok(None);
-    }
-    load_principal(conn, account_id)
+/// The caller behind a token, with the names of the physicians she acts for (what `/me` shows).
+#[derive(Debug, Clone)]
+pub struct LoadedCaller {
+    /// Rights and relations.
+    pub principal: Principal,
+    /// The professional behind the account.
+    pub professional: Professional,
+    /// P(S) with its routes and the physicians' names.
+    pub acting_for: Vec<ActingForNamed>,
 }
 
-/// The caller behind a token's subject: `None` when the account is unknown or disabled.
-pub fn load_principal(conn: &mut DbConnection, account_id: &str) -> Result<Option<(Principal, Professional)>, Error> {
-    let row = accounts::table
+/// The caller behind a token's subject, in two round trips (account, professional and profiles
+/// in one; the physicians she acts for in the other): `None` when the account is unknown or
+/// disabled, or, given the token's generation, when the token was issued in an earlier
+/// generation of the account (before a password change or a disable).
+pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: Option<i64>) -> Result<Option<LoadedCaller>, Error> {
+    let mut query = accounts::table
         .inner_join(professionals_t::table)
+        .left_join(profiles::table.on(profiles::professional_id.eq(professionals_t::id)))
         .filter(accounts::id.eq(account_id))
         .filter(accounts::active.eq(true))
-        .select((accounts::is_platform_admin, professionals::COLUMNS))
-        .first::<(bool, (String, String, String, Option<String>, Option<String>, String))>(conn)
-        .optional()?;
-    let Some((is_platform_admin, prof_row)) = row else {
+        .select((accounts::is_platform_admin, professionals::COLUMNS, profiles::cancer_center_id.nullable(), profiles::kind.nullable()))
+        .order((profiles::cancer_center_id, profiles::kind))
+        .into_boxed();
+    if let Some(generation) = token_generation {
+        query = query.filter(accounts::token_generation.eq(generation));
+    }
+    let rows =
+        query.load::<(bool, (String, String, String, Option<String>, Option<String>, String), Option<String>, Option<String>)>(conn)?;
+    let Some((is_platform_admin, prof_row, _, _)) = rows.first().cloned() else {
         return Ok(None);
     };
+    let profiles = rows
+        .into_iter()
+        .filter_map(|(_, _, center, kind)| center.zip(kind))
+        .map(|(cancer_center_id, kind)| Ok(Profile { cancer_center_id, kind: ProfileKind::parse(&kind)? }))
+        .collect::<Result<Vec<_>, Error>>()?;
     let professional = professionals::from_row(prof_row)?;
+    // P(S) counts only for a secretary profile (delegation rules, `/me`): nobody else pays the
+    // round trip.
+    let acting_for = if profiles.iter().any(|pr| pr.kind == ProfileKind::Secretary) {
+        affiliations::acting_for_named(conn, &professional.id)?
+    } else {
+        Vec::new()
+    };
     let principal = Principal {
         account_id: account_id.to_owned(),
         professional_id: professional.id.clone(),
         category: professional.category,
         is_platform_admin,
-        profiles: professionals::profiles_of(conn, &professional.id)?,
-        acting_for: affiliations::acting_for(conn, &professional.id)?,
+        profiles,
+        acting_for: acting_for.iter().map(|a| a.acting_for.clone()).collect(),
     };
-    Ok(Some((principal, professional)))
+    Ok(Some(LoadedCaller { principal, professional, acting_for }))
+}
+
+/// [`load_caller`] without the names.
+pub fn load_principal(conn: &mut DbConnection, account_id: &str) -> Result<Option<(Principal, Professional)>, Error> {
+    Ok(load_caller(conn, account_id, None)?.map(|c| (c.principal, c.professional)))
 }

@@ -64,47 +64,50 @@ pub fn acting_for(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<Act
     Ok(acting_for_named(conn, secretary_id)?.into_iter().map(|a| a.acting_for).collect())
 }
 
+/// A row of [`acting_for_named`].
+#[derive(QueryableByName)]
+struct ActingForRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    physician_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    family_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    given_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    via_group_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    valid_from: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    valid_until: Option<NaiveDateTime>,
+}
+
+// Both routes in one round trip, as every request of a secretary loads them. Raw SQL because
+// diesel's MultiConnection has no UNION; `$1`, `$2` are positional on PostgreSQL and named
+// parameters bound by position on SQLite. `$2` is now: a dated delegation grants only between
+// its dates.
+const ACTING_FOR_SQL: &str = "SELECT p.id AS physician_id, p.family_name, p.given_name, NULL AS via_group_id, \
+     a.valid_from, a.valid_until \
+     FROM secretary_affiliations a JOIN professionals p ON p.id = a.physician_id WHERE a.secretary_id = $1 \
+     AND (a.valid_from IS NULL OR a.valid_from <= $2) AND (a.valid_until IS NULL OR a.valid_until > $2) \
+     UNION ALL SELECT p.id AS physician_id, p.family_name, p.given_name, g.group_id AS via_group_id, g.valid_from, g.valid_until \
+     FROM secretary_group_members m JOIN physician_secretary_groups g ON g.group_id = m.group_id \
+     JOIN professionals p ON p.id = g.physician_id WHERE m.secretary_id = $1 \
+     AND (g.valid_from IS NULL OR g.valid_from <= $2) AND (g.valid_until IS NULL OR g.valid_until > $2)";
+
 /// [`acting_for`] with the physicians' names, ordered by name.
 pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<ActingForNamed>, Error> {
     // Rights follow the dates at each request: before `valid_from` and from `valid_until` on,
     // the delegation grants nothing.
-    let t = now();
-    let direct = secretary_affiliations::table
-        .inner_join(professionals::table.on(professionals::id.eq(secretary_affiliations::physician_id)))
-        .filter(secretary_affiliations::secretary_id.eq(secretary_id))
-        .filter(secretary_affiliations::valid_from.is_null().or(secretary_affiliations::valid_from.le(t)))
-        .filter(secretary_affiliations::valid_until.is_null().or(secretary_affiliations::valid_until.gt(t)))
-        .select((
-            professionals::id,
-            professionals::family_name,
-            professionals::given_name,
-            secretary_affiliations::valid_from,
-            secretary_affiliations::valid_until,
-        ))
-        .load::<(String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)>(conn)?;
-    let via_groups = secretary_group_members::table
-        .inner_join(physician_secretary_groups::table.on(physician_secretary_groups::group_id.eq(secretary_group_members::group_id)))
-        .inner_join(professionals::table.on(professionals::id.eq(physician_secretary_groups::physician_id)))
-        .filter(secretary_group_members::secretary_id.eq(secretary_id))
-        .filter(physician_secretary_groups::valid_from.is_null().or(physician_secretary_groups::valid_from.le(t)))
-        .filter(physician_secretary_groups::valid_until.is_null().or(physician_secretary_groups::valid_until.gt(t)))
-        .select((
-            professionals::id,
-            professionals::family_name,
-            professionals::given_name,
-            physician_secretary_groups::group_id,
-            physician_secretary_groups::valid_from,
-            physician_secretary_groups::valid_until,
-        ))
-        .load::<(String, String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)>(conn)?;
-    let mut all: Vec<ActingForNamed> = direct
+    let rows = diesel::sql_query(ACTING_FOR_SQL)
+        .bind::<diesel::sql_types::Text, _>(secretary_id)
+        .bind::<diesel::sql_types::Timestamp, _>(now())
+        .load::<ActingForRow>(conn)?;
+    let mut all: Vec<ActingForNamed> = rows
         .into_iter()
-        .map(|(id, f, g, from, until)| (id, f, g, None, from, until))
-        .chain(via_groups.into_iter().map(|(id, f, g, group, from, until)| (id, f, g, Some(group), from, until)))
-        .map(|(physician_id, family, given, via_group_id, valid_from, valid_until)| ActingForNamed {
-            acting_for: ActingFor { physician_id, via_group_id },
-            display_name: display_name(&family, &given),
-            validity: Validity { valid_from, valid_until },
+        .map(|r| ActingForNamed {
+            acting_for: ActingFor { physician_id: r.physician_id, via_group_id: r.via_group_id },
+            display_name: display_name(&r.family_name, &r.given_name),
+            validity: Validity { valid_from: r.valid_from, valid_until: r.valid_until },
         })
         .collect();
     all.sort_by(|a, b| (&a.display_name, &a.acting_for).cmp(&(&b.display_name, &b.acting_for)));

@@ -10,7 +10,9 @@ use concerto_domain::rcp::SessionStatus;
 use concerto_domain::specialty::Specialty;
 use diesel::prelude::*;
 
-use crate::schema::{professional_specialties, professionals, profiles, rcp_members, rcp_quorum, session_attendance, session_quorum};
+use crate::schema::{
+    professional_specialties, professionals, profiles, rcp_members, rcp_quorum, rcp_sessions, session_attendance, session_quorum,
+};
 use crate::sessions::{self, Session};
 use crate::{DbConnection, Error, now, rcps as boards};
 
@@ -149,24 +151,35 @@ pub fn read(conn: &mut DbConnection, p: &Principal, session_id: &str) -> Result<
     })
 }
 
-/// The attendance of a session, without a rights check (the run and validation have theirs).
+/// The attendance of a session and its RCP's quorum, in one query, without a rights check (the
+/// run and validation have theirs).
 pub fn of_session(conn: &mut DbConnection, session: &Session) -> Result<Attendance, Error> {
-    let rows = session_attendance::table
-        .inner_join(professionals::table.on(professionals::id.eq(session_attendance::professional_id)))
+    type Row = (Option<(i32, i32, String)>, Option<(String, String, String)>, Option<String>, Option<String>);
+    let rows = rcp_sessions::table
+        .left_join(rcp_quorum::table.on(rcp_quorum::rcp_id.eq(rcp_sessions::rcp_id)))
+        .left_join(session_attendance::table.on(session_attendance::session_id.eq(rcp_sessions::id)))
+        .left_join(professionals::table.on(professionals::id.eq(session_attendance::professional_id)))
         .left_join(professional_specialties::table.on(professional_specialties::professional_id.eq(session_attendance::professional_id)))
-        .filter(session_attendance::session_id.eq(&session.id))
+        .filter(rcp_sessions::id.eq(&session.id))
         .select((
-            professionals::id,
-            professionals::family_name,
-            professionals::given_name,
+            (rcp_quorum::min_physicians, rcp_quorum::min_specialties, rcp_quorum::required_specialties).nullable(),
+            (professionals::id, professionals::family_name, professionals::given_name).nullable(),
             professional_specialties::specialty.nullable(),
             professional_specialties::subspecialty.nullable(),
         ))
         .order((professionals::search_name, professionals::id))
-        .load::<(String, String, String, Option<String>, Option<String>)>(conn)?;
+        .load::<Row>(conn)?;
+    let rule = match rows.first().and_then(|r| r.0.clone()) {
+        None => QuorumRule::default(),
+        Some((min_physicians, min_specialties, required)) => {
+            let required = required.split_whitespace().map(Specialty::parse).collect::<Result<Vec<_>, _>>()?;
+            QuorumRule::new(u32::try_from(min_physicians).unwrap_or(1), u32::try_from(min_specialties).unwrap_or(0), required)?
+        }
+    };
     let present = rows
         .into_iter()
-        .map(|(id, f, g, specialty, subspecialty)| {
+        .filter_map(|(_, who, specialty, subspecialty)| who.map(|w| (w, specialty, subspecialty)))
+        .map(|((id, f, g), specialty, subspecialty)| {
             Ok(Attendee {
                 professional_id: id,
                 display_name: display_name(&f, &g),
@@ -175,7 +188,6 @@ pub fn of_session(conn: &mut DbConnection, session: &Session) -> Result<Attendan
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let rule = rule_of(conn, &session.rcp_id)?;
     let specialties: Vec<Option<Specialty>> = present.iter().map(|a| a.specialty).collect();
     let shortfall = quorum::evaluate(&rule, &specialties);
     Ok(Attendance { session_id: session.id.clone(), present, rule, shortfall })

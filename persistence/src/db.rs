@@ -1,9 +1,11 @@
 //! Connections: the store chosen from `DATABASE_URL`, embedded migrations, the r2d2 pool.
 
+use std::cell::Cell;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection};
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -14,7 +16,8 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/s
 
 /// Settings applied to every SQLite connection: without a busy timeout, parallel writers get
 /// "database is locked"; foreign keys are off by default in SQLite.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;";
 
 /// A connection to whichever store `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]
@@ -29,7 +32,7 @@ pub enum DbConnection {
 pub type Backend = <DbConnection as Connection>::Backend;
 
 /// The connection pool shared by the request handlers.
-pub type Pool = diesel::r2d2::Pool<ConnectionManager<DbConnection>>;
+pub type Pool = diesel::r2d2::Pool<Manager>;
 
 /// The store named by a `DATABASE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,14 +61,100 @@ impl Store {
     }
 }
 
-#[derive(Debug)]
-struct SqlitePragmas;
+/// SQL statements sent on one thread, as counted by the instrumentation of pooled connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatementCount {
+    /// Every statement, `BEGIN`/`COMMIT`/`ROLLBACK` and savepoints included.
+    pub all: u64,
+    /// Transaction control statements only (`BEGIN`, `COMMIT`, `ROLLBACK`, savepoints).
+    pub transaction: u64,
+}
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+impl StatementCount {
+    /// The statements that read or write data: all but transaction control.
+    pub fn besides_transactions(&self) -> u64 {
+        self.all.saturating_sub(self.transaction)
+    }
+
+    /// What was sent since `earlier` (a count taken on the same thread).
+    pub fn since(&self, earlier: StatementCount) -> StatementCount {
+        StatementCount { all: self.all.saturating_sub(earlier.all), transaction: self.transaction.saturating_sub(earlier.transaction) }
+    }
+}
+
+thread_local! {
+    // A connection is used by one thread at a time and a request's work runs on one blocking
+    // thread, so a per-thread tally read before and after the work counts that work alone.
+    static STATEMENTS: Cell<StatementCount> = const { Cell::new(StatementCount { all: 0, transaction: 0 }) };
+}
+
+/// The statements pooled connections have sent on this thread so far: read it before and after
+/// a piece of work to count that work's round trips.
+pub fn statements_on_this_thread() -> StatementCount {
+    STATEMENTS.with(Cell::get)
+}
+
+/// The instrumentation of every pooled connection: counts its statements on the running
+/// thread, and remembers when the server closed it, so that the pool drops it on return instead
+/// of handing out a dead connection (pooled connections are not pinged before use).
+#[derive(Debug, Default)]
+struct Watch {
+    closed: bool,
+}
+
+impl Instrumentation for Watch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery {
+            error: Some(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)),
+            ..
+        } = event
+        {
+            self.closed = true;
+        }
+        STATEMENTS.with(|c| {
+            let mut n = c.get();
+            match event {
+                InstrumentationEvent::StartQuery { .. } => n.all += 1,
+                InstrumentationEvent::BeginTransaction { .. }
+                | InstrumentationEvent::CommitTransaction { .. }
+                | InstrumentationEvent::RollbackTransaction { .. } => n.transaction += 1,
+                _ => {}
+            }
+            c.set(n);
+        });
+    }
+}
+
+/// diesel's connection manager, which also discards a connection the server closed.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<DbConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        self.0.has_broken(conn) || conn.instrumentation().downcast_ref::<Watch>().is_some_and(|w| w.closed)
+    }
+}
+
+#[derive(Debug)]
+struct Customizer;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for Customizer {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute(SQLITE_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
         }
+        conn.set_instrumentation(Watch::default());
         Ok(())
     }
 }
@@ -86,8 +175,12 @@ pub fn connect_with_timeout(store: &Store, max_size: u32, timeout: Duration) -> 
     diesel::r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(timeout)
-        .connection_customizer(Box::new(SqlitePragmas))
-        .build(ConnectionManager::new(store.url()))
+        // No `SELECT 1` before handing out a connection: it doubled the round trips of a request.
+        // A connection the driver saw break is still discarded, the next query on a dead one
+        // fails with 503 once, and `/readyz` asks the store itself.
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(Customizer))
+        .build(Manager(ConnectionManager::new(store.url())))
         .map_err(|e| Error::Unavailable(e.to_string()))
 }
 
@@ -157,10 +250,42 @@ fn refuse_duplicates(found: Vec<DuplicateRegistration>) -> Result<(), Error> {
     )))
 }
 
+/// SQLite only: copies the WAL back into the database and truncates it, waiting (up to the busy
+/// timeout) for the readers of older snapshots; call it when nothing else uses the store (the
+/// server holds its requests for that instant). Returns whether the WAL could be reset.
+pub fn checkpoint_wal(conn: &mut DbConnection) -> Result<bool, Error> {
+    #[derive(diesel::QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return Ok(true);
+    }
+    let rows = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load::<Checkpoint>(conn)?;
+    Ok(rows.first().is_some_and(|r| r.busy == 0))
+}
+
 /// Answers when the store does: used by `/readyz`.
 pub fn ping(conn: &mut DbConnection) -> Result<(), Error> {
     diesel::sql_query("SELECT 1").execute(conn)?;
     Ok(())
+}
+
+/// `/readyz`: asks the store through the pool. Connections are not pinged when handed out, so
+/// after an outage the idle ones may be dead: each failed ping discards its connection, and the
+/// check goes on (at most once per connection the pool may hold) until one answers or a new
+/// connection cannot be made.
+pub fn ready(pool: &Pool) -> Result<(), Error> {
+    let mut last = Error::Unavailable("no connection".to_owned());
+    for _ in 0..=pool.max_size() {
+        match pool.get().map_err(Error::from).and_then(|mut conn| ping(&mut conn)) {
+            Ok(()) => return Ok(()),
+            Err(e @ Error::Unavailable(_)) => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }
 
 /// True when the directory holds nobody: `concerto demo` loads only into such a store.

@@ -213,10 +213,9 @@ struct Visible {
     status: DossierStatus,
 }
 
-/// The patient-side relations a dossier's visibility depends on.
-fn relations(conn: &mut DbConnection, d: &Dossier) -> Result<DossierRelations, Error> {
-    let treating_physician_id =
-        patients::table.find(&d.patient_id).select(patients::treating_physician_id).first::<Option<String>>(conn).optional()?.flatten();
+/// The patient-side relations a dossier's visibility depends on, the treating physician being
+/// already known (read with the dossier).
+fn relations(conn: &mut DbConnection, d: &Dossier, treating_physician_id: Option<String>) -> Result<DossierRelations, Error> {
     let correspondent_ids = patient_correspondents::table
         .filter(patient_correspondents::patient_id.eq(&d.patient_id))
         .select(patient_correspondents::professional_id)
@@ -227,13 +226,21 @@ fn relations(conn: &mut DbConnection, d: &Dossier) -> Result<DossierRelations, E
 
 /// Loads a dossier and decides, with `delegation::sees_dossier`, whether the caller may know it
 /// exists: an invisible dossier is `NotFound`, never forbidden. Fills the trail as it learns.
+/// Three round trips: the dossier with its patient's treating physician, the RCP's roles, the
+/// patient's correspondents.
 fn visible(conn: &mut DbConnection, p: &Principal, id: &str, trail: &mut Trail) -> Result<Visible, Error> {
     trail.resource_id = Some(id.to_owned());
-    let dossier = find(conn, id)?;
+    let (dossier, treating) = dossiers::table
+        .inner_join(patients::table)
+        .filter(dossiers::id.eq(id))
+        .select((dossiers::all_columns, patients::treating_physician_id))
+        .first::<(Dossier, Option<String>)>(conn)
+        .optional()?
+        .ok_or(Error::NotFound("dossier"))?;
     trail.patient_id = Some(dossier.patient_id.clone());
     let roles = boards::roles(conn, &dossier.rcp_id)?;
     trail.cancer_center_id = Some(roles.cancer_center_id.clone());
-    let relations = relations(conn, &dossier)?;
+    let relations = relations(conn, &dossier, treating)?;
     trail.grant = delegation::sees_dossier(p, &roles, &relations).ok_or(Error::NotFound("dossier"))?;
     let status = DossierStatus::parse(&dossier.status)?;
     Ok(Visible { dossier, roles, relations, status })
@@ -651,70 +658,158 @@ impl Tab {
     }
 }
 
-/// `GET /me/dossiers?tab=`: one tab, newest first, filtered in SQL on indexes with the meaning of
-/// `delegation::in_rcp_passages_tab`, `in_correspondent_tab` and `in_treating_tab`; a tab
-/// `Principal::dossier_tabs` does not offer is `tab_not_allowed`. One audit event per call.
+/// `GET /me/dossiers?tab=`: one tab, newest first (`created_at`, then `id`, both descending),
+/// filtered in SQL on indexes with the meaning of `delegation::in_rcp_passages_tab`,
+/// `in_correspondent_tab` and `in_treating_tab`; a tab `Principal::dossier_tabs` does not offer
+/// is `tab_not_allowed`. One audit event per call.
 pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest) -> Result<Page<DossierSummary>, Error> {
     audit::audited_read(conn, p, "dossier.list", "dossier", |c, trail| {
         if !p.dossier_tabs().contains(&tab.as_str()) {
             return Err(DomainError::Forbidden("tab_not_allowed").into());
         }
-        let scope = scope::load(c, p)?;
+        let after = page.after.as_ref().map(|(at, id)| Ok::<_, Error>((parse_cursor_time(at)?, id.clone()))).transpose()?;
         let me = p.professional_id.clone();
-        let mut query = dossiers::table
-            .inner_join(patients::table)
-            .inner_join(rcps::table)
-            .select((SUMMARY_COLUMNS, dossiers::created_at))
-            .into_boxed();
-        // Each filter leads with an indexed column (requester, patient), so a tab costs the
-        // caller's own dossiers, never a scan of the table: "requester = me, or one of P(S) on a
-        // secretary center" is written as "requester in {me} ∪ P(S), and (me, or that center)".
-        query =
-            match tab {
-                Tab::RcpPassages => {
-                    let requesters: Vec<String> = std::iter::once(me.clone()).chain(scope.physicians.iter().cloned()).collect();
-                    query
-                        .filter(dossiers::requester_id.eq_any(requesters))
-                        .filter(dossiers::requester_id.eq(me.clone()).or(rcps::cancer_center_id.eq_any(scope.secretary_centers.clone())))
+        let rows = match tab {
+            Tab::RcpPassages => rcp_passages_page(c, p, after.as_ref(), page.fetch())?,
+            Tab::Treating | Tab::Correspondent => {
+                let mut query = dossiers::table
+                    .inner_join(patients::table)
+                    .inner_join(rcps::table)
+                    .select((SUMMARY_COLUMNS, dossiers::created_at, rcps::cancer_center_id))
+                    .into_boxed();
+                // Each filter leads with an indexed column (patient), so a tab costs the
+                // caller's own patients' dossiers, never a scan of the table.
+                query = if tab == Tab::Treating {
+                    query.filter(dossiers::patient_id.eq_any(
+                        treated.filter(treated.field(patients::treating_physician_id).eq(me.clone())).select(treated.field(patients::id)),
+                    ))
+                } else {
+                    query.filter(
+                        dossiers::patient_id.eq_any(
+                            patient_correspondents::table
+                                .filter(patient_correspondents::professional_id.eq(me.clone()))
+                                .select(patient_correspondents::patient_id),
+                        ),
+                    )
+                };
+                if let Some((at, id)) = &after {
+                    query = query.filter(dossiers::created_at.lt(*at).or(dossiers::created_at.eq(*at).and(dossiers::id.lt(id.clone()))));
                 }
-                Tab::Treating => query.filter(dossiers::patient_id.eq_any(
-                    treated.filter(treated.field(patients::treating_physician_id).eq(me.clone())).select(treated.field(patients::id)),
-                )),
-                Tab::Correspondent => query.filter(
-                    dossiers::patient_id.eq_any(
-                        patient_correspondents::table
-                            .filter(patient_correspondents::professional_id.eq(me.clone()))
-                            .select(patient_correspondents::patient_id),
-                    ),
-                ),
-            };
-        if let Some((at, id)) = &page.after {
-            let at = parse_cursor_time(at)?;
-            query = query.filter(dossiers::created_at.lt(at).or(dossiers::created_at.eq(at).and(dossiers::id.gt(id.clone()))));
+                query.order((dossiers::created_at.desc(), dossiers::id.desc())).limit(page.fetch()).load::<TabRow>(c)?
+            }
+        };
+        let page = Page::from_rows(rows, page, |(r, at, _)| (cursor_time(*at), r.0.clone()));
+        if tab == Tab::RcpPassages && !p.acting_for.is_empty() {
+            // The page's own requests need nobody's rights; only the delegated ones are named.
+            // The rule reads the RCP's center and the requester, both on the row already.
+            let physicians = page.items.iter().flat_map(|(row, _, center)| {
+                let rcp = RcpRoles { rcp_id: row.2.clone(), cancer_center_id: center.clone(), members: Vec::new(), managers: Vec::new() };
+                delegation::in_rcp_passages_tab(p, &rcp, &row.7).map(|g| g.on_behalf_of).unwrap_or_default()
+            });
+            trail.grant = Grant::delegated(physicians.collect::<Vec<_>>());
         }
-        let rows = query.order((dossiers::created_at.desc(), dossiers::id)).limit(page.fetch()).load::<(SummaryRow, NaiveDateTime)>(c)?;
-        let page = Page::from_rows(rows, page, |(r, at)| (cursor_time(*at), r.0.clone()));
-        let page = page.map(|(row, _)| summary(row));
-        if tab == Tab::RcpPassages {
-            trail.grant = on_behalf_for_passages(c, p, &page.items)?;
-        }
-        Ok(page)
+        Ok(page.map(|(row, _, _)| summary(row)))
     })
 }
 
-/// The physicians of P(S) whose requests showed a secretary the dossiers of this tab page.
-fn on_behalf_for_passages(conn: &mut DbConnection, p: &Principal, shown: &[DossierSummary]) -> Result<Grant, Error> {
-    if p.acting_for.is_empty() {
-        return Ok(Grant::own());
-    }
-    let mut roles: HashMap<String, RcpRoles> = HashMap::new();
-    let mut grants = Vec::new();
-    for d in shown {
-        if !roles.contains_key(&d.rcp_id) {
-            roles.insert(d.rcp_id.clone(), boards::roles(conn, &d.rcp_id)?);
+/// A tab row: the summary, its sort key and the center of its RCP.
+type TabRow = (SummaryRow, NaiveDateTime, String);
+
+/// A row of [`rcp_passages_page`].
+#[derive(QueryableByName)]
+struct PassageRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    session_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    rcp_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    patient_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    family_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    given_name: String,
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    birth_date: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    requester_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    cancer_center_id: String,
+}
+
+/// One page of the `rcp_passages` tab: the caller's own requests, and those of P(S) in the RCPs
+/// of her secretary centers. A page, not a history: for each requester the newest `fetch`
+/// dossiers after the cursor, read backwards on the index `dossiers_requester (requester_id,
+/// created_at, id)` and stopped early (`CROSS JOIN` makes SQLite keep the dossiers as the outer
+/// loop: with the center filter it would otherwise start from the center's RCPs through
+/// `dossiers_rcp` and sort the physician's whole history); the short lists merged newest first; patients joined to
+/// the merged page only. Raw SQL because diesel's MultiConnection has no UNION; the parameters
+/// are numbered in the order they appear (`$n` is positional on PostgreSQL, named and bound by
+/// position on SQLite).
+fn rcp_passages_page(
+    conn: &mut DbConnection,
+    p: &Principal,
+    after: Option<&(NaiveDateTime, String)>,
+    fetch: i64,
+) -> Result<Vec<TabRow>, Error> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    let (physicians, secretary_centers) = scope::delegation_of(p);
+    let me = p.professional_id.clone();
+    // Whose requests the tab shows, and on which centers (`None`: everywhere).
+    let mut requesters: Vec<(String, Option<&[String]>)> = vec![(me.clone(), None)];
+    requesters.extend(physicians.into_iter().filter(|id| *id != me).map(|id| (id, Some(secretary_centers.as_slice()))));
+    let mut sql = String::from(
+        "SELECT d.id, d.session_id, d.rcp_id, d.patient_id, pa.family_name, pa.given_name, pa.birth_date, d.requester_id, d.status, \
+         d.created_at, d.cancer_center_id FROM (",
+    );
+    let mut n = 0;
+    let mut param = || {
+        n += 1;
+        format!("${n}")
+    };
+    for (i, (_, centers)) in requesters.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" UNION ALL ");
         }
-        grants.extend(roles.get(&d.rcp_id).and_then(|r| delegation::in_rcp_passages_tab(p, r, &d.requester_id)));
+        sql.push_str(&format!(
+            "SELECT * FROM (SELECT x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status, x.created_at, r.cancer_center_id \
+             FROM dossiers x CROSS JOIN rcps r WHERE r.id = x.rcp_id AND x.requester_id = {}",
+            param()
+        ));
+        if after.is_some() {
+            let (t1, t2, id) = (param(), param(), param());
+            sql.push_str(&format!(" AND (x.created_at < {t1} OR (x.created_at = {t2} AND x.id < {id}))"));
+        }
+        if let Some(centers) = centers {
+            let list: Vec<String> = centers.iter().map(|_| param()).collect();
+            sql.push_str(&format!(" AND r.cancer_center_id IN ({})", list.join(", ")));
+        }
+        sql.push_str(&format!(" ORDER BY x.created_at DESC, x.id DESC LIMIT {}) q{i}", param()));
     }
-    // The page's own requests need nobody's rights; only the delegated ones are named.
-    Ok(Grant::delegated(grants.into_iter().flat_map(|g| g.on_behalf_of)))
+    sql.push_str(&format!(") d JOIN patients pa ON pa.id = d.patient_id ORDER BY d.created_at DESC, d.id DESC LIMIT {}", param()));
+    let mut query = diesel::sql_query(sql).into_boxed::<<DbConnection as diesel::Connection>::Backend>();
+    for (requester, centers) in &requesters {
+        query = query.bind::<Text, _>(requester.clone());
+        if let Some((at, id)) = after {
+            query = query.bind::<Timestamp, _>(*at).bind::<Timestamp, _>(*at).bind::<Text, _>(id.clone());
+        }
+        for center in centers.iter().flat_map(|c| c.iter()) {
+            query = query.bind::<Text, _>(center.clone());
+        }
+        query = query.bind::<BigInt, _>(fetch);
+    }
+    query = query.bind::<BigInt, _>(fetch);
+    Ok(query
+        .load::<PassageRow>(conn)?
+        .into_iter()
+        .map(|r| {
+            let summary = (r.id, r.session_id, r.rcp_id, r.patient_id, r.family_name, r.given_name, r.birth_date, r.requester_id, r.status);
+            (summary, r.created_at, r.cancer_center_id)
+        })
+        .collect())
 }

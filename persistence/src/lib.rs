@@ -19,6 +19,7 @@ pub mod page;
 pub mod patients;
 pub mod professionals;
 pub mod rcps;
+pub mod region;
 pub mod reports;
 pub mod schema;
 pub mod scope;

@@ -91,19 +91,39 @@ pub fn list(conn: &mut DbConnection, cancer_center_id: Option<&str>, page: &Page
     Ok(Page::from_rows(rows, page, |r| (r.name.clone(), r.id.clone())))
 }
 
+/// A row of [`roles`]: one member (`what` = its role), one manager (`what` = `manager`) or the
+/// RCP itself (`who` = its center, `what` = `center`).
+#[derive(QueryableByName)]
+struct RoleRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    who: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    what: String,
+}
+
+// One round trip for the RCP, its members and its managers: every patient-data request asks it.
+// Raw SQL because diesel's MultiConnection has no UNION; `$1` is a positional parameter on
+// PostgreSQL and a named one, bound by position, on SQLite.
+const ROLES_SQL: &str = "SELECT professional_id AS who, role AS what FROM rcp_members WHERE rcp_id = $1 \
+     UNION ALL SELECT professional_id AS who, 'manager' AS what FROM rcp_managers WHERE rcp_id = $1 \
+     UNION ALL SELECT cancer_center_id AS who, 'center' AS what FROM rcps WHERE id = $1";
+
 /// The roles of an RCP, as the delegation rules read them.
 pub fn roles(conn: &mut DbConnection, rcp_id: &str) -> Result<RcpRoles, Error> {
-    let rcp = find(conn, rcp_id)?;
-    let members = rcp_members::table
-        .filter(rcp_members::rcp_id.eq(rcp_id))
-        .select((rcp_members::professional_id, rcp_members::role))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .map(|(id, role)| Ok((id, MemberRole::parse(&role)?)))
-        .collect::<Result<Vec<_>, Error>>()?;
-    let managers =
-        rcp_managers::table.filter(rcp_managers::rcp_id.eq(rcp_id)).select(rcp_managers::professional_id).load::<String>(conn)?;
-    Ok(RcpRoles { rcp_id: rcp.id, cancer_center_id: rcp.cancer_center_id, members, managers })
+    let rows = diesel::sql_query(ROLES_SQL).bind::<diesel::sql_types::Text, _>(rcp_id).load::<RoleRow>(conn)?;
+    let mut roles = RcpRoles { rcp_id: rcp_id.to_owned(), cancer_center_id: String::new(), members: Vec::new(), managers: Vec::new() };
+    let mut found = false;
+    for RoleRow { who, what } in rows {
+        match what.as_str() {
+            "center" => {
+                roles.cancer_center_id = who;
+                found = true;
+            }
+            "manager" => roles.managers.push(who),
+            role => roles.members.push((who, MemberRole::parse(role)?)),
+        }
+    }
+    if found { Ok(roles) } else { Err(Error::NotFound("rcp")) }
 }
 
 /// `GET /rcps/{id}`: the RCP with its members and managers.

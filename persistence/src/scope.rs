@@ -3,9 +3,11 @@
 //! SQL on small id sets rather than loading everything. The meaning is exactly that of
 //! `concerto_domain::delegation` (`sees_session`, `sees_all_dossiers`, `sees_dossier_in_agenda`).
 
+use std::collections::HashMap;
+
 use concerto_domain::principal::Principal;
 use concerto_domain::profile::ProfileKind;
-use concerto_domain::rcp::MemberRole;
+use concerto_domain::rcp::{MemberRole, RcpRoles};
 use diesel::prelude::*;
 
 use crate::schema::{rcp_members, rcps};
@@ -26,6 +28,11 @@ pub struct ClinicalScope {
     pub delegated_rcps: Vec<String>,
     /// Of those, the RCPs where some physician of P(S) is animateur.
     pub delegated_animateur_rcps: Vec<String>,
+    /// The roles of the RCPs above as far as the principal and P(S) hold them: their center and
+    /// the roles of the principal and of P(S) only (no other member, no manager). That is all
+    /// the agenda's rules (`delegation::sees_dossier_in_agenda`) read, so `on_behalf_of` is
+    /// named without loading each RCP again.
+    pub known_roles: HashMap<String, RcpRoles>,
 }
 
 impl ClinicalScope {
@@ -47,33 +54,55 @@ fn union(a: &[String], b: &[String]) -> Vec<String> {
     v
 }
 
-/// Loads the scope of a principal.
-pub fn load(conn: &mut DbConnection, p: &Principal) -> Result<ClinicalScope, Error> {
-    let own_rcps = rcp_members::table
-        .filter(rcp_members::professional_id.eq(&p.professional_id))
-        .select(rcp_members::rcp_id)
-        .order(rcp_members::rcp_id)
-        .load::<String>(conn)?;
+/// P(S) and the centers where it applies, from the principal alone (no query): what the
+/// `rcp_passages` tab filters on.
+pub fn delegation_of(p: &Principal) -> (Vec<String>, Vec<String>) {
     let secretary_centers = p.centers_with(ProfileKind::Secretary);
     let physicians = if secretary_centers.is_empty() { Vec::new() } else { p.represented_physicians() };
-    let (mut delegated_rcps, mut delegated_animateur_rcps) = (Vec::new(), Vec::new());
-    if !physicians.is_empty() {
-        let rows = rcp_members::table
-            .inner_join(rcps::table)
-            .filter(rcp_members::professional_id.eq_any(&physicians))
-            .filter(rcps::cancer_center_id.eq_any(&secretary_centers))
-            .select((rcp_members::rcp_id, rcp_members::role))
-            .load::<(String, String)>(conn)?;
-        for (rcp, role) in rows {
-            if role == MemberRole::Animateur.as_str() {
+    (physicians, secretary_centers)
+}
+
+/// Loads the scope of a principal in one query: the memberships of the principal anywhere, and
+/// those of P(S) in the RCPs of her secretary centers.
+pub fn load(conn: &mut DbConnection, p: &Principal) -> Result<ClinicalScope, Error> {
+    let (physicians, secretary_centers) = delegation_of(p);
+    let me = p.professional_id.clone();
+    let mine = rcp_members::professional_id.eq(me.clone());
+    let query = rcp_members::table.inner_join(rcps::table).select((
+        rcp_members::rcp_id,
+        rcp_members::professional_id,
+        rcp_members::role,
+        rcps::cancer_center_id,
+    ));
+    let rows = if physicians.is_empty() {
+        query.filter(mine).load::<(String, String, String, String)>(conn)?
+    } else {
+        query
+            .filter(mine.or(rcp_members::professional_id.eq_any(&physicians).and(rcps::cancer_center_id.eq_any(&secretary_centers))))
+            .load::<(String, String, String, String)>(conn)?
+    };
+    let (mut own_rcps, mut delegated_rcps, mut delegated_animateur_rcps) = (Vec::new(), Vec::new(), Vec::new());
+    let mut known_roles: HashMap<String, RcpRoles> = HashMap::new();
+    for (rcp, member, role, center) in rows {
+        let role = MemberRole::parse(&role)?;
+        if member == me {
+            own_rcps.push(rcp.clone());
+        }
+        if physicians.contains(&member) && secretary_centers.contains(&center) {
+            if role == MemberRole::Animateur {
                 delegated_animateur_rcps.push(rcp.clone());
             }
-            delegated_rcps.push(rcp);
+            delegated_rcps.push(rcp.clone());
         }
-        for v in [&mut delegated_rcps, &mut delegated_animateur_rcps] {
-            v.sort();
-            v.dedup();
-        }
+        known_roles
+            .entry(rcp.clone())
+            .or_insert_with(|| RcpRoles { rcp_id: rcp, cancer_center_id: center, members: Vec::new(), managers: Vec::new() })
+            .members
+            .push((member, role));
     }
-    Ok(ClinicalScope { me: p.professional_id.clone(), physicians, secretary_centers, own_rcps, delegated_rcps, delegated_animateur_rcps })
+    for v in [&mut own_rcps, &mut delegated_rcps, &mut delegated_animateur_rcps] {
+        v.sort();
+        v.dedup();
+    }
+    Ok(ClinicalScope { me, physicians, secretary_centers, own_rcps, delegated_rcps, delegated_animateur_rcps, known_roles })
 }

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use concerto_domain::DomainError;
 use concerto_domain::delegation::{self, Grant};
 use concerto_domain::principal::Principal;
-use concerto_domain::rcp::{RcpRoles, SessionAction, SessionStatus};
+use concerto_domain::rcp::{SessionAction, SessionStatus};
 use diesel::prelude::*;
 
 use crate::audit;
@@ -179,7 +179,7 @@ pub fn agenda(
         for d in dossiers::visible_in_sessions(c, &scope, &session_ids)? {
             by_session.entry(d.session_id.clone()).or_default().push(d);
         }
-        trail.grant = on_behalf_for_agenda(c, p, &by_session)?;
+        trail.grant = on_behalf_for_agenda(p, &scope, &by_session);
         Ok(page.map(|(session, rcp_name)| {
             let dossiers = by_session.remove(&session.id).unwrap_or_default();
             AgendaEntry { session, rcp_name, dossiers }
@@ -187,22 +187,18 @@ pub fn agenda(
     })
 }
 
-/// The physicians of P(S) whose rights showed the caller any dossier of this agenda page.
-fn on_behalf_for_agenda(conn: &mut DbConnection, p: &Principal, shown: &HashMap<String, Vec<DossierSummary>>) -> Result<Grant, Error> {
+/// The physicians of P(S) whose rights showed the caller any dossier of this agenda page, decided
+/// on the roles the scope already read (the principal's and P(S)'s, which are all the rule reads).
+fn on_behalf_for_agenda(p: &Principal, scope: &scope::ClinicalScope, shown: &HashMap<String, Vec<DossierSummary>>) -> Grant {
     if p.acting_for.is_empty() {
-        return Ok(Grant::own());
+        return Grant::own();
     }
-    let mut roles: HashMap<String, RcpRoles> = HashMap::new();
-    let mut physicians = Vec::new();
-    for d in shown.values().flatten() {
-        if !roles.contains_key(&d.rcp_id) {
-            roles.insert(d.rcp_id.clone(), boards::roles(conn, &d.rcp_id)?);
-        }
-        if let Some(grant) = roles.get(&d.rcp_id).and_then(|r| delegation::sees_dossier_in_agenda(p, r, &d.requester_id)) {
-            physicians.extend(grant.on_behalf_of);
-        }
-    }
-    Ok(Grant::delegated(physicians))
+    let physicians = shown
+        .values()
+        .flatten()
+        .filter_map(|d| scope.known_roles.get(&d.rcp_id).and_then(|r| delegation::sees_dossier_in_agenda(p, r, &d.requester_id)))
+        .flat_map(|grant| grant.on_behalf_of);
+    Grant::delegated(physicians)
 }
 
 /// The session run: the session, every dossier and the attendance.

@@ -20,6 +20,8 @@ mod model;
 mod openapi;
 mod patients;
 mod process;
+mod region;
+mod round_trips;
 mod secretary_groups;
 mod session;
 mod worklist;

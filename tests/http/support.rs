@@ -72,6 +72,8 @@ pub struct TestApp {
     pub pool: concerto_persistence::Pool,
     pub store: Store,
     options: Options,
+    /// The SQL statements the server's handlers have sent so far.
+    pub statements: concerto_api::state::SqlTally,
     db: TestDb,
     admin: OnceLock<User>,
     counter: std::cell::Cell<u32>,
@@ -122,34 +124,36 @@ impl TestApp {
             }
         };
         let pool = db::connect(&store, 4).expect("connect and migrate");
-        let base = Self::start_server(pool.clone(), &options);
+        let (base, statements) = Self::start_server(pool.clone(), &options);
         TestApp {
             base,
             client: awc::Client::builder().disable_redirects().timeout(std::time::Duration::from_secs(30)).finish(),
             pool,
             store,
             options,
+            statements,
             db: test_db,
             admin: OnceLock::new(),
             counter: std::cell::Cell::new(0),
         }
     }
 
-    fn start_server(pool: concerto_persistence::Pool, options: &Options) -> String {
-        let state = AppState { pool, tokens: TokenKeys::new(SECRET, 3600), auth: options.auth.clone() };
+    fn start_server(pool: concerto_persistence::Pool, options: &Options) -> (String, concerto_api::state::SqlTally) {
+        let state = AppState::new(pool, TokenKeys::new(SECRET, 3600), options.auth.clone());
+        let statements = state.statements.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let serve = concerto_api::ServeOptions { cors_origins: options.cors_origins.clone(), ..concerto_api::ServeOptions::new(1) };
         let server = concerto_api::serve(state, listener, serve).expect("server");
         actix_rt::spawn(server);
-        base
+        (base, statements)
     }
 
     /// A second instance over the same database, with a pool of its own (as a second process
     /// behind a load balancer would have): its base URL.
     pub fn another_instance(&self) -> String {
         let pool = db::connect(&self.store, 4).expect("connect");
-        Self::start_server(pool, &self.options)
+        Self::start_server(pool, &self.options).0
     }
 
     /// The PostgreSQL admin URL and database name of this app, when on PostgreSQL.

@@ -32,7 +32,8 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.db(concerto_persistence::db::ping).await.map_err(|e| match e {
+    let pool = state.pool.clone();
+    web::block(move || concerto_persistence::db::ready(&pool)).await?.map_err(ApiError::from).map_err(|e| match e {
         ApiError::Unavailable(m) | ApiError::Internal(m) => ApiError::Unavailable(m),
         other => other,
     })?;

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# make bench: the permission-filtered lists over HTTP on a generated region.
+# BENCH_DOSSIERS (10000), BENCH_SEED (1), BENCH_STORES ("sqlite postgres"), BENCH_SECONDS (10),
+# BENCH_CONNECTIONS ("16 64"), BENCH_POSTGRES_ADMIN (postgres://postgres@127.0.0.1:5432/postgres).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${BENCH_DOSSIERS:-10000}
+SEED=${BENCH_SEED:-1}
+STORES=${BENCH_STORES:-sqlite postgres}
+SECONDS_EACH=${BENCH_SECONDS:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-16 64}
+PG_ADMIN=${BENCH_POSTGRES_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
+PORT=${BENCH_PORT:-18080}
+CACHE=target/bench
+# Bump when `concerto generate` changes what it writes: cached regions are keyed by it.
+GENERATOR=2
+OUT=${BENCH_OUT:-$CACHE/results-$N.md}
+# BENCH_BIN: another build of the server to measure (e.g. an older commit) on the same region.
+BIN=${BENCH_BIN:-target/release/concerto}
+mkdir -p "$CACHE"
+
+command -v wrk >/dev/null || { echo "== installing wrk"; apt-get install -y wrk >/dev/null; }
+if [ -z "${BENCH_BIN:-}" ]; then cargo build --release --bin concerto; fi
+
+base="http://127.0.0.1:$PORT/api/v1"
+json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+{
+  echo "## $N dossiers, seed $SEED — $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)${BENCH_BIN:+, server $BENCH_BIN}"
+  echo
+  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GB; server, store and wrk on the same machine; ${SECONDS_EACH}s per scenario."
+  echo
+} >"$OUT"
+
+for store in $STORES; do
+  if [ "$store" = sqlite ]; then
+    url="$CACHE/region-$N-$SEED-v$GENERATOR.db"
+  else
+    name="concerto_bench_${N}_${SEED}_v$GENERATOR"
+    url="${PG_ADMIN%/*}/$name"
+  fi
+  accounts="$CACHE/region-$store-$N-$SEED-v$GENERATOR.json"
+  if [ ! -s "$accounts" ]; then
+    echo "== generating $N dossiers on $store"
+    if [ "$store" = sqlite ]; then rm -f "$url" "$url"-wal "$url"-shm; else
+      psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name" && psql "$PG_ADMIN" -qc "CREATE DATABASE $name"; fi
+    start=$(date +%s.%N)
+    DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret "$BIN" generate --dossiers "$N" --seed "$SEED" --accounts-out "$accounts.tmp"
+    mv "$accounts.tmp" "$accounts"
+    echo "generated in $(echo "$(date +%s.%N) - $start" | bc) s" >"$accounts.time"
+    [ "$store" = postgres ] && psql "$url" -qc "VACUUM ANALYZE" || true
+  fi
+  DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret CONCERTO_BIND="127.0.0.1:$PORT" RUST_LOG=warn "$BIN" serve &
+  server=$!
+  trap 'kill $server 2>/dev/null || true' EXIT
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+  password=$(json "$accounts" "d['password']")
+  login() { curl -sf -X POST "$base/auth/login" -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
+  sec=$(login sec0); chair=$(login "$(json "$accounts" "d['accounts'][2]['username']")")
+  session=$(json "$accounts" "d['current_session_id']"); dossier=$(json "$accounts" "d['dossier_id']")
+  # A deep page of the tab: follow the cursor 20 pages of 50.
+  cursor=""
+  for _ in $(seq 20); do
+    next=$(curl -sf "$base/me/dossiers?tab=rcp_passages&limit=50${cursor:+&cursor=$cursor}" -H "Authorization: Bearer $sec" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("next_cursor") or "")')
+    [ -z "$next" ] && break; cursor=$next
+  done
+  wal_before=$(stat -c %s "$url-wal" 2>/dev/null || echo 0)
+  {
+    echo "### $store ($(cat "$accounts.time" 2>/dev/null || true))"
+    echo
+    echo "| scenario | connections | requests/s | p50 ms | p99 ms | errors |"
+    echo "|---|---|---|---|---|---|"
+  } >>"$OUT"
+  scenario() { # name token path [method body]
+    local name=$1 token=$2 path=$3 method=${4:-} body=${5:-}
+    for c in $CONNECTIONS; do
+      r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$base$path" | tail -1)
+      echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| $name | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
+      tail -1 "$OUT"
+    done
+  }
+  scenario "/me (secretary)" "$sec" "/me"
+  scenario "agenda (secretary of 5)" "$sec" "/agenda"
+  scenario "rcp_passages first page" "$sec" "/me/dossiers?tab=rcp_passages&limit=50"
+  if [ -n "$cursor" ]; then
+    scenario "rcp_passages deep page" "$sec" "/me/dossiers?tab=rcp_passages&limit=50&cursor=$cursor"
+  else
+    echo "| rcp_passages deep page | - | (her tab holds one page at this size) | | | |" >>"$OUT"
+  fi
+  scenario "GET /dossiers/ID (animateur)" "$chair" "/dossiers/$dossier"
+  scenario "session run (animateur)" "$chair" "/sessions/$session/run"
+  # Peak RSS of the reads, before the logins (argon2 takes 19 MiB per hash in flight).
+  rss=$(awk '/VmHWM/{print $2/1024 " MB"}' /proc/$server/status)
+  # Registrations: a new session of the animateur's RCP for each store and connection count, so
+  # that a cached region never refuses a patient as already registered.
+  if [ "$store" = sqlite ]; then
+    python3 -c "import sqlite3; print('\\n'.join(r[0] for r in sqlite3.connect('$url').execute('SELECT id FROM patients LIMIT 20000')))" >"$CACHE/patients.txt"
+  else
+    psql "$url" -tAc "SELECT id FROM patients LIMIT 20000" >"$CACHE/patients.txt"
+  fi
+  rcp=$(json "$accounts" "d['rcp_id']"); chair_id=$(curl -sf "$base/me" -H "Authorization: Bearer $chair" | python3 -c 'import json,sys; print(json.load(sys.stdin)["professional"]["id"])')
+  for c in $CONNECTIONS; do
+    when=$(date -u -d "+$((RANDOM % 300 + 30)) days" '+%Y-%m-%dT%H:%M:%S.%NZ')
+    fresh=$(curl -sf -X POST "$base/rcps/$rcp/sessions" -H "Authorization: Bearer $chair" -H 'Content-Type: application/json' -d "{\"starts_at\":\"$when\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    r=$(BENCH_TOKEN=$chair BENCH_PATIENTS="$CACHE/patients.txt" BENCH_REQUESTER=$chair_id BENCH_THREADS=2 wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/register.lua "$base/sessions/$fresh/dossiers" | tail -1)
+    echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| registration (animateur) | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
+    tail -1 "$OUT"
+  done
+  scenario "login" "" "/auth/login" POST "{\"username\":\"sec0\",\"password\":\"$password\"}"
+  rss_all=$(awk '/VmHWM/{print $2/1024 " MB"}' /proc/$server/status)
+  wal_after=$(stat -c %s "$url-wal" 2>/dev/null || echo 0)
+  kill $server; wait $server 2>/dev/null || true
+  {
+    echo
+    echo "Server peak RSS: $rss after the reads, $rss_all after registrations and logins."
+    [ "$store" = sqlite ] && echo "SQLite WAL: $((wal_before / 1024)) KiB before the scenarios, $((wal_after / 1024)) KiB after (audit inserts under continuous reads)."
+    echo
+  } >>"$OUT"
+done
+echo "== results in $OUT"

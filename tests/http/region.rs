@@ -1,0 +1,35 @@
+//! The benchmark region (`concerto generate`): coherent enough to drive the scenarios through the
+//! API, and the same for the same seed.
+
+use concerto_persistence::region;
+
+use crate::support::{PASSWORD, TestApp};
+
+async fn generated(app: &TestApp, seed: u64) -> region::Landmarks {
+    let hash = concerto_api::auth::hash_password(PASSWORD).unwrap();
+    let mut conn = app.pool.get().unwrap();
+    region::generate(&mut conn, 400, seed, &hash, &mut |_, _| {}).unwrap()
+}
+
+#[actix_rt::test]
+async fn a_generated_region_answers_the_bench_scenarios_and_repeats_for_a_seed() {
+    let app = TestApp::spawn().await;
+    let marks = generated(&app, 7).await;
+    assert_eq!(marks.dossiers, 400);
+    let sec = app.login(&marks.secretary, PASSWORD).await;
+    let me = app.get("/api/v1/me", &sec).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.body["acting_for"].as_array().unwrap().len(), 5, "a secretary of 5 physicians: {}", me.text);
+    let agenda = app.get("/api/v1/agenda", &sec).await;
+    assert_eq!(agenda.status, 200, "{}", agenda.text);
+    assert!(!agenda.body["items"].as_array().unwrap().is_empty(), "her physicians' boards meet: {}", agenda.text);
+    assert_eq!(app.get("/api/v1/me/dossiers?tab=rcp_passages", &sec).await.status, 200);
+    let chair = app.login(&marks.animateur, PASSWORD).await;
+    let run = app.get(&format!("/api/v1/sessions/{}/run", marks.current_session), &chair).await;
+    assert_eq!(run.status, 200, "{}", run.text);
+    assert_eq!(run.body["dossiers"].as_array().map(Vec::len), Some(region::DOSSIERS_PER_SESSION), "{}", run.text);
+    assert_eq!(app.get(&format!("/api/v1/dossiers/{}", marks.dossier), &chair).await.status, 200);
+
+    let again = generated(&TestApp::spawn().await, 7).await;
+    assert_eq!((&again.current_session, &again.dossier, &again.secretary), (&marks.current_session, &marks.dossier, &marks.secretary));
+}
