@@ -13,7 +13,7 @@ PG_ADMIN=${BENCH_POSTGRES_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${BENCH_PORT:-18080}
 CACHE=target/bench
 # Bump when `concerto generate` changes what it writes: cached regions are keyed by it.
-GENERATOR=2
+GENERATOR=3
 OUT=${BENCH_OUT:-$CACHE/results-$N.md}
 # BENCH_BIN: another build of the server to measure (e.g. an older commit) on the same region.
 BIN=${BENCH_BIN:-target/release/concerto}
@@ -48,9 +48,13 @@ for store in $STORES; do
     DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret "$BIN" generate --dossiers "$N" --seed "$SEED" --accounts-out "$accounts.tmp"
     mv "$accounts.tmp" "$accounts"
     echo "generated in $(echo "$(date +%s.%N) - $start" | bc) s" >"$accounts.time"
+    # A platform administrator for the activity report (the region's year).
+    echo "$(json "$accounts" "d['password']")" | DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret "$BIN" create-admin --username benchadmin >/dev/null
     [ "$store" = postgres ] && psql "$url" -qc "VACUUM ANALYZE" || true
   fi
-  DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret CONCERTO_BIND="127.0.0.1:$PORT" RUST_LOG=warn "$BIN" serve &
+  # Login throttling at its ceiling: the login scenario is one user logging in again and again.
+  DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret CONCERTO_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
+    CONCERTO_LOGIN_MAX_PER_ACCOUNT=1000 CONCERTO_LOGIN_MAX_PER_ADDRESS=100000 "$BIN" serve &
   server=$!
   trap 'kill $server 2>/dev/null || true' EXIT
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
@@ -89,6 +93,12 @@ for store in $STORES; do
   fi
   scenario "GET /dossiers/ID (animateur)" "$chair" "/dossiers/$dossier"
   scenario "session run (animateur)" "$chair" "/sessions/$session/run"
+  # The secretary's day and the board's report.
+  scenario "reports to send (secretary of 5)" "$sec" "/me/reports-to-send"
+  scenario "dossier search (secretary, name prefix)" "$sec" "/dossiers?patient=patient1"
+  admin=$(login benchadmin)
+  scenario "activity report (region, a year, by RCP)" "$admin" "/reports/activity?by=rcp"
+  scenario "activity report (region, a year, by month)" "$admin" "/reports/activity?by=month"
   # Peak RSS of the reads, before the logins (argon2 takes 19 MiB per hash in flight).
   rss=$(awk '/VmHWM/{print $2/1024 " MB"}' /proc/$server/status)
   # Registrations: a new session of the animateur's RCP for each store and connection count, so

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::schema::{
     accounts, cancer_centers, dossiers, patients, physician_secretary_groups, professionals, profiles, rcp_members, rcp_sessions, rcps,
-    secretary_affiliations, secretary_group_members, secretary_groups,
+    reports_to_send, secretary_affiliations, secretary_group_members, secretary_groups,
 };
 use crate::{DbConnection, Error, now};
 
@@ -371,12 +371,15 @@ fn generate_in(
                     dossiers::rcp_id.eq(rcp.clone()),
                     dossiers::patient_id.eq(patient),
                     dossiers::requester_id.eq(physicians[requester].clone()),
-                    dossiers::status.eq(if future { "registered" } else { "discussed" }),
+                    // Past boards validated their dossiers an hour into the session.
+                    dossiers::status.eq(if future { "registered" } else { "validated" }),
                     dossiers::question.eq(Some("Quelle stratégie thérapeutique ?")),
                     dossiers::version.eq(1),
                     dossiers::registered_by.eq(physicians[requester].clone()),
                     dossiers::created_at.eq(created),
                     dossiers::updated_at.eq(created),
+                    dossiers::validated_at
+                        .eq((!future).then(|| starts_at + Duration::hours(1) + Duration::microseconds(i64::try_from(n).unwrap_or(0)))),
                 ));
                 written += 1;
             }
@@ -392,5 +395,16 @@ fn generate_in(
         progress(written, dossier_target);
     }
     landmarks.dossiers = written;
+    // The last four weeks' reports wait to be sent (the secretaries' worklist); older ones count
+    // as sent (no transmissions are generated).
+    let backlog = today - Duration::weeks(4);
+    diesel::insert_into(reports_to_send::table)
+        .values(dossiers::table.filter(dossiers::status.eq("validated")).filter(dossiers::validated_at.ge(backlog)).select((
+            dossiers::id,
+            dossiers::requester_id,
+            dossiers::validated_at.assume_not_null(),
+        )))
+        .into_columns((reports_to_send::dossier_id, reports_to_send::requester_id, reports_to_send::validated_at))
+        .execute(c)?;
     Ok(landmarks)
 }
