@@ -55,36 +55,27 @@ pub fn acting_for(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<Act
     Ok(acting_for_named(conn, secretary_id)?.into_iter().map(|a| a.acting_for).collect())
 }
 
-/// A row of [`acting_for_named`].
-#[derive(QueryableByName)]
-struct ActingForRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    physician_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    family_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    given_name: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    via_group_id: Option<String>,
-}
-
-// Both routes in one round trip, as every request of a secretary loads them. Raw SQL because
-// diesel's MultiConnection has no UNION; `$1` is positional on PostgreSQL and a named parameter
-// bound by position on SQLite.
-const ACTING_FOR_SQL: &str = "SELECT p.id AS physician_id, p.family_name, p.given_name, NULL AS via_group_id \
-     FROM secretary_affiliations a JOIN professionals p ON p.id = a.physician_id WHERE a.secretary_id = $1 \
-     UNION ALL SELECT p.id AS physician_id, p.family_name, p.given_name, g.group_id AS via_group_id \
+// Both routes in one round trip, as every request of a secretary loads them. Hand-written
+// because diesel's MultiConnection has no UNION.
+const ACTING_FOR_SQL: &str = "SELECT p.id, p.family_name, p.given_name, NULL \
+     FROM secretary_affiliations a JOIN professionals p ON p.id = a.physician_id WHERE a.secretary_id = ? \
+     UNION ALL SELECT p.id, p.family_name, p.given_name, g.group_id \
      FROM secretary_group_members m JOIN physician_secretary_groups g ON g.group_id = m.group_id \
-     JOIN professionals p ON p.id = g.physician_id WHERE m.secretary_id = $1";
+     JOIN professionals p ON p.id = g.physician_id WHERE m.secretary_id = ?";
 
 /// [`acting_for`] with the physicians' names, ordered by name.
 pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<ActingForNamed>, Error> {
-    let rows = diesel::sql_query(ACTING_FOR_SQL).bind::<diesel::sql_types::Text, _>(secretary_id).load::<ActingForRow>(conn)?;
+    use crate::cached_sql::{Bind, CachedSql};
+    use diesel::sql_types::{Nullable, Text};
+    let rows = CachedSql::<(Text, Text, Text, Nullable<Text>)>::new(ACTING_FOR_SQL)
+        .bind(Bind::Text(secretary_id.to_owned()))
+        .bind(Bind::Text(secretary_id.to_owned()))
+        .load::<(String, String, String, Option<String>)>(conn)?;
     let mut all: Vec<ActingForNamed> = rows
         .into_iter()
-        .map(|r| ActingForNamed {
-            acting_for: ActingFor { physician_id: r.physician_id, via_group_id: r.via_group_id },
-            display_name: display_name(&r.family_name, &r.given_name),
+        .map(|(physician_id, family, given, via_group_id)| ActingForNamed {
+            acting_for: ActingFor { physician_id, via_group_id },
+            display_name: display_name(&family, &given),
         })
         .collect();
     all.sort_by(|a, b| (&a.display_name, &a.acting_for).cmp(&(&b.display_name, &b.acting_for)));

@@ -6,6 +6,7 @@ pub mod account_requests;
 pub mod accounts;
 pub mod affiliations;
 pub mod audit;
+mod cached_sql;
 pub mod cancer_centers;
 pub mod db;
 pub mod documents;
