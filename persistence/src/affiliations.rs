@@ -64,50 +64,36 @@ pub fn acting_for(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<Act
     Ok(acting_for_named(conn, secretary_id)?.into_iter().map(|a| a.acting_for).collect())
 }
 
-/// A row of [`acting_for_named`].
-#[derive(QueryableByName)]
-struct ActingForRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    physician_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    family_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    given_name: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    via_group_id: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    valid_from: Option<NaiveDateTime>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    valid_until: Option<NaiveDateTime>,
-}
-
-// Both routes in one round trip, as every request of a secretary loads them. Raw SQL because
-// diesel's MultiConnection has no UNION; `$1`, `$2` are positional on PostgreSQL and named
-// parameters bound by position on SQLite. `$2` is now: a dated delegation grants only between
-// its dates.
-const ACTING_FOR_SQL: &str = "SELECT p.id AS physician_id, p.family_name, p.given_name, NULL AS via_group_id, \
-     a.valid_from, a.valid_until \
-     FROM secretary_affiliations a JOIN professionals p ON p.id = a.physician_id WHERE a.secretary_id = $1 \
-     AND (a.valid_from IS NULL OR a.valid_from <= $2) AND (a.valid_until IS NULL OR a.valid_until > $2) \
-     UNION ALL SELECT p.id AS physician_id, p.family_name, p.given_name, g.group_id AS via_group_id, g.valid_from, g.valid_until \
+// Both routes in one round trip, as every request of a secretary loads them. Hand-written
+// because diesel's MultiConnection has no UNION. A dated delegation grants only between its
+// dates: the `?` after each secretary id are now.
+const ACTING_FOR_SQL: &str = "SELECT p.id, p.family_name, p.given_name, NULL, a.valid_from, a.valid_until \
+     FROM secretary_affiliations a JOIN professionals p ON p.id = a.physician_id WHERE a.secretary_id = ? \
+     AND (a.valid_from IS NULL OR a.valid_from <= ?) AND (a.valid_until IS NULL OR a.valid_until > ?) \
+     UNION ALL SELECT p.id, p.family_name, p.given_name, g.group_id, g.valid_from, g.valid_until \
      FROM secretary_group_members m JOIN physician_secretary_groups g ON g.group_id = m.group_id \
-     JOIN professionals p ON p.id = g.physician_id WHERE m.secretary_id = $1 \
-     AND (g.valid_from IS NULL OR g.valid_from <= $2) AND (g.valid_until IS NULL OR g.valid_until > $2)";
+     JOIN professionals p ON p.id = g.physician_id WHERE m.secretary_id = ? \
+     AND (g.valid_from IS NULL OR g.valid_from <= ?) AND (g.valid_until IS NULL OR g.valid_until > ?)";
 
 /// [`acting_for`] with the physicians' names, ordered by name.
 pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<ActingForNamed>, Error> {
+    use crate::cached_sql::{Bind, CachedSql};
+    use diesel::sql_types::{Nullable, Text, Timestamp};
     // Rights follow the dates at each request: before `valid_from` and from `valid_until` on,
     // the delegation grants nothing.
-    let rows = diesel::sql_query(ACTING_FOR_SQL)
-        .bind::<diesel::sql_types::Text, _>(secretary_id)
-        .bind::<diesel::sql_types::Timestamp, _>(now())
-        .load::<ActingForRow>(conn)?;
+    let t = now();
+    let mut query = CachedSql::<(Text, Text, Text, Nullable<Text>, Nullable<Timestamp>, Nullable<Timestamp>)>::new(ACTING_FOR_SQL);
+    for _ in 0..2 {
+        query = query.bind(Bind::Text(secretary_id.to_owned())).bind(Bind::Time(t)).bind(Bind::Time(t));
+    }
+    type Row = (String, String, String, Option<String>, Option<NaiveDateTime>, Option<NaiveDateTime>);
+    let rows = query.load::<Row>(conn)?;
     let mut all: Vec<ActingForNamed> = rows
         .into_iter()
-        .map(|r| ActingForNamed {
-            acting_for: ActingFor { physician_id: r.physician_id, via_group_id: r.via_group_id },
-            display_name: display_name(&r.family_name, &r.given_name),
-            validity: Validity { valid_from: r.valid_from, valid_until: r.valid_until },
+        .map(|(physician_id, family, given, via_group_id, valid_from, valid_until)| ActingForNamed {
+            acting_for: ActingFor { physician_id, via_group_id },
+            display_name: display_name(&family, &given),
+            validity: Validity { valid_from, valid_until },
         })
         .collect();
     all.sort_by(|a, b| (&a.display_name, &a.acting_for).cmp(&(&b.display_name, &b.acting_for)));

@@ -715,49 +715,22 @@ pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest)
 /// A tab row: the summary, its sort key and the center of its RCP.
 type TabRow = (SummaryRow, NaiveDateTime, String);
 
-/// A row of [`rcp_passages_page`].
-#[derive(QueryableByName)]
-struct PassageRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    session_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    rcp_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    patient_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    family_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    given_name: String,
-    #[diesel(sql_type = diesel::sql_types::Date)]
-    birth_date: NaiveDate,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    requester_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    status: String,
-    #[diesel(sql_type = diesel::sql_types::Timestamp)]
-    created_at: NaiveDateTime,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    cancer_center_id: String,
-}
-
 /// One page of the `rcp_passages` tab: the caller's own requests, and those of P(S) in the RCPs
 /// of her secretary centers. A page, not a history: for each requester the newest `fetch`
 /// dossiers after the cursor, read backwards on the index `dossiers_requester (requester_id,
 /// created_at, id)` and stopped early (`CROSS JOIN` makes SQLite keep the dossiers as the outer
 /// loop: with the center filter it would otherwise start from the center's RCPs through
 /// `dossiers_rcp` and sort the physician's whole history); the short lists merged newest first; patients joined to
-/// the merged page only. Raw SQL because diesel's MultiConnection has no UNION; the parameters
-/// are numbered in the order they appear (`$n` is positional on PostgreSQL, named and bound by
-/// position on SQLite).
+/// the merged page only. Hand-written ([`crate::cached_sql`]) because diesel's MultiConnection
+/// has no UNION; one text per number of requesters and cursor or not, each kept prepared.
 fn rcp_passages_page(
     conn: &mut DbConnection,
     p: &Principal,
     after: Option<&(NaiveDateTime, String)>,
     fetch: i64,
 ) -> Result<Vec<TabRow>, Error> {
-    use diesel::sql_types::{BigInt, Text, Timestamp};
+    use crate::cached_sql::{Bind, CachedSql};
+    use diesel::sql_types::{Date, Text, Timestamp};
     let (physicians, secretary_centers) = scope::delegation_of(p);
     let me = p.professional_id.clone();
     // Whose requests the tab shows, and on which centers (`None`: everywhere).
@@ -767,49 +740,38 @@ fn rcp_passages_page(
         "SELECT d.id, d.session_id, d.rcp_id, d.patient_id, pa.family_name, pa.given_name, pa.birth_date, d.requester_id, d.status, \
          d.created_at, d.cancer_center_id FROM (",
     );
-    let mut n = 0;
-    let mut param = || {
-        n += 1;
-        format!("${n}")
-    };
-    for (i, (_, centers)) in requesters.iter().enumerate() {
+    let mut binds = Vec::new();
+    for (i, (requester, centers)) in requesters.iter().enumerate() {
         if i > 0 {
             sql.push_str(" UNION ALL ");
         }
-        sql.push_str(&format!(
+        sql.push_str(
             "SELECT * FROM (SELECT x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status, x.created_at, r.cancer_center_id \
-             FROM dossiers x CROSS JOIN rcps r WHERE r.id = x.rcp_id AND x.requester_id = {}",
-            param()
-        ));
-        if after.is_some() {
-            let (t1, t2, id) = (param(), param(), param());
-            sql.push_str(&format!(" AND (x.created_at < {t1} OR (x.created_at = {t2} AND x.id < {id}))"));
+             FROM dossiers x CROSS JOIN rcps r WHERE r.id = x.rcp_id AND x.requester_id = ?",
+        );
+        binds.push(Bind::Text(requester.clone()));
+        if let Some((at, id)) = after {
+            sql.push_str(" AND (x.created_at < ? OR (x.created_at = ? AND x.id < ?))");
+            binds.extend([Bind::Time(*at), Bind::Time(*at), Bind::Text(id.clone())]);
         }
         if let Some(centers) = centers {
-            let list: Vec<String> = centers.iter().map(|_| param()).collect();
-            sql.push_str(&format!(" AND r.cancer_center_id IN ({})", list.join(", ")));
+            sql.push_str(&format!(" AND r.cancer_center_id IN ({})", vec!["?"; centers.len()].join(", ")));
+            binds.extend(centers.iter().map(|c| Bind::Text(c.clone())));
         }
-        sql.push_str(&format!(" ORDER BY x.created_at DESC, x.id DESC LIMIT {}) q{i}", param()));
+        sql.push_str(&format!(" ORDER BY x.created_at DESC, x.id DESC LIMIT ?) q{i}"));
+        binds.push(Bind::Int(fetch));
     }
-    sql.push_str(&format!(") d JOIN patients pa ON pa.id = d.patient_id ORDER BY d.created_at DESC, d.id DESC LIMIT {}", param()));
-    let mut query = diesel::sql_query(sql).into_boxed::<<DbConnection as diesel::Connection>::Backend>();
-    for (requester, centers) in &requesters {
-        query = query.bind::<Text, _>(requester.clone());
-        if let Some((at, id)) = after {
-            query = query.bind::<Timestamp, _>(*at).bind::<Timestamp, _>(*at).bind::<Text, _>(id.clone());
-        }
-        for center in centers.iter().flat_map(|c| c.iter()) {
-            query = query.bind::<Text, _>(center.clone());
-        }
-        query = query.bind::<BigInt, _>(fetch);
-    }
-    query = query.bind::<BigInt, _>(fetch);
-    Ok(query
-        .load::<PassageRow>(conn)?
+    sql.push_str(") d JOIN patients pa ON pa.id = d.patient_id ORDER BY d.created_at DESC, d.id DESC LIMIT ?");
+    binds.push(Bind::Int(fetch));
+    let query = binds
         .into_iter()
-        .map(|r| {
-            let summary = (r.id, r.session_id, r.rcp_id, r.patient_id, r.family_name, r.given_name, r.birth_date, r.requester_id, r.status);
-            (summary, r.created_at, r.cancer_center_id)
+        .fold(CachedSql::<(Text, Text, Text, Text, Text, Text, Date, Text, Text, Timestamp, Text)>::new(sql), CachedSql::bind);
+    type Row = (String, String, String, String, String, String, NaiveDate, String, String, NaiveDateTime, String);
+    Ok(query
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(|(id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status, created_at, center)| {
+            ((id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status), created_at, center)
         })
         .collect())
 }

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod affiliations;
 pub mod attendance;
 pub mod audit;
+mod cached_sql;
 pub mod cancer_centers;
 pub mod db;
 pub mod delegations;

@@ -91,29 +91,26 @@ pub fn list(conn: &mut DbConnection, cancer_center_id: Option<&str>, page: &Page
     Ok(Page::from_rows(rows, page, |r| (r.name.clone(), r.id.clone())))
 }
 
-/// A row of [`roles`]: one member (`what` = its role), one manager (`what` = `manager`) or the
-/// RCP itself (`who` = its center, `what` = `center`).
-#[derive(QueryableByName)]
-struct RoleRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    who: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    what: String,
-}
-
 // One round trip for the RCP, its members and its managers: every patient-data request asks it.
-// Raw SQL because diesel's MultiConnection has no UNION; `$1` is a positional parameter on
-// PostgreSQL and a named one, bound by position, on SQLite.
-const ROLES_SQL: &str = "SELECT professional_id AS who, role AS what FROM rcp_members WHERE rcp_id = $1 \
-     UNION ALL SELECT professional_id AS who, 'manager' AS what FROM rcp_managers WHERE rcp_id = $1 \
-     UNION ALL SELECT cancer_center_id AS who, 'center' AS what FROM rcps WHERE id = $1";
+// Each row is a member (its role), a manager (`manager`) or the RCP itself (its center, `center`).
+// Hand-written because diesel's MultiConnection has no UNION.
+const ROLES_SQL: &str = "SELECT professional_id, role FROM rcp_members WHERE rcp_id = ? \
+     UNION ALL SELECT professional_id, 'manager' FROM rcp_managers WHERE rcp_id = ? \
+     UNION ALL SELECT cancer_center_id, 'center' FROM rcps WHERE id = ?";
 
 /// The roles of an RCP, as the delegation rules read them.
 pub fn roles(conn: &mut DbConnection, rcp_id: &str) -> Result<RcpRoles, Error> {
-    let rows = diesel::sql_query(ROLES_SQL).bind::<diesel::sql_types::Text, _>(rcp_id).load::<RoleRow>(conn)?;
+    use crate::cached_sql::{Bind, CachedSql};
+    let id = || Bind::Text(rcp_id.to_owned());
+    let rows =
+        CachedSql::<(diesel::sql_types::Text, diesel::sql_types::Text)>::new(ROLES_SQL)
+            .bind(id())
+            .bind(id())
+            .bind(id())
+            .load::<(String, String)>(conn)?;
     let mut roles = RcpRoles { rcp_id: rcp_id.to_owned(), cancer_center_id: String::new(), members: Vec::new(), managers: Vec::new() };
     let mut found = false;
-    for RoleRow { who, what } in rows {
+    for (who, what) in rows {
         match what.as_str() {
             "center" => {
                 roles.cancer_center_id = who;
