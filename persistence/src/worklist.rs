@@ -93,13 +93,13 @@ impl RecipientRole {
     }
 }
 
+/// `(patient, requester)` → the default recipients of the reports and why.
+type Recipients = BTreeMap<(String, String), Vec<(String, RecipientRole)>>;
+
 /// The default recipients of each patient's reports for a requester: `(patient, requester,
 /// treating)` → the professionals and why, without duplicates (a requester who also treats is
 /// named once, as requester).
-fn default_recipients(
-    conn: &mut DbConnection,
-    of: &[(String, String, Option<String>)],
-) -> Result<BTreeMap<(String, String), Vec<(String, RecipientRole)>>, Error> {
+fn default_recipients(conn: &mut DbConnection, of: &[(String, String, Option<String>)]) -> Result<Recipients, Error> {
     let patient_ids: Vec<&String> = of.iter().map(|(p, _, _)| p).collect();
     let mut correspondents: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (patient, who) in patient_correspondents::table

@@ -36,7 +36,7 @@ async fn world() -> World {
 
 #[actix_rt::test]
 async fn a_physician_grants_a_holiday_cover_that_ends_by_itself_and_may_end_it_at_once() {
-    let World { app, doc, sec, far_sec, coord, .. } = world().await;
+    let World { app, center, doc, sec, far_sec, coord } = world().await;
     let path = format!("/api/v1/professionals/{}/secretaries/{}", doc.id, sec.id);
     // His own delegation must end; to a secretary of his centers only.
     assert_problem(&app.put(&path, &doc.token, None).await, 422, "valid_until_required");
@@ -62,15 +62,7 @@ async fn a_physician_grants_a_holiday_cover_that_ends_by_itself_and_may_end_it_a
     assert!(acting_for(&app, &sec).await.is_empty());
     // Another physician may not end it for him.
     assert_eq!(app.put(&path, &coord.token, None).await.status, 204);
-    let other = app
-        .physician(
-            "Autre",
-            &app.get(&format!("/api/v1/professionals/{}", doc.id), &doc.token).await.body["profiles"][0]["cancer_center_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        )
-        .await;
+    let other = app.physician("Autre", &center).await;
     assert_problem(&app.delete(&path, &other.token).await, 403, "center_coordinator_required");
 }
 

@@ -400,8 +400,8 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
 fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
     use concerto_domain::specialty::Specialty;
     use concerto_persistence::{attendance, specialties};
-    let chosen: Vec<(String, (usize, usize), (bool, bool))> =
-        ids.dossiers.iter().map(|(id, place)| (id.clone(), *place, ids.fates[id])).collect();
+    type Fate = (String, (usize, usize), (bool, bool));
+    let chosen: Vec<Fate> = ids.dossiers.iter().map(|(id, place)| (id.clone(), *place, ids.fates[id])).collect();
     if !chosen.iter().any(|(_, _, (validated, _))| *validated) {
         return;
     }
