@@ -101,6 +101,24 @@ pub fn may_grant_own_delegation(
     Ok(())
 }
 
+/// `PUT /professionals/{id}/secretaries/{secretary_id}`: whoever may manage the affiliation
+/// ([`may_manage_affiliation`]), or else the physician himself for a dated delegation to a
+/// secretary of one of his centers ([`may_grant_own_delegation`]).
+pub fn may_grant_delegation(
+    p: &Principal,
+    physician_id: &str,
+    physician_centers: &[String],
+    secretary_centers: &[String],
+    secretary_profile_centers: &[String],
+    has_end: bool,
+) -> Result<(), DomainError> {
+    let managed = may_manage_affiliation(p, physician_centers, secretary_centers);
+    if managed.is_ok() || p.professional_id != physician_id {
+        return managed;
+    }
+    may_grant_own_delegation(p, physician_id, physician_centers, secretary_profile_centers, has_end)
+}
+
 /// Ending a delegation: whoever may manage it, and the physician himself, at once.
 pub fn may_end_delegation(p: &Principal, physician_id: &str, managed: Result<(), DomainError>) -> Result<(), DomainError> {
     if p.professional_id == physician_id { Ok(()) } else { managed }
@@ -268,6 +286,15 @@ mod tests {
         );
         assert!(may_grant_own_delegation(&doc, "d", &centers, &["c2".to_owned()], true).is_err());
         assert!(may_grant_own_delegation(&doc, "other", &centers, &["c1".to_owned()], true).is_err());
+        // A coordinator grants open-ended ones; the physician himself only dated ones.
+        let mut coord = principal_for_rules("k");
+        coord.profiles =
+            vec![crate::profile::Profile { cancer_center_id: "c1".into(), kind: crate::profile::ProfileKind::CenterCoordinator }];
+        let c1 = ["c1".to_owned()];
+        assert!(may_grant_delegation(&coord, "d", &c1, &c1, &c1, false).is_ok());
+        assert!(may_grant_delegation(&doc, "d", &c1, &c1, &c1, true).is_ok());
+        assert!(may_grant_delegation(&doc, "d", &c1, &c1, &c1, false).is_err());
+        assert!(may_grant_delegation(&doc, "x", &c1, &c1, &c1, true).is_err());
         assert!(may_end_delegation(&doc, "d", deny("center_coordinator_required")).is_ok());
         assert!(may_end_delegation(&doc, "other", deny("center_coordinator_required")).is_err());
     }

@@ -167,24 +167,19 @@ pub fn secretaries_of(conn: &mut DbConnection, p: &Principal, physician_id: &str
     })
 }
 
-/// Loads both ends of a direct affiliation and decides who may make it: a coordinator of a
-/// center both hold a profile on, the administrator, or the physician himself for a dated
-/// delegation to a secretary of one of his centers.
+/// Loads both ends of a direct affiliation and asks `rules::may_grant_delegation` who may make
+/// it, then checks the categories.
 fn may_grant_direct(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str, dates: &Validity) -> Result<(), Error> {
     let physician = directory::find(conn, physician_id)?;
     let secretary = directory::find(conn, secretary_id)?;
     let physician_centers = directory::centers_of(conn, physician_id)?;
-    let managed = rules::may_manage_affiliation(p, &physician_centers, &directory::centers_of(conn, secretary_id)?);
-    if managed.is_err() && p.professional_id == physician_id {
-        let secretary_centers: Vec<String> = directory::profiles_of(conn, secretary_id)?
-            .into_iter()
-            .filter(|pr| pr.kind == ProfileKind::Secretary)
-            .map(|pr| pr.cancer_center_id)
-            .collect();
-        rules::may_grant_own_delegation(p, physician_id, &physician_centers, &secretary_centers, dates.valid_until.is_some())?;
-    } else {
-        managed?;
-    }
+    let profiles = directory::profiles_of(conn, secretary_id)?;
+    let mut secretary_centers: Vec<String> = profiles.iter().map(|pr| pr.cancer_center_id.clone()).collect();
+    secretary_centers.dedup();
+    let secretary_profile_centers: Vec<String> =
+        profiles.into_iter().filter(|pr| pr.kind == ProfileKind::Secretary).map(|pr| pr.cancer_center_id).collect();
+    let has_end = dates.valid_until.is_some();
+    rules::may_grant_delegation(p, physician_id, &physician_centers, &secretary_centers, &secretary_profile_centers, has_end)?;
     ensure_physician(physician.category)?;
     ensure_secretary(secretary.category)?;
     Ok(())
