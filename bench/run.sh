@@ -13,7 +13,7 @@ PG_ADMIN=${BENCH_POSTGRES_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${BENCH_PORT:-18080}
 CACHE=target/bench
 # Bump when `concerto generate` changes what it writes: cached regions are keyed by it.
-GENERATOR=3
+GENERATOR=4
 OUT=${BENCH_OUT:-$CACHE/results-$N.md}
 # BENCH_BIN: another build of the server to measure (e.g. an older commit) on the same region.
 BIN=${BENCH_BIN:-target/release/concerto}

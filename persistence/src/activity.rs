@@ -81,7 +81,7 @@ pub struct ActivityRow {
 }
 
 #[derive(QueryableByName)]
-struct DossierFigures {
+struct Figures {
     #[diesel(sql_type = Text)]
     k: String,
     #[diesel(sql_type = Text)]
@@ -103,21 +103,11 @@ struct DossierFigures {
 }
 
 #[derive(QueryableByName)]
-struct SessionFigures {
-    #[diesel(sql_type = Text)]
-    k: String,
-    #[diesel(sql_type = Text)]
-    label: String,
-    #[diesel(sql_type = BigInt)]
-    held: i64,
-    #[diesel(sql_type = BigInt)]
-    quorum: i64,
-}
-
-#[derive(QueryableByName)]
 struct Percentiles {
     #[diesel(sql_type = Text)]
     k: String,
+    #[diesel(sql_type = BigInt)]
+    which: i64,
     #[diesel(sql_type = Nullable<Double>)]
     p50: Option<f64>,
     #[diesel(sql_type = Nullable<Double>)]
@@ -149,13 +139,14 @@ impl Dialect {
         if self.sqlite { format!("strftime('%Y-%m', {t})") } else { format!("to_char({t}, 'YYYY-MM')") }
     }
 
-    /// The row key and its label for a breakdown (`r` is the RCP, `s` the session, `d` the
-    /// dossier, `q` the requester, `ps` his specialty).
+    /// The row key and its label for a breakdown, over the period's sessions `s` (with their
+    /// RCP's `rcp_id` and `rcp_name`) and, for the per-dossier breakdowns, the dossier `d` and its
+    /// requester's specialty `ps`. The requester's name is joined after the aggregate.
     fn key(&self, by: Breakdown) -> (String, String) {
         match by {
-            Breakdown::Rcp => ("r.id".to_owned(), "r.name".to_owned()),
+            Breakdown::Rcp => ("s.rcp_id".to_owned(), "s.rcp_name".to_owned()),
             Breakdown::Month => (self.month("s.starts_at"), self.month("s.starts_at")),
-            Breakdown::Requester => ("d.requester_id".to_owned(), "(q.given_name || ' ' || UPPER(q.family_name))".to_owned()),
+            Breakdown::Requester => ("d.requester_id".to_owned(), "d.requester_id".to_owned()),
             Breakdown::Specialty => ("COALESCE(ps.specialty, 'unknown')".to_owned(), "COALESCE(ps.specialty, 'unknown')".to_owned()),
         }
     }
@@ -199,8 +190,28 @@ fn load<T: QueryableByName<Backend> + 'static>(conn: &mut DbConnection, sql: &st
     Ok(query.load(conn)?)
 }
 
-const FROM_DOSSIERS: &str = "FROM dossiers d JOIN rcp_sessions s ON s.id = d.session_id JOIN rcps r ON r.id = d.rcp_id \
-     JOIN professionals q ON q.id = d.requester_id LEFT JOIN professional_specialties ps ON ps.professional_id = d.requester_id";
+/// The period's sessions with their RCP, whether each was held and reached its quorum: a few
+/// thousand rows for a region's year, from the index on `starts_at`, probed once per session.
+fn sessions_cte(f: &Filter) -> String {
+    format!(
+        "s AS (SELECT s.id, s.starts_at, r.id AS rcp_id, r.name AS rcp_name, \
+         CASE WHEN s.status <> 'planned' THEN 1 ELSE 0 END AS held, \
+         CASE WHEN s.status <> 'planned' AND EXISTS (SELECT 1 FROM session_quorum sq WHERE sq.session_id = s.id) THEN 1 ELSE 0 END AS reached \
+         FROM rcp_sessions s JOIN rcps r ON r.id = s.rcp_id WHERE {})",
+        f.sql
+    )
+}
+
+/// The period's dossiers, sessions first: `CROSS JOIN` keeps SQLite from walking the whole
+/// `dossiers` index when it has no statistics; every column read is in the covering index
+/// `dossiers_session_requester`, so no dossier row is read at all.
+fn dossiers_of_sessions(by: Breakdown) -> &'static str {
+    if by == Breakdown::Specialty {
+        "s CROSS JOIN dossiers d LEFT JOIN professional_specialties ps ON ps.professional_id = d.requester_id"
+    } else {
+        "s CROSS JOIN dossiers d"
+    }
+}
 
 /// `GET /reports/activity`: the platform administrator, the coordinators of the center, the
 /// managers of the RCP. Rows by key; a requester's row seen by anyone else shows nothing drawn
@@ -224,77 +235,66 @@ pub fn report(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Resu
     })
 }
 
+/// Three statements whatever the period: the counts, the sessions (by RCP or month), and both
+/// delays' percentiles ranked in one window over the validated dossiers.
 fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<Vec<ActivityRow>, Error> {
     let d = Dialect { sqlite: db::is_sqlite(conn) };
     let f = filter(&d, q);
     let (key, label) = d.key(q.by);
-    let held = "s.status <> 'planned'";
-    let reached = "EXISTS (SELECT 1 FROM session_quorum sq WHERE sq.session_id = s.id)";
-    let dossier_sql = format!(
-        "SELECT {key} AS k, MIN({label}) AS label, \
-         COUNT(DISTINCT CASE WHEN {held} THEN d.session_id END) AS held, \
-         COUNT(DISTINCT CASE WHEN {held} AND {reached} THEN d.session_id END) AS quorum, \
-         COUNT(*) AS registered, \
+    let sessions = sessions_cte(&f);
+    let from = dossiers_of_sessions(q.by);
+    let per_session = matches!(q.by, Breakdown::Rcp | Breakdown::Month);
+    // By RCP or month the sessions are counted on their own (with or without dossiers); by
+    // requester or specialty, the sessions that held their dossiers.
+    let (held, quorum) = if per_session {
+        ("CAST(0 AS BIGINT)".to_owned(), "CAST(0 AS BIGINT)".to_owned())
+    } else {
+        (
+            "COUNT(DISTINCT CASE WHEN s.held = 1 THEN d.session_id END)".to_owned(),
+            "COUNT(DISTINCT CASE WHEN s.reached = 1 THEN d.session_id END)".to_owned(),
+        )
+    };
+    let figures = format!(
+        "SELECT {key} AS k, MIN({label}) AS label, {held} AS held, {quorum} AS quorum, COUNT(*) AS registered, \
          COALESCE(SUM(CASE WHEN d.status IN ('discussed', 'validated') THEN 1 ELSE 0 END), 0) AS discussed, \
          COALESCE(SUM(CASE WHEN d.status = 'validated' THEN 1 ELSE 0 END), 0) AS validated, \
          COALESCE(SUM(CASE WHEN d.status = 'withdrawn' THEN 1 ELSE 0 END), 0) AS withdrawn, \
-         COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM report_transmissions t WHERE t.dossier_id = d.id) THEN 1 ELSE 0 END), 0) AS sent \
-         {FROM_DOSSIERS} WHERE {} GROUP BY {key}",
-        f.sql
+         COALESCE(SUM(CASE WHEN d.first_sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS sent \
+         FROM {from} WHERE d.session_id = s.id GROUP BY {key}"
     );
+    // The requester's name is joined to the aggregate, not to each dossier.
+    let figures = if q.by == Breakdown::Requester {
+        format!(
+            "WITH {sessions} SELECT a.k, (p.given_name || ' ' || UPPER(p.family_name)) AS label, a.held, a.quorum, a.registered, \
+             a.discussed, a.validated, a.withdrawn, a.sent FROM ({figures}) a JOIN professionals p ON p.id = a.k"
+        )
+    } else {
+        format!("WITH {sessions} {figures}")
+    };
     let mut rows: BTreeMap<String, ActivityRow> = BTreeMap::new();
-    for r in load::<DossierFigures>(conn, &dossier_sql, &f.binds)? {
-        rows.insert(
-            r.k.clone(),
-            ActivityRow {
-                key: r.k,
-                label: r.label,
-                sessions_held: Some(r.held),
-                dossiers_registered: Some(r.registered),
-                dossiers_discussed: Some(r.discussed),
-                dossiers_validated: Some(r.validated),
-                dossiers_withdrawn: Some(r.withdrawn),
-                reports_sent: Some(r.sent),
-                quorum_rate: rate(r.quorum, r.held),
-                ..ActivityRow::default()
-            },
-        );
+    for r in load::<Figures>(conn, &figures, &f.binds)? {
+        rows.insert(r.k.clone(), figures_row(&r));
     }
-    // By RCP or month, sessions count whether or not they held dossiers.
-    if matches!(q.by, Breakdown::Rcp | Breakdown::Month) {
-        let session_sql = format!(
-            "SELECT {key} AS k, MIN({label}) AS label, COUNT(*) AS held, \
-             COALESCE(SUM(CASE WHEN {reached} THEN 1 ELSE 0 END), 0) AS quorum \
-             FROM rcp_sessions s JOIN rcps r ON r.id = s.rcp_id WHERE {held} AND {} GROUP BY {key}",
-            f.sql
+    if per_session {
+        // PostgreSQL reads a bare `0` as a 4-byte integer.
+        let zero = "CAST(0 AS BIGINT)";
+        let sql = format!(
+            "WITH {sessions} SELECT {key} AS k, MIN({label}) AS label, COUNT(*) AS held, SUM(s.reached) AS quorum, \
+             {zero} AS registered, {zero} AS discussed, {zero} AS validated, {zero} AS withdrawn, {zero} AS sent FROM s WHERE s.held = 1 GROUP BY {key}"
         );
-        for s in load::<SessionFigures>(conn, &session_sql, &f.binds)? {
-            let row = rows.entry(s.k.clone()).or_insert_with(|| ActivityRow {
-                key: s.k.clone(),
-                label: s.label.clone(),
-                dossiers_registered: Some(0),
-                dossiers_discussed: Some(0),
-                dossiers_validated: Some(0),
-                dossiers_withdrawn: Some(0),
-                reports_sent: Some(0),
-                ..ActivityRow::default()
-            });
+        for s in load::<Figures>(conn, &sql, &f.binds)? {
+            let row = rows.entry(s.k.clone()).or_insert_with(|| figures_row(&s));
             row.sessions_held = Some(s.held);
             row.quorum_rate = rate(s.quorum, s.held);
         }
     }
-    let validation = d.hours("d.created_at", "d.validated_at");
-    for (k, delay) in percentiles(conn, &key, &validation, "d.validated_at IS NOT NULL", &f)? {
+    for (k, which, delay) in percentiles(conn, &d, &key, &sessions, from, &f)? {
         if let Some(row) = rows.get_mut(&k) {
-            row.validation_delay_hours = delay;
-        }
-    }
-    let first_sent = "(SELECT MIN(t.sent_at) FROM report_transmissions t WHERE t.dossier_id = d.id)";
-    let sending = d.hours("d.validated_at", first_sent);
-    let sent = format!("d.validated_at IS NOT NULL AND {first_sent} IS NOT NULL");
-    for (k, delay) in percentiles(conn, &key, &sending, &sent, &f)? {
-        if let Some(row) = rows.get_mut(&k) {
-            row.sending_delay_hours = delay;
+            if which == 0 {
+                row.validation_delay_hours = delay;
+            } else {
+                row.sending_delay_hours = delay;
+            }
         }
     }
     let mut rows: Vec<ActivityRow> = rows.into_values().collect();
@@ -308,19 +308,48 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
     Ok(rows)
 }
 
+/// A row of counts (its delays are filled after).
+fn figures_row(r: &Figures) -> ActivityRow {
+    ActivityRow {
+        key: r.k.clone(),
+        label: r.label.clone(),
+        sessions_held: Some(r.held),
+        dossiers_registered: Some(r.registered),
+        dossiers_discussed: Some(r.discussed),
+        dossiers_validated: Some(r.validated),
+        dossiers_withdrawn: Some(r.withdrawn),
+        reports_sent: Some(r.sent),
+        quorum_rate: rate(r.quorum, r.held),
+        ..ActivityRow::default()
+    }
+}
+
 fn rate(part: i64, whole: i64) -> Option<f64> {
     #[allow(clippy::cast_precision_loss)] // counts of sessions, far below 2^52
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// Median and p90 (nearest rank) of `value` per key over the dossiers passing `condition`.
-fn percentiles(conn: &mut DbConnection, key: &str, value: &str, condition: &str, f: &Filter) -> Result<Vec<(String, Delay)>, Error> {
+/// Median and p90 (nearest rank) per key of both delays (`which` 0: registration to
+/// validation, 1: validation to first sending), in one window over the validated dossiers.
+fn percentiles(
+    conn: &mut DbConnection,
+    d: &Dialect,
+    key: &str,
+    sessions: &str,
+    from: &str,
+    f: &Filter,
+) -> Result<Vec<(String, i64, Delay)>, Error> {
+    let validation = d.hours("d.created_at", "d.validated_at");
+    let sending = d.hours("d.validated_at", "d.first_sent_at");
     let sql = format!(
-        "WITH x AS (SELECT {key} AS k, {value} AS v {FROM_DOSSIERS} WHERE {condition} AND {}), \
-         ranked AS (SELECT k, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn, COUNT(*) OVER (PARTITION BY k) AS n FROM x) \
-         SELECT k, MIN(CASE WHEN 2 * rn >= n THEN v END) AS p50, MIN(CASE WHEN 10 * rn >= 9 * n THEN v END) AS p90 \
-         FROM ranked GROUP BY k",
-        f.sql
+        "WITH {sessions}, \
+         x AS MATERIALIZED (SELECT {key} AS k, {validation} AS vd, {sending} AS sd FROM {from} \
+           WHERE d.session_id = s.id AND d.validated_at IS NOT NULL), \
+         v AS (SELECT k, CAST(0 AS BIGINT) AS which, vd AS v FROM x UNION ALL SELECT k, CAST(1 AS BIGINT), sd FROM x WHERE sd IS NOT NULL), \
+         ranked AS (SELECT k, which, v, ROW_NUMBER() OVER (PARTITION BY k, which ORDER BY v) AS rn, \
+           COUNT(*) OVER (PARTITION BY k, which) AS n FROM v) \
+         SELECT k, which, MIN(CASE WHEN 2 * rn >= n THEN v END) AS p50, MIN(CASE WHEN 10 * rn >= 9 * n THEN v END) AS p90 \
+         FROM ranked WHERE 2 * rn >= n GROUP BY k, which"
     );
-    Ok(load::<Percentiles>(conn, &sql, &f.binds)?.into_iter().map(|r| (r.k, Delay { median: r.p50, p90: r.p90 })).collect())
+    Ok(load::<Percentiles>(conn, &sql, &f.binds)?.into_iter().map(|r| (r.k, r.which, Delay { median: r.p50, p90: r.p90 })).collect())
 }

@@ -424,4 +424,42 @@ mod tests {
         );
         assert!(again.is_err(), "the unique index refuses a second live registration");
     }
+
+    #[test]
+    fn the_first_sending_migration_dates_each_dossier_from_its_oldest_transmission() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db").to_string_lossy().into_owned();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        // A store as it was before `first_sent_at`: every migration up to the worklist's.
+        while conn.applied_migrations().unwrap().iter().all(|v| !v.to_string().contains("000009")) {
+            conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        conn.batch_execute(
+            "INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) VALUES \
+             ('d1', 's1', 'r1', 'p1', 'x', 'validated', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
+             ('d2', 's1', 'r1', 'p2', 'x', 'validated', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
+             ('d9', 's1', 'r1', 'p3', 'x', 'validated', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        )
+        .unwrap();
+        conn.batch_execute(
+            "INSERT INTO report_transmissions (id, dossier_id, channel, sent_by, sent_at) VALUES \
+             ('t1', 'd2', 'mail', 'x', '2026-01-03 10:00:00'), ('t2', 'd2', 'mail', 'x', '2026-01-02 09:00:00'), \
+             ('t3', 'd1', 'mail', 'x', '2026-01-05 08:00:00')",
+        )
+        .unwrap();
+        drop(conn);
+        migrate(&Store::Sqlite(path.clone())).unwrap();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        let first = |conn: &mut SqliteConnection, id: &str| -> Option<String> {
+            diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(&format!(
+                "(SELECT first_sent_at FROM dossiers WHERE id = '{id}')"
+            )))
+            .get_result(conn)
+            .unwrap()
+        };
+        assert_eq!(first(&mut conn, "d2").as_deref(), Some("2026-01-02 09:00:00"), "the oldest of two sendings");
+        assert_eq!(first(&mut conn, "d1").as_deref(), Some("2026-01-05 08:00:00"));
+        assert_eq!(first(&mut conn, "d9"), None, "never sent");
+    }
 }

@@ -54,6 +54,8 @@ pub struct Dossier {
     pub validated_by: Option<String>,
     /// When it was validated.
     pub validated_at: Option<NaiveDateTime>,
+    /// When its report was first sent.
+    pub first_sent_at: Option<NaiveDateTime>,
 }
 
 /// What a list shows of a dossier: who, for whom, where it stands.
@@ -290,6 +292,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
             updated_at: at,
             validated_by: None,
             validated_at: None,
+            first_sent_at: None,
         };
         trail.resource_id = Some(d.id.clone());
         diesel::insert_into(dossiers::table)
@@ -576,6 +579,10 @@ pub fn send_report(
                 .values((report_transmission_recipients::transmission_id.eq(&t.id), report_transmission_recipients::recipient_id.eq(r)))
                 .execute(c)?;
         }
+        // The first sending is a fact of the dossier the activity report reads.
+        diesel::update(dossiers::table.find(dossier_id).filter(dossiers::first_sent_at.is_null()))
+            .set(dossiers::first_sent_at.eq(t.sent_at))
+            .execute(c)?;
         crate::worklist::refresh(c, dossier_id)?;
         Ok(t)
     })

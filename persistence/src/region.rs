@@ -9,7 +9,8 @@ use diesel::prelude::*;
 
 use crate::schema::{
     accounts, cancer_centers, dossiers, patients, physician_secretary_groups, professionals, profiles, rcp_members, rcp_sessions, rcps,
-    reports_to_send, secretary_affiliations, secretary_group_members, secretary_groups,
+    report_transmission_recipients, report_transmissions, reports_to_send, secretary_affiliations, secretary_group_members,
+    secretary_groups, session_quorum,
 };
 use crate::{DbConnection, Error, now};
 
@@ -298,6 +299,9 @@ fn generate_in(
     landmarks.busy_physician = format!("dr{}", members0[2]);
     landmarks.busy_physician_id = physicians[members0[2]].clone();
     landmarks.secretary = "sec0".to_owned();
+    // The last four weeks' reports wait to be sent (the secretaries' worklist); older ones were
+    // sent to their requester one to three days after the board.
+    let backlog = today - Duration::weeks(4);
     let mut written = 0;
     let mut patient_no = 0usize;
     // The current week first, then outwards: the sessions around today are full whatever the
@@ -309,6 +313,9 @@ fn generate_in(
         let mut session_rows = Vec::new();
         let mut patient_rows = Vec::new();
         let mut dossier_rows = Vec::new();
+        let mut quorum_rows = Vec::new();
+        let mut transmission_rows = Vec::new();
+        let mut recipient_rows = Vec::new();
         for (r, rcp) in rcp_ids.iter().enumerate() {
             let starts_at =
                 first_week + Duration::weeks(i64::try_from(week).unwrap_or(0)) + Duration::hours(i64::try_from(r % 8).unwrap_or(0));
@@ -323,6 +330,10 @@ fn generate_in(
                 rcp_sessions::status.eq(if future { "planned" } else { "closed" }),
                 rcp_sessions::created_at.eq(at),
             ));
+            // Two boards in three were quorate.
+            if !future && (week + r) % 3 != 0 {
+                quorum_rows.push((session_quorum::session_id.eq(session.clone()), session_quorum::reached_at.eq(starts_at)));
+            }
             if r == 0 && week == current {
                 landmarks.current_session = session.clone();
             }
@@ -365,21 +376,38 @@ fn generate_in(
                 {
                     landmarks.dossier = id.clone();
                 }
+                // Past boards validated their dossiers an hour into the session.
+                let validated = (!future).then(|| starts_at + Duration::hours(1) + Duration::microseconds(i64::try_from(n).unwrap_or(0)));
+                let first_sent =
+                    validated.filter(|v| *v < backlog).map(|v| v + Duration::hours(i64::try_from(24 + rng.below(48)).unwrap_or(24)));
+                if let Some(sent_at) = first_sent {
+                    let t = rng.id();
+                    transmission_rows.push((
+                        report_transmissions::id.eq(t.clone()),
+                        report_transmissions::dossier_id.eq(id.clone()),
+                        report_transmissions::channel.eq("messaging"),
+                        report_transmissions::sent_by.eq(physicians[requester].clone()),
+                        report_transmissions::sent_at.eq(sent_at),
+                    ));
+                    recipient_rows.push((
+                        report_transmission_recipients::transmission_id.eq(t),
+                        report_transmission_recipients::recipient_id.eq(physicians[requester].clone()),
+                    ));
+                }
                 dossier_rows.push((
                     dossiers::id.eq(id),
                     dossiers::session_id.eq(session.clone()),
                     dossiers::rcp_id.eq(rcp.clone()),
                     dossiers::patient_id.eq(patient),
                     dossiers::requester_id.eq(physicians[requester].clone()),
-                    // Past boards validated their dossiers an hour into the session.
                     dossiers::status.eq(if future { "registered" } else { "validated" }),
                     dossiers::question.eq(Some("Quelle stratégie thérapeutique ?")),
                     dossiers::version.eq(1),
                     dossiers::registered_by.eq(physicians[requester].clone()),
                     dossiers::created_at.eq(created),
                     dossiers::updated_at.eq(created),
-                    dossiers::validated_at
-                        .eq((!future).then(|| starts_at + Duration::hours(1) + Duration::microseconds(i64::try_from(n).unwrap_or(0)))),
+                    dossiers::validated_at.eq(validated),
+                    dossiers::first_sent_at.eq(first_sent),
                 ));
                 written += 1;
             }
@@ -391,13 +419,17 @@ fn generate_in(
         for chunk in dossier_rows.chunks(BATCH) {
             insert_rows!(c, dossiers::table, chunk)?;
         }
+        insert_rows!(c, session_quorum::table, &quorum_rows)?;
+        for chunk in transmission_rows.chunks(BATCH) {
+            insert_rows!(c, report_transmissions::table, chunk)?;
+        }
+        for chunk in recipient_rows.chunks(BATCH) {
+            insert_rows!(c, report_transmission_recipients::table, chunk)?;
+        }
         landmarks.sessions += session_rows.len();
         progress(written, dossier_target);
     }
     landmarks.dossiers = written;
-    // The last four weeks' reports wait to be sent (the secretaries' worklist); older ones count
-    // as sent (no transmissions are generated).
-    let backlog = today - Duration::weeks(4);
     diesel::insert_into(reports_to_send::table)
         .values(dossiers::table.filter(dossiers::status.eq("validated")).filter(dossiers::validated_at.ge(backlog)).select((
             dossiers::id,

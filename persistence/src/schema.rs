@@ -201,6 +201,7 @@ diesel::table! {
         updated_at -> Timestamp,
         validated_by -> Nullable<Text>,
         validated_at -> Nullable<Timestamp>,
+        first_sent_at -> Nullable<Timestamp>,
     }
 }
 

@@ -345,8 +345,21 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
             prop_assert!(close(&row["validation_delay_hours"]["median"], rank(&validation, 0.5)), "{} vs {:?}", row, validation);
             prop_assert!(close(&row["validation_delay_hours"]["p90"], rank(&validation, 0.9)), "{} vs {:?}", row, validation);
             prop_assert!(close(&row["sending_delay_hours"]["median"], rank(&sending, 0.5)), "{} vs {:?}", row, sending);
+            prop_assert!(close(&row["sending_delay_hours"]["p90"], rank(&sending, 0.9)), "{} vs {:?}", row, sending);
             let rate = (held > 0).then(|| reached as f64 / held as f64);
             prop_assert!(close(&row["quorum_rate"], rate), "{} vs {:?}", row, rate);
+            // The other cuts count the same dossiers: by month and by specialty they add up.
+            for by in ["month", "specialty"] {
+                let cut = activity(app, &b.coord, &format!("rcp_id={}&by={by}", b.rcp)).await;
+                let sum = |field: &str| cut.values().map(|r| r[field].as_i64().unwrap_or(0)).sum::<i64>();
+                prop_assert_eq!(sum("dossiers_registered"), registered, "by {}", by);
+                prop_assert_eq!(sum("dossiers_validated"), validated, "by {}", by);
+                prop_assert_eq!(sum("dossiers_withdrawn"), withdrawn, "by {}", by);
+                prop_assert_eq!(sum("reports_sent"), sent, "by {}", by);
+                if by == "month" {
+                    prop_assert_eq!(sum("sessions_held"), held);
+                }
+            }
             // By requester, every dossier counted once, small numbers suppressed for the coordinator.
             let by_requester = activity(app, &b.coord, &format!("rcp_id={}&by=requester", b.rcp)).await;
             for (r, who) in requesters.iter().enumerate() {
