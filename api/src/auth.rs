@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, HeldConnection};
 
 const ISSUER: &str = "concerto";
 /// The audience of our tokens: this API, so that a token minted for another service of the
@@ -155,6 +155,9 @@ pub struct Caller {
     pub professional: Professional,
     /// For a secretary: the physicians she acts for, with their names (for `/me`).
     pub acting_for: Vec<ActingForNamed>,
+    /// The connection the rights were read on: the handler's work runs on it too
+    /// (`state.db_on(&caller.connection, ..)`), one checkout per request.
+    pub connection: HeldConnection,
 }
 
 impl FromRequest for Caller {
@@ -172,10 +175,12 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
             let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
-            let loaded =
-                state.db(move |c| concerto_persistence::accounts::load_caller(c, &subject.account_id, Some(subject.generation))).await?;
+            let connection = HeldConnection::default();
+            let loaded = state
+                .db_on(&connection, move |c| concerto_persistence::accounts::load_caller(c, &subject.account_id, Some(subject.generation)))
+                .await?;
             let LoadedCaller { principal, professional, acting_for } = loaded.ok_or_else(invalid_token)?;
-            Ok(Caller { principal, professional, acting_for })
+            Ok(Caller { principal, professional, acting_for, connection })
         })
     }
 }

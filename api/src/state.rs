@@ -1,10 +1,11 @@
-//! The state shared by every request: the pool, the token keys and the tally of SQL statements.
+//! The state shared by every request: the pool, the token keys, the tallies of SQL statements
+//! and of pool checkouts, and the connection an authenticated request holds.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use actix_web::web;
-use concerto_persistence::db::{StatementCount, statements_on_this_thread};
+use concerto_persistence::db::{PooledConnection, StatementCount, statements_on_this_thread};
 use concerto_persistence::{DbConnection, Pool};
 
 use crate::auth::TokenKeys;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub auth: AuthSettings,
     /// SQL statements sent by request handlers since start-up.
     pub statements: SqlTally,
+    /// Connections checked out of the pool by request work since start-up.
+    pub checkouts: CheckoutTally,
     /// Held shared by every piece of database work, and exclusively by the SQLite WAL checkpoint
     /// for the instant it needs no reader and no writer (see [`AppState::checkpoint_wal`]).
     gate: Arc<RwLock<()>>,
@@ -47,10 +50,48 @@ impl SqlTally {
     }
 }
 
+/// A running total of pool checkouts: an authenticated request takes one connection and does
+/// all its work on it, so the tests count checkouts per request as they count statements.
+#[derive(Debug, Clone, Default)]
+pub struct CheckoutTally(Arc<AtomicU64>);
+
+impl CheckoutTally {
+    /// The total so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn checkout(&self, pool: &Pool) -> Result<PooledConnection, concerto_persistence::Error> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(pool.get()?)
+    }
+}
+
+/// The pooled connection of one request, checked out by its first piece of database work (the
+/// `Caller` extractor's) and given back when the last clone is dropped, at the end of the
+/// request: the caller's rights and the handler's work share one checkout.
+#[derive(Clone, Default)]
+pub struct HeldConnection(Arc<Mutex<Option<PooledConnection>>>);
+
+impl HeldConnection {
+    /// Gives the connection back to the pool now, before work that takes long without it (an
+    /// upload streaming in); the next piece of work checks out another.
+    pub fn release(&self) {
+        drop(self.0.lock().unwrap_or_else(PoisonError::into_inner).take());
+    }
+}
+
+impl std::fmt::Debug for HeldConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.0.try_lock().map(|slot| slot.is_some()).ok();
+        f.debug_struct("HeldConnection").field("held", &held).finish()
+    }
+}
+
 impl AppState {
     /// The state over a pool, token keys and the login settings.
     pub fn new(pool: Pool, tokens: TokenKeys, auth: AuthSettings) -> Self {
-        Self { pool, tokens, auth, statements: SqlTally::default(), gate: Arc::default() }
+        Self { pool, tokens, auth, statements: SqlTally::default(), checkouts: CheckoutTally::default(), gate: Arc::default() }
     }
 
     /// SQLite: checkpoints and truncates the WAL while no request uses the store. Under
@@ -64,19 +105,60 @@ impl AppState {
         concerto_persistence::db::checkpoint_wal(&mut conn)
     }
 
-    /// Runs blocking database work on actix's blocking pool, never on a worker thread.
+    /// Runs blocking database work on actix's blocking pool, never on a worker thread, on a
+    /// connection checked out for this work alone: for requests without a caller.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, concerto_persistence::Error> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let gate = self.gate.clone();
+        self.db_with(None, work).await
+    }
+
+    /// [`AppState::db`] on the request's held connection, checked out on first use.
+    pub async fn db_on<T, F>(&self, held: &HeldConnection, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, concerto_persistence::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db_with(Some(held), work).await
+    }
+
+    /// [`AppState::db_on`] when there is a held connection, else [`AppState::db`]: for code
+    /// shared by requests with and without a caller (login throttling).
+    pub async fn db_with<T, F>(&self, held: Option<&HeldConnection>, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, concerto_persistence::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (pool, gate, checkouts) = (self.pool.clone(), self.gate.clone(), self.checkouts.clone());
+        let held = held.cloned();
         let (result, sent) = web::block(move || {
             // A poisoned gate only means a checkpoint panicked: the store is still usable.
-            let _shared = gate.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _shared = gate.read().unwrap_or_else(PoisonError::into_inner);
             let before = statements_on_this_thread();
-            let result = pool.get().map_err(concerto_persistence::Error::from).and_then(|mut conn| work(&mut conn));
+            let result = match held {
+                None => checkouts.checkout(&pool).and_then(|mut conn| work(&mut conn)),
+                Some(held) => {
+                    // Locked for the whole piece: two pieces of one request never share the
+                    // connection at once. A piece that panicked had taken the connection out, and its unwinding gave
+                    // it back to the pool to judge: a poisoned slot is an empty one.
+                    let mut slot = held.0.lock().unwrap_or_else(PoisonError::into_inner);
+                    let conn = match slot.take() {
+                        Some(conn) => Ok(conn),
+                        None => checkouts.checkout(&pool),
+                    };
+                    conn.and_then(|mut conn| {
+                        let result = work(&mut conn);
+                        // After a failure of the store the connection goes back to the pool,
+                        // which discards it if it broke; a later piece checks out another.
+                        if !matches!(result, Err(concerto_persistence::Error::Unavailable(_) | concerto_persistence::Error::Database(_))) {
+                            *slot = Some(conn);
+                        }
+                        result
+                    })
+                }
+            };
             (result, statements_on_this_thread().since(before))
         })
         .await?;

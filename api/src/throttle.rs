@@ -7,7 +7,7 @@ use actix_web::HttpRequest;
 use concerto_persistence::{accounts, audit, login_throttle};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, HeldConnection};
 
 /// The counters an attempt holds until it ends.
 #[derive(Debug)]
@@ -38,9 +38,15 @@ pub fn client_address(req: &HttpRequest, state: &AppState) -> String {
     forwarded.into_iter().rev().find(|entry| entry.parse().map_or(true, |ip| !trusted.contains(&ip))).unwrap_or_else(|| peer.to_string())
 }
 
-/// Counts an attempt on `username` from `address`; 429 `too_many_attempts` when either counter
+/// Counts an attempt on `username` from `address` (on the request's held connection if any); 429 `too_many_attempts` when either counter
 /// is spent (the refusal is audited as `action`, on the account when the username is real).
-pub async fn begin(state: &AppState, action: &'static str, username: &str, address: &str) -> Result<Attempt, ApiError> {
+pub async fn begin(
+    state: &AppState,
+    held: Option<&HeldConnection>,
+    action: &'static str,
+    username: &str,
+    address: &str,
+) -> Result<Attempt, ApiError> {
     let attempt = Attempt {
         account_key: state.tokens.counter_key("account", &accounts::normalize_username(username)),
         address_key: state.tokens.counter_key("address", address),
@@ -52,7 +58,7 @@ pub async fn begin(state: &AppState, action: &'static str, username: &str, addre
     let (account_key, address_key) = (attempt.account_key.clone(), attempt.address_key.clone());
     let username = username.to_owned();
     let refused = state
-        .db(move |c| {
+        .db_with(held, move |c| {
             if let Some(wait) = login_throttle::attempt(c, &address_key, per_address, now)? {
                 return Ok(Some((wait, "address")));
             }
@@ -68,15 +74,15 @@ pub async fn begin(state: &AppState, action: &'static str, username: &str, addre
     };
     // Logged without the username or the address: the log is no place for either.
     log::warn!("{action} refused: too many attempts for this {which}; retry in {retry_after} s");
-    refused_attempt(state, action, &username).await?;
+    refused_attempt(state, held, action, &username).await?;
     Err(ApiError::TooManyAttempts { retry_after })
 }
 
 /// Ends an attempt that succeeded: the account's counter starts afresh and the address gets
 /// its attempt back (colleagues behind one hospital proxy share that counter).
-pub async fn succeeded(state: &AppState, attempt: Attempt) -> Result<(), ApiError> {
+pub async fn succeeded(state: &AppState, held: Option<&HeldConnection>, attempt: Attempt) -> Result<(), ApiError> {
     state
-        .db(move |c| {
+        .db_with(held, move |c| {
             login_throttle::clear(c, &attempt.account_key)?;
             login_throttle::give_back(c, &attempt.address_key)
         })
@@ -84,10 +90,15 @@ pub async fn succeeded(state: &AppState, attempt: Attempt) -> Result<(), ApiErro
 }
 
 /// Audits a refused attempt: on the account (and its centers) when `username` names one.
-pub async fn refused_attempt(state: &AppState, action: &'static str, username: &str) -> Result<(), ApiError> {
+pub async fn refused_attempt(
+    state: &AppState,
+    held: Option<&HeldConnection>,
+    action: &'static str,
+    username: &str,
+) -> Result<(), ApiError> {
     let username = username.to_owned();
     state
-        .db(move |c| {
+        .db_with(held, move |c| {
             let account = accounts::credentials(c, &username)?.map(|creds| creds.account_id);
             audit::record_refused_login(c, action, account.as_deref())
         })

@@ -34,6 +34,9 @@ pub type Backend = <DbConnection as Connection>::Backend;
 /// The connection pool shared by the request handlers.
 pub type Pool = diesel::r2d2::Pool<Manager>;
 
+/// A connection checked out of the [`Pool`]; dropping it gives it back.
+pub type PooledConnection = diesel::r2d2::PooledConnection<Manager>;
+
 /// The store named by a `DATABASE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Store {

@@ -21,6 +21,9 @@ use crate::schema::{
 };
 use crate::{DbConnection, Error, Page, PageRequest, scope};
 
+// The requester and the treating physician of a report to send, named with the page.
+diesel::alias!(professionals as requester_names: RequesterNames, professionals as treating_names: TreatingNames);
+
 /// Keeps the worklist row of one dossier in step: present while it is validated and some
 /// default recipient has not received its report. Called in the transaction of every change
 /// that can move it (validation, sending, a change of the patient's physicians).
@@ -33,7 +36,7 @@ pub(crate) fn refresh(conn: &mut DbConnection, dossier_id: &str) -> Result<(), E
         .optional()?;
     let pending = match &row {
         Some((status, requester, Some(_), patient, treating)) if status == DossierStatus::Validated.as_str() => {
-            let defaults = default_recipients(conn, &[(patient.clone(), requester.clone(), treating.clone())])?;
+            let (defaults, _) = default_recipients(conn, &[(patient.clone(), requester.clone(), treating.clone())])?;
             let reached = reached(conn, &[dossier_id.to_owned()])?;
             defaults.values().flatten().any(|(who, _)| !reached.contains(&(dossier_id.to_owned(), who.clone())))
         }
@@ -98,16 +101,28 @@ type Recipients = BTreeMap<(String, String), Vec<(String, RecipientRole)>>;
 
 /// The default recipients of each patient's reports for a requester: `(patient, requester,
 /// treating)` → the professionals and why, without duplicates (a requester who also treats is
-/// named once, as requester).
-fn default_recipients(conn: &mut DbConnection, of: &[(String, String, Option<String>)]) -> Result<Recipients, Error> {
+/// named once, as requester); with the display names of the correspondents, read by the same
+/// statement.
+fn default_recipients(
+    conn: &mut DbConnection,
+    of: &[(String, String, Option<String>)],
+) -> Result<(Recipients, BTreeMap<String, String>), Error> {
     let patient_ids: Vec<&String> = of.iter().map(|(p, _, _)| p).collect();
     let mut correspondents: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (patient, who) in patient_correspondents::table
+    let mut names = BTreeMap::new();
+    for (patient, who, family, given) in patient_correspondents::table
+        .inner_join(professionals::table.on(professionals::id.eq(patient_correspondents::professional_id)))
         .filter(patient_correspondents::patient_id.eq_any(patient_ids))
-        .select((patient_correspondents::patient_id, patient_correspondents::professional_id))
+        .select((
+            patient_correspondents::patient_id,
+            patient_correspondents::professional_id,
+            professionals::family_name,
+            professionals::given_name,
+        ))
         .order((patient_correspondents::patient_id, patient_correspondents::professional_id))
-        .load::<(String, String)>(conn)?
+        .load::<(String, String, String, String)>(conn)?
     {
+        names.insert(who.clone(), display_name(&family, &given));
         correspondents.entry(patient).or_default().push(who);
     }
     let mut out = BTreeMap::new();
@@ -126,7 +141,7 @@ fn default_recipients(conn: &mut DbConnection, of: &[(String, String, Option<Str
         }
         out.insert((patient.clone(), requester.clone()), list);
     }
-    Ok(out)
+    Ok((out, names))
 }
 
 /// `(dossier, recipient)` pairs whose report was sent.
@@ -183,7 +198,23 @@ pub struct ReportToSend {
     pub recipients: Vec<Recipient>,
 }
 
-type ToSendRow = (String, String, String, String, NaiveDate, String, String, String, String, NaiveDateTime, NaiveDateTime, Option<String>);
+/// A page row, with the requester's and the treating physician's names (family, given).
+type ToSendRow = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    String,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<String>,
+    (String, String),
+    (Option<String>, Option<String>),
+);
 
 /// Whose reports the caller sends: its own requests, and for a secretary those of P(S) in the
 /// RCPs of her secretary centers (`delegation::in_rcp_passages_tab`).
@@ -203,6 +234,8 @@ pub fn reports_to_send(conn: &mut DbConnection, p: &Principal, page: &PageReques
         let (who, centers) = requesters(p);
         let mut query = reports_to_send::table
             .inner_join(dossiers::table.inner_join(patients::table).inner_join(rcps::table).inner_join(rcp_sessions::table))
+            .inner_join(requester_names.on(requester_names.field(professionals::id).eq(dossiers::requester_id)))
+            .left_join(treating_names.on(patients::treating_physician_id.eq(treating_names.field(professionals::id).nullable())))
             .filter(reports_to_send::requester_id.eq_any(&who))
             .filter(reports_to_send::requester_id.eq(&p.professional_id).or(rcps::cancer_center_id.eq_any(&centers)))
             .select((
@@ -218,6 +251,8 @@ pub fn reports_to_send(conn: &mut DbConnection, p: &Principal, page: &PageReques
                 rcp_sessions::starts_at,
                 reports_to_send::validated_at,
                 patients::treating_physician_id,
+                (requester_names.field(professionals::family_name), requester_names.field(professionals::given_name)),
+                (treating_names.field(professionals::family_name).nullable(), treating_names.field(professionals::given_name).nullable()),
             ))
             .into_boxed();
         if let Some((at, id)) = &page.after {
@@ -232,13 +267,32 @@ pub fn reports_to_send(conn: &mut DbConnection, p: &Principal, page: &PageReques
         let page = Page::from_rows(rows, page, |r| (cursor_time(r.10), r.0.clone()));
         let ids: Vec<String> = page.items.iter().map(|r| r.0.clone()).collect();
         let of: Vec<(String, String, Option<String>)> = page.items.iter().map(|r| (r.1.clone(), r.5.clone(), r.11.clone())).collect();
-        let defaults = default_recipients(c, &of)?;
+        let (defaults, mut names) = default_recipients(c, &of)?;
         let reached = reached(c, &ids)?;
-        let people: BTreeSet<String> = defaults.values().flatten().map(|(w, _)| w.clone()).collect();
-        let names = names(c, &people)?;
+        for (_, _, _, _, _, requester, _, _, _, _, _, treating, (family, given), treating_name) in &page.items {
+            names.insert(requester.clone(), display_name(family, given));
+            if let (Some(treating), (Some(family), Some(given))) = (treating, treating_name) {
+                names.insert(treating.clone(), display_name(family, given));
+            }
+        }
         trail.grant = delegated_requesters(p, page.items.iter().map(|r| &r.5));
         Ok(page.map(
-            |(dossier_id, patient_id, family, given, birth, requester_id, rcp_id, rcp_name, session_id, starts_at, validated_at, _)| {
+            |(
+                dossier_id,
+                patient_id,
+                family,
+                given,
+                birth,
+                requester_id,
+                rcp_id,
+                rcp_name,
+                session_id,
+                starts_at,
+                validated_at,
+                _,
+                _,
+                _,
+            )| {
                 let recipients = defaults
                     .get(&(patient_id.clone(), requester_id.clone()))
                     .into_iter()
@@ -284,16 +338,6 @@ pub fn reports_to_send_count(conn: &mut DbConnection, p: &Principal) -> Result<i
 fn delegated_requesters<'a>(p: &Principal, requesters: impl Iterator<Item = &'a String>) -> Grant {
     let ps = p.represented_physicians();
     Grant::delegated(requesters.filter(|r| **r != p.professional_id && ps.contains(r)).cloned())
-}
-
-fn names(conn: &mut DbConnection, ids: &BTreeSet<String>) -> Result<BTreeMap<String, String>, Error> {
-    Ok(professionals::table
-        .filter(professionals::id.eq_any(ids))
-        .select((professionals::id, professionals::family_name, professionals::given_name))
-        .load::<(String, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, f, g)| (id, display_name(&f, &g)))
-        .collect())
 }
 
 fn cursor_time(t: NaiveDateTime) -> String {

@@ -1,27 +1,69 @@
-//! Round trips: the SQL statements a request sends, counted by the connections' instrumentation.
-//! A list must cost a fixed number of statements whatever the size of its page (no query per
-//! row or per RCP shown), and at most six besides `BEGIN`/`COMMIT`.
+//! Round trips: the SQL statements a request sends, counted by the connections' instrumentation,
+//! and the connections it checks out of the pool. A list must cost a fixed number of statements
+//! whatever the size of its page (no query per row or per RCP shown), at most six besides
+//! `BEGIN`/`COMMIT`, and one checkout: the caller's rights and the list share a connection.
+
+use serde_json::json;
 
 use crate::support::{TestApp, User};
 
-/// The statements (besides transaction control) that one GET sends, asserting it answers 200.
-async fn statements_of(app: &TestApp, path: &str, user: &User) -> u64 {
-    let before = app.statements.get();
+/// What one GET cost, asserting it answers 200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cost {
+    /// Statements besides transaction control.
+    statements: u64,
+    /// Connections checked out of the pool.
+    checkouts: u64,
+}
+
+async fn cost_of(app: &TestApp, path: &str, user: &User) -> Cost {
+    let (before, checkouts) = (app.statements.get(), app.checkouts.get());
     let r = app.get(path, &user.token).await;
     assert_eq!(r.status, 200, "{path}: {}", r.text);
-    app.statements.get().since(before).besides_transactions()
+    Cost { statements: app.statements.get().since(before).besides_transactions(), checkouts: app.checkouts.get() - checkouts }
 }
 
 /// What the secretary, the animateur and the requester read, with their costs.
-async fn costs(app: &TestApp, sec: &User, chair: &User, session: &str, dossier: &str) -> Vec<(&'static str, u64)> {
+async fn costs(app: &TestApp, sec: &User, chair: &User, requester: &User, session: &str, dossier: &str) -> Vec<(&'static str, Cost)> {
     vec![
-        ("agenda (secretary)", statements_of(app, "/api/v1/agenda", sec).await),
-        ("rcp_passages (secretary)", statements_of(app, "/api/v1/me/dossiers?tab=rcp_passages&limit=200", sec).await),
-        ("agenda (animateur)", statements_of(app, "/api/v1/agenda", chair).await),
-        ("session run", statements_of(app, &format!("/api/v1/sessions/{session}/run"), chair).await),
-        ("/me (secretary)", statements_of(app, "/api/v1/me", sec).await),
-        ("dossier read (secretary)", statements_of(app, &format!("/api/v1/dossiers/{dossier}"), sec).await),
+        ("agenda (secretary)", cost_of(app, "/api/v1/agenda", sec).await),
+        ("rcp_passages (secretary)", cost_of(app, "/api/v1/me/dossiers?tab=rcp_passages&limit=200", sec).await),
+        ("agenda (animateur)", cost_of(app, "/api/v1/agenda", chair).await),
+        ("session run", cost_of(app, &format!("/api/v1/sessions/{session}/run"), chair).await),
+        ("/me (secretary)", cost_of(app, "/api/v1/me", sec).await),
+        ("dossier read (secretary)", cost_of(app, &format!("/api/v1/dossiers/{dossier}"), sec).await),
+        ("reports to send (secretary)", cost_of(app, "/api/v1/me/reports-to-send?limit=200", sec).await),
+        ("reports to send (requester)", cost_of(app, "/api/v1/me/reports-to-send?limit=200", requester).await),
+        ("reports to send count (secretary)", cost_of(app, "/api/v1/me/reports-to-send/count", sec).await),
+        ("dossier search (secretary)", cost_of(app, "/api/v1/dossiers?patient=Pa&limit=200", sec).await),
     ]
+}
+
+/// A new RCP chaired by `chair` whose session, started with its quorum, validated a dossier of
+/// each physician for a new patient of his, with a treating physician and correspondents to name.
+async fn validated_reports(app: &TestApp, coord: &User, center: &str, chair: &User, physicians: &[User], day: i64) {
+    let rcp = app.rcp(coord, center, &format!("RCP validated {day}")).await;
+    app.member(coord, &rcp, chair, "animateur").await;
+    for doc in physicians {
+        app.member(coord, &rcp, doc, "participant").await;
+    }
+    let session = app.session(coord, &rcp, day).await;
+    let mut dossiers = Vec::new();
+    for (k, doc) in physicians.iter().enumerate() {
+        let (treating, correspondent) = (&physicians[(k + 1) % physicians.len()], &physicians[(k + 2) % physicians.len()]);
+        let patient = app.patient(doc, &format!("Pastel{day}{k}"), Some(treating), &[correspondent, chair]).await;
+        dossiers.push(app.dossier(doc, &session, &patient, doc).await);
+    }
+    assert_eq!(app.post(&format!("/api/v1/sessions/{session}/start"), &chair.token, json!({})).await.status, 200);
+    app.quorum_present(center, &session, chair).await;
+    for dossier in dossiers {
+        let path = format!("/api/v1/dossiers/{dossier}");
+        let etag = app.get(&path, &chair.token).await.header("etag").unwrap();
+        let r = app.with_if_match("PATCH", &path, &chair.token, &etag, json!({"proposal": "Chirurgie"})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = app.post(&format!("{path}/validate"), &chair.token, json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
 }
 
 #[actix_rt::test]
@@ -43,9 +85,10 @@ async fn lists_cost_a_bounded_number_of_statements_as_the_page_grows() {
     app.member(&coord, &rcp, &chair, "animateur").await;
     app.member(&coord, &rcp, &physicians[0], "participant").await;
     let session = app.session(&coord, &rcp, 1).await;
-    let patient = app.patient(&physicians[0], "Dupont", None, &[]).await;
+    let patient = app.patient(&physicians[0], "Pasteur", None, &[]).await;
     let dossier = app.dossier(&physicians[0], &session, &patient, &physicians[0]).await;
-    let small = costs(&app, &sec, &chair, &session, &dossier).await;
+    validated_reports(&app, &coord, &center, &chair, &physicians, 30).await;
+    let small = costs(&app, &sec, &chair, &physicians[0], &session, &dossier).await;
 
     // Ten times more: RCPs where only a participant of hers sits, sessions, dossiers by several
     // requesters.
@@ -65,16 +108,23 @@ async fn lists_cost_a_bounded_number_of_statements_as_the_page_grows() {
         let patient = app.patient(&chair, &format!("Run{k}"), None, &[]).await;
         app.dossier(&chair, &session, &patient, &chair).await;
     }
+    validated_reports(&app, &coord, &center, &chair, &physicians, 31).await;
+    validated_reports(&app, &coord, &center, &chair, &physicians, 32).await;
     let agenda = app.get("/api/v1/agenda", &sec.token).await;
     let shown: usize = agenda.body["items"].as_array().unwrap().iter().map(|s| s["dossiers"].as_array().unwrap().len()).sum();
     assert!(shown >= 25, "the grown agenda shows {shown} dossiers: {}", agenda.text);
-    let large = costs(&app, &sec, &chair, &session, &dossier).await;
+    let waiting = app.get("/api/v1/me/reports-to-send?limit=200", &sec.token).await;
+    assert_eq!(waiting.body["items"].as_array().unwrap().len(), 9, "{}", waiting.text);
+    let found = app.get("/api/v1/dossiers?patient=Pa&limit=200", &sec.token).await;
+    assert!(found.body["items"].as_array().unwrap().len() >= 30, "the grown search finds {}", found.text);
+    let large = costs(&app, &sec, &chair, &physicians[0], &session, &dossier).await;
 
-    eprintln!("statements besides BEGIN/COMMIT: {large:?}");
+    eprintln!("costs: {large:?}");
     assert_eq!(small, large, "a list's statements must not grow with its page");
-    for (what, n) in &large {
-        assert!(*n <= 6, "{what} sends {n} statements besides BEGIN/COMMIT");
+    for (what, cost) in &large {
+        assert!(cost.statements <= 6, "{what} sends {} statements besides BEGIN/COMMIT", cost.statements);
+        assert_eq!(cost.checkouts, 1, "{what} checks out {} pooled connections", cost.checkouts);
     }
     // The counter counts: a list reads the rights, the page and writes its audit event.
-    assert!(large.iter().all(|(_, n)| *n >= 2), "{large:?}");
+    assert!(large.iter().all(|(_, c)| c.statements >= 2), "{large:?}");
 }

@@ -109,6 +109,11 @@ async fn validated_reports_wait_until_every_default_recipient_has_them() {
             (d.correspondent.id.as_str(), "correspondent", false)
         ]
     );
+    let names: Vec<&str> = list[0]["recipients"].as_array().unwrap().iter().map(|r| r["display_name"].as_str().unwrap()).collect();
+    assert!(
+        names[0].ends_with(" MEMBER") && names[1].ends_with(" TRAITANT") && names[2].ends_with(" CORRESPONDANT"),
+        "each recipient named: {names:?}"
+    );
     assert!(!serde_json::to_string(&worklist(&d.app, &d.sec_member).await).unwrap().contains("Zorglub"));
     // The requester sees his; the chair (who validated) does not: only requesters' reports.
     assert_eq!(worklist(&d.app, &d.member).await.len(), 1);

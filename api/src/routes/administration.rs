@@ -72,7 +72,7 @@ pub async fn create_center(
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (body, p) = (body.into_inner(), caller.principal);
-    let center = state.db(move |c| cancer_centers::create(c, &p, &body.name, &body.code)).await?;
+    let center = state.db_on(&caller.connection, move |c| cancer_centers::create(c, &p, &body.name, &body.code)).await?;
     Ok(created(&format!("/cancer-centers/{}", center.id)).json(CancerCenterView::from(center)))
 }
 
@@ -80,9 +80,9 @@ pub async fn create_center(
 /// knowledge and every profile names a center).
 #[utoipa::path(operation_id = "listCancerCenters", tag = "administration", params(Paging), responses((status = 200, description = "A page of centers", body = List<CancerCenterView>)))]
 #[get("/cancer-centers")]
-pub async fn list_centers(state: web::Data<AppState>, _caller: Caller, paging: web::Query<Paging>) -> Result<HttpResponse, ApiError> {
+pub async fn list_centers(state: web::Data<AppState>, caller: Caller, paging: web::Query<Paging>) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
-    let centers = state.db(move |c| cancer_centers::list(c, &page)).await?;
+    let centers = state.db_on(&caller.connection, move |c| cancer_centers::list(c, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(centers, CancerCenterView::from)))
 }
 
@@ -216,7 +216,7 @@ pub async fn create_request(
         expected_profile: body.expected_profile.into(),
     };
     let p = caller.principal;
-    let request = state.db(move |c| account_requests::create(c, &p, &new)).await?;
+    let request = state.db_on(&caller.connection, move |c| account_requests::create(c, &p, &new)).await?;
     Ok(created(&format!("/account-requests/{}", request.id)).json(AccountRequestView::from(request)))
 }
 
@@ -247,7 +247,7 @@ pub async fn list_requests(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, status, p) = (paging.request()?, query.status.map(RequestStatus::from), caller.principal);
-    let requests = state.db(move |c| account_requests::list(c, &p, status, &page)).await?;
+    let requests = state.db_on(&caller.connection, move |c| account_requests::list(c, &p, status, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(requests, AccountRequestView::from)))
 }
 
@@ -298,7 +298,7 @@ pub async fn fulfil(
     concerto_domain::rules::may_administer_platform(&caller.principal)?;
     let (id, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
     let hash = web::block(move || hash_password(&body.initial_password)).await??;
-    let done = state.db(move |c| account_requests::fulfil(c, &p, &id, &body.username, &hash)).await?;
+    let done = state.db_on(&caller.connection, move |c| account_requests::fulfil(c, &p, &id, &body.username, &hash)).await?;
     Ok(HttpResponse::Ok().json(FulfilmentView { professional_id: done.professional_id, account_id: done.account_id }))
 }
 
@@ -333,7 +333,7 @@ pub async fn reject(
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (id, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
-    let request = state.db(move |c| account_requests::reject(c, &p, &id, &body.reason)).await?;
+    let request = state.db_on(&caller.connection, move |c| account_requests::reject(c, &p, &id, &body.reason)).await?;
     Ok(HttpResponse::Ok().json(AccountRequestView::from(request)))
 }
 
@@ -398,7 +398,7 @@ pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: we
     let (body, p) = (body.into_inner(), caller.principal);
     let password = body.password.clone();
     let hash = web::block(move || hash_password(&password)).await??;
-    let account = state.db(move |c| accounts::create(c, &p, &body.professional_id, &body.username, &hash)).await?;
+    let account = state.db_on(&caller.connection, move |c| accounts::create(c, &p, &body.professional_id, &body.username, &hash)).await?;
     Ok(created(&format!("/accounts/{}", account.id)).json(AccountView::from(account)))
 }
 
@@ -429,6 +429,6 @@ pub async fn patch_account(
     body: web::Json<PatchAccount>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, active, p) = (id.into_inner(), body.active, caller.principal);
-    let account = state.db(move |c| accounts::set_active(c, &p, &id, active)).await?;
+    let account = state.db_on(&caller.connection, move |c| accounts::set_active(c, &p, &id, active)).await?;
     Ok(HttpResponse::Ok().json(AccountView::from(account)))
 }

@@ -99,6 +99,6 @@ pub async fn list(
         from: query.from.map(|t| t.naive_utc()),
         to: query.to.map(|t| t.naive_utc()),
     };
-    let found = state.db(move |c| audit::list(c, &filter, centers.as_deref(), &page)).await?;
+    let found = state.db_on(&caller.connection, move |c| audit::list(c, &filter, centers.as_deref(), &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, AuditEventView::from)))
 }

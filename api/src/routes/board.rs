@@ -122,7 +122,7 @@ pub async fn set_specialty(
     let (id, p) = (id.into_inner(), caller.principal);
     let value = SpecialtyOf { specialty: body.specialty.into(), subspecialty: body.subspecialty.map(|s| s.trim().to_owned()) };
     let professional_id = id.clone();
-    let set = state.db(move |c| specialties::set(c, &p, &id, &value)).await?;
+    let set = state.db_on(&caller.connection, move |c| specialties::set(c, &p, &id, &value)).await?;
     Ok(HttpResponse::Ok().json(SpecialtyView { professional_id, specialty: set.specialty.into(), subspecialty: set.subspecialty }))
 }
 
@@ -160,10 +160,10 @@ impl From<&QuorumRule> for QuorumView {
     )
 )]
 #[get("/rcps/{id}/quorum")]
-pub async fn get_quorum(state: web::Data<AppState>, _caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_quorum(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let rule = state
-        .db(move |c| {
+        .db_on(&caller.connection, move |c| {
             concerto_persistence::rcps::find(c, &id)?;
             attendance::rule_of(c, &id)
         })
@@ -194,7 +194,7 @@ pub async fn set_quorum(
     let body = body.into_inner();
     let rule = QuorumRule::new(body.min_physicians, body.min_specialties, body.required_specialties.into_iter().map(Into::into).collect())?;
     let (id, p) = (id.into_inner(), caller.principal);
-    let rule = state.db(move |c| attendance::set_rule(c, &p, &id, &rule)).await?;
+    let rule = state.db_on(&caller.connection, move |c| attendance::set_rule(c, &p, &id, &rule)).await?;
     Ok(HttpResponse::Ok().json(QuorumView::from(&rule)))
 }
 
@@ -302,7 +302,7 @@ pub async fn set_attendance(
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (id, p, present) = (id.into_inner(), caller.principal, body.into_inner().present_ids);
-    let recorded = state.db(move |c| attendance::record(c, &p, &id, &present)).await?;
+    let recorded = state.db_on(&caller.connection, move |c| attendance::record(c, &p, &id, &present)).await?;
     Ok(HttpResponse::Ok().json(AttendanceView::from(recorded)))
 }
 
@@ -320,6 +320,6 @@ pub async fn set_attendance(
 #[get("/sessions/{id}/attendance")]
 pub async fn get_attendance(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, p) = (id.into_inner(), caller.principal);
-    let found = state.db(move |c| attendance::read(c, &p, &id)).await?;
+    let found = state.db_on(&caller.connection, move |c| attendance::read(c, &p, &id)).await?;
     Ok(HttpResponse::Ok().json(AttendanceView::from(found)))
 }

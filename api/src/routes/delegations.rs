@@ -159,7 +159,7 @@ pub async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
     let (id, p, at) = (id.into_inner(), caller.principal, query.at.map(|t| t.naive_utc()));
-    let (events, holders) = state.db(move |c| delegations::history(c, &p, &id, at, &page)).await?;
+    let (events, holders) = state.db_on(&caller.connection, move |c| delegations::history(c, &p, &id, at, &page)).await?;
     Ok(HttpResponse::Ok().json(DelegationHistory {
         items: events.items.into_iter().map(Into::into).collect(),
         next_cursor: events.next_cursor,

@@ -211,9 +211,12 @@ pub async fn add(
     if announced.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
         return Err(too_large());
     }
+    // Up to 10 MiB stream in at the client's pace: the pool gets the connection back meanwhile,
+    // and the insert checks out another (an upload costs two checkouts, not a stalled pool).
+    caller.connection.release();
     let new = read_upload(payload).await?;
     let (patient_id, p) = (id.into_inner(), caller.principal);
-    let document = state.db(move |c| documents::add(c, &p, &patient_id, &new)).await?;
+    let document = state.db_on(&caller.connection, move |c| documents::add(c, &p, &patient_id, &new)).await?;
     Ok(created(&format!("/documents/{}", document.id)).json(DocumentView::from(document)))
 }
 
@@ -235,7 +238,7 @@ pub async fn list(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (patient_id, page, p) = (id.into_inner(), paging.request()?, caller.principal);
-    let found = state.db(move |c| documents::list(c, &p, &patient_id, &page)).await?;
+    let found = state.db_on(&caller.connection, move |c| documents::list(c, &p, &patient_id, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, DocumentView::from)))
 }
 
@@ -252,7 +255,7 @@ pub async fn list(
 #[get("/documents/{id}")]
 pub async fn describe(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, p) = (id.into_inner(), caller.principal);
-    let document = state.db(move |c| documents::metadata(c, &p, &id)).await?;
+    let document = state.db_on(&caller.connection, move |c| documents::metadata(c, &p, &id)).await?;
     Ok(HttpResponse::Ok().json(DocumentView::from(document)))
 }
 
@@ -271,7 +274,7 @@ pub async fn describe(state: web::Data<AppState>, caller: Caller, id: web::Path<
 #[get("/documents/{id}/content")]
 pub async fn download(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, p) = (id.into_inner(), caller.principal);
-    let (document, bytes) = state.db(move |c| documents::content(c, &p, &id)).await?;
+    let (document, bytes) = state.db_on(&caller.connection, move |c| documents::content(c, &p, &id)).await?;
     // Text was checked to be UTF-8 on the way in: say so, so accents show right.
     let extension = match DocumentType::ALL.into_iter().find(|t| t.as_str() == document.content_type) {
         Some(DocumentType::Pdf) => "pdf",

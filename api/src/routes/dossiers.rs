@@ -181,7 +181,7 @@ pub async fn register(
         clinical_summary: non_blank(body.clinical_summary),
         question: non_blank(body.question),
     };
-    let d = state.db(move |c| dossiers::register(c, &p, &session, &new)).await?;
+    let d = state.db_on(&caller.connection, move |c| dossiers::register(c, &p, &session, &new)).await?;
     let tag = etag(d.version);
     Ok(created(&format!("/dossiers/{}", d.id)).insert_header((header::ETAG, tag)).json(DossierView::from(d)))
 }
@@ -200,7 +200,7 @@ pub async fn register(
 #[get("/dossiers/{id}")]
 pub async fn read(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, p) = (id.into_inner(), caller.principal);
-    let d = state.db(move |c| dossiers::read(c, &p, &id)).await?;
+    let d = state.db_on(&caller.connection, move |c| dossiers::read(c, &p, &id)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, d))
 }
 
@@ -273,7 +273,7 @@ pub async fn update(
     }
     let version = if_match(&req);
     let (id, p) = (id.into_inner(), caller.principal);
-    let d = state.db(move |c| dossiers::update(c, &p, &id, version, &changes)).await?;
+    let d = state.db_on(&caller.connection, move |c| dossiers::update(c, &p, &id, version, &changes)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, d))
 }
 
@@ -304,7 +304,7 @@ pub async fn validate(
 ) -> Result<HttpResponse, ApiError> {
     let version = if_match(&req);
     let (id, p) = (id.into_inner(), caller.principal);
-    let d = state.db(move |c| dossiers::validate(c, &p, &id, version)).await?;
+    let d = state.db_on(&caller.connection, move |c| dossiers::validate(c, &p, &id, version)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, d))
 }
 
@@ -340,7 +340,7 @@ impl From<Report> for ReportView {
 #[get("/dossiers/{id}/report")]
 pub async fn report(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, p) = (id.into_inner(), caller.principal);
-    let r = state.db(move |c| dossiers::report(c, &p, &id)).await?;
+    let r = state.db_on(&caller.connection, move |c| dossiers::report(c, &p, &id)).await?;
     Ok(HttpResponse::Ok().json(ReportView::from(r)))
 }
 
@@ -432,7 +432,7 @@ pub async fn send_report(
     body.validate()?;
     let (id, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
     let channel = ReportChannel::from(body.channel);
-    let t = state.db(move |c| dossiers::send_report(c, &p, &id, &body.recipient_ids, channel)).await?;
+    let t = state.db_on(&caller.connection, move |c| dossiers::send_report(c, &p, &id, &body.recipient_ids, channel)).await?;
     Ok(created(&format!("/dossiers/{}/report/transmissions/{}", t.dossier_id, t.id)).json(TransmissionView::from(t)))
 }
 
@@ -454,7 +454,7 @@ pub async fn transmissions(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, page, p) = (id.into_inner(), paging.request()?, caller.principal);
-    let found = state.db(move |c| dossiers::transmissions(c, &p, &id, &page)).await?;
+    let found = state.db_on(&caller.connection, move |c| dossiers::transmissions(c, &p, &id, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, TransmissionView::from)))
 }
 
@@ -503,6 +503,6 @@ pub async fn tab(
         TabName::Treating => Tab::Treating,
     };
     let (page, p) = (paging.request()?, caller.principal);
-    let found = state.db(move |c| dossiers::tab(c, &p, tab, &page)).await?;
+    let found = state.db_on(&caller.connection, move |c| dossiers::tab(c, &p, tab, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, DossierSummaryView::from)))
 }

@@ -286,7 +286,7 @@ pub async fn create(
     body: web::Json<CreatePatient>,
 ) -> Result<HttpResponse, ApiError> {
     let (new, confirm_new, p) = (body.into_inner().into_new()?, options.confirm_new.unwrap_or(false), caller.principal);
-    let patient = state.db(move |c| patients::create(c, &p, &new, confirm_new)).await?;
+    let patient = state.db_on(&caller.connection, move |c| patients::create(c, &p, &new, confirm_new)).await?;
     let location = format!("/patients/{}", patient.identity.id);
     Ok(with_etag(created(&location), patient))
 }
@@ -325,7 +325,7 @@ pub async fn search(
     let (page, p) = (paging.request()?, caller.principal);
     let query = query.into_inner();
     let query = IdentityQuery { family_name: query.family_name, birth_date: query.birth_date, ins: query.ins };
-    let found = state.db(move |c| patients::search(c, &p, &query, &page)).await?;
+    let found = state.db_on(&caller.connection, move |c| patients::search(c, &p, &query, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, PatientIdentityView::from)))
 }
 
@@ -344,7 +344,7 @@ pub async fn search(
 #[get("/patients/{id}")]
 pub async fn read(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, p) = (id.into_inner(), caller.principal);
-    let patient = state.db(move |c| patients::read(c, &p, &id)).await?;
+    let patient = state.db_on(&caller.connection, move |c| patients::read(c, &p, &id)).await?;
     Ok(with_etag(HttpResponse::Ok(), patient))
 }
 
@@ -429,6 +429,6 @@ pub async fn update(
     let patch = body.into_inner().into_patch()?;
     let version = if_match(&req);
     let (id, p) = (id.into_inner(), caller.principal);
-    let patient = state.db(move |c| patients::update(c, &p, &id, version, &patch)).await?;
+    let patient = state.db_on(&caller.connection, move |c| patients::update(c, &p, &id, version, &patch)).await?;
     Ok(with_etag(HttpResponse::Ok(), patient))
 }

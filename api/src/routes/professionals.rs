@@ -224,7 +224,7 @@ impl CreateProfessional {
 pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateProfessional>) -> Result<HttpResponse, ApiError> {
     let new = body.into_inner().into_new()?;
     let p = caller.principal;
-    let created = state.db(move |c| directory::create(c, &p, &new)).await?;
+    let created = state.db_on(&caller.connection, move |c| directory::create(c, &p, &new)).await?;
     Ok(common::created(&format!("/professionals/{}", created.id)).json(ProfessionalView::new(created, Vec::new())))
 }
 
@@ -252,7 +252,7 @@ pub struct SearchQuery {
 #[get("/professionals")]
 pub async fn search(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     query: web::Query<SearchQuery>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
@@ -265,7 +265,7 @@ pub async fn search(
         specialty: query.specialty.map(Into::into),
     };
     let (found, mut profiles, mut specialties) = state
-        .db(move |c| {
+        .db_on(&caller.connection, move |c| {
             let found = directory::search(c, &search, &page)?;
             let ids: Vec<String> = found.items.iter().map(|p| p.id.clone()).collect();
             Ok((found, directory::profiles_of_many(c, &ids)?, specialties::of(c, &ids)?))
@@ -288,10 +288,10 @@ pub async fn search(
     )
 )]
 #[get("/professionals/{id}")]
-pub async fn detail(state: web::Data<AppState>, _caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (prof, profiles, mut specialty) = state
-        .db(move |c| {
+        .db_on(&caller.connection, move |c| {
             let ids = [id.clone()];
             Ok((directory::find(c, &id)?, directory::profiles_of(c, &id)?, specialties::of(c, &ids)?))
         })
@@ -330,7 +330,7 @@ pub async fn set_category(
 ) -> Result<HttpResponse, ApiError> {
     let (id, category, p) = (id.into_inner(), Category::from(body.category), caller.principal);
     let (prof, profiles) = state
-        .db(move |c| {
+        .db_on(&caller.connection, move |c| {
             let prof = directory::set_category(c, &p, &id, category)?;
             Ok((prof, directory::profiles_of(c, &id)?))
         })
@@ -360,7 +360,7 @@ pub async fn grant_profile(
     path: web::Path<(String, String, ProfileKindName)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, center, kind), p) = (path.into_inner(), caller.principal);
-    state.db(move |c| directory::grant_profile(c, &p, &id, &center, kind.into())).await?;
+    state.db_on(&caller.connection, move |c| directory::grant_profile(c, &p, &id, &center, kind.into())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -386,7 +386,7 @@ pub async fn remove_profile(
     path: web::Path<(String, String, ProfileKindName)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, center, kind), p) = (path.into_inner(), caller.principal);
-    state.db(move |c| directory::remove_profile(c, &p, &id, &center, kind.into())).await?;
+    state.db_on(&caller.connection, move |c| directory::remove_profile(c, &p, &id, &center, kind.into())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -440,7 +440,7 @@ pub struct SecretariesView {
 #[get("/professionals/{id}/secretaries")]
 pub async fn secretaries(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, p) = (id.into_inner(), caller.principal);
-    let of = state.db(move |c| affiliations::secretaries_of(c, &p, &id)).await?;
+    let of = state.db_on(&caller.connection, move |c| affiliations::secretaries_of(c, &p, &id)).await?;
     Ok(HttpResponse::Ok().json(SecretariesView {
         secretaries: of
             .secretaries
@@ -490,7 +490,7 @@ pub async fn add_secretary(
 ) -> Result<HttpResponse, ApiError> {
     let dates = DelegationDates::from_body(&body)?;
     let ((physician, secretary), p) = (path.into_inner(), caller.principal);
-    state.db(move |c| affiliations::add_secretary(c, &p, &physician, &secretary, dates)).await?;
+    state.db_on(&caller.connection, move |c| affiliations::add_secretary(c, &p, &physician, &secretary, dates)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -512,7 +512,7 @@ pub async fn remove_secretary(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((physician, secretary), p) = (path.into_inner(), caller.principal);
-    state.db(move |c| affiliations::remove_secretary(c, &p, &physician, &secretary)).await?;
+    state.db_on(&caller.connection, move |c| affiliations::remove_secretary(c, &p, &physician, &secretary)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -539,7 +539,7 @@ pub async fn add_group(
 ) -> Result<HttpResponse, ApiError> {
     let dates = DelegationDates::from_body(&body)?;
     let ((physician, group), p) = (path.into_inner(), caller.principal);
-    state.db(move |c| affiliations::add_group(c, &p, &physician, &group, dates)).await?;
+    state.db_on(&caller.connection, move |c| affiliations::add_group(c, &p, &physician, &group, dates)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -557,6 +557,6 @@ pub async fn add_group(
 #[delete("/professionals/{id}/secretary-groups/{group_id}")]
 pub async fn remove_group(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let ((physician, group), p) = (path.into_inner(), caller.principal);
-    state.db(move |c| affiliations::remove_group(c, &p, &physician, &group)).await?;
+    state.db_on(&caller.connection, move |c| affiliations::remove_group(c, &p, &physician, &group)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

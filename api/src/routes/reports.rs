@@ -82,8 +82,12 @@ pub async fn physician_secretaries(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (center, p) = (query.into_inner().cancer_center_id, caller.principal);
-    let rows: Vec<PhysicianSecretaryView> =
-        state.db(move |c| reports::physician_secretaries(c, &p, &center)).await?.into_iter().map(Into::into).collect();
+    let rows: Vec<PhysicianSecretaryView> = state
+        .db_on(&caller.connection, move |c| reports::physician_secretaries(c, &p, &center))
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     if wants_csv(&req) {
         return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(to_csv(&rows)?));
     }
@@ -273,7 +277,8 @@ pub async fn activity(
         by,
     };
     let p = caller.principal;
-    let rows: Vec<ActivityRowView> = state.db(move |c| activity::report(c, &p, &query)).await?.into_iter().map(Into::into).collect();
+    let rows: Vec<ActivityRowView> =
+        state.db_on(&caller.connection, move |c| activity::report(c, &p, &query)).await?.into_iter().map(Into::into).collect();
     if wants_csv(&req) {
         return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(activity_csv(&rows)?));
     }

@@ -55,7 +55,7 @@ pub struct TokenResponse {
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let LoginRequest { username, password } = body.into_inner();
-    let attempt = throttle::begin(&state, "auth.login", &username, &throttle::client_address(&req, &state)).await?;
+    let attempt = throttle::begin(&state, None, "auth.login", &username, &throttle::client_address(&req, &state)).await?;
     let name = username.clone();
     let found = state.db(move |c| accounts::credentials(c, &name)).await?;
     let account = web::block(move || match found {
@@ -68,10 +68,10 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
     })
     .await?;
     let Some(account) = account else {
-        throttle::refused_attempt(&state, "auth.login", &username).await?;
+        throttle::refused_attempt(&state, None, "auth.login", &username).await?;
         return Err(ApiError::Unauthorized { code: "invalid_credentials", detail: "unknown username or wrong password".to_owned() });
     };
-    throttle::succeeded(&state, attempt).await?;
+    throttle::succeeded(&state, None, attempt).await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token: state.tokens.issue(&account.account_id, account.token_generation)?,
         token_type: "Bearer",
@@ -119,17 +119,19 @@ pub async fn change_password(
     body.validate()?;
     let PasswordChange { current_password, new_password } = body.into_inner();
     let account_id = caller.principal.account_id.clone();
-    let creds = state.db(move |c| accounts::credentials_of(c, &account_id)).await?;
-    let attempt = throttle::begin(&state, "auth.password_change", &creds.username, &throttle::client_address(&req, &state)).await?;
+    let creds = state.db_on(&caller.connection, move |c| accounts::credentials_of(c, &account_id)).await?;
+    let attempt =
+        throttle::begin(&state, Some(&caller.connection), "auth.password_change", &creds.username, &throttle::client_address(&req, &state))
+            .await?;
     let phc = creds.password_hash.clone();
     let new_hash = web::block(move || verify_password(&current_password, &phc).then(|| hash_password(&new_password))).await?;
     let Some(new_hash) = new_hash.transpose()? else {
-        throttle::refused_attempt(&state, "auth.password_change", &creds.username).await?;
+        throttle::refused_attempt(&state, Some(&caller.connection), "auth.password_change", &creds.username).await?;
         return Err(ApiError::Forbidden("wrong_password"));
     };
     let (account_id, generation) = (creds.account_id.clone(), creds.token_generation);
-    state.db(move |c| accounts::change_password(c, &account_id, generation, &new_hash)).await?;
-    throttle::succeeded(&state, attempt).await?;
+    state.db_on(&caller.connection, move |c| accounts::change_password(c, &account_id, generation, &new_hash)).await?;
+    throttle::succeeded(&state, Some(&caller.connection), attempt).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

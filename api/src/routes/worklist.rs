@@ -97,7 +97,7 @@ impl From<ReportToSend> for ReportToSendView {
 pub async fn reports_to_send(state: web::Data<AppState>, caller: Caller, paging: web::Query<Paging>) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
     let p = caller.principal;
-    let found = state.db(move |c| worklist::reports_to_send(c, &p, &page)).await?;
+    let found = state.db_on(&caller.connection, move |c| worklist::reports_to_send(c, &p, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, ReportToSendView::from)))
 }
 
@@ -117,7 +117,7 @@ pub struct Count {
 #[get("/me/reports-to-send/count")]
 pub async fn reports_to_send_count(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let p = caller.principal;
-    let count = state.db(move |c| worklist::reports_to_send_count(c, &p)).await?;
+    let count = state.db_on(&caller.connection, move |c| worklist::reports_to_send_count(c, &p)).await?;
     Ok(HttpResponse::Ok().json(Count { count }))
 }
 
@@ -197,7 +197,7 @@ pub async fn search(
         patient: non_blank(q.patient),
     };
     let p = caller.principal;
-    let found = state.db(move |c| worklist::search(c, &p, &criteria, &page)).await?;
+    let found = state.db_on(&caller.connection, move |c| worklist::search(c, &p, &criteria, &page)).await?;
     let list = List::from_page(found, FoundDossierView::from);
     if wants_csv(&req) {
         let mut res = HttpResponse::Ok();
