@@ -160,6 +160,13 @@ pub struct Caller {
     pub connection: HeldConnection,
 }
 
+/// Whether the request announces a body (a length above zero, or a chunked one).
+fn carries_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > 0)
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -172,6 +179,7 @@ impl FromRequest for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(|t| t.trim().to_owned());
+        let has_body = carries_body(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
             let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
@@ -179,6 +187,12 @@ impl FromRequest for Caller {
             let loaded = state
                 .db_on(&connection, move |c| concerto_persistence::accounts::load_caller(c, &subject.account_id, Some(subject.generation)))
                 .await?;
+            // Actix reads the body beside this extractor: a client sending it slowly would keep
+            // the connection meanwhile, and a handful of them would exhaust the pool. A request
+            // with a body gives it back and its handler checks out another; reads keep one.
+            if has_body {
+                connection.release();
+            }
             let LoadedCaller { principal, professional, acting_for } = loaded.ok_or_else(invalid_token)?;
             Ok(Caller { principal, professional, acting_for, connection })
         })

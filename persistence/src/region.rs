@@ -385,7 +385,7 @@ fn generate_in(
                     transmission_rows.push((
                         report_transmissions::id.eq(t.clone()),
                         report_transmissions::dossier_id.eq(id.clone()),
-                        report_transmissions::channel.eq("messaging"),
+                        report_transmissions::channel.eq("mssante"),
                         report_transmissions::sent_by.eq(physicians[requester].clone()),
                         report_transmissions::sent_at.eq(sent_at),
                     ));

@@ -379,3 +379,30 @@ async fn an_upload_announced_larger_than_allowed_is_refused_before_its_body_is_r
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("document_too_large"), "{answer}");
 }
+
+#[actix_rt::test]
+async fn clients_sending_their_bodies_slowly_hold_no_database_connection() {
+    use std::io::Write;
+    let app = TestApp::spawn().await;
+    let center = app.center("3C").await;
+    let doc = app.physician("Martin", &center).await;
+    // Twice the test pool's four connections: writes whose headers came, whose bodies do not.
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        let mut stream = std::net::TcpStream::connect(app.base.trim_start_matches("http://")).unwrap();
+        write!(
+            stream,
+            "POST /api/v1/patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"family_name\":",
+            doc.token
+        )
+        .unwrap();
+        stalled.push(stream);
+    }
+    // Their rights are read meanwhile; then every other request still finds a connection.
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..3 {
+        let r = app.get("/api/v1/me", &doc.token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    drop(stalled);
+}
