@@ -100,18 +100,28 @@ struct Figures {
     withdrawn: i64,
     #[diesel(sql_type = BigInt)]
     sent: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    validation_p50: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    validation_p90: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    sending_p50: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    sending_p90: Option<f64>,
 }
 
 #[derive(QueryableByName)]
 struct Percentiles {
     #[diesel(sql_type = Text)]
     k: String,
-    #[diesel(sql_type = BigInt)]
-    which: i64,
     #[diesel(sql_type = Nullable<Double>)]
-    p50: Option<f64>,
+    v50: Option<f64>,
     #[diesel(sql_type = Nullable<Double>)]
-    p90: Option<f64>,
+    v90: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    s50: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    s90: Option<f64>,
 }
 
 /// The SQL that differs between the stores.
@@ -235,8 +245,9 @@ pub fn report(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Resu
     })
 }
 
-/// Three statements whatever the period: the counts, the sessions (by RCP or month), and both
-/// delays' percentiles ranked in one window over the validated dossiers.
+/// Two or three statements whatever the period: the counts (with both delays' percentiles on
+/// PostgreSQL, as ordered-set aggregates), the sessions (by RCP or month), and on SQLite the
+/// percentiles in a statement of their own (its `percentile_disc` needs each key's count).
 fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<Vec<ActivityRow>, Error> {
     let d = Dialect { sqlite: db::is_sqlite(conn) };
     let f = filter(&d, q);
@@ -254,19 +265,36 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
             "COUNT(DISTINCT CASE WHEN s.reached = 1 THEN d.session_id END)".to_owned(),
         )
     };
+    // `percentile_disc(f)` is the nearest rank: the first value whose rank reaches f × n, as
+    // the window computes on SQLite (0.9 × n as a double rounds up to the exact rank for every n
+    // below 20 million; checked).
+    let delays = if d.sqlite {
+        "CAST(NULL AS REAL) AS validation_p50, CAST(NULL AS REAL) AS validation_p90, CAST(NULL AS REAL) AS sending_p50, \
+         CAST(NULL AS REAL) AS sending_p90"
+            .to_owned()
+    } else {
+        let (validation, sending) = (d.hours("d.created_at", "d.validated_at"), d.hours("d.validated_at", "d.first_sent_at"));
+        format!(
+            "percentile_disc(0.5) WITHIN GROUP (ORDER BY {validation}) AS validation_p50, \
+             percentile_disc(0.9) WITHIN GROUP (ORDER BY {validation}) AS validation_p90, \
+             percentile_disc(0.5) WITHIN GROUP (ORDER BY {sending}) AS sending_p50, \
+             percentile_disc(0.9) WITHIN GROUP (ORDER BY {sending}) AS sending_p90"
+        )
+    };
     let figures = format!(
         "SELECT {key} AS k, MIN({label}) AS label, {held} AS held, {quorum} AS quorum, COUNT(*) AS registered, \
          COALESCE(SUM(CASE WHEN d.status IN ('discussed', 'validated') THEN 1 ELSE 0 END), 0) AS discussed, \
          COALESCE(SUM(CASE WHEN d.status = 'validated' THEN 1 ELSE 0 END), 0) AS validated, \
          COALESCE(SUM(CASE WHEN d.status = 'withdrawn' THEN 1 ELSE 0 END), 0) AS withdrawn, \
-         COALESCE(SUM(CASE WHEN d.first_sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS sent \
-         FROM {from} WHERE d.session_id = s.id GROUP BY {key}"
+         COALESCE(SUM(CASE WHEN d.first_sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS sent, \
+         {delays} FROM {from} WHERE d.session_id = s.id GROUP BY {key}"
     );
     // The requester's name is joined to the aggregate, not to each dossier.
     let figures = if q.by == Breakdown::Requester {
         format!(
             "WITH {sessions} SELECT a.k, (p.given_name || ' ' || UPPER(p.family_name)) AS label, a.held, a.quorum, a.registered, \
-             a.discussed, a.validated, a.withdrawn, a.sent FROM ({figures}) a JOIN professionals p ON p.id = a.k"
+             a.discussed, a.validated, a.withdrawn, a.sent, a.validation_p50, a.validation_p90, a.sending_p50, a.sending_p90 \
+             FROM ({figures}) a JOIN professionals p ON p.id = a.k"
         )
     } else {
         format!("WITH {sessions} {figures}")
@@ -277,10 +305,11 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
     }
     if per_session {
         // PostgreSQL reads a bare `0` as a 4-byte integer.
-        let zero = "CAST(0 AS BIGINT)";
+        let (zero, none) = ("CAST(0 AS BIGINT)", if d.sqlite { "CAST(NULL AS REAL)" } else { "CAST(NULL AS DOUBLE PRECISION)" });
         let sql = format!(
             "WITH {sessions} SELECT {key} AS k, MIN({label}) AS label, COUNT(*) AS held, SUM(s.reached) AS quorum, \
-             {zero} AS registered, {zero} AS discussed, {zero} AS validated, {zero} AS withdrawn, {zero} AS sent FROM s WHERE s.held = 1 GROUP BY {key}"
+             {zero} AS registered, {zero} AS discussed, {zero} AS validated, {zero} AS withdrawn, {zero} AS sent, \
+             {none} AS validation_p50, {none} AS validation_p90, {none} AS sending_p50, {none} AS sending_p90 FROM s WHERE s.held = 1 GROUP BY {key}"
         );
         for s in load::<Figures>(conn, &sql, &f.binds)? {
             let row = rows.entry(s.k.clone()).or_insert_with(|| figures_row(&s));
@@ -288,7 +317,8 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
             row.quorum_rate = rate(s.quorum, s.held);
         }
     }
-    for (k, which, delay) in percentiles(conn, &d, &key, &sessions, from, &f)? {
+    let ranked = if d.sqlite { percentiles(conn, &d, &key, &sessions, from, &f)? } else { Vec::new() };
+    for (k, which, delay) in ranked {
         if let Some(row) = rows.get_mut(&k) {
             if which == 0 {
                 row.validation_delay_hours = delay;
@@ -320,7 +350,9 @@ fn figures_row(r: &Figures) -> ActivityRow {
         dossiers_withdrawn: Some(r.withdrawn),
         reports_sent: Some(r.sent),
         quorum_rate: rate(r.quorum, r.held),
-        ..ActivityRow::default()
+        validation_delay_hours: Delay { median: r.validation_p50, p90: r.validation_p90 },
+        sending_delay_hours: Delay { median: r.sending_p50, p90: r.sending_p90 },
+        suppressed: false,
     }
 }
 
@@ -329,8 +361,11 @@ fn rate(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// Median and p90 (nearest rank) per key of both delays (`which` 0: registration to
-/// validation, 1: validation to first sending), in one window over the validated dossiers.
+/// SQLite: median and p90 (nearest rank) per key of both delays (`which` 0: registration to
+/// validation, 1: validation to first sending), with the bundled SQLite's `percentile_disc(Y, P)`
+/// (compiled in by `.cargo/config.toml`). It returns the value at 0-based index
+/// `floor(P × (n − 1))`; the nearest rank is index `ceil(f × n) − 1`, so P is derived per key
+/// from n (`rank_fraction`), counted first: the same figures as PostgreSQL's `percentile_disc`.
 fn percentiles(
     conn: &mut DbConnection,
     d: &Dialect,
@@ -345,11 +380,24 @@ fn percentiles(
         "WITH {sessions}, \
          x AS MATERIALIZED (SELECT {key} AS k, {validation} AS vd, {sending} AS sd FROM {from} \
            WHERE d.session_id = s.id AND d.validated_at IS NOT NULL), \
-         v AS (SELECT k, CAST(0 AS BIGINT) AS which, vd AS v FROM x UNION ALL SELECT k, CAST(1 AS BIGINT), sd FROM x WHERE sd IS NOT NULL), \
-         ranked AS (SELECT k, which, v, ROW_NUMBER() OVER (PARTITION BY k, which ORDER BY v) AS rn, \
-           COUNT(*) OVER (PARTITION BY k, which) AS n FROM v) \
-         SELECT k, which, MIN(CASE WHEN 2 * rn >= n THEN v END) AS p50, MIN(CASE WHEN 10 * rn >= 9 * n THEN v END) AS p90 \
-         FROM ranked WHERE 2 * rn >= n GROUP BY k, which"
+         c AS MATERIALIZED (SELECT k, COUNT(vd) AS nv, COUNT(sd) AS ns FROM x GROUP BY k) \
+         SELECT x.k AS k, percentile_disc(x.vd, {}) AS v50, percentile_disc(x.vd, {}) AS v90, \
+           percentile_disc(x.sd, {}) AS s50, percentile_disc(x.sd, {}) AS s90 \
+         FROM x JOIN c ON c.k = x.k GROUP BY x.k",
+        rank_fraction(1, 2, "c.nv"),
+        rank_fraction(9, 10, "c.nv"),
+        rank_fraction(1, 2, "c.ns"),
+        rank_fraction(9, 10, "c.ns"),
     );
-    Ok(load::<Percentiles>(conn, &sql, &f.binds)?.into_iter().map(|r| (r.k, r.which, Delay { median: r.p50, p90: r.p90 })).collect())
+    Ok(load::<Percentiles>(conn, &sql, &f.binds)?
+        .into_iter()
+        .flat_map(|r| [(r.k.clone(), 0, Delay { median: r.v50, p90: r.v90 }), (r.k, 1, Delay { median: r.s50, p90: r.s90 })])
+        .collect())
+}
+
+/// The P for which SQLite's `percentile_disc(Y, P)` over `n` values returns the nearest rank
+/// of the fraction `num / den`: index m = ceil(num × n / den) − 1, reached by
+/// floor(P × (n − 1)) when P = (m + ½) / (n − 1), capped at 1.
+fn rank_fraction(num: u32, den: u32, n: &str) -> String {
+    format!("(CASE WHEN {n} < 2 THEN 0.0 ELSE MIN(1.0, (({num} * {n} + {}) / {den} - 1 + 0.5) / ({n} - 1.0)) END)", den - 1)
 }
