@@ -470,9 +470,10 @@ fn search_from_criteria(
 }
 
 /// The search led by what the caller may see: one `UNION` branch per way of seeing a dossier
-/// (`delegation::sees_dossier`), each read on its own index (`dossiers_rcp`,
-/// `dossiers_requester`, `patients_treating` and `patient_correspondents_professional` then
-/// `dossiers_patient`) with the criteria on the dossier itself; the patient, RCP and session of
+/// (`delegation::sees_dossier`), each read on its own index (`dossiers_rcp` for the RCPs seen
+/// whole and for P(S) on the RCPs of her centers, `dossiers_requester` for her own requests,
+/// `patients_treating` and `patient_correspondents_professional` then `dossiers_patient`) with
+/// the criteria on the dossier itself; the patient, RCP and session of
 /// each visible dossier then joined by key and filtered. The name prefix is tested with
 /// `substr` (exactly the range `search_family >= key AND < upper`, the keys being ASCII and the
 /// column binary-collated) so that no planner can start from the name index instead; `CROSS
@@ -521,12 +522,12 @@ fn search_from_visible(
     if !delegated.is_empty() && !centers.is_empty() {
         branches.push((
             format!(
-                "SELECT {columns} FROM dossiers x CROSS JOIN rcps c WHERE x.requester_id IN ({}) AND c.id = x.rcp_id \
-                 AND c.cancer_center_id IN ({})",
-                placeholders(delegated.len()),
-                placeholders(centers.len())
+                "SELECT {columns} FROM rcps c CROSS JOIN dossiers x WHERE c.cancer_center_id IN ({}) AND x.rcp_id = c.id \
+                 AND x.requester_id IN ({})",
+                placeholders(centers.len()),
+                placeholders(delegated.len())
             ),
-            delegated.iter().chain(&centers).cloned().map(Bind::Text).collect(),
+            centers.iter().chain(&delegated).cloned().map(Bind::Text).collect(),
         ));
     }
     branches.push((

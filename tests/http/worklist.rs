@@ -188,6 +188,9 @@ async fn search_pages(app: &TestApp, user: &User, query: &str) -> Vec<String> {
     }
 }
 
+/// A dossier made by the test: (id, rank of its session, requester, patient's family name).
+type Made = (String, usize, String, String);
+
 /// The search starts from what the caller may see when that is small, and from the name range
 /// when the caller sees many RCPs whole: either way the answer is what the rules say, newest
 /// session first then by id, page after page.
@@ -196,7 +199,7 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
     let d = day().await;
     // Dossiers over three sessions of the board; (dossier, session rank, requester, family name).
     let sessions = [d.session.clone(), d.app.session(&d.coord, &d.rcp, 2).await, d.app.session(&d.coord, &d.rcp, 3).await];
-    let mut all: Vec<(String, usize, String, String)> = Vec::new();
+    let mut all: Vec<Made> = Vec::new();
     for i in 0..12 {
         // Most of the "Martin" name range is the other participant's: large range, few visible.
         let (requester, treating, correspondents): (&User, Option<&User>, Vec<&User>) = match i % 4 {
@@ -211,9 +214,9 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
         let dossier = d.app.dossier(requester, &sessions[rank], &patient, requester).await;
         all.push((dossier, rank, requester.id.clone(), family));
     }
-    for i in 0..3 {
+    for (i, session) in sessions.iter().enumerate() {
         let patient = d.app.patient(&d.member, &format!("Zola{i}"), None, &[]).await;
-        let dossier = d.app.dossier(&d.member, &sessions[i], &patient, &d.member).await;
+        let dossier = d.app.dossier(&d.member, session, &patient, &d.member).await;
         all.push((dossier, i, d.member.id.clone(), format!("Zola{i}")));
     }
     // A physician who sees more RCPs whole than the visible path takes on: the name path.
@@ -226,14 +229,13 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
     let treated: Vec<&str> = (0..12).filter(|i| i % 4 == 1).map(|i| all[i].0.as_str()).collect();
     let corresponded: Vec<&str> = (0..12).filter(|i| i % 4 == 2).map(|i| all[i].0.as_str()).collect();
     // What the rules say, in the list's order (later session first, then id).
-    let expect = |sees: &dyn Fn(&(String, usize, String, String)) -> bool, prefix: &str| {
-        let mut v: Vec<&(String, usize, String, String)> =
-            all.iter().filter(|x| sees(x) && x.3.to_lowercase().starts_with(prefix)).collect();
+    let expect = |sees: &dyn Fn(&Made) -> bool, prefix: &str| {
+        let mut v: Vec<&Made> = all.iter().filter(|x| sees(x) && x.3.to_lowercase().starts_with(prefix)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v.into_iter().map(|x| x.0.clone()).collect::<Vec<_>>()
     };
-    let her = |x: &(String, usize, String, String)| x.2 == d.member.id;
-    let whole = |_: &(String, usize, String, String)| true;
+    let her = |x: &Made| x.2 == d.member.id;
+    let whole = |_: &Made| true;
     let cases: Vec<(&User, &str, Vec<String>)> = vec![
         // Large name range, few visible: the secretary's physician's dossiers.
         (&d.sec_member, "martin", expect(&her, "martin")),
