@@ -410,8 +410,9 @@ impl PatientCriterion {
     }
 }
 
-/// The search as one filtered join, led by the criteria: the name range (or the INS) on
-/// `patients`, then the visibility filter on every row found.
+/// The search as one filtered join, the visibility an `OR` tested on every row the criteria
+/// lead to: the planner picks the index (at 1M, SQLite walks the name range, PostgreSQL the
+/// sessions newest first), so its cost is that of the criteria, not of what the caller sees.
 fn search_from_criteria(
     c: &mut DbConnection,
     p: &Principal,
