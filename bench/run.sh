@@ -68,7 +68,7 @@ for store in $STORES; do
   # for a server started just for the capture; see bench/pg_statements.py).
   pglog=""
   if [ "$store" = postgres ] && command -v pgbench >/dev/null; then
-    pglog=${BENCH_PG_LOG:-$(psql "$PG_ADMIN" -Atc "SELECT current_setting('data_directory') || '/' || pg_current_logfile()")}
+    pglog=${BENCH_PG_LOG:-$(psql "$PG_ADMIN" -Atc "SELECT current_setting('data_directory') || '/' || pg_current_logfile()" 2>/dev/null || true)}
     [ -r "$pglog" ] || pglog=$(ls -t /var/log/postgresql/postgresql-*.log 2>/dev/null | head -1)
     [ -r "$pglog" ] || { echo "== no readable PostgreSQL log (BENCH_PG_LOG): no pgbench"; pglog=""; }
   fi
