@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make bench: the permission-filtered lists over HTTP on a generated region.
 # BENCH_DOSSIERS (10000), BENCH_SEED (1), BENCH_STORES ("sqlite postgres"), BENCH_SECONDS (10),
-# BENCH_CONNECTIONS ("16 64"), BENCH_POSTGRES_ADMIN (postgres://postgres@127.0.0.1:5432/postgres).
+# BENCH_CONNECTIONS ("16 64"), BENCH_POSTGRES_ADMIN (postgres://postgres@127.0.0.1:5432/postgres),
+# BENCH_PG_PREFIX (concerto_bench: the generated databases' names), BENCH_PG_LOG (the PostgreSQL
+# server's log file: found by itself when the server logs to a file it can read).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${BENCH_DOSSIERS:-10000}
@@ -11,6 +13,7 @@ SECONDS_EACH=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-16 64}
 PG_ADMIN=${BENCH_POSTGRES_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${BENCH_PORT:-18080}
+PG_PREFIX=${BENCH_PG_PREFIX:-concerto_bench}
 CACHE=target/bench
 # Bump when `concerto generate` changes what it writes: cached regions are keyed by it.
 GENERATOR=4
@@ -35,11 +38,12 @@ json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 for store in $STORES; do
   if [ "$store" = sqlite ]; then
     url="$CACHE/region-$N-$SEED-v$GENERATOR.db"
+    accounts="$CACHE/region-$store-$N-$SEED-v$GENERATOR.json"
   else
-    name="concerto_bench_${N}_${SEED}_v$GENERATOR"
+    name="${PG_PREFIX}_${N}_${SEED}_v$GENERATOR"
     url="${PG_ADMIN%/*}/$name"
+    accounts="$CACHE/region-$name.json"
   fi
-  accounts="$CACHE/region-$store-$N-$SEED-v$GENERATOR.json"
   if [ ! -s "$accounts" ]; then
     echo "== generating $N dossiers on $store"
     if [ "$store" = sqlite ]; then rm -f "$url" "$url"-wal "$url"-shm; else
@@ -53,11 +57,26 @@ for store in $STORES; do
     [ "$store" = postgres ] && psql "$url" -qc "VACUUM ANALYZE" || true
   fi
   # Login throttling at its ceiling: the login scenario is one user logging in again and again.
-  DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret CONCERTO_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
-    CONCERTO_LOGIN_MAX_PER_ACCOUNT=1000 CONCERTO_LOGIN_MAX_PER_ADDRESS=100000 "$BIN" serve &
-  server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+  start_server() {
+    DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret CONCERTO_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
+      CONCERTO_LOGIN_MAX_PER_ACCOUNT=1000 CONCERTO_LOGIN_MAX_PER_ADDRESS=100000 "$BIN" serve &
+    server=$!
+    for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+  }
+  # PostgreSQL: pgbench runs each read's own statements, as the server sends them for one request
+  # of that read, captured from the server's log (`log_statement = 'all'` on this database only,
+  # for a server started just for the capture; see bench/pg_statements.py).
+  pglog=""
+  if [ "$store" = postgres ] && command -v pgbench >/dev/null; then
+    pglog=${BENCH_PG_LOG:-$(psql "$PG_ADMIN" -Atc "SELECT current_setting('data_directory') || '/' || pg_current_logfile()" 2>/dev/null || true)}
+    [ -r "$pglog" ] || pglog=$(ls -t /var/log/postgresql/postgresql-*.log 2>/dev/null | head -1)
+    [ -r "$pglog" ] || { echo "== no readable PostgreSQL log (BENCH_PG_LOG): no pgbench"; pglog=""; }
+  fi
+  scripts="$CACHE/pgbench-$store-$N"
+  rm -rf "$scripts"
+  if [ -n "$pglog" ]; then psql "$PG_ADMIN" -qc "ALTER DATABASE $name SET log_statement = 'all'"; fi
+  trap 'kill $server 2>/dev/null || true; [ -n "$pglog" ] && psql "$PG_ADMIN" -qc "ALTER DATABASE $name RESET log_statement"' EXIT
+  start_server
   password=$(json "$accounts" "d['password']")
   login() { curl -sf -X POST "$base/auth/login" -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
   sec=$(login sec0); chair=$(login "$(json "$accounts" "d['accounts'][2]['username']")")
@@ -68,34 +87,72 @@ for store in $STORES; do
     next=$(curl -sf "$base/me/dossiers?tab=rcp_passages&limit=50${cursor:+&cursor=$cursor}" -H "Authorization: Bearer $sec" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("next_cursor") or "")')
     [ -z "$next" ] && break; cursor=$next
   done
+  if [ -n "$pglog" ]; then
+    offset=$(stat -c %s "$pglog")
+    mark() { psql "$url" -qAtc "SELECT 'concerto-bench-capture:$1'" >/dev/null; }
+    capture() { mark "$1"; curl -sf -o /dev/null "$base$3" -H "Authorization: Bearer $2"; }
+    capture me "$sec" "/me"
+    capture agenda "$sec" "/agenda"
+    capture rcp_passages "$sec" "/me/dossiers?tab=rcp_passages&limit=50"
+    [ -n "$cursor" ] && capture rcp_passages_deep "$sec" "/me/dossiers?tab=rcp_passages&limit=50&cursor=$cursor"
+    capture dossier "$chair" "/dossiers/$dossier"
+    capture run "$chair" "/sessions/$session/run"
+    capture reports_to_send "$sec" "/me/reports-to-send"
+    capture search "$sec" "/dossiers?patient=patient1"
+    mark end
+    pids=$(psql "$url" -Atc "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = ''")
+    python3 bench/pg_statements.py "$pglog" "$offset" "$pids" "$scripts"
+    kill $server; wait $server 2>/dev/null || true
+    psql "$PG_ADMIN" -qc "ALTER DATABASE $name RESET log_statement"
+    start_server
+  fi
   wal_before=$(stat -c %s "$url-wal" 2>/dev/null || echo 0)
   {
     echo "### $store ($(cat "$accounts.time" 2>/dev/null || true))"
     echo
-    echo "| scenario | connections | requests/s | p50 ms | p99 ms | errors |"
-    echo "|---|---|---|---|---|---|"
+    if [ -d "$scripts" ]; then
+      echo "| scenario | connections | requests/s | p50 ms | p99 ms | errors | pgbench tps (its statements) | HTTP / pgbench |"
+      echo "|---|---|---|---|---|---|---|---|"
+    else
+      echo "| scenario | connections | requests/s | p50 ms | p99 ms | errors |"
+      echo "|---|---|---|---|---|---|"
+    fi
   } >>"$OUT"
-  scenario() { # name token path [method body]
-    local name=$1 token=$2 path=$3 method=${4:-} body=${5:-}
+  scripts_exist=""; [ -d "$scripts" ] && scripts_exist=1
+  scenario() { # name token path [method body]; $script: the pgbench script of this read
+    local name=$1 token=$2 path=$3 method=${4:-} body=${5:-} tps ratio
     for c in $CONNECTIONS; do
       r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$base$path" | tail -1)
-      echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| $name | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
+      row=$(echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| $name | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')")
+      if [ -n "${script:-}" ] && [ -s "$scripts/$script.sql" ]; then
+        # The same connections and duration against the database alone: the store's ceiling for
+        # exactly these statements (literal values, kept prepared as the server keeps them).
+        if tps=$(pgbench -n -M prepared -c "$c" -j 2 -T "$SECONDS_EACH" -f "$scripts/$script.sql" "$url" 2>"$scripts/$script.err" | grep -oP '^tps = \K[0-9.]+'); then
+          ratio=$(echo "$r" | python3 -c "import json,sys; print(f'{json.load(sys.stdin)[\"rps\"] / $tps:.0%}')")
+          row="$row $(printf '%.0f' "$tps") | $ratio |"
+        else
+          row="$row pgbench failed (\`$scripts/$script.err\`) | |"
+        fi
+      elif [ -d "$scripts" ]; then
+        row="$row | |"
+      fi
+      echo "$row" >>"$OUT"
       tail -1 "$OUT"
     done
   }
-  scenario "/me (secretary)" "$sec" "/me"
-  scenario "agenda (secretary of 5)" "$sec" "/agenda"
-  scenario "rcp_passages first page" "$sec" "/me/dossiers?tab=rcp_passages&limit=50"
+  script=me scenario "/me (secretary)" "$sec" "/me"
+  script=agenda scenario "agenda (secretary of 5)" "$sec" "/agenda"
+  script=rcp_passages scenario "rcp_passages first page" "$sec" "/me/dossiers?tab=rcp_passages&limit=50"
   if [ -n "$cursor" ]; then
-    scenario "rcp_passages deep page" "$sec" "/me/dossiers?tab=rcp_passages&limit=50&cursor=$cursor"
+    script=rcp_passages_deep scenario "rcp_passages deep page" "$sec" "/me/dossiers?tab=rcp_passages&limit=50&cursor=$cursor"
   else
-    echo "| rcp_passages deep page | - | (her tab holds one page at this size) | | | |" >>"$OUT"
+    echo "| rcp_passages deep page | - | (her tab holds one page at this size) | | | |${scripts_exist:+ | |}" >>"$OUT"
   fi
-  scenario "GET /dossiers/ID (animateur)" "$chair" "/dossiers/$dossier"
-  scenario "session run (animateur)" "$chair" "/sessions/$session/run"
+  script=dossier scenario "GET /dossiers/ID (animateur)" "$chair" "/dossiers/$dossier"
+  script=run scenario "session run (animateur)" "$chair" "/sessions/$session/run"
   # The secretary's day and the board's report.
-  scenario "reports to send (secretary of 5)" "$sec" "/me/reports-to-send"
-  scenario "dossier search (secretary, name prefix)" "$sec" "/dossiers?patient=patient1"
+  script=reports_to_send scenario "reports to send (secretary of 5)" "$sec" "/me/reports-to-send"
+  script=search scenario "dossier search (secretary, name prefix)" "$sec" "/dossiers?patient=patient1"
   admin=$(login benchadmin)
   scenario "activity report (region, a year, by RCP)" "$admin" "/reports/activity?by=rcp"
   scenario "activity report (region, a year, by month)" "$admin" "/reports/activity?by=month"
@@ -114,6 +171,7 @@ for store in $STORES; do
     fresh=$(curl -sf -X POST "$base/rcps/$rcp/sessions" -H "Authorization: Bearer $chair" -H 'Content-Type: application/json' -d "{\"starts_at\":\"$when\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     r=$(BENCH_TOKEN=$chair BENCH_PATIENTS="$CACHE/patients.txt" BENCH_REQUESTER=$chair_id BENCH_THREADS=2 wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/register.lua "$base/sessions/$fresh/dossiers" | tail -1)
     echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| registration (animateur) | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
+    [ -d "$scripts" ] && sed -i '$ s/$/ | |/' "$OUT"
     tail -1 "$OUT"
   done
   scenario "login" "" "/auth/login" POST "{\"username\":\"sec0\",\"password\":\"$password\"}"

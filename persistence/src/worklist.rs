@@ -340,8 +340,10 @@ fn delegated_requesters<'a>(p: &Principal, requesters: impl Iterator<Item = &'a 
     Grant::delegated(requesters.filter(|r| **r != p.professional_id && ps.contains(r)).cloned())
 }
 
+/// Every digit the store kept: SQLite keeps a session's start as written (nanoseconds), and a
+/// cursor cut to microseconds would skip the rows of its own instant.
 fn cursor_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
 }
 
 fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
@@ -394,69 +396,25 @@ type FoundRow = (crate::dossiers::SummaryRow, String, NaiveDateTime);
 /// the agenda, of the `rcp_passages` tab, and a physician's treating and correspondent tabs)
 /// that match every criterion, newest session first. At least one criterion
 /// (`search_too_broad`): nobody browses the region. One audit event.
+///
+/// Two plans for one answer. Most callers may see a few thousand dossiers of a region of a
+/// million, while a common name prefix matches a hundred thousand patients: the search then
+/// starts from what the caller may see ([`search_from_visible`]). A caller who sees many RCPs
+/// whole, or a search by INS (one patient), starts from the criteria ([`search_from_criteria`]).
 pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &PageRequest) -> Result<Page<FoundDossier>, Error> {
     if s.is_empty() {
         return Err(DomainError::Unprocessable { code: "search_too_broad", message: "give at least one criterion".to_owned() }.into());
     }
+    let patient = s.patient.as_deref().map(PatientCriterion::parse).transpose()?.flatten();
+    let after = page.after.as_ref().map(|(at, id)| parse_cursor_time(at).map(|at| (at, id.clone()))).transpose()?;
     audit::audited_read(conn, p, "dossier.search", "dossier", |c, trail| {
         let scope = scope::load(c, p)?;
-        let me = p.professional_id.clone();
-        let (who, centers) = requesters(p);
-        let corresponded = patient_correspondents::table
-            .filter(patient_correspondents::professional_id.eq(me.clone()))
-            .select(patient_correspondents::patient_id);
-        // Visibility, in SQL, with the meaning of `delegation::sees_dossier`.
-        let visible = dossiers::rcp_id
-            .eq_any(scope.all_dossier_rcps())
-            .or(dossiers::requester_id.eq(me.clone()))
-            .or(dossiers::requester_id.eq_any(who.clone()).and(rcps::cancer_center_id.eq_any(centers.clone())))
-            .or(patients::treating_physician_id.eq(me.clone()))
-            .or(dossiers::patient_id.eq_any(corresponded));
-        let mut query = dossiers::table
-            .inner_join(patients::table)
-            .inner_join(rcps::table)
-            .inner_join(rcp_sessions::table)
-            .filter(visible)
-            .select((crate::dossiers::SUMMARY_COLUMNS, rcps::name, rcp_sessions::starts_at))
-            .into_boxed();
-        if let Some(rcp) = &s.rcp_id {
-            query = query.filter(dossiers::rcp_id.eq(rcp.clone()));
-        }
-        if let Some(from) = s.session_from {
-            query = query.filter(rcp_sessions::starts_at.ge(from));
-        }
-        if let Some(to) = s.session_to {
-            query = query.filter(rcp_sessions::starts_at.lt(to));
-        }
-        if let Some(status) = s.status {
-            query = query.filter(dossiers::status.eq(status.as_str()));
-        }
-        if let Some(requester) = &s.requester_id {
-            query = query.filter(dossiers::requester_id.eq(requester.clone()));
-        }
-        if let Some(patient) = s.patient.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            query = match Ins::parse(patient) {
-                Ok(ins) => query.filter(patients::ins.eq(ins.as_str().to_owned())),
-                Err(_) => {
-                    let key = text::search_key(patient);
-                    if key.chars().count() < 2 {
-                        return Err(DomainError::invalid(
-                            "patient",
-                            "search_too_broad",
-                            "at least two letters of the family name, or an INS",
-                        )
-                        .into());
-                    }
-                    let upper = crate::professionals::prefix_upper_bound(&key);
-                    query.filter(patients::search_family.ge(key).and(patients::search_family.lt(upper)))
-                }
-            };
-        }
-        if let Some((at, id)) = &page.after {
-            let at = parse_cursor_time(at)?;
-            query = query.filter(rcp_sessions::starts_at.lt(at).or(rcp_sessions::starts_at.eq(at).and(dossiers::id.gt(id.clone()))));
-        }
-        let rows = query.order((rcp_sessions::starts_at.desc(), dossiers::id)).limit(page.fetch()).load::<FoundRow>(c)?;
+        let wide = scope.all_dossier_rcps().len() > WIDE_SCOPE_RCPS;
+        let rows = if wide || matches!(patient, Some(PatientCriterion::Ins(_))) {
+            search_from_criteria(c, p, &scope, s, patient.as_ref(), after.as_ref(), page.fetch())?
+        } else {
+            search_from_visible(c, p, &scope, s, patient.as_ref(), after.as_ref(), page.fetch())?
+        };
         let page = Page::from_rows(rows, page, |r| (cursor_time(r.2), r.0.0.clone()));
         trail.grant = search_grant(c, p, &scope, &page.items)?;
         Ok(page.map(|(row, rcp_name, session_starts_at)| FoundDossier {
@@ -465,6 +423,216 @@ pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &
             session_starts_at,
         }))
     })
+}
+
+/// Beyond this many RCPs seen whole (about 6,700 dossiers each in a generated region of a
+/// million), what the caller may see is no longer small next to a name prefix: the search walks
+/// the name range instead, as it did before it could start from the visible dossiers.
+const WIDE_SCOPE_RCPS: usize = 10;
+
+/// The `patient` criterion: an exact INS, or a prefix of the family name's search key.
+#[derive(Debug, Clone)]
+enum PatientCriterion {
+    Ins(String),
+    Prefix(String),
+}
+
+impl PatientCriterion {
+    fn parse(patient: &str) -> Result<Option<Self>, Error> {
+        let patient = patient.trim();
+        if patient.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(ins) = Ins::parse(patient) {
+            return Ok(Some(Self::Ins(ins.as_str().to_owned())));
+        }
+        let key = text::search_key(patient);
+        if key.chars().count() < 2 {
+            return Err(DomainError::invalid("patient", "search_too_broad", "at least two letters of the family name, or an INS").into());
+        }
+        Ok(Some(Self::Prefix(key)))
+    }
+}
+
+/// The search as one filtered join, the visibility an `OR` tested on every row the criteria
+/// lead to: the planner picks the index (at 1M, SQLite walks the name range, PostgreSQL the
+/// sessions newest first), so its cost is that of the criteria, not of what the caller sees.
+fn search_from_criteria(
+    c: &mut DbConnection,
+    p: &Principal,
+    scope: &scope::ClinicalScope,
+    s: &DossierSearch,
+    patient: Option<&PatientCriterion>,
+    after: Option<&(NaiveDateTime, String)>,
+    fetch: i64,
+) -> Result<Vec<FoundRow>, Error> {
+    let me = p.professional_id.clone();
+    let (who, centers) = requesters(p);
+    let corresponded = patient_correspondents::table
+        .filter(patient_correspondents::professional_id.eq(me.clone()))
+        .select(patient_correspondents::patient_id);
+    // Visibility, in SQL, with the meaning of `delegation::sees_dossier`.
+    let visible = dossiers::rcp_id
+        .eq_any(scope.all_dossier_rcps())
+        .or(dossiers::requester_id.eq(me.clone()))
+        .or(dossiers::requester_id.eq_any(who).and(rcps::cancer_center_id.eq_any(centers)))
+        .or(patients::treating_physician_id.eq(me.clone()))
+        .or(dossiers::patient_id.eq_any(corresponded));
+    let mut query = dossiers::table
+        .inner_join(patients::table)
+        .inner_join(rcps::table)
+        .inner_join(rcp_sessions::table)
+        .filter(visible)
+        .select((crate::dossiers::SUMMARY_COLUMNS, rcps::name, rcp_sessions::starts_at))
+        .into_boxed();
+    if let Some(rcp) = &s.rcp_id {
+        query = query.filter(dossiers::rcp_id.eq(rcp.clone()));
+    }
+    if let Some(from) = s.session_from {
+        query = query.filter(rcp_sessions::starts_at.ge(from));
+    }
+    if let Some(to) = s.session_to {
+        query = query.filter(rcp_sessions::starts_at.lt(to));
+    }
+    if let Some(status) = s.status {
+        query = query.filter(dossiers::status.eq(status.as_str()));
+    }
+    if let Some(requester) = &s.requester_id {
+        query = query.filter(dossiers::requester_id.eq(requester.clone()));
+    }
+    match patient {
+        Some(PatientCriterion::Ins(ins)) => query = query.filter(patients::ins.eq(ins.clone())),
+        Some(PatientCriterion::Prefix(key)) => {
+            let upper = crate::professionals::prefix_upper_bound(key);
+            query = query.filter(patients::search_family.ge(key.clone()).and(patients::search_family.lt(upper)));
+        }
+        None => {}
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(rcp_sessions::starts_at.lt(*at).or(rcp_sessions::starts_at.eq(*at).and(dossiers::id.gt(id.clone()))));
+    }
+    Ok(query.order((rcp_sessions::starts_at.desc(), dossiers::id)).limit(fetch).load::<FoundRow>(c)?)
+}
+
+/// The search led by what the caller may see: one `UNION` branch per way of seeing a dossier
+/// (`delegation::sees_dossier`), each read on its own index (`dossiers_rcp` for the RCPs seen
+/// whole and for P(S) on the RCPs of her centers, `dossiers_requester` for her own requests,
+/// `patients_treating` and `patient_correspondents_professional` then `dossiers_patient`) with
+/// the criteria on the dossier itself; the patient, RCP and session of
+/// each visible dossier then joined by key and filtered. The name prefix is tested with
+/// `substr` (exactly the range `search_family >= key AND < upper`, the keys being ASCII and the
+/// column binary-collated) so that no planner can start from the name index instead; `CROSS
+/// JOIN` keeps the visible dossiers SQLite's outer loop. Hand-written ([`crate::cached_sql`]):
+/// diesel's MultiConnection has no UNION; one text per shape, each kept prepared.
+fn search_from_visible(
+    c: &mut DbConnection,
+    p: &Principal,
+    scope: &scope::ClinicalScope,
+    s: &DossierSearch,
+    patient: Option<&PatientCriterion>,
+    after: Option<&(NaiveDateTime, String)>,
+    fetch: i64,
+) -> Result<Vec<FoundRow>, Error> {
+    use crate::cached_sql::{Bind, CachedSql};
+    use diesel::sql_types::{Date, Text, Timestamp};
+    let me = p.professional_id.clone();
+    let (who, centers) = requesters(p);
+    let delegated: Vec<String> = who.into_iter().filter(|id| *id != me).collect();
+    let placeholders = |n: usize| vec!["?"; n].join(", ");
+    let columns = "x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status";
+    // What every branch asks of the dossier itself.
+    let mut on_dossier = String::new();
+    let mut on_dossier_binds = Vec::new();
+    if let Some(rcp) = &s.rcp_id {
+        on_dossier.push_str(" AND x.rcp_id = ?");
+        on_dossier_binds.push(Bind::Text(rcp.clone()));
+    }
+    if let Some(status) = s.status {
+        on_dossier.push_str(" AND x.status = ?");
+        on_dossier_binds.push(Bind::Text(status.as_str().to_owned()));
+    }
+    if let Some(requester) = &s.requester_id {
+        on_dossier.push_str(" AND x.requester_id = ?");
+        on_dossier_binds.push(Bind::Text(requester.clone()));
+    }
+    let mut branches: Vec<(String, Vec<Bind>)> = Vec::new();
+    let rcps = scope.all_dossier_rcps();
+    if !rcps.is_empty() {
+        branches.push((
+            format!("SELECT {columns} FROM dossiers x WHERE x.rcp_id IN ({})", placeholders(rcps.len())),
+            rcps.into_iter().map(Bind::Text).collect(),
+        ));
+    }
+    branches.push((format!("SELECT {columns} FROM dossiers x WHERE x.requester_id = ?"), vec![Bind::Text(me.clone())]));
+    if !delegated.is_empty() && !centers.is_empty() {
+        branches.push((
+            format!(
+                "SELECT {columns} FROM rcps c CROSS JOIN dossiers x WHERE c.cancer_center_id IN ({}) AND x.rcp_id = c.id \
+                 AND x.requester_id IN ({})",
+                placeholders(centers.len()),
+                placeholders(delegated.len())
+            ),
+            centers.iter().chain(&delegated).cloned().map(Bind::Text).collect(),
+        ));
+    }
+    branches.push((
+        format!("SELECT {columns} FROM patients t CROSS JOIN dossiers x WHERE t.treating_physician_id = ? AND x.patient_id = t.id"),
+        vec![Bind::Text(me.clone())],
+    ));
+    branches.push((
+        format!(
+            "SELECT {columns} FROM patient_correspondents pc CROSS JOIN dossiers x WHERE pc.professional_id = ? \
+             AND x.patient_id = pc.patient_id"
+        ),
+        vec![Bind::Text(me)],
+    ));
+    let mut sql = String::from(
+        "SELECT x.id, x.session_id, x.rcp_id, x.patient_id, pa.family_name, pa.given_name, pa.birth_date, x.requester_id, x.status, \
+         r.name, s.starts_at FROM (",
+    );
+    let mut binds = Vec::new();
+    for (i, (branch, branch_binds)) in branches.into_iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" UNION ");
+        }
+        sql.push_str(&branch);
+        sql.push_str(&on_dossier);
+        binds.extend(branch_binds);
+        binds.extend(on_dossier_binds.iter().cloned());
+    }
+    sql.push_str(
+        ") x CROSS JOIN patients pa CROSS JOIN rcps r CROSS JOIN rcp_sessions s \
+         WHERE pa.id = x.patient_id AND r.id = x.rcp_id AND s.id = x.session_id",
+    );
+    if let Some(from) = s.session_from {
+        sql.push_str(" AND s.starts_at >= ?");
+        binds.push(Bind::Time(from));
+    }
+    if let Some(to) = s.session_to {
+        sql.push_str(" AND s.starts_at < ?");
+        binds.push(Bind::Time(to));
+    }
+    if let Some(PatientCriterion::Prefix(key)) = patient {
+        sql.push_str(" AND substr(pa.search_family, 1, length(?)) = ?");
+        binds.extend([Bind::Text(key.clone()), Bind::Text(key.clone())]);
+    }
+    if let Some((at, id)) = after {
+        sql.push_str(" AND (s.starts_at < ? OR (s.starts_at = ? AND x.id > ?))");
+        binds.extend([Bind::Time(*at), Bind::Time(*at), Bind::Text(id.clone())]);
+    }
+    sql.push_str(" ORDER BY s.starts_at DESC, x.id LIMIT ?");
+    binds.push(Bind::Int(fetch));
+    let query = binds
+        .into_iter()
+        .fold(CachedSql::<(Text, Text, Text, Text, Text, Text, Date, Text, Text, Text, Timestamp)>::new(sql), CachedSql::bind);
+    type Row = (String, String, String, String, String, String, NaiveDate, String, String, String, NaiveDateTime);
+    Ok(query
+        .load::<Row>(c)?
+        .into_iter()
+        .map(|(id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status, rcp_name, starts_at)| {
+            ((id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status), rcp_name, starts_at)
+        })
+        .collect())
 }
 
 /// On whose behalf a secretary found these rows: the requesters of P(S), and the animateurs of

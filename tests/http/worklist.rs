@@ -178,3 +178,88 @@ async fn the_search_finds_only_what_the_caller_may_read() {
     assert!(csv.text.contains("DUPONT") || csv.text.contains("Dupont"));
     assert!(!csv.text.contains("Durand") && !csv.text.contains("Dubois"), "{}", csv.text);
 }
+
+/// Every page of a search, in the order the pages give them.
+async fn search_pages(app: &TestApp, user: &User, query: &str) -> Vec<String> {
+    let (mut ids, mut cursor) = (Vec::new(), String::new());
+    loop {
+        let r = app.get(&format!("/api/v1/dossiers?{query}&limit=2&cursor={cursor}"), &user.token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        ids.extend(r.body["items"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap().to_owned()));
+        match r.body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => return ids,
+        }
+    }
+}
+
+/// A dossier made by the test: (id, rank of its session, requester, patient's family name).
+type Made = (String, usize, String, String);
+
+/// The search starts from what the caller may see when that is small, and from the name range
+/// when the caller sees many RCPs whole: either way the answer is what the rules say, newest
+/// session first then by id, page after page.
+#[actix_rt::test]
+async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_the_visible() {
+    let d = day().await;
+    // Dossiers over three sessions of the board; (dossier, session rank, requester, family name).
+    let sessions = [d.session.clone(), d.app.session(&d.coord, &d.rcp, 2).await, d.app.session(&d.coord, &d.rcp, 3).await];
+    let mut all: Vec<Made> = Vec::new();
+    for i in 0..12 {
+        // Most of the "Martin" name range is the other participant's: large range, few visible.
+        let (requester, treating, correspondents): (&User, Option<&User>, Vec<&User>) = match i % 4 {
+            0 => (&d.member, None, vec![]),
+            1 => (&d.other, Some(&d.treating), vec![]),
+            2 => (&d.other, None, vec![&d.correspondent]),
+            _ => (&d.other, None, vec![]),
+        };
+        let family = format!("Martin{i}");
+        let patient = d.app.patient(requester, &family, treating, &correspondents).await;
+        let rank = i % 3;
+        let dossier = d.app.dossier(requester, &sessions[rank], &patient, requester).await;
+        all.push((dossier, rank, requester.id.clone(), family));
+    }
+    for (i, session) in sessions.iter().enumerate() {
+        let patient = d.app.patient(&d.member, &format!("Zola{i}"), None, &[]).await;
+        let dossier = d.app.dossier(&d.member, session, &patient, &d.member).await;
+        all.push((dossier, i, d.member.id.clone(), format!("Zola{i}")));
+    }
+    // A physician who sees more RCPs whole than the visible path takes on: the name path.
+    let wide = d.app.physician("Large", &d.center).await;
+    d.app.member(&d.coord, &d.rcp, &wide, "participant").await;
+    for k in 0..11 {
+        let rcp = d.app.rcp(&d.coord, &d.center, &format!("RCP {k}")).await;
+        d.app.member(&d.coord, &rcp, &wide, "participant").await;
+    }
+    let treated: Vec<&str> = (0..12).filter(|i| i % 4 == 1).map(|i| all[i].0.as_str()).collect();
+    let corresponded: Vec<&str> = (0..12).filter(|i| i % 4 == 2).map(|i| all[i].0.as_str()).collect();
+    // What the rules say, in the list's order (later session first, then id).
+    let expect = |sees: &dyn Fn(&Made) -> bool, prefix: &str| {
+        let mut v: Vec<&Made> = all.iter().filter(|x| sees(x) && x.3.to_lowercase().starts_with(prefix)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.into_iter().map(|x| x.0.clone()).collect::<Vec<_>>()
+    };
+    let her = |x: &Made| x.2 == d.member.id;
+    let whole = |_: &Made| true;
+    let cases: Vec<(&User, &str, Vec<String>)> = vec![
+        // Large name range, few visible: the secretary's physician's dossiers.
+        (&d.sec_member, "martin", expect(&her, "martin")),
+        // Narrow name range, the whole RCP visible.
+        (&d.member, "martin1", expect(&whole, "martin1")),
+        (&d.member, "zo", expect(&whole, "zo")),
+        (&d.treating, "martin", expect(&|x| treated.contains(&x.0.as_str()), "martin")),
+        (&d.correspondent, "mar", expect(&|x| corresponded.contains(&x.0.as_str()), "mar")),
+        (&d.coord, "martin", Vec::new()),
+        (&wide, "martin", expect(&whole, "martin")),
+        (&wide, "zola1", expect(&whole, "zola1")),
+    ];
+    for (user, prefix, expected) in cases {
+        assert!(user.id == d.coord.id || !expected.is_empty(), "{prefix}: a case that proves nothing");
+        assert_eq!(search_pages(&d.app, user, &format!("patient={prefix}")).await, expected, "{} searching {prefix}", user.id);
+    }
+    // The criteria on the dossier and the session narrow the visible path as they narrow the other.
+    let later = chrono::Utc::now().date_naive() + chrono::Days::new(2);
+    let expected: Vec<String> = expect(&her, "").into_iter().filter(|id| all.iter().any(|x| x.0 == *id && x.1 >= 1)).collect();
+    assert_eq!(search_pages(&d.app, &d.sec_member, &format!("session_from={later}&status=registered")).await, expected);
+    assert_eq!(search_pages(&d.app, &wide, &format!("session_from={later}&requester_id={}", d.member.id)).await, expected);
+}
