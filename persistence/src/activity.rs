@@ -201,10 +201,11 @@ fn load<T: QueryableByName<Backend> + 'static>(conn: &mut DbConnection, sql: &st
 }
 
 /// The period's sessions with their RCP, whether each was held and reached its quorum: a few
-/// thousand rows for a region's year, from the index on `starts_at`, probed once per session.
+/// thousand rows for a region's year, from the index on `starts_at`. Materialized, so that the
+/// quorum is probed once per session; inlined, both stores probed it once per dossier.
 fn sessions_cte(f: &Filter) -> String {
     format!(
-        "s AS (SELECT s.id, s.starts_at, r.id AS rcp_id, r.name AS rcp_name, \
+        "s AS MATERIALIZED (SELECT s.id, s.starts_at, r.id AS rcp_id, r.name AS rcp_name, \
          CASE WHEN s.status <> 'planned' THEN 1 ELSE 0 END AS held, \
          CASE WHEN s.status <> 'planned' AND EXISTS (SELECT 1 FROM session_quorum sq WHERE sq.session_id = s.id) THEN 1 ELSE 0 END AS reached \
          FROM rcp_sessions s JOIN rcps r ON r.id = s.rcp_id WHERE {})",
