@@ -227,43 +227,62 @@ fn requesters(p: &Principal) -> (Vec<String>, Vec<String>) {
     (who, centers)
 }
 
+/// A page of the reports to send, with the requester's and the treating physician's names. Written
+/// by hand and kept prepared (`CachedSql`): as a boxed diesel query PostgreSQL planned its seven
+/// joins on every call, 17 ms of planning for 3 ms of execution at 1M dossiers.
+fn to_send_page(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> Result<Vec<ToSendRow>, Error> {
+    use crate::cached_sql::{Bind, CachedSql};
+    use diesel::sql_types::{Date, Nullable, Text, Timestamp};
+    let (who, centers) = requesters(p);
+    let list = |n: usize| vec!["?"; n].join(", ");
+    let mut sql = format!(
+        "SELECT d.id, pa.id, pa.family_name, pa.given_name, pa.birth_date, d.requester_id, r.id, r.name, s.id, s.starts_at, \
+         w.validated_at, pa.treating_physician_id, q.family_name, q.given_name, t.family_name, t.given_name \
+         FROM reports_to_send w JOIN dossiers d ON d.id = w.dossier_id JOIN patients pa ON pa.id = d.patient_id \
+         JOIN rcps r ON r.id = d.rcp_id JOIN rcp_sessions s ON s.id = d.session_id JOIN professionals q ON q.id = d.requester_id \
+         LEFT JOIN professionals t ON t.id = pa.treating_physician_id WHERE w.requester_id IN ({})",
+        list(who.len())
+    );
+    let mut binds: Vec<Bind> = who.iter().cloned().map(Bind::Text).collect();
+    // Its own requests anywhere; its physicians' on its secretary centers.
+    if centers.is_empty() {
+        sql.push_str(" AND w.requester_id = ?");
+    } else {
+        sql.push_str(&format!(" AND (w.requester_id = ? OR r.cancer_center_id IN ({}))", list(centers.len())));
+    }
+    binds.push(Bind::Text(p.professional_id.clone()));
+    binds.extend(centers.iter().cloned().map(Bind::Text));
+    if let Some((at, id)) = &page.after {
+        let at = parse_cursor_time(at)?;
+        sql.push_str(" AND (w.validated_at > ? OR (w.validated_at = ? AND w.dossier_id > ?))");
+        binds.extend([Bind::Time(at), Bind::Time(at), Bind::Text(id.clone())]);
+    }
+    sql.push_str(" ORDER BY w.validated_at, w.dossier_id LIMIT ?");
+    binds.push(Bind::Int(page.fetch()));
+    type Columns = (
+        Text,
+        Text,
+        Text,
+        Text,
+        Date,
+        Text,
+        Text,
+        Text,
+        Text,
+        Timestamp,
+        Timestamp,
+        Nullable<Text>,
+        (Text, Text),
+        (Nullable<Text>, Nullable<Text>),
+    );
+    Ok(binds.into_iter().fold(CachedSql::<Columns>::new(sql), CachedSql::bind).load::<ToSendRow>(conn)?)
+}
+
 /// `GET /me/reports-to-send`: the validated dossiers the caller may see whose report has not
 /// reached each default recipient, oldest validation first. One audit event.
 pub fn reports_to_send(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> Result<Page<ReportToSend>, Error> {
     audit::audited_read(conn, p, "report.worklist", "report", |c, trail| {
-        let (who, centers) = requesters(p);
-        let mut query = reports_to_send::table
-            .inner_join(dossiers::table.inner_join(patients::table).inner_join(rcps::table).inner_join(rcp_sessions::table))
-            .inner_join(requester_names.on(requester_names.field(professionals::id).eq(dossiers::requester_id)))
-            .left_join(treating_names.on(patients::treating_physician_id.eq(treating_names.field(professionals::id).nullable())))
-            .filter(reports_to_send::requester_id.eq_any(&who))
-            .filter(reports_to_send::requester_id.eq(&p.professional_id).or(rcps::cancer_center_id.eq_any(&centers)))
-            .select((
-                dossiers::id,
-                patients::id,
-                patients::family_name,
-                patients::given_name,
-                patients::birth_date,
-                dossiers::requester_id,
-                rcps::id,
-                rcps::name,
-                rcp_sessions::id,
-                rcp_sessions::starts_at,
-                reports_to_send::validated_at,
-                patients::treating_physician_id,
-                (requester_names.field(professionals::family_name), requester_names.field(professionals::given_name)),
-                (treating_names.field(professionals::family_name).nullable(), treating_names.field(professionals::given_name).nullable()),
-            ))
-            .into_boxed();
-        if let Some((at, id)) = &page.after {
-            let at = parse_cursor_time(at)?;
-            query = query.filter(
-                reports_to_send::validated_at
-                    .gt(at)
-                    .or(reports_to_send::validated_at.eq(at).and(reports_to_send::dossier_id.gt(id.clone()))),
-            );
-        }
-        let rows = query.order((reports_to_send::validated_at, reports_to_send::dossier_id)).limit(page.fetch()).load::<ToSendRow>(c)?;
+        let rows = to_send_page(c, p, page)?;
         let page = Page::from_rows(rows, page, |r| (cursor_time(r.10), r.0.clone()));
         let ids: Vec<String> = page.items.iter().map(|r| r.0.clone()).collect();
         let of: Vec<(String, String, Option<String>)> = page.items.iter().map(|r| (r.1.clone(), r.5.clone(), r.11.clone())).collect();
