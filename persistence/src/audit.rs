@@ -184,7 +184,7 @@ pub fn list(
         query = query.filter(audit_events::at.gt(at).or(audit_events::at.eq(at).and(audit_events::id.gt(id.clone()))));
     }
     let rows = query.order((audit_events::at, audit_events::id)).limit(page.fetch()).load::<Row>(conn)?;
-    let page = Page::from_rows(rows, page, |r| (r.1.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(), r.0.clone()));
+    let page = Page::from_rows(rows, page, |r| (crate::page::cursor_time(r.1), r.0.clone()));
     Ok(page.map(|(id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome)| AuditEvent {
         id,
         at,

@@ -193,7 +193,7 @@ pub fn history(
             query = query.filter(delegation_events::at.gt(t).or(delegation_events::at.eq(t).and(delegation_events::id.gt(id.clone()))));
         }
         let rows = query.order((delegation_events::at, delegation_events::id)).limit(page.fetch()).load::<DelegationEvent>(c)?;
-        let events = Page::from_rows(rows, page, |e| (e.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(), e.id.clone()));
+        let events = Page::from_rows(rows, page, |e| (crate::page::cursor_time(e.at), e.id.clone()));
         let holders = match at {
             Some(t) => Some(holders_at(c, physician_id, t)?),
             None => None,

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::audit::Trail;
+use crate::page::cursor_time;
 use crate::schema::documents;
 use crate::{DbConnection, Error, Page, PageRequest, audit, new_id, now, patients};
 
@@ -78,10 +79,6 @@ pub struct NewDocument {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn cursor_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
 }
 
 /// `POST /patients/{id}/documents`: a patient the caller may not read is missing (404); one it

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 
 use crate::attendance::{self, Attendance};
 use crate::audit::{self, Trail};
+use crate::page::{cursor_time, parse_cursor_time};
 use crate::schema::{
     dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions, reports,
 };
@@ -586,15 +587,6 @@ pub fn send_report(
         crate::worklist::refresh(c, dossier_id)?;
         Ok(t)
     })
-}
-
-fn cursor_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
-}
-
-fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .map_err(|_| DomainError::invalid("cursor", "invalid_cursor", "this cursor was not issued by this list").into())
 }
 
 /// `GET /dossiers/{id}/report/transmissions`: what was sent, to whom, when, by whom, oldest

@@ -1,5 +1,23 @@
 //! Keyset pagination: `?limit=&cursor=` answered with `{items, next_cursor}`.
 
+use chrono::NaiveDateTime;
+use concerto_domain::error::DomainError;
+
+use crate::Error;
+
+/// The time of a cursor, with every digit the store kept: SQLite keeps a time as written (to the
+/// nanosecond, for a session's start given by a client), and a cursor cut to microseconds would
+/// skip the rows of its own instant.
+pub(crate) fn cursor_time(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+}
+
+/// The time of a cursor written by [`cursor_time`].
+pub(crate) fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|_| DomainError::invalid("cursor", "invalid_cursor", "this cursor was not issued by this list").into())
+}
+
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {

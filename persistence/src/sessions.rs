@@ -11,6 +11,7 @@ use diesel::prelude::*;
 
 use crate::audit;
 use crate::dossiers::{self, Dossier, DossierSummary};
+use crate::page::{cursor_time, parse_cursor_time};
 use crate::schema::{rcp_sessions, rcps};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now, rcps as boards, scope};
 
@@ -103,15 +104,6 @@ pub fn of_rcp(conn: &mut DbConnection, rcp_id: &str, page: &PageRequest) -> Resu
     }
     let rows = query.order((rcp_sessions::starts_at, rcp_sessions::id)).limit(page.fetch()).load::<Session>(conn)?;
     Ok(Page::from_rows(rows, page, |s| (cursor_time(s.starts_at), s.id.clone())))
-}
-
-fn cursor_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
-}
-
-fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .map_err(|_| DomainError::invalid("cursor", "invalid_cursor", "this cursor was not issued by this list").into())
 }
 
 /// Locks a session's row until the transaction ends (a no-op update, which both stores

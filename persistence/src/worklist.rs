@@ -15,6 +15,7 @@ use concerto_domain::{DomainError, text};
 use diesel::prelude::*;
 
 use crate::audit;
+use crate::page::{cursor_time, parse_cursor_time};
 use crate::schema::{
     dossiers, patient_correspondents, patients, professionals, rcp_members, rcp_sessions, rcps, report_transmission_recipients,
     report_transmissions, reports_to_send,
@@ -357,17 +358,6 @@ pub fn reports_to_send_count(conn: &mut DbConnection, p: &Principal) -> Result<i
 fn delegated_requesters<'a>(p: &Principal, requesters: impl Iterator<Item = &'a String>) -> Grant {
     let ps = p.represented_physicians();
     Grant::delegated(requesters.filter(|r| **r != p.professional_id && ps.contains(r)).cloned())
-}
-
-/// Every digit the store kept: SQLite keeps a session's start as written (nanoseconds), and a
-/// cursor cut to microseconds would skip the rows of its own instant.
-fn cursor_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
-}
-
-fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .map_err(|_| DomainError::invalid("cursor", "invalid_cursor", "this cursor was not issued by this list").into())
 }
 
 /// The criteria of `GET /dossiers`.

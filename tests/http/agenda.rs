@@ -159,3 +159,35 @@ async fn agenda_shows_the_sessions_of_my_rcps_and_of_my_physicians_on_my_center(
     assert_eq!(session_ids(&app.get("/api/v1/agenda", &sec.token).await.body), Vec::<String>::new());
     assert_problem(&app.get(&format!("/api/v1/sessions/{s_s}/run"), &sec.token).await, 403, "not_animateur");
 }
+
+#[actix_rt::test]
+async fn sessions_of_one_instant_are_all_listed_page_after_page() {
+    let app = TestApp::spawn().await;
+    let center = app.center("3C").await;
+    let coord = app.coordinator(&center).await;
+    let rcp = app.rcp(&coord, &center, "RCP").await;
+    // A client's start time to the nanosecond: SQLite keeps every digit, so a cursor cut to
+    // microseconds would skip the sessions of its own instant.
+    let starts_at = "2031-03-04T10:00:00.123456789Z";
+    let mut created = Vec::new();
+    for _ in 0..3 {
+        let r = app.post(&format!("/api/v1/rcps/{rcp}/sessions"), &coord.token, json!({"starts_at": starts_at})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        created.push(r.id());
+    }
+    let mut listed = Vec::new();
+    let mut path = format!("/api/v1/rcps/{rcp}/sessions?limit=1");
+    loop {
+        let page = app.get(&path, &coord.token).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        listed.extend(session_ids(&page.body));
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/rcps/{rcp}/sessions?limit=1&cursor={cursor}"),
+            None => break,
+        }
+        assert!(listed.len() <= 3, "{listed:?}");
+    }
+    listed.sort();
+    created.sort();
+    assert_eq!(listed, created);
+}
