@@ -229,19 +229,22 @@ fn requesters(p: &Principal) -> (Vec<String>, Vec<String>) {
 }
 
 /// A page of the reports to send, with the requester's and the treating physician's names. Written
-/// by hand and kept prepared (`CachedSql`): as a boxed diesel query PostgreSQL planned its seven
-/// joins on every call, 17 ms of planning for 3 ms of execution at 1M dossiers.
+/// by hand and kept prepared (`CachedSql`), which saves the parse; PostgreSQL still plans each
+/// call, its parameters making the generic plan look dearer than a custom one.
 fn to_send_page(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> Result<Vec<ToSendRow>, Error> {
     use crate::cached_sql::{Bind, CachedSql};
     use diesel::sql_types::{Date, Nullable, Text, Timestamp};
     let (who, centers) = requesters(p);
     let list = |n: usize| vec!["?"; n].join(", ");
+    // The page is chosen on the worklist, its dossiers and their RCPs alone; patients, sessions
+    // and names are joined to the page after its limit. A subquery with a limit is planned on its
+    // own: PostgreSQL, which plans each call of a statement with parameters afresh, spent 4 ms
+    // planning the seven joins as one, 2 ms this way.
     let mut sql = format!(
         "SELECT d.id, pa.id, pa.family_name, pa.given_name, pa.birth_date, d.requester_id, r.id, r.name, s.id, s.starts_at, \
          w.validated_at, pa.treating_physician_id, q.family_name, q.given_name, t.family_name, t.given_name \
-         FROM reports_to_send w JOIN dossiers d ON d.id = w.dossier_id JOIN patients pa ON pa.id = d.patient_id \
-         JOIN rcps r ON r.id = d.rcp_id JOIN rcp_sessions s ON s.id = d.session_id JOIN professionals q ON q.id = d.requester_id \
-         LEFT JOIN professionals t ON t.id = pa.treating_physician_id WHERE w.requester_id IN ({})",
+         FROM (SELECT w.dossier_id, w.validated_at FROM reports_to_send w JOIN dossiers d ON d.id = w.dossier_id \
+         JOIN rcps r ON r.id = d.rcp_id WHERE w.requester_id IN ({})",
         list(who.len())
     );
     let mut binds: Vec<Bind> = who.iter().cloned().map(Bind::Text).collect();
@@ -258,7 +261,12 @@ fn to_send_page(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> R
         sql.push_str(" AND (w.validated_at > ? OR (w.validated_at = ? AND w.dossier_id > ?))");
         binds.extend([Bind::Time(at), Bind::Time(at), Bind::Text(id.clone())]);
     }
-    sql.push_str(" ORDER BY w.validated_at, w.dossier_id LIMIT ?");
+    sql.push_str(
+        " ORDER BY w.validated_at, w.dossier_id LIMIT ?) w JOIN dossiers d ON d.id = w.dossier_id \
+         JOIN patients pa ON pa.id = d.patient_id JOIN rcps r ON r.id = d.rcp_id JOIN rcp_sessions s ON s.id = d.session_id \
+         JOIN professionals q ON q.id = d.requester_id LEFT JOIN professionals t ON t.id = pa.treating_physician_id \
+         ORDER BY w.validated_at, w.dossier_id",
+    );
     binds.push(Bind::Int(page.fetch()));
     type Columns = (
         Text,
