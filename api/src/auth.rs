@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use argon2::password_hash::phc::PasswordHash;
@@ -126,15 +126,51 @@ fn argon2() -> Result<Argon2<'static>, ApiError> {
     Ok(Argon2::new(Algorithm2::Argon2id, Version::V0x13, params))
 }
 
+/// At most one argon2 computation per core at a time. Each takes 19 MiB; sixteen logins at once
+/// held 300 MB, which the allocator then kept (the server's peak RSS passed 1 GB in the login
+/// bench). The work is CPU-bound, so beyond one per core the others only wait anyway.
+struct ArgonTurns {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+static ARGON_TURNS: OnceLock<ArgonTurns> = OnceLock::new();
+
+/// Runs `work` in one of the argon2 turns, waiting for one.
+fn in_argon_turn<T>(work: impl FnOnce() -> T) -> T {
+    let turns = ARGON_TURNS.get_or_init(|| ArgonTurns {
+        free: Mutex::new(std::thread::available_parallelism().map_or(2, usize::from)),
+        freed: Condvar::new(),
+    });
+    {
+        let mut free = turns.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = turns.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+    }
+    // Given back even if `work` panics.
+    struct Release<'a>(&'a ArgonTurns);
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+            self.0.freed.notify_one();
+        }
+    }
+    let _release = Release(turns);
+    work()
+}
+
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    argon2()?.hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| ApiError::Internal(e.to_string()))
+    let argon = argon2()?;
+    in_argon_turn(|| argon.hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| ApiError::Internal(e.to_string())))
 }
 
 /// Checks a password against a PHC string; any malformed hash counts as a mismatch.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(argon) = argon2() else { return false };
-    PasswordHash::new(phc).map(|h| argon.verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    PasswordHash::new(phc).map(|h| in_argon_turn(|| argon.verify_password(password.as_bytes(), &h).is_ok())).unwrap_or(false)
 }
 
 /// Spends the work of a real check when there is no account to check against, so the time of a

@@ -47,24 +47,34 @@ enum Command {
     },
 }
 
-/// glibc gives each thread that allocates under contention an arena of its own, up to eight per
-/// core, and keeps what each arena once held: with SQLite's page caches allocated on actix's
-/// blocking threads, the server's peak RSS reached 160 MB on a 1M-dossier store, 97 MB with two
-/// arenas and no measurable cost in throughput (bench/RESULTS.md). `MALLOC_ARENA_MAX`, when
-/// set, still decides.
-fn bound_malloc_arenas() {
+/// Bounds what glibc keeps. Each thread that allocates under contention gets an arena of its own,
+/// up to eight per core, and keeps what each arena once held: with SQLite's page caches
+/// allocated on actix's blocking threads, the server's peak RSS reached 160 MB on a 1M-dossier
+/// store; with two arenas, 93 MB. And glibc raises its mmap threshold to the size of a freed
+/// mapping, so after the first login argon2's 19 MiB blocks came from the heap and stayed there:
+/// 840 MB after a burst of logins; with the threshold pinned at 4 MiB, 104 MB, for 63 logins a
+/// second on two cores instead of 100 (bench/RESULTS.md). `MALLOC_ARENA_MAX` and
+/// `MALLOC_MMAP_THRESHOLD_`, when set, still decide.
+fn bound_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets an allocator parameter; called first thing in main, before
-        // any other thread exists.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+    {
+        // SAFETY: mallopt only sets allocator parameters; called first thing in main, before any
+        // other thread exists.
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+            }
         }
     }
 }
 
 fn main() -> ExitCode {
-    bound_malloc_arenas();
+    bound_malloc();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match run(Cli::parse().command.unwrap_or(Command::Serve)) {
         Ok(()) => ExitCode::SUCCESS,
