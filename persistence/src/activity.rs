@@ -266,9 +266,9 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
             "COUNT(DISTINCT CASE WHEN s.reached = 1 THEN d.session_id END)".to_owned(),
         )
     };
-    // `percentile_disc(f)` is the nearest rank: the first value whose rank reaches f × n, as
-    // the window computes on SQLite (0.9 × n as a double rounds up to the exact rank for every n
-    // below 20 million; checked).
+    // `percentile_disc(f)` is the nearest rank: the first value whose rank reaches f × n, the
+    // rank `rank_fraction` makes SQLite's return (0.9 × n as a double rounds up to the exact rank
+    // for every n below 20 million; checked).
     let delays = if d.sqlite {
         "CAST(NULL AS REAL) AS validation_p50, CAST(NULL AS REAL) AS validation_p90, CAST(NULL AS REAL) AS sending_p50, \
          CAST(NULL AS REAL) AS sending_p90"
@@ -318,13 +318,11 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
             row.quorum_rate = rate(s.quorum, s.held);
         }
     }
-    let ranked = if d.sqlite { percentiles(conn, &d, &key, &sessions, from, &f)? } else { Vec::new() };
-    for (k, which, delay) in ranked {
-        if let Some(row) = rows.get_mut(&k) {
-            if which == 0 {
-                row.validation_delay_hours = delay;
-            } else {
-                row.sending_delay_hours = delay;
+    if d.sqlite {
+        for (k, validation, sending) in percentiles(conn, &d, &key, &sessions, from, &f)? {
+            if let Some(row) = rows.get_mut(&k) {
+                row.validation_delay_hours = validation;
+                row.sending_delay_hours = sending;
             }
         }
     }
@@ -362,8 +360,8 @@ fn rate(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// SQLite: median and p90 (nearest rank) per key of both delays (`which` 0: registration to
-/// validation, 1: validation to first sending), with the bundled SQLite's `percentile_disc(Y, P)`
+/// SQLite: median and p90 (nearest rank) per key of both delays (registration to validation,
+/// validation to first sending), with the bundled SQLite's `percentile_disc(Y, P)`
 /// (compiled in by `.cargo/config.toml`). It returns the value at 0-based index
 /// `floor(P × (n − 1))`; the nearest rank is index `ceil(f × n) − 1`, so P is derived per key
 /// from n (`rank_fraction`), counted first: the same figures as PostgreSQL's `percentile_disc`.
@@ -374,7 +372,7 @@ fn percentiles(
     sessions: &str,
     from: &str,
     f: &Filter,
-) -> Result<Vec<(String, i64, Delay)>, Error> {
+) -> Result<Vec<(String, Delay, Delay)>, Error> {
     let validation = d.hours("d.created_at", "d.validated_at");
     let sending = d.hours("d.validated_at", "d.first_sent_at");
     let sql = format!(
@@ -392,7 +390,7 @@ fn percentiles(
     );
     Ok(load::<Percentiles>(conn, &sql, &f.binds)?
         .into_iter()
-        .flat_map(|r| [(r.k.clone(), 0, Delay { median: r.v50, p90: r.v90 }), (r.k, 1, Delay { median: r.s50, p90: r.s90 })])
+        .map(|r| (r.k, Delay { median: r.v50, p90: r.v90 }, Delay { median: r.s50, p90: r.s90 }))
         .collect())
 }
 

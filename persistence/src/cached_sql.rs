@@ -12,6 +12,11 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp};
 
+/// `n` placeholders separated by commas, for an `IN (…)` list.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// A value bound to a `?` of [`CachedSql`].
 #[derive(Debug, Clone)]
 pub(crate) enum Bind {

@@ -754,7 +754,7 @@ fn rcp_passages_page(
             binds.extend([Bind::Time(*at), Bind::Time(*at), Bind::Text(id.clone())]);
         }
         if let Some(centers) = centers {
-            sql.push_str(&format!(" AND r.cancer_center_id IN ({})", vec!["?"; centers.len()].join(", ")));
+            sql.push_str(&format!(" AND r.cancer_center_id IN ({})", crate::cached_sql::placeholders(centers.len())));
             binds.extend(centers.iter().map(|c| Bind::Text(c.clone())));
         }
         sql.push_str(&format!(" ORDER BY x.created_at DESC, x.id DESC LIMIT ?) q{i}"));

@@ -232,10 +232,9 @@ fn requesters(p: &Principal) -> (Vec<String>, Vec<String>) {
 /// by hand and kept prepared (`CachedSql`), which saves the parse; PostgreSQL still plans each
 /// call, its parameters making the generic plan look dearer than a custom one.
 fn to_send_page(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> Result<Vec<ToSendRow>, Error> {
-    use crate::cached_sql::{Bind, CachedSql};
+    use crate::cached_sql::{Bind, CachedSql, placeholders};
     use diesel::sql_types::{Date, Nullable, Text, Timestamp};
     let (who, centers) = requesters(p);
-    let list = |n: usize| vec!["?"; n].join(", ");
     // The page is chosen on the worklist, its dossiers and their RCPs alone; patients, sessions
     // and names are joined to the page after its limit. A subquery with a limit is planned on its
     // own: PostgreSQL, which plans each call of a statement with parameters afresh, spent 4 ms
@@ -245,14 +244,14 @@ fn to_send_page(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> R
          w.validated_at, pa.treating_physician_id, q.family_name, q.given_name, t.family_name, t.given_name \
          FROM (SELECT w.dossier_id, w.validated_at FROM reports_to_send w JOIN dossiers d ON d.id = w.dossier_id \
          JOIN rcps r ON r.id = d.rcp_id WHERE w.requester_id IN ({})",
-        list(who.len())
+        placeholders(who.len())
     );
     let mut binds: Vec<Bind> = who.iter().cloned().map(Bind::Text).collect();
     // Its own requests anywhere; its physicians' on its secretary centers.
     if centers.is_empty() {
         sql.push_str(" AND w.requester_id = ?");
     } else {
-        sql.push_str(&format!(" AND (w.requester_id = ? OR r.cancer_center_id IN ({}))", list(centers.len())));
+        sql.push_str(&format!(" AND (w.requester_id = ? OR r.cancer_center_id IN ({}))", placeholders(centers.len())));
     }
     binds.push(Bind::Text(p.professional_id.clone()));
     binds.extend(centers.iter().cloned().map(Bind::Text));
@@ -550,12 +549,11 @@ fn search_from_visible(
     after: Option<&(NaiveDateTime, String)>,
     fetch: i64,
 ) -> Result<Vec<FoundRow>, Error> {
-    use crate::cached_sql::{Bind, CachedSql};
+    use crate::cached_sql::{Bind, CachedSql, placeholders};
     use diesel::sql_types::{Date, Text, Timestamp};
     let me = p.professional_id.clone();
     let (who, centers) = requesters(p);
     let delegated: Vec<String> = who.into_iter().filter(|id| *id != me).collect();
-    let placeholders = |n: usize| vec!["?"; n].join(", ");
     let columns = "x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status";
     // What every branch asks of the dossier itself.
     let mut on_dossier = String::new();
