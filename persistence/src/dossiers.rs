@@ -715,20 +715,24 @@ pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest)
 type TabRow = (SummaryRow, NaiveDateTime, String);
 
 /// One page of the `rcp_passages` tab: the caller's own requests, and those of P(S) in the RCPs
-/// of her secretary centers. A page, not a history: for each requester the newest `fetch`
-/// dossiers after the cursor, read backwards on the index `dossiers_requester (requester_id,
-/// created_at, id)` and stopped early (`CROSS JOIN` makes SQLite keep the dossiers as the outer
-/// loop: with the center filter it would otherwise start from the center's RCPs through
-/// `dossiers_rcp` and sort the physician's whole history); the short lists merged newest first; patients joined to
-/// the merged page only. Hand-written ([`crate::cached_sql`]) because diesel's MultiConnection
-/// has no UNION; one text per number of requesters and cursor or not, each kept prepared.
+/// of her secretary centers. A page, not a history, and rows read for the page only:
+/// - for each requester, the newest `fetch` dossier ids after the cursor, read backwards on the
+///   index `dossiers_requester (requester_id, created_at, id, rcp_id)` alone (the center filter
+///   reads the RCP from the index too) and stopped early;
+/// - these short lists merged newest first and cut to the page;
+/// - the page's dossiers, RCPs and patients joined last.
+///
+/// At 1M dossiers the cost was the rows, not the index: five requesters' 51 dossiers each, with
+/// their RCPs and patients, read to keep 51 (#11). Hand-written ([`crate::cached_sql`]) because
+/// diesel's MultiConnection has no UNION; one text per number of requesters and cursor or not,
+/// each kept prepared.
 fn rcp_passages_page(
     conn: &mut DbConnection,
     p: &Principal,
     after: Option<&(NaiveDateTime, String)>,
     fetch: i64,
 ) -> Result<Vec<TabRow>, Error> {
-    use crate::cached_sql::{Bind, CachedSql};
+    use crate::cached_sql::{Bind, CachedSql, placeholders};
     use diesel::sql_types::{Date, Text, Timestamp};
     let (physicians, secretary_centers) = scope::delegation_of(p);
     let me = p.professional_id.clone();
@@ -737,30 +741,36 @@ fn rcp_passages_page(
     requesters.extend(physicians.into_iter().filter(|id| *id != me).map(|id| (id, Some(secretary_centers.as_slice()))));
     let mut sql = String::from(
         "SELECT d.id, d.session_id, d.rcp_id, d.patient_id, pa.family_name, pa.given_name, pa.birth_date, d.requester_id, d.status, \
-         d.created_at, d.cancer_center_id FROM (",
+         d.created_at, r.cancer_center_id FROM (SELECT u.id, u.created_at FROM (",
     );
     let mut binds = Vec::new();
     for (i, (requester, centers)) in requesters.iter().enumerate() {
         if i > 0 {
             sql.push_str(" UNION ALL ");
         }
-        sql.push_str(
-            "SELECT * FROM (SELECT x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status, x.created_at, r.cancer_center_id \
-             FROM dossiers x CROSS JOIN rcps r WHERE r.id = x.rcp_id AND x.requester_id = ?",
-        );
+        sql.push_str("SELECT * FROM (SELECT x.id, x.created_at FROM dossiers x WHERE x.requester_id = ?");
         binds.push(Bind::Text(requester.clone()));
         if let Some((at, id)) = after {
-            sql.push_str(" AND (x.created_at < ? OR (x.created_at = ? AND x.id < ?))");
-            binds.extend([Bind::Time(*at), Bind::Time(*at), Bind::Text(id.clone())]);
+            // A row value, which both stores turn into one range of the index.
+            sql.push_str(" AND (x.created_at, x.id) < (?, ?)");
+            binds.extend([Bind::Time(*at), Bind::Text(id.clone())]);
         }
         if let Some(centers) = centers {
-            sql.push_str(&format!(" AND r.cancer_center_id IN ({})", crate::cached_sql::placeholders(centers.len())));
+            sql.push_str(&format!(
+                " AND x.rcp_id IN (SELECT c.id FROM rcps c WHERE c.cancer_center_id IN ({}))",
+                placeholders(centers.len())
+            ));
             binds.extend(centers.iter().map(|c| Bind::Text(c.clone())));
         }
         sql.push_str(&format!(" ORDER BY x.created_at DESC, x.id DESC LIMIT ?) q{i}"));
         binds.push(Bind::Int(fetch));
     }
-    sql.push_str(") d JOIN patients pa ON pa.id = d.patient_id ORDER BY d.created_at DESC, d.id DESC LIMIT ?");
+    // `CROSS JOIN` keeps SQLite's join order: the page first, then one row of each table per
+    // dossier of the page.
+    sql.push_str(
+        ") u ORDER BY u.created_at DESC, u.id DESC LIMIT ?) m CROSS JOIN dossiers d CROSS JOIN rcps r CROSS JOIN patients pa \
+         WHERE d.id = m.id AND r.id = d.rcp_id AND pa.id = d.patient_id ORDER BY m.created_at DESC, m.id DESC",
+    );
     binds.push(Bind::Int(fetch));
     let query = binds
         .into_iter()

@@ -1,0 +1,2 @@
+DROP INDEX dossiers_requester;
+CREATE INDEX dossiers_requester ON dossiers (requester_id, created_at, id);
