@@ -134,11 +134,18 @@ impl AppState {
         let (pool, gate, checkouts) = (self.pool.clone(), self.gate.clone(), self.checkouts.clone());
         let held = held.cloned();
         let (result, sent) = web::block(move || {
-            // A poisoned gate only means a checkpoint panicked: the store is still usable.
-            let _shared = gate.read().unwrap_or_else(PoisonError::into_inner);
             let before = statements_on_this_thread();
+            // The connection first, the gate second: a piece never waits for the pool while it
+            // holds the gate. Otherwise a checkpoint waiting for the gate (with a connection of
+            // its own), a piece holding the gate and waiting for a connection, and requests
+            // holding the other connections and waiting for the gate behind the checkpoint
+            // wait for each other until the pool's timeout answers 503.
             let result = match held {
-                None => checkouts.checkout(&pool).and_then(|mut conn| work(&mut conn)),
+                None => checkouts.checkout(&pool).and_then(|mut conn| {
+                    // A poisoned gate only means a checkpoint panicked: the store is still usable.
+                    let _shared = gate.read().unwrap_or_else(PoisonError::into_inner);
+                    work(&mut conn)
+                }),
                 Some(held) => {
                     // Locked for the whole piece: two pieces of one request never share the
                     // connection at once. A piece that panicked had taken the connection out, and its unwinding gave
@@ -149,7 +156,9 @@ impl AppState {
                         None => checkouts.checkout(&pool),
                     };
                     conn.and_then(|mut conn| {
+                        let shared = gate.read().unwrap_or_else(PoisonError::into_inner);
                         let result = work(&mut conn);
+                        drop(shared);
                         // After a failure of the store the connection goes back to the pool,
                         // which discards it if it broke; a later piece checks out another.
                         if !matches!(result, Err(concerto_persistence::Error::Unavailable(_) | concerto_persistence::Error::Database(_))) {
@@ -165,5 +174,58 @@ impl AppState {
         self.statements.add(sent);
         log::debug!("sql: {} statements besides {} of transaction control", sent.besides_transactions(), sent.transaction);
         result.map_err(ApiError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use concerto_persistence::db::{self, Store};
+
+    use super::*;
+
+    /// The WAL checkpoint and requests on a pool of one connection: each request works in two
+    /// pieces on a held connection, as the server's do. When a piece took the gate before its
+    /// connection, the checkpoint (holding the connection, waiting for the gate) and the piece
+    /// (holding the gate, waiting for the connection) waited for each other until the pool's
+    /// timeout.
+    #[actix_rt::test]
+    async fn the_wal_checkpoint_and_requests_never_wait_for_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Sqlite(dir.path().join("gate.db").to_string_lossy().into_owned());
+        let pool = db::connect_with_timeout(&store, 1, Duration::from_secs(2)).unwrap();
+        let state = AppState::new(pool, TokenKeys::new(&[7; 32], 60), AuthSettings::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let checkpoints = std::thread::spawn({
+            let (state, stop) = (state.clone(), stop.clone());
+            move || {
+                let mut done = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    state.checkpoint_wal().unwrap();
+                    done += 1;
+                }
+                done
+            }
+        });
+        let requests: Vec<_> = (0..8)
+            .map(|_| {
+                let state = state.clone();
+                actix_rt::spawn(async move {
+                    for _ in 0..40 {
+                        let held = HeldConnection::default();
+                        state.db_on(&held, db::ping).await?;
+                        state.db_on(&held, db::ping).await?;
+                    }
+                    Ok::<_, ApiError>(())
+                })
+            })
+            .collect();
+        for request in requests {
+            request.await.unwrap().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(checkpoints.join().unwrap() > 0);
     }
 }
