@@ -177,9 +177,10 @@ fn spawn_wal_checkpoints(state: AppState) {
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(std::time::Duration::from_secs(5));
+            let start = std::time::Instant::now();
             match state.checkpoint_wal() {
-                Ok(true) => log::debug!("WAL checkpointed and truncated"),
-                Ok(false) => log::debug!("WAL checkpoint postponed: readers busy"),
+                Ok(true) => log::debug!("WAL checkpointed and truncated in {:?}", start.elapsed()),
+                Ok(false) => log::debug!("WAL checkpoint postponed: readers busy ({:?})", start.elapsed()),
                 Err(e) => log::warn!("WAL checkpoint failed: {e}"),
             }
         }
