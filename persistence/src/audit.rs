@@ -34,8 +34,20 @@ pub fn audited<T>(
     resource_type: &'static str,
     work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    audited_planned(conn, db::Plans::Chosen, p, action, resource_type, work)
+}
+
+/// [`audited`] with PostgreSQL's plans chosen by `plans`.
+fn audited_planned<T>(
+    conn: &mut DbConnection,
+    plans: db::Plans,
+    p: &Principal,
+    action: &'static str,
+    resource_type: &'static str,
+    work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
+) -> Result<T, Error> {
     let mut trail = Trail::default();
-    let result = db::write(conn, |c| {
+    let result = db::write_planned(conn, plans, |c| {
         let value = work(c, &mut trail)?;
         insert(c, p, action, resource_type, &trail, "allowed")?;
         Ok(value)
@@ -54,8 +66,33 @@ pub fn audited_read<T>(
     resource_type: &'static str,
     work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    audited_read_planned(conn, db::Plans::Chosen, p, action, resource_type, work)
+}
+
+/// [`audited_read`] for the permission-filtered lists whose statements are index walks planned
+/// alike whatever their values: on PostgreSQL their prepared statements keep their generic
+/// plans ([`db::Plans::Kept`]).
+pub fn audited_list<T>(
+    conn: &mut DbConnection,
+    p: &Principal,
+    action: &'static str,
+    resource_type: &'static str,
+    work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
+) -> Result<T, Error> {
+    audited_read_planned(conn, db::Plans::Kept, p, action, resource_type, work)
+}
+
+/// [`audited_read`] with PostgreSQL's plans chosen by `plans`.
+pub fn audited_read_planned<T>(
+    conn: &mut DbConnection,
+    plans: db::Plans,
+    p: &Principal,
+    action: &'static str,
+    resource_type: &'static str,
+    work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
+) -> Result<T, Error> {
     if !db::is_sqlite(conn) {
-        return audited(conn, p, action, resource_type, work);
+        return audited_planned(conn, plans, p, action, resource_type, work);
     }
     let mut trail = Trail::default();
     let result = db::read(conn, |c| work(c, &mut trail)).and_then(|value| {

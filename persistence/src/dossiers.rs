@@ -17,7 +17,7 @@ use crate::schema::{
     dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions, reports,
 };
 use crate::scope::{self, ClinicalScope};
-use crate::{DbConnection, Error, Page, PageRequest, new_id, now, rcps as boards, sessions};
+use crate::{DbConnection, Error, Page, PageRequest, db, new_id, now, rcps as boards, sessions};
 
 // The patients a physician treats, as a subquery beside the patients joined to the dossiers.
 diesel::alias!(patients as treated: TreatedPatients);
@@ -662,7 +662,9 @@ impl Tab {
 /// `in_correspondent_tab` and `in_treating_tab`; a tab `Principal::dossier_tabs` does not offer
 /// is `tab_not_allowed`. One audit event per call.
 pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest) -> Result<Page<DossierSummary>, Error> {
-    audit::audited_read(conn, p, "dossier.list", "dossier", |c, trail| {
+    // The treating and correspondent tabs keep PostgreSQL's own plans: unmeasured at scale.
+    let plans = if tab == Tab::RcpPassages { db::Plans::Kept } else { db::Plans::Chosen };
+    audit::audited_read_planned(conn, plans, p, "dossier.list", "dossier", |c, trail| {
         if !p.dossier_tabs().contains(&tab.as_str()) {
             return Err(DomainError::Forbidden("tab_not_allowed").into());
         }
