@@ -26,8 +26,9 @@ pub struct Limit {
 /// has used its window's attempts, with the seconds until the window ends (at least 1).
 pub fn attempt(conn: &mut DbConnection, key: &str, limit: Limit, now: NaiveDateTime) -> Result<Option<i64>, Error> {
     let cutoff = now - limit.window;
-    // Two tries: a concurrent first attempt may insert the row between our update and insert.
-    for _ in 0..2 {
+    // A few tries: between two of these statements a concurrent attempt may insert the row, and
+    // a concurrent success may delete it (`clear`).
+    for _ in 0..TRIES {
         let counted = diesel::update(
             login_throttle::table
                 .find(key)
@@ -45,10 +46,22 @@ pub fn attempt(conn: &mut DbConnection, key: &str, limit: Limit, now: NaiveDateT
         if renewed == 1 {
             return Ok(None);
         }
-        let started = login_throttle::table.find(key).select(login_throttle::window_start).first::<NaiveDateTime>(conn).optional()?;
-        if let Some(started) = started {
-            let left = (started + limit.window - now).num_milliseconds();
-            return Ok(Some(((left + 999) / 1000).max(1)));
+        let row = login_throttle::table
+            .find(key)
+            .select((login_throttle::window_start, login_throttle::failures))
+            .first::<(NaiveDateTime, i32)>(conn)
+            .optional()?;
+        match row {
+            // Spent: the only case that refuses.
+            Some((started, failures)) if started > cutoff && failures >= limit.max_attempts => {
+                let left = (started + limit.window - now).num_milliseconds();
+                return Ok(Some(((left + 999) / 1000).max(1)));
+            }
+            // The row came or changed since the updates read it: count again. (Refusing here
+            // answered 429 "retry in 900 s" to logins of one account made at once, far below
+            // its limit, whenever another of them had just succeeded and cleared the row.)
+            Some(_) => continue,
+            None => {}
         }
         // Expired rows of other keys go when a new key comes: the table stays the size of the
         // last window's attempts.
@@ -64,8 +77,12 @@ pub fn attempt(conn: &mut DbConnection, key: &str, limit: Limit, now: NaiveDateT
             },
         }
     }
+    // The row kept changing under us: refuse this one for a second rather than not count it.
     Ok(Some(1))
 }
+
+/// How many times [`attempt`] recounts when concurrent attempts change the row under it.
+const TRIES: usize = 8;
 
 /// Gives back an attempt that succeeded: a client behind the same address as many colleagues
 /// is not held back by their successful logins.

@@ -277,3 +277,21 @@ async fn a_category_change_and_an_affiliation_never_both_win() {
         }
     }
 }
+
+/// One account logging in from many places at once (a hospital system's service account, a
+/// user's several tabs), far below its throttle: every login succeeds. A success clears the
+/// account's counter; an attempt that found the row gone, then re-inserted by another, took the
+/// limit as spent and answered 429 "retry in 900 s".
+#[actix_rt::test]
+async fn logins_of_one_account_at_once_are_never_refused_below_its_limit() {
+    use concerto_api::config::AuthSettings;
+    let auth = AuthSettings { max_per_account: 1000, max_per_address: 1000, ..AuthSettings::default() };
+    let app = TestApp::spawn_with(crate::support::Options { auth, ..Default::default() }).await;
+    app.admin().await;
+    let body = json!({"username": "admin", "password": PASSWORD});
+    for _ in 0..ROUNDS {
+        let answers = join_all((0..RACERS).map(|_| app.call("POST", "/api/v1/auth/login", None, Some(body.clone())))).await;
+        let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
+}
