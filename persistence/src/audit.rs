@@ -69,20 +69,9 @@ pub fn audited_read<T>(
     audited_read_planned(conn, db::Plans::Chosen, p, action, resource_type, work)
 }
 
-/// [`audited_read`] for the permission-filtered lists whose statements are index walks planned
-/// alike whatever their values: on PostgreSQL their prepared statements keep their generic
-/// plans ([`db::Plans::Kept`]).
-pub fn audited_list<T>(
-    conn: &mut DbConnection,
-    p: &Principal,
-    action: &'static str,
-    resource_type: &'static str,
-    work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
-) -> Result<T, Error> {
-    audited_read_planned(conn, db::Plans::Kept, p, action, resource_type, work)
-}
-
-/// [`audited_read`] with PostgreSQL's plans chosen by `plans`.
+/// [`audited_read`] with PostgreSQL's plans chosen by `plans`: the permission-filtered lists
+/// whose statements are index walks planned alike whatever their values keep their generic plans
+/// ([`db::Plans::Kept`]).
 pub fn audited_read_planned<T>(
     conn: &mut DbConnection,
     plans: db::Plans,

@@ -151,7 +151,7 @@ pub fn agenda(
     to: NaiveDateTime,
     page: &PageRequest,
 ) -> Result<Page<AgendaEntry>, Error> {
-    audit::audited_list(conn, p, "agenda.read", "agenda", |c, trail| {
+    audit::audited_read_planned(conn, crate::db::Plans::Kept, p, "agenda.read", "agenda", |c, trail| {
         let scope = scope::load(c, p)?;
         let mut query = rcp_sessions::table
             .inner_join(rcps::table)

@@ -289,7 +289,7 @@ fn to_send_page(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> R
 /// `GET /me/reports-to-send`: the validated dossiers the caller may see whose report has not
 /// reached each default recipient, oldest validation first. One audit event.
 pub fn reports_to_send(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> Result<Page<ReportToSend>, Error> {
-    audit::audited_list(conn, p, "report.worklist", "report", |c, trail| {
+    audit::audited_read_planned(conn, crate::db::Plans::Kept, p, "report.worklist", "report", |c, trail| {
         let rows = to_send_page(c, p, page)?;
         let page = Page::from_rows(rows, page, |r| (cursor_time(r.10), r.0.clone()));
         let ids: Vec<String> = page.items.iter().map(|r| r.0.clone()).collect();
