@@ -14,7 +14,7 @@ use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, ContentType, HeaderName, HeaderValue};
 use actix_web::middleware::{Condition, Logger, Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use utoipa_actix_web::AppExt;
@@ -58,16 +58,36 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
         .max_age(3600)
 }
 
+/// Where the document is served, as JSON.
+const OPENAPI_JSON: &str = "/api/v1/openapi.json";
+
+/// The OpenAPI document as every worker's app serves and reads it: built once, since each copy
+/// of utoipa's typed document took about 6 MB, and the server kept one per worker and two more.
+#[derive(Clone)]
+pub struct Docs {
+    json: web::Bytes,
+    known: web::Data<routes::fallback::KnownPaths>,
+}
+
+impl Docs {
+    /// The document of [`openapi::document`], serialized, and the paths it knows.
+    pub fn new() -> Result<Self, String> {
+        let doc = openapi::document()?;
+        let json = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
+        Ok(Self { json: json.into(), known: web::Data::new(routes::fallback::KnownPaths::from_document(&doc)) })
+    }
+}
+
 /// The application: routes, extractor error mapping, request ids, access log, docs; CORS for
 /// `cors_origins` only (none: closed).
 pub fn app(
     state: AppState,
-    doc: utoipa::openapi::OpenApi,
+    docs: Docs,
     cors_origins: Vec<String>,
 ) -> App<
     impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
 > {
-    let known = web::Data::new(routes::fallback::KnownPaths::from_document(&doc));
+    let Docs { json, known } = docs;
     App::new()
         .into_utoipa_app()
         .app_data(web::Data::new(state))
@@ -77,7 +97,11 @@ pub fn app(
         // Before the API scope, which would otherwise answer 404 for /api/v1/openapi.json.
         .map(|app| {
             app.route("/docs", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish() }))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", doc))
+                .route(
+                    OPENAPI_JSON,
+                    web::get().to(move || std::future::ready(HttpResponse::Ok().content_type(ContentType::json()).body(json.clone()))),
+                )
+                .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([OPENAPI_JSON])))
         })
         .configure(routes::probes)
         .service(utoipa_actix_web::scope("/api/v1").configure(routes::api_v1))
@@ -159,9 +183,9 @@ pub fn server(state: AppState, listener: TcpListener, workers: usize) -> std::io
 /// [`server`] with every option. On SIGTERM or SIGINT it stops accepting connections and gives
 /// in-flight requests `shutdown_timeout_seconds` to finish before the process exits.
 pub fn serve(state: AppState, listener: TcpListener, options: ServeOptions) -> std::io::Result<Server> {
-    let doc = openapi::document().map_err(std::io::Error::other)?;
+    let docs = Docs::new().map_err(std::io::Error::other)?;
     let origins = options.cors_origins.clone();
-    Ok(HttpServer::new(move || app(state.clone(), doc.clone(), origins.clone()))
+    Ok(HttpServer::new(move || app(state.clone(), docs.clone(), origins.clone()))
         .workers(options.workers)
         .shutdown_timeout(options.shutdown_timeout_seconds)
         .listen(listener)?
