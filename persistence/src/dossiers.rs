@@ -717,17 +717,20 @@ pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest)
 type TabRow = (SummaryRow, NaiveDateTime, String);
 
 /// One page of the `rcp_passages` tab: the caller's own requests, and those of P(S) in the RCPs
-/// of her secretary centers. A page, not a history, and rows read for the page only:
-/// - for each requester, the newest `fetch` dossier ids after the cursor, read backwards on the
-///   index `dossiers_requester (requester_id, created_at, id, rcp_id)` alone (the center filter
-///   reads the RCP from the index too) and stopped early;
+/// of her secretary centers. A page, not a history, and no table row read:
+/// - for each requester, the newest `fetch` dossiers after the cursor, read backwards on the
+///   index `dossiers_requester`, which holds every dossier column the tab shows (the center
+///   filter reads the RCP from it too), and stopped early;
 /// - these short lists merged newest first and cut to the page;
-/// - the page's dossiers, RCPs and patients joined last.
+/// - the page's RCPs and patients joined last, the patients from the covering index
+///   `patients_names`.
 ///
 /// At 1M dossiers the cost was the rows, not the index: five requesters' 51 dossiers each, with
-/// their RCPs and patients, read to keep 51 (#11). Hand-written ([`crate::cached_sql`]) because
-/// diesel's MultiConnection has no UNION; one text per number of requesters and cursor or not,
-/// each kept prepared.
+/// their RCPs and patients, read to keep 51 (#11); then the page's 51 dossier rows, on SQLite
+/// two B-tree descents each, read again by every request since another connection's commit
+/// empties its page cache. Hand-written ([`crate::cached_sql`]) because diesel's
+/// MultiConnection has no UNION; one text per number of requesters and cursor or not, each kept
+/// prepared.
 fn rcp_passages_page(
     conn: &mut DbConnection,
     p: &Principal,
@@ -742,15 +745,18 @@ fn rcp_passages_page(
     let mut requesters: Vec<(String, Option<&[String]>)> = vec![(me.clone(), None)];
     requesters.extend(physicians.into_iter().filter(|id| *id != me).map(|id| (id, Some(secretary_centers.as_slice()))));
     let mut sql = String::from(
-        "SELECT d.id, d.session_id, d.rcp_id, d.patient_id, pa.family_name, pa.given_name, pa.birth_date, d.requester_id, d.status, \
-         d.created_at, r.cancer_center_id FROM (SELECT u.id, u.created_at FROM (",
+        "SELECT m.id, m.session_id, m.rcp_id, m.patient_id, pa.family_name, pa.given_name, pa.birth_date, m.requester_id, m.status, \
+         m.created_at, r.cancer_center_id FROM (SELECT u.* FROM (",
     );
     let mut binds = Vec::new();
     for (i, (requester, centers)) in requesters.iter().enumerate() {
         if i > 0 {
             sql.push_str(" UNION ALL ");
         }
-        sql.push_str("SELECT * FROM (SELECT x.id, x.created_at FROM dossiers x WHERE x.requester_id = ?");
+        sql.push_str(
+            "SELECT * FROM (SELECT x.id, x.created_at, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status \
+             FROM dossiers x WHERE x.requester_id = ?",
+        );
         binds.push(Bind::Text(requester.clone()));
         if let Some((at, id)) = after {
             // A row value, which both stores turn into one range of the index.
@@ -767,12 +773,14 @@ fn rcp_passages_page(
         sql.push_str(&format!(" ORDER BY x.created_at DESC, x.id DESC LIMIT ?) q{i}"));
         binds.push(Bind::Int(fetch));
     }
-    // `CROSS JOIN` keeps SQLite's join order: the page first, then one row of each table per
-    // dossier of the page.
-    sql.push_str(
-        ") u ORDER BY u.created_at DESC, u.id DESC LIMIT ?) m CROSS JOIN dossiers d CROSS JOIN rcps r CROSS JOIN patients pa \
-         WHERE d.id = m.id AND r.id = d.rcp_id AND pa.id = d.patient_id ORDER BY m.created_at DESC, m.id DESC",
-    );
+    // `CROSS JOIN` keeps SQLite's join order: the page first, then one RCP and one patient per
+    // dossier of the page. Without statistics SQLite prefers the primary key's index to the
+    // covering one (then reads the row too), so it is named; PostgreSQL chooses it by itself.
+    sql.push_str(") u ORDER BY u.created_at DESC, u.id DESC LIMIT ?) m CROSS JOIN rcps r CROSS JOIN patients pa");
+    if db::is_sqlite(conn) {
+        sql.push_str(" INDEXED BY patients_names");
+    }
+    sql.push_str(" WHERE r.id = m.rcp_id AND pa.id = m.patient_id ORDER BY m.created_at DESC, m.id DESC");
     binds.push(Bind::Int(fetch));
     let query = binds
         .into_iter()
