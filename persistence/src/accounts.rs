@@ -1,5 +1,6 @@
 //! Accounts: the login of a professional, and the principal loaded on every request.
 
+use chrono::NaiveDateTime;
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Professional};
 use concerto_domain::profile::{Profile, ProfileKind};
@@ -8,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::affiliations::ActingForNamed;
 use crate::professionals::{self, NewProfessional};
-use crate::schema::{accounts, professionals as professionals_t, profiles};
+use crate::schema::accounts;
 use crate::{DbConnection, Error, affiliations, new_id, now};
 
 /// What a login is checked against.
@@ -194,40 +195,72 @@ pub struct LoadedCaller {
     pub acting_for: Vec<ActingForNamed>,
 }
 
-/// The caller behind a token's subject, in two round trips (account, professional and profiles
-/// in one; the physicians she acts for in the other): `None` when the account is unknown or
+/// The caller behind a token's subject, in one round trip: `None` when the account is unknown or
 /// disabled, or, given the token's generation, when the token was issued in an earlier
 /// generation of the account (before a password change or a disable).
 pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: Option<i64>) -> Result<Option<LoadedCaller>, Error> {
-    let mut query = accounts::table
-        .inner_join(professionals_t::table)
-        .left_join(profiles::table.on(profiles::professional_id.eq(professionals_t::id)))
-        .filter(accounts::id.eq(account_id))
-        .filter(accounts::active.eq(true))
-        .select((accounts::is_platform_admin, professionals::COLUMNS, profiles::cancer_center_id.nullable(), profiles::kind.nullable()))
-        .order((profiles::cancer_center_id, profiles::kind))
-        .into_boxed();
-    if let Some(generation) = token_generation {
-        query = query.filter(accounts::token_generation.eq(generation));
+    use crate::cached_sql::{Bind, CachedSql};
+    use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
+    type Columns = (
+        Text,
+        Nullable<Bool>,
+        (Text, Text, Text, Nullable<Text>, Nullable<Text>, Nullable<Text>),
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Timestamp>,
+        Nullable<Timestamp>,
+    );
+    type Row = (
+        String,
+        Option<bool>,
+        (String, String, String, Option<String>, Option<String>, Option<String>),
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    );
+    // Rights follow the delegations' dates at each request.
+    let t = now();
+    let account = |q: CachedSql<Columns>| {
+        let q = q.bind(Bind::Text(account_id.to_owned()));
+        match token_generation {
+            Some(generation) => q.bind(Bind::Int(generation)),
+            None => q,
+        }
+    };
+    let mut query = account(CachedSql::new(caller_sql(token_generation.is_some())));
+    for _ in 0..2 {
+        query = account(query).bind(Bind::Time(t)).bind(Bind::Time(t));
     }
-    let rows =
-        query.load::<(bool, (String, String, String, Option<String>, Option<String>, String), Option<String>, Option<String>)>(conn)?;
-    let Some((is_platform_admin, prof_row, _, _)) = rows.first().cloned() else {
+    let mut caller = None;
+    let mut profile_rows: Vec<(String, String)> = Vec::new();
+    let mut acting_rows = Vec::new();
+    for (route, admin, (id, family, given, rpps, email, category), center, kind, via_group_id, valid_from, valid_until) in
+        query.load::<Row>(conn)?
+    {
+        if route == "caller" {
+            profile_rows.extend(center.zip(kind));
+            caller.get_or_insert((admin.unwrap_or(false), (id, family, given, rpps, email, category)));
+        } else {
+            acting_rows.push((id, family, given, via_group_id, valid_from, valid_until));
+        }
+    }
+    let Some((is_platform_admin, (id, family, given, rpps, email, category))) = caller else {
         return Ok(None);
     };
-    let profiles = rows
+    let category =
+        category.ok_or_else(|| Error::Database(diesel::result::Error::DeserializationError("a professional without a category".into())))?;
+    let professional = professionals::from_row((id, family, given, rpps, email, category))?;
+    profile_rows.sort();
+    let profiles = profile_rows
         .into_iter()
-        .filter_map(|(_, _, center, kind)| center.zip(kind))
         .map(|(cancer_center_id, kind)| Ok(Profile { cancer_center_id, kind: ProfileKind::parse(&kind)? }))
         .collect::<Result<Vec<_>, Error>>()?;
-    let professional = professionals::from_row(prof_row)?;
-    // P(S) counts only for a secretary profile (delegation rules, `/me`): nobody else pays the
-    // round trip.
-    let acting_for = if profiles.iter().any(|pr| pr.kind == ProfileKind::Secretary) {
-        affiliations::acting_for_named(conn, &professional.id)?
-    } else {
-        Vec::new()
-    };
+    // P(S) counts only for a secretary profile (delegation rules, `/me`).
+    let acting_for =
+        if profiles.iter().any(|pr| pr.kind == ProfileKind::Secretary) { affiliations::named(acting_rows) } else { Vec::new() };
     let principal = Principal {
         account_id: account_id.to_owned(),
         professional_id: professional.id.clone(),
@@ -237,6 +270,28 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
         acting_for: acting_for.iter().map(|a| a.acting_for.clone()).collect(),
     };
     Ok(Some(LoadedCaller { principal, professional, acting_for }))
+}
+
+/// [`load_caller`]'s statement: the account with its professional and profiles (`caller` rows),
+/// then the physicians its professional acts for directly (`direct`) and through groups
+/// (`group`), each branch on the account's own conditions, so a disabled account or an old token
+/// reads nothing at all. Every request reads the rights: one round trip, not two. Hand-written
+/// because diesel's MultiConnection has no UNION; the `?` after each account are now.
+fn caller_sql(with_generation: bool) -> String {
+    let account = if with_generation { "a.id = ? AND a.active AND a.token_generation = ?" } else { "a.id = ? AND a.active" };
+    format!(
+        "SELECT 'caller', a.is_platform_admin, p.id, p.family_name, p.given_name, p.rpps, p.email, p.category, \
+         f.cancer_center_id, f.kind, NULL, NULL, NULL \
+         FROM accounts a JOIN professionals p ON p.id = a.professional_id LEFT JOIN profiles f ON f.professional_id = p.id \
+         WHERE {account} \
+         UNION ALL SELECT 'direct', NULL, p.id, p.family_name, p.given_name, NULL, NULL, NULL, NULL, NULL, NULL, s.valid_from, s.valid_until \
+         FROM accounts a JOIN secretary_affiliations s ON s.secretary_id = a.professional_id JOIN professionals p ON p.id = s.physician_id \
+         WHERE {account} AND (s.valid_from IS NULL OR s.valid_from <= ?) AND (s.valid_until IS NULL OR s.valid_until > ?) \
+         UNION ALL SELECT 'group', NULL, p.id, p.family_name, p.given_name, NULL, NULL, NULL, NULL, NULL, g.group_id, g.valid_from, g.valid_until \
+         FROM accounts a JOIN secretary_group_members m ON m.secretary_id = a.professional_id \
+         JOIN physician_secretary_groups g ON g.group_id = m.group_id JOIN professionals p ON p.id = g.physician_id \
+         WHERE {account} AND (g.valid_from IS NULL OR g.valid_from <= ?) AND (g.valid_until IS NULL OR g.valid_until > ?)"
+    )
 }
 
 /// [`load_caller`] without the names.

@@ -86,8 +86,14 @@ pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<V
     for _ in 0..2 {
         query = query.bind(Bind::Text(secretary_id.to_owned())).bind(Bind::Time(t)).bind(Bind::Time(t));
     }
-    type Row = (String, String, String, Option<String>, Option<NaiveDateTime>, Option<NaiveDateTime>);
-    let rows = query.load::<Row>(conn)?;
+    Ok(named(query.load::<ActingForRow>(conn)?))
+}
+
+/// A row of P(S): the physician's id and names, the group it comes through, the dates.
+pub(crate) type ActingForRow = (String, String, String, Option<String>, Option<NaiveDateTime>, Option<NaiveDateTime>);
+
+/// P(S) from its rows, ordered by name.
+pub(crate) fn named(rows: Vec<ActingForRow>) -> Vec<ActingForNamed> {
     let mut all: Vec<ActingForNamed> = rows
         .into_iter()
         .map(|(physician_id, family, given, via_group_id, valid_from, valid_until)| ActingForNamed {
@@ -97,7 +103,7 @@ pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<V
         })
         .collect();
     all.sort_by(|a, b| (&a.display_name, &a.acting_for).cmp(&(&b.display_name, &b.acting_for)));
-    Ok(all)
+    all
 }
 
 /// `GET /professionals/{id}/secretaries`.
