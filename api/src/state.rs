@@ -115,10 +115,9 @@ impl AppState {
 
     /// Waits, in arrival order, for a turn at the pool, as long as the pool's own timeout. r2d2
     /// gives a returned connection to whichever thread asks first, not to the one waiting
-    /// longest: with more clients than connections, some requests lost to newcomers again and
-    /// again (PostgreSQL `/me` at 16 connections: p50 1.4 ms, p99 76–145 ms). With as many turns
-    /// as connections, a request with a turn finds a connection free, save one the WAL
-    /// checkpoint or `/readyz` (which take no turn) holds for a moment.
+    /// longest, so with more clients than connections a request could lose to newcomers again
+    /// and again. With as many turns as connections, a request with a turn finds a connection
+    /// free, save one the WAL checkpoint or `/readyz` (which take no turn) holds for a moment.
     async fn take_turn(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         match tokio::time::timeout(self.pool.connection_timeout(), self.turns.clone().acquire_owned()).await {
             Ok(Ok(turn)) => Ok(turn),
