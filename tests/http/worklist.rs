@@ -196,9 +196,9 @@ async fn search_pages(app: &TestApp, user: &User, query: &str) -> Vec<String> {
 /// A dossier made by the test: (id, rank of its session, requester, patient's family name).
 type Made = (String, usize, String, String);
 
-/// The search starts from what the caller may see when that is small, and from the name range
-/// when the caller sees many RCPs whole: either way the answer is what the rules say, newest
-/// session first then by id, page after page.
+/// The search starts from what the caller may see when that is small and the name prefix common,
+/// and from the name range when the prefix is rare or the caller sees many RCPs whole: either
+/// way the answer is what the rules say, newest session first then by id, page after page.
 #[actix_rt::test]
 async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_the_visible() {
     let d = day().await;
@@ -223,6 +223,12 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
         let patient = d.app.patient(&d.member, &format!("Zola{i}"), None, &[]).await;
         let dossier = d.app.dossier(&d.member, session, &patient, &d.member).await;
         all.push((dossier, i, d.member.id.clone(), format!("Zola{i}")));
+    }
+    // A common prefix: a hundred more "Martinez" without dossiers put "martin" and "mar" above
+    // the search's rare-prefix threshold, so they start from the visible; "martin1", "zo" and
+    // "zola1" stay rare and start from the name range.
+    for k in 0..100 {
+        d.app.patient(&d.other, &format!("Martinez{k}"), None, &[]).await;
     }
     // A physician who sees more RCPs whole than the visible path takes on: the name path.
     let wide = d.app.physician("Large", &d.center).await;
