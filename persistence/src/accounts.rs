@@ -276,7 +276,8 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
 /// then the physicians its professional acts for directly (`direct`) and through groups
 /// (`group`), each branch on the account's own conditions, so a disabled account or an old token
 /// reads nothing at all. Every request reads the rights: one round trip, not two. Hand-written
-/// because diesel's MultiConnection has no UNION; the `?` after each account are now.
+/// because diesel's MultiConnection has no UNION. A dated delegation grants only between its
+/// dates, checked at each request: the `?` after each account are now.
 fn caller_sql(with_generation: bool) -> String {
     let account = if with_generation { "a.id = ? AND a.active AND a.token_generation = ?" } else { "a.id = ? AND a.active" };
     format!(

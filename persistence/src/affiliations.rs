@@ -59,37 +59,8 @@ pub struct ActingForNamed {
     pub validity: Validity,
 }
 
-/// The physicians whose rights a professional holds as secretary (P(S) with its routes).
-pub fn acting_for(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<ActingFor>, Error> {
-    Ok(acting_for_named(conn, secretary_id)?.into_iter().map(|a| a.acting_for).collect())
-}
-
-// Both routes in one round trip, as every request of a secretary loads them. Hand-written
-// because diesel's MultiConnection has no UNION. A dated delegation grants only between its
-// dates: the `?` after each secretary id are now.
-const ACTING_FOR_SQL: &str = "SELECT p.id, p.family_name, p.given_name, NULL, a.valid_from, a.valid_until \
-     FROM secretary_affiliations a JOIN professionals p ON p.id = a.physician_id WHERE a.secretary_id = ? \
-     AND (a.valid_from IS NULL OR a.valid_from <= ?) AND (a.valid_until IS NULL OR a.valid_until > ?) \
-     UNION ALL SELECT p.id, p.family_name, p.given_name, g.group_id, g.valid_from, g.valid_until \
-     FROM secretary_group_members m JOIN physician_secretary_groups g ON g.group_id = m.group_id \
-     JOIN professionals p ON p.id = g.physician_id WHERE m.secretary_id = ? \
-     AND (g.valid_from IS NULL OR g.valid_from <= ?) AND (g.valid_until IS NULL OR g.valid_until > ?)";
-
-/// [`acting_for`] with the physicians' names, ordered by name.
-pub fn acting_for_named(conn: &mut DbConnection, secretary_id: &str) -> Result<Vec<ActingForNamed>, Error> {
-    use crate::cached_sql::{Bind, CachedSql};
-    use diesel::sql_types::{Nullable, Text, Timestamp};
-    // Rights follow the dates at each request: before `valid_from` and from `valid_until` on,
-    // the delegation grants nothing.
-    let t = now();
-    let mut query = CachedSql::<(Text, Text, Text, Nullable<Text>, Nullable<Timestamp>, Nullable<Timestamp>)>::new(ACTING_FOR_SQL);
-    for _ in 0..2 {
-        query = query.bind(Bind::Text(secretary_id.to_owned())).bind(Bind::Time(t)).bind(Bind::Time(t));
-    }
-    Ok(named(query.load::<ActingForRow>(conn)?))
-}
-
-/// A row of P(S): the physician's id and names, the group it comes through, the dates.
+/// A row of P(S), as `accounts::load_caller` reads it with the rights: the physician's id and
+/// names, the group it comes through, the dates.
 pub(crate) type ActingForRow = (String, String, String, Option<String>, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
 /// P(S) from its rows, ordered by name.
