@@ -20,7 +20,7 @@ use crate::schema::{
     dossiers, patient_correspondents, patients, professionals, rcp_members, rcp_sessions, rcps, report_transmission_recipients,
     report_transmissions, reports_to_send,
 };
-use crate::{DbConnection, Error, Page, PageRequest, scope};
+use crate::{DbConnection, Error, Page, PageRequest, db, scope};
 
 // The requester and the treating physician of a report to send, named with the page.
 diesel::alias!(professionals as requester_names: RequesterNames, professionals as treating_names: TreatingNames);
@@ -554,16 +554,22 @@ fn search_from_criteria(
     Ok(query.order((rcp_sessions::starts_at.desc(), dossiers::id)).limit(fetch).load::<FoundRow>(c)?)
 }
 
-/// The search led by what the caller may see: one `UNION` branch per way of seeing a dossier
-/// (`delegation::sees_dossier`), each read on its own index (`dossiers_rcp` for the RCPs seen
-/// whole and for P(S) on the RCPs of her centers, `dossiers_requester` for her own requests,
-/// `patients_treating` and `patient_correspondents_professional` then `dossiers_patient`) with
-/// the criteria on the dossier itself; the patient, RCP and session of
-/// each visible dossier then joined by key and filtered. The name prefix is tested with
-/// `substr` (exactly the range `search_family >= key AND < upper`, the keys being ASCII and the
-/// column binary-collated) so that no planner can start from the name index instead; `CROSS
-/// JOIN` keeps the visible dossiers SQLite's outer loop. Hand-written ([`crate::cached_sql`]):
-/// diesel's MultiConnection has no UNION; one text per shape, each kept prepared.
+/// The search led by what the caller may see, newest session first: one `UNION ALL` arm per
+/// way of seeing a dossier (`delegation::sees_dossier`), each walking an index already in the
+/// list's order (`dossiers_rcp_start` for each RCP seen whole, `dossiers_requester_start` for her
+/// own requests and for each physician of P(S)); the treating and correspondent arms (a
+/// physician's patients) start from the patients. Each dossier's patient and RCP are then read
+/// from covering indexes and tested (the name prefix, the center of a request of P(S)).
+///
+/// SQLite pushes those joins into each arm and merges the arms in order (`MERGE (UNION ALL)`),
+/// stopping at the page: a common name prefix reads about a page's worth of matches, not all she
+/// sees (#11). PostgreSQL cannot merge arms that have a `WHERE` (an appendrel member has no
+/// place for quals); it reads what she sees, which the per-requester indexes keep to her own.
+///
+/// Each arm excludes what an earlier arm already gave, so no dossier comes twice: on the dossier
+/// itself in the arm, on its RCP's center and patient after the joins. Hand-written
+/// ([`crate::cached_sql`]): diesel's MultiConnection has no UNION; one text per shape, each kept
+/// prepared.
 fn search_from_visible(
     c: &mut DbConnection,
     p: &Principal,
@@ -578,89 +584,119 @@ fn search_from_visible(
     let me = p.professional_id.clone();
     let (who, centers) = requesters(p);
     let delegated: Vec<String> = who.into_iter().filter(|id| *id != me).collect();
-    let columns = "x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status";
-    // What every branch asks of the dossier itself.
-    let mut on_dossier = String::new();
-    let mut on_dossier_binds = Vec::new();
+    // What every arm asks of the dossier itself, including its session's start.
+    let mut criteria = String::new();
+    let mut criteria_binds = Vec::new();
     if let Some(rcp) = &s.rcp_id {
-        on_dossier.push_str(" AND x.rcp_id = ?");
-        on_dossier_binds.push(Bind::Text(rcp.clone()));
+        criteria.push_str(" AND x.rcp_id = ?");
+        criteria_binds.push(Bind::Text(rcp.clone()));
     }
     if let Some(status) = s.status {
-        on_dossier.push_str(" AND x.status = ?");
-        on_dossier_binds.push(Bind::Text(status.as_str().to_owned()));
+        criteria.push_str(" AND x.status = ?");
+        criteria_binds.push(Bind::Text(status.as_str().to_owned()));
     }
     if let Some(requester) = &s.requester_id {
-        on_dossier.push_str(" AND x.requester_id = ?");
-        on_dossier_binds.push(Bind::Text(requester.clone()));
+        criteria.push_str(" AND x.requester_id = ?");
+        criteria_binds.push(Bind::Text(requester.clone()));
     }
-    let mut branches: Vec<(String, Vec<Bind>)> = Vec::new();
-    let rcps = scope.all_dossier_rcps();
-    if !rcps.is_empty() {
-        branches.push((
-            format!("SELECT {columns} FROM dossiers x WHERE x.rcp_id IN ({})", placeholders(rcps.len())),
-            rcps.into_iter().map(Bind::Text).collect(),
-        ));
-    }
-    branches.push((format!("SELECT {columns} FROM dossiers x WHERE x.requester_id = ?"), vec![Bind::Text(me.clone())]));
-    if !delegated.is_empty() && !centers.is_empty() {
-        branches.push((
-            format!(
-                "SELECT {columns} FROM rcps c CROSS JOIN dossiers x WHERE c.cancer_center_id IN ({}) AND x.rcp_id = c.id \
-                 AND x.requester_id IN ({})",
-                placeholders(centers.len()),
-                placeholders(delegated.len())
-            ),
-            centers.iter().chain(&delegated).cloned().map(Bind::Text).collect(),
-        ));
-    }
-    branches.push((
-        format!("SELECT {columns} FROM patients t CROSS JOIN dossiers x WHERE t.treating_physician_id = ? AND x.patient_id = t.id"),
-        vec![Bind::Text(me.clone())],
-    ));
-    branches.push((
-        format!(
-            "SELECT {columns} FROM patient_correspondents pc CROSS JOIN dossiers x WHERE pc.professional_id = ? \
-             AND x.patient_id = pc.patient_id"
-        ),
-        vec![Bind::Text(me)],
-    ));
-    let mut sql = String::from(
-        "SELECT x.id, x.session_id, x.rcp_id, x.patient_id, pa.family_name, pa.given_name, pa.birth_date, x.requester_id, x.status, \
-         r.name, s.starts_at FROM (",
-    );
-    let mut binds = Vec::new();
-    for (i, (branch, branch_binds)) in branches.into_iter().enumerate() {
-        if i > 0 {
-            sql.push_str(" UNION ");
-        }
-        sql.push_str(&branch);
-        sql.push_str(&on_dossier);
-        binds.extend(branch_binds);
-        binds.extend(on_dossier_binds.iter().cloned());
-    }
-    sql.push_str(
-        ") x CROSS JOIN patients pa CROSS JOIN rcps r CROSS JOIN rcp_sessions s \
-         WHERE pa.id = x.patient_id AND r.id = x.rcp_id AND s.id = x.session_id",
-    );
     if let Some(from) = s.session_from {
-        sql.push_str(" AND s.starts_at >= ?");
-        binds.push(Bind::Time(from));
+        criteria.push_str(" AND x.session_starts_at >= ?");
+        criteria_binds.push(Bind::Time(from));
     }
     if let Some(to) = s.session_to {
-        sql.push_str(" AND s.starts_at < ?");
-        binds.push(Bind::Time(to));
-    }
-    if let Some(PatientCriterion::Prefix(key)) = patient {
-        sql.push_str(" AND substr(pa.search_family, 1, length(?)) = ?");
-        binds.extend([Bind::Text(key.clone()), Bind::Text(key.clone())]);
+        criteria.push_str(" AND x.session_starts_at < ?");
+        criteria_binds.push(Bind::Time(to));
     }
     if let Some((at, id)) = after {
-        sql.push_str(" AND (s.starts_at < ? OR (s.starts_at = ? AND x.id > ?))");
-        binds.extend([Bind::Time(*at), Bind::Time(*at), Bind::Text(id.clone())]);
+        criteria.push_str(" AND (x.session_starts_at < ? OR (x.session_starts_at = ? AND x.id > ?))");
+        criteria_binds.extend([Bind::Time(*at), Bind::Time(*at), Bind::Text(id.clone())]);
     }
-    sql.push_str(" ORDER BY s.starts_at DESC, x.id LIMIT ?");
-    binds.push(Bind::Int(fetch));
+    // The arms: (its SQL, its binds). `seen`: what the earlier arms gave, on the dossier alone.
+    let mut arms: Vec<(String, Vec<Bind>)> = Vec::new();
+    let (mut seen, mut seen_binds) = (String::new(), Vec::<Bind>::new());
+    let mut arm = |way: &str, way_binds: Vec<Bind>, seen: &str, seen_binds: &[Bind]| {
+        let number = arms.len();
+        let mut binds = way_binds;
+        binds.extend(seen_binds.iter().cloned());
+        binds.extend(criteria_binds.iter().cloned());
+        arms.push((
+            format!(
+                "SELECT x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status, x.session_starts_at, {number} AS arm \
+                 FROM {way}{seen}{criteria}"
+            ),
+            binds,
+        ));
+        number
+    };
+    let whole = scope.all_dossier_rcps();
+    for rcp in &whole {
+        arm("dossiers x WHERE x.rcp_id = ?", vec![Bind::Text(rcp.clone())], &seen, &seen_binds);
+    }
+    if !whole.is_empty() {
+        seen.push_str(&format!(" AND x.rcp_id NOT IN ({})", placeholders(whole.len())));
+        seen_binds.extend(whole.iter().cloned().map(Bind::Text));
+    }
+    arm("dossiers x WHERE x.requester_id = ?", vec![Bind::Text(me.clone())], &seen, &seen_binds);
+    seen.push_str(" AND x.requester_id <> ?");
+    seen_binds.push(Bind::Text(me.clone()));
+    // The requests of P(S) count in the RCPs of her secretary centers only: tested after the
+    // join, in these arms, and excluded from the later ones.
+    let mut of_delegated = None;
+    if !delegated.is_empty() && !centers.is_empty() {
+        let numbers: Vec<usize> = delegated
+            .iter()
+            .map(|requester| arm("dossiers x WHERE x.requester_id = ?", vec![Bind::Text(requester.clone())], &seen, &seen_binds))
+            .collect();
+        of_delegated = numbers.first().zip(numbers.last()).map(|(first, last)| (*first, last + 1));
+    }
+    let treating = arm(
+        "patients t CROSS JOIN dossiers x WHERE t.treating_physician_id = ? AND x.patient_id = t.id",
+        vec![Bind::Text(me.clone())],
+        &seen,
+        &seen_binds,
+    );
+    let corresponding = arm(
+        "patient_correspondents pc CROSS JOIN dossiers x WHERE pc.professional_id = ? AND x.patient_id = pc.patient_id",
+        vec![Bind::Text(me.clone())],
+        &seen,
+        &seen_binds,
+    );
+    let mut sql = String::from(
+        "SELECT u.id, u.session_id, u.rcp_id, u.patient_id, pa.family_name, pa.given_name, pa.birth_date, u.requester_id, u.status, \
+         r.name, u.session_starts_at FROM (",
+    );
+    let mut binds = Vec::new();
+    for (i, (arm, arm_binds)) in arms.into_iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        sql.push_str(&arm);
+        binds.extend(arm_binds);
+    }
+    // `CROSS JOIN` keeps SQLite's join order: the dossiers first. Without statistics SQLite
+    // prefers the primary key's index to the covering one, so it is named.
+    sql.push_str(") u CROSS JOIN patients pa");
+    if db::is_sqlite(c) {
+        sql.push_str(" INDEXED BY patients_names");
+    }
+    sql.push_str(" CROSS JOIN rcps r WHERE pa.id = u.patient_id AND r.id = u.rcp_id");
+    if let Some(PatientCriterion::Prefix(key)) = patient {
+        sql.push_str(" AND pa.search_family >= ? AND pa.search_family < ?");
+        binds.extend([Bind::Text(key.clone()), Bind::Text(crate::professionals::prefix_upper_bound(key))]);
+    }
+    if let Some((first, end)) = of_delegated {
+        let in_centers = format!("r.cancer_center_id IN ({})", placeholders(centers.len()));
+        sql.push_str(&format!(
+            " AND (u.arm < ? OR u.arm >= ? OR {in_centers}) AND NOT (u.arm >= ? AND u.requester_id IN ({}) AND {in_centers})",
+            placeholders(delegated.len())
+        ));
+        binds.extend([first, end].map(|n| Bind::Int(n as i64)));
+        binds.extend(centers.iter().cloned().map(Bind::Text));
+        binds.push(Bind::Int(treating as i64));
+        binds.extend(delegated.iter().chain(&centers).cloned().map(Bind::Text));
+    }
+    sql.push_str(" AND NOT (u.arm = ? AND COALESCE(pa.treating_physician_id, '') = ?) ORDER BY u.session_starts_at DESC, u.id LIMIT ?");
+    binds.extend([Bind::Int(corresponding as i64), Bind::Text(me), Bind::Int(fetch)]);
     let query = binds
         .into_iter()
         .fold(CachedSql::<(Text, Text, Text, Text, Text, Text, Date, Text, Text, Text, Timestamp)>::new(sql), CachedSql::bind);

@@ -193,17 +193,28 @@ async fn search_pages(app: &TestApp, user: &User, query: &str) -> Vec<String> {
     }
 }
 
-/// A dossier made by the test: (id, rank of its session, requester, patient's family name).
-type Made = (String, usize, String, String);
+/// A dossier made by the test: (id, rank of its session's start, requester, patient's family
+/// name, RCP).
+type Made = (String, usize, String, String, String);
 
 /// The search starts from what the caller may see when that is small and the name prefix common,
 /// and from the name range when the prefix is rare or the caller sees many RCPs whole: either
 /// way the answer is what the rules say, newest session first then by id, page after page.
+/// Seen from what she sees, the search merges one ordered walk per RCP seen whole and per
+/// requester: a second RCP's sessions fall between the first's, and a dossier seen two ways
+/// (a member's own request in her RCP) comes once.
 #[actix_rt::test]
 async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_the_visible() {
     let d = day().await;
     // Dossiers over three sessions of the board; (dossier, session rank, requester, family name).
     let sessions = [d.session.clone(), d.app.session(&d.coord, &d.rcp, 2).await, d.app.session(&d.coord, &d.rcp, 3).await];
+    // A second board of the member's and the other's, its sessions created later on the same
+    // days: in start order, ranks 0, 1 and 3 are the first board's, 2 and 4 the second's.
+    let rcp2 = d.app.rcp(&d.coord, &d.center, "RCP thoracique").await;
+    d.app.member(&d.coord, &rcp2, &d.member, "participant").await;
+    d.app.member(&d.coord, &rcp2, &d.other, "participant").await;
+    let sessions2 = [d.app.session(&d.coord, &rcp2, 2).await, d.app.session(&d.coord, &rcp2, 3).await];
+    let ranks = [0, 1, 3];
     let mut all: Vec<Made> = Vec::new();
     for i in 0..12 {
         // Most of the "Martin" name range is the other participant's: large range, few visible.
@@ -215,15 +226,41 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
         };
         let family = format!("Martin{i}");
         let patient = d.app.patient(requester, &family, treating, &correspondents).await;
-        let rank = i % 3;
-        let dossier = d.app.dossier(requester, &sessions[rank], &patient, requester).await;
-        all.push((dossier, rank, requester.id.clone(), family));
+        let dossier = d.app.dossier(requester, &sessions[i % 3], &patient, requester).await;
+        all.push((dossier, ranks[i % 3], requester.id.clone(), family, d.rcp.clone()));
     }
     for (i, session) in sessions.iter().enumerate() {
         let patient = d.app.patient(&d.member, &format!("Zola{i}"), None, &[]).await;
         let dossier = d.app.dossier(&d.member, session, &patient, &d.member).await;
-        all.push((dossier, i, d.member.id.clone(), format!("Zola{i}")));
+        all.push((dossier, ranks[i], d.member.id.clone(), format!("Zola{i}"), d.rcp.clone()));
     }
+    for j in 0..4 {
+        let requester = if j % 2 == 0 { &d.member } else { &d.other };
+        let family = format!("Martinot{j}");
+        let patient = d.app.patient(requester, &family, None, &[]).await;
+        let dossier = d.app.dossier(requester, &sessions2[j % 2], &patient, requester).await;
+        all.push((dossier, [2, 4][j % 2], requester.id.clone(), family, rcp2.clone()));
+    }
+    // A physician of two centers whose secretary works in the first only: she finds his
+    // requests on the first center's boards, not on the second's (ranked last, the latest).
+    let sud = d.app.center("3C Sud").await;
+    let coord_sud = d.app.coordinator(&sud).await;
+    let travelling = d.app.user("Voyageur", "physician", &[(&d.center, "physician"), (&sud, "physician")]).await;
+    d.app.affiliate(&d.coord, &travelling, &d.sec_member).await;
+    d.app.member(&d.coord, &rcp2, &travelling, "participant").await;
+    let rcp_sud = d.app.rcp(&coord_sud, &sud, "RCP Sud").await;
+    d.app.member(&coord_sud, &rcp_sud, &travelling, "participant").await;
+    let session_sud = d.app.session(&coord_sud, &rcp_sud, 4).await;
+    for (j, (session, rank, rcp)) in [(&sessions2[0], 2, &rcp2), (&session_sud, 5, &rcp_sud)].into_iter().enumerate() {
+        let family = format!("Martinet{j}");
+        let patient = d.app.patient(&travelling, &family, None, &[]).await;
+        let dossier = d.app.dossier(&travelling, session, &patient, &travelling).await;
+        all.push((dossier, rank, travelling.id.clone(), family, rcp.clone()));
+    }
+    // A patient whose treating physician is also his correspondent: found once.
+    let both = d.app.patient(&d.other, "Martinu", Some(&d.correspondent), &[&d.correspondent]).await;
+    let both = d.app.dossier(&d.other, &sessions[0], &both, &d.other).await;
+    all.push((both.clone(), 0, d.other.id.clone(), "Martinu".to_owned(), d.rcp.clone()));
     // A common prefix: a hundred more "Martinez" without dossiers put "martin" and "mar" above
     // the search's rare-prefix threshold, so they start from the visible; "martin1", "zo" and
     // "zola1" stay rare and start from the name range.
@@ -245,19 +282,22 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v.into_iter().map(|x| x.0.clone()).collect::<Vec<_>>()
     };
-    let her = |x: &Made| x.2 == d.member.id;
-    let whole = |_: &Made| true;
+    let her = |x: &Made| x.2 == d.member.id || (x.2 == travelling.id && x.4 != rcp_sud);
+    let whole = |x: &Made| x.4 == d.rcp || x.4 == rcp2;
+    let first_board = |x: &Made| x.4 == d.rcp;
     let cases: Vec<(&User, &str, Vec<String>)> = vec![
-        // Large name range, few visible: the secretary's physician's dossiers.
+        // Large name range, few visible: the secretary's physician's dossiers, on both boards.
         (&d.sec_member, "martin", expect(&her, "martin")),
+        // Large name range, both boards whole, her own requests seen twice over: each once.
+        (&d.member, "martin", expect(&whole, "martin")),
         // Narrow name range, the whole RCP visible.
         (&d.member, "martin1", expect(&whole, "martin1")),
         (&d.member, "zo", expect(&whole, "zo")),
         (&d.treating, "martin", expect(&|x| treated.contains(&x.0.as_str()), "martin")),
-        (&d.correspondent, "mar", expect(&|x| corresponded.contains(&x.0.as_str()), "mar")),
+        (&d.correspondent, "mar", expect(&|x| corresponded.contains(&x.0.as_str()) || x.0 == both, "mar")),
         (&d.coord, "martin", Vec::new()),
-        (&wide, "martin", expect(&whole, "martin")),
-        (&wide, "zola1", expect(&whole, "zola1")),
+        (&wide, "martin", expect(&first_board, "martin")),
+        (&wide, "zola1", expect(&first_board, "zola1")),
     ];
     for (user, prefix, expected) in cases {
         assert!(user.id == d.coord.id || !expected.is_empty(), "{prefix}: a case that proves nothing");
@@ -265,7 +305,13 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
     }
     // The criteria on the dossier and the session narrow the visible path as they narrow the other.
     let later = chrono::Utc::now().date_naive() + chrono::Days::new(2);
-    let expected: Vec<String> = expect(&her, "").into_iter().filter(|id| all.iter().any(|x| x.0 == *id && x.1 >= 1)).collect();
-    assert_eq!(search_pages(&d.app, &d.sec_member, &format!("session_from={later}&status=registered")).await, expected);
-    assert_eq!(search_pages(&d.app, &wide, &format!("session_from={later}&requester_id={}", d.member.id)).await, expected);
+    let registered_later = |x: &Made| her(x) && x.1 >= 1;
+    assert_eq!(
+        search_pages(&d.app, &d.sec_member, &format!("session_from={later}&status=registered")).await,
+        expect(&registered_later, "")
+    );
+    assert_eq!(
+        search_pages(&d.app, &wide, &format!("session_from={later}&requester_id={}", d.member.id)).await,
+        expect(&|x| registered_later(x) && first_board(x), "")
+    );
 }
