@@ -61,7 +61,7 @@ for store in $STORES; do
     DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret CONCERTO_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
       CONCERTO_LOGIN_MAX_PER_ACCOUNT=1000 CONCERTO_LOGIN_MAX_PER_ADDRESS=100000 "$BIN" serve &
     server=$!
-    for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+    for _ in $(seq 900); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
   }
   # PostgreSQL: pgbench runs each read's own statements, as the server sends them for one request
   # of that read, captured from the server's log (`log_statement = 'all'` on this database only,
