@@ -522,4 +522,52 @@ mod tests {
         assert_eq!(first(&mut conn, "d1").as_deref(), Some("2026-01-05 08:00:00"));
         assert_eq!(first(&mut conn, "d9"), None, "never sent");
     }
+
+    /// `dossiers.session_starts_at` is the database's copy of its session's start: written by
+    /// the migration for the dossiers already there, by a trigger for a new one, and kept right
+    /// when a session moves or a dossier changes session, whatever the application writes.
+    #[test]
+    fn a_dossier_carries_its_sessions_start_whatever_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db").to_string_lossy().into_owned();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        // A store as it was before the column: every migration up to the tab's covering index.
+        while conn.applied_migrations().unwrap().iter().all(|v| !v.to_string().contains("000012")) {
+            conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        conn.batch_execute(
+            "INSERT INTO rcp_sessions (id, rcp_id, starts_at, status, created_at) VALUES \
+             ('s1', 'r1', '2026-03-02 14:00:00', 'planned', '2026-01-01 00:00:00'), \
+             ('s2', 'r1', '2026-03-09 14:00:00', 'planned', '2026-01-01 00:00:00'); \
+             INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) \
+             VALUES ('d1', 's1', 'r1', 'p1', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        )
+        .unwrap();
+        drop(conn);
+        migrate(&Store::Sqlite(path.clone())).unwrap();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        let start = |conn: &mut SqliteConnection, id: &str| -> String {
+            diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Text>(&format!(
+                "(SELECT session_starts_at FROM dossiers WHERE id = '{id}')"
+            )))
+            .get_result(conn)
+            .unwrap()
+        };
+        assert_eq!(start(&mut conn, "d1"), "2026-03-02 14:00:00", "filled by the migration");
+        conn.batch_execute(
+            "INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) \
+             VALUES ('d2', 's2', 'r1', 'p2', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        )
+        .unwrap();
+        assert_eq!(start(&mut conn, "d2"), "2026-03-09 14:00:00", "a new dossier, written without it");
+        conn.batch_execute("UPDATE rcp_sessions SET starts_at = '2026-03-03 09:00:00' WHERE id = 's1'").unwrap();
+        assert_eq!(start(&mut conn, "d1"), "2026-03-03 09:00:00", "its session moved");
+        assert_eq!(start(&mut conn, "d2"), "2026-03-09 14:00:00", "another session's dossier stays");
+        conn.batch_execute("UPDATE dossiers SET session_id = 's2' WHERE id = 'd1'").unwrap();
+        assert_eq!(start(&mut conn, "d1"), "2026-03-09 14:00:00", "it changed session");
+        conn.batch_execute("UPDATE dossiers SET session_starts_at = '1999-01-01 00:00:00' WHERE id = 'd1'").unwrap();
+        assert_eq!(start(&mut conn, "d1"), "2026-03-09 14:00:00", "a direct write does not stick");
+    }
 }
