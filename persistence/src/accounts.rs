@@ -258,17 +258,16 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
         .into_iter()
         .map(|(cancer_center_id, kind)| Ok(Profile { cancer_center_id, kind: ProfileKind::parse(&kind)? }))
         .collect::<Result<Vec<_>, Error>>()?;
-    // P(S) counts only for a secretary profile (delegation rules, `/me`).
-    let acting_for =
-        if profiles.iter().any(|pr| pr.kind == ProfileKind::Secretary) { affiliations::named(acting_rows) } else { Vec::new() };
-    let principal = Principal {
-        account_id: account_id.to_owned(),
-        professional_id: professional.id.clone(),
-        category: professional.category,
+    // `/me` names P(S) only where the rules count it.
+    let acting_for = if Principal::delegations_count(&profiles) { affiliations::named(acting_rows) } else { Vec::new() };
+    let principal = Principal::new(
+        account_id.to_owned(),
+        professional.id.clone(),
+        professional.category,
         is_platform_admin,
         profiles,
-        acting_for: acting_for.iter().map(|a| a.acting_for.clone()).collect(),
-    };
+        acting_for.iter().map(|a| a.acting_for.clone()).collect(),
+    );
     Ok(Some(LoadedCaller { principal, professional, acting_for }))
 }
 

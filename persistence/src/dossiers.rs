@@ -16,7 +16,7 @@ use crate::page::{cursor_time, parse_cursor_time};
 use crate::schema::{
     dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions, reports,
 };
-use crate::scope::{self, ClinicalScope};
+use crate::scope::ClinicalScope;
 use crate::{DbConnection, Error, Page, PageRequest, db, new_id, now, rcps as boards, sessions};
 
 // The patients a physician treats, as a subquery beside the patients joined to the dossiers.
@@ -739,7 +739,7 @@ fn rcp_passages_page(
 ) -> Result<Vec<TabRow>, Error> {
     use crate::cached_sql::{Bind, CachedSql, placeholders};
     use diesel::sql_types::{Date, Text, Timestamp};
-    let (physicians, secretary_centers) = scope::delegation_of(p);
+    let (physicians, secretary_centers) = p.delegation();
     let me = p.professional_id.clone();
     // Whose requests the tab shows, and on which centers (`None`: everywhere).
     let mut requesters: Vec<(String, Option<&[String]>)> = vec![(me.clone(), None)];

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use concerto_domain::principal::Principal;
-use concerto_domain::profile::ProfileKind;
 use concerto_domain::rcp::{MemberRole, RcpRoles};
 use diesel::prelude::*;
 
@@ -54,18 +53,10 @@ fn union(a: &[String], b: &[String]) -> Vec<String> {
     v
 }
 
-/// P(S) and the centers where it applies, from the principal alone (no query): what the
-/// `rcp_passages` tab filters on.
-pub fn delegation_of(p: &Principal) -> (Vec<String>, Vec<String>) {
-    let secretary_centers = p.centers_with(ProfileKind::Secretary);
-    let physicians = if secretary_centers.is_empty() { Vec::new() } else { p.represented_physicians() };
-    (physicians, secretary_centers)
-}
-
 /// Loads the scope of a principal in one query: the memberships of the principal anywhere, and
 /// those of P(S) in the RCPs of her secretary centers.
 pub fn load(conn: &mut DbConnection, p: &Principal) -> Result<ClinicalScope, Error> {
-    let (physicians, secretary_centers) = delegation_of(p);
+    let (physicians, secretary_centers) = p.delegation();
     let me = p.professional_id.clone();
     let mine = rcp_members::professional_id.eq(me.clone());
     let query = rcp_members::table.inner_join(rcps::table).select((

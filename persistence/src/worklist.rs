@@ -10,7 +10,6 @@ use concerto_domain::dossier::DossierStatus;
 use concerto_domain::patient::Ins;
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::display_name;
-use concerto_domain::profile::ProfileKind;
 use concerto_domain::{DomainError, text};
 use diesel::prelude::*;
 
@@ -220,11 +219,9 @@ type ToSendRow = (
 /// Whose reports the caller sends: its own requests, and for a secretary those of P(S) in the
 /// RCPs of her secretary centers (`delegation::in_rcp_passages_tab`).
 fn requesters(p: &Principal) -> (Vec<String>, Vec<String>) {
-    let centers = p.centers_with(ProfileKind::Secretary);
+    let (physicians, centers) = p.delegation();
     let mut who = vec![p.professional_id.clone()];
-    if !centers.is_empty() {
-        who.extend(p.represented_physicians());
-    }
+    who.extend(physicians);
     (who, centers)
 }
 
