@@ -749,12 +749,19 @@ fn rcp_passages_page(
          m.created_at, r.cancer_center_id FROM (SELECT u.* FROM (",
     );
     let mut binds = Vec::new();
+    // SQLite merges the arms of a compound in the order of the outer `ORDER BY`, each walking its
+    // index, and stops at the page: no arm needs its own limit. PostgreSQL cannot merge arms that
+    // have a `WHERE`, so each arm stops at a page itself.
+    let sqlite = db::is_sqlite(conn);
     for (i, (requester, centers)) in requesters.iter().enumerate() {
         if i > 0 {
             sql.push_str(" UNION ALL ");
         }
+        if !sqlite {
+            sql.push_str("SELECT * FROM (");
+        }
         sql.push_str(
-            "SELECT * FROM (SELECT x.id, x.created_at, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status \
+            "SELECT x.id, x.created_at, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status \
              FROM dossiers x WHERE x.requester_id = ?",
         );
         binds.push(Bind::Text(requester.clone()));
@@ -770,14 +777,16 @@ fn rcp_passages_page(
             ));
             binds.extend(centers.iter().map(|c| Bind::Text(c.clone())));
         }
-        sql.push_str(&format!(" ORDER BY x.created_at DESC, x.id DESC LIMIT ?) q{i}"));
-        binds.push(Bind::Int(fetch));
+        if !sqlite {
+            sql.push_str(&format!(" ORDER BY x.created_at DESC, x.id DESC LIMIT ?) q{i}"));
+            binds.push(Bind::Int(fetch));
+        }
     }
     // `CROSS JOIN` keeps SQLite's join order: the page first, then one RCP and one patient per
     // dossier of the page. Without statistics SQLite prefers the primary key's index to the
     // covering one (then reads the row too), so it is named; PostgreSQL chooses it by itself.
     sql.push_str(") u ORDER BY u.created_at DESC, u.id DESC LIMIT ?) m CROSS JOIN rcps r CROSS JOIN patients pa");
-    if db::is_sqlite(conn) {
+    if sqlite {
         sql.push_str(" INDEXED BY patients_names");
     }
     sql.push_str(" WHERE r.id = m.rcp_id AND pa.id = m.patient_id ORDER BY m.created_at DESC, m.id DESC");
