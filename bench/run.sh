@@ -170,9 +170,13 @@ for store in $STORES; do
   fi
   rcp=$(json "$accounts" "d['rcp_id']"); chair_id=$(curl -sf "$base/me" -H "Authorization: Bearer $chair" | python3 -c 'import json,sys; print(json.load(sys.stdin)["professional"]["id"])')
   for c in $CONNECTIONS; do
-    when=$(date -u -d "+$((RANDOM % 300 + 30)) days" '+%Y-%m-%dT%H:%M:%S.%NZ')
-    fresh=$(curl -sf -X POST "$base/rcps/$rcp/sessions" -H "Authorization: Bearer $chair" -H 'Content-Type: application/json' -d "{\"starts_at\":\"$when\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-    r=$(BENCH_TOKEN=$chair BENCH_PATIENTS="$CACHE/patients.txt" BENCH_REQUESTER=$chair_id BENCH_THREADS=2 wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/register.lua "$base/sessions/$fresh/dossiers" | tail -1)
+    # Four fresh sessions: a small region's patients, each registered once per session.
+    fresh=""
+    for _ in 1 2 3 4; do
+      when=$(date -u -d "+$((RANDOM % 300 + 30)) days" '+%Y-%m-%dT%H:%M:%S.%NZ')
+      fresh="$fresh $(curl -sf -X POST "$base/rcps/$rcp/sessions" -H "Authorization: Bearer $chair" -H 'Content-Type: application/json' -d "{\"starts_at\":\"$when\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+    done
+    r=$(BENCH_TOKEN=$chair BENCH_PATIENTS="$CACHE/patients.txt" BENCH_SESSIONS="$fresh" BENCH_REQUESTER=$chair_id BENCH_THREADS=2 wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/register.lua "$base/sessions/${fresh##* }/dossiers" | tail -1)
     echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| registration (animateur) | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
     [ -d "$scripts" ] && sed -i '$ s/$/ | |/' "$OUT"
     tail -1 "$OUT"
