@@ -485,16 +485,23 @@ mod tests {
         assert!(again.is_err(), "the unique index refuses a second live registration");
     }
 
-    #[test]
-    fn the_first_sending_migration_dates_each_dossier_from_its_oldest_transmission() {
+    /// A SQLite store in a temporary directory, migrated up to the migration whose version
+    /// contains `last`, foreign keys off (the tests write only the rows they need).
+    fn store_up_to(last: &str) -> (tempfile::TempDir, String, SqliteConnection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db").to_string_lossy().into_owned();
         let mut conn = SqliteConnection::establish(&path).unwrap();
-        // A store as it was before `first_sent_at`: every migration up to the worklist's.
-        while conn.applied_migrations().unwrap().iter().all(|v| !v.to_string().contains("000009")) {
+        while conn.applied_migrations().unwrap().iter().all(|v| !v.to_string().contains(last)) {
             conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
         }
         conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        (dir, path, conn)
+    }
+
+    #[test]
+    fn the_first_sending_migration_dates_each_dossier_from_its_oldest_transmission() {
+        // A store as it was before `first_sent_at`: every migration up to the worklist's.
+        let (_dir, path, mut conn) = store_up_to("000009");
         conn.batch_execute(
             "INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) VALUES \
              ('d1', 's1', 'r1', 'p1', 'x', 'validated', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
@@ -528,14 +535,8 @@ mod tests {
     /// when a session moves or a dossier changes session, whatever the application writes.
     #[test]
     fn a_dossier_carries_its_sessions_start_whatever_moves() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db").to_string_lossy().into_owned();
-        let mut conn = SqliteConnection::establish(&path).unwrap();
         // A store as it was before the column: every migration up to the tab's covering index.
-        while conn.applied_migrations().unwrap().iter().all(|v| !v.to_string().contains("000012")) {
-            conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
-        }
-        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        let (_dir, path, mut conn) = store_up_to("000012");
         conn.batch_execute(
             "INSERT INTO rcp_sessions (id, rcp_id, starts_at, status, created_at) VALUES \
              ('s1', 'r1', '2026-03-02 14:00:00', 'planned', '2026-01-01 00:00:00'), \
