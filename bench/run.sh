@@ -99,6 +99,7 @@ for store in $STORES; do
     capture run "$chair" "/sessions/$session/run"
     capture reports_to_send "$sec" "/me/reports-to-send"
     capture search "$sec" "/dossiers?patient=patient1"
+    capture search_physician "$chair" "/dossiers?patient=patient1"
     mark end
     pids=$(psql "$url" -Atc "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = ''")
     python3 bench/pg_statements.py "$pglog" "$offset" "$pids" "$scripts"
@@ -153,6 +154,10 @@ for store in $STORES; do
   # The secretary's day and the board's report.
   script=reports_to_send scenario "reports to send (secretary of 5)" "$sec" "/me/reports-to-send"
   script=search scenario "dossier search (secretary, name prefix)" "$sec" "/dossiers?patient=patient1"
+  # A physician who sees his RCP whole and treats many patients: the open case of #11. The
+  # registrations below add their dossiers to his RCP in the cached region, run after run, so
+  # this read grows with the number of benches a cached region has seen (regenerate to compare).
+  script=search_physician scenario "dossier search (animateur, name prefix)" "$chair" "/dossiers?patient=patient1"
   admin=$(login benchadmin)
   # A coordinator's yearly report, not a list twenty people open at once: its latency is what
   # counts, measured at wrk's minimum of 2 connections, every breakdown.
