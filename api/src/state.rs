@@ -229,6 +229,15 @@ mod tests {
 
     use super::*;
 
+    /// The server's state on a fresh SQLite store with a pool of one connection, waiting at most
+    /// `timeout` for it.
+    fn one_connection(timeout: Duration) -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Sqlite(dir.path().join("state.db").to_string_lossy().into_owned());
+        let pool = db::connect_with_timeout(&store, 1, timeout).unwrap();
+        (dir, AppState::new(pool, TokenKeys::new(&[7; 32], 60), AuthSettings::default()))
+    }
+
     /// The WAL checkpoint and requests on a pool of one connection: each request works in two
     /// pieces on a held connection, as the server's do. When a piece took the gate before its
     /// connection, the checkpoint (holding the connection, waiting for the gate) and the piece
@@ -236,10 +245,7 @@ mod tests {
     /// timeout.
     #[actix_rt::test]
     async fn the_wal_checkpoint_and_requests_never_wait_for_each_other() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::Sqlite(dir.path().join("gate.db").to_string_lossy().into_owned());
-        let pool = db::connect_with_timeout(&store, 1, Duration::from_secs(2)).unwrap();
-        let state = AppState::new(pool, TokenKeys::new(&[7; 32], 60), AuthSettings::default());
+        let (_dir, state) = one_connection(Duration::from_secs(2));
         let stop = Arc::new(AtomicBool::new(false));
         let checkpoints = std::thread::spawn({
             let (state, stop) = (state.clone(), stop.clone());
@@ -277,10 +283,7 @@ mod tests {
     /// under steady load some waited many times longer than the rest.
     #[actix_rt::test]
     async fn requests_get_the_pool_in_the_order_they_asked() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::Sqlite(dir.path().join("queue.db").to_string_lossy().into_owned());
-        let pool = db::connect_with_timeout(&store, 1, Duration::from_secs(10)).unwrap();
-        let state = AppState::new(pool, TokenKeys::new(&[7; 32], 60), AuthSettings::default());
+        let (_dir, state) = one_connection(Duration::from_secs(10));
         let (tickets, served) = (Arc::new(AtomicU64::new(0)), Arc::new(Mutex::new(Vec::new())));
         let requests: Vec<_> = (0..40)
             .map(|_| {
