@@ -571,4 +571,47 @@ mod tests {
         conn.batch_execute("UPDATE dossiers SET session_starts_at = '1999-01-01 00:00:00' WHERE id = 'd1'").unwrap();
         assert_eq!(start(&mut conn, "d1"), "2026-03-09 14:00:00", "a direct write does not stick");
     }
+
+    /// `dossiers.patient_search_family` is the database's copy of its patient's search key:
+    /// written by the migration, by the insert trigger, and kept right when the family name is
+    /// corrected or a dossier changes patient, whatever the application writes.
+    #[test]
+    fn a_dossier_carries_its_patients_search_key_whatever_moves() {
+        // A store as it was before the column: every migration up to the session's start copy.
+        let (_dir, path, mut conn) = store_up_to("000013");
+        const PATIENTS: &str = "INSERT INTO patients (id, family_name, given_name, search_family, search_given, birth_date, sex, created_by, created_at, version) VALUES";
+        const DOSSIER: &str = "INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) VALUES";
+        conn.batch_execute(&format!(
+            "INSERT INTO rcp_sessions (id, rcp_id, starts_at, status, created_at) VALUES ('s1', 'r1', '2026-03-02 14:00:00', 'planned', '2026-01-01 00:00:00'); \
+             {PATIENTS} ('p1', 'Dupont', 'Ana', 'dupont', 'ana', '1960-01-01', 'female', 'x', '2026-01-01 00:00:00', 1), \
+             ('p2', 'Martin', 'Léo', 'martin', 'leo', '1970-01-01', 'male', 'x', '2026-01-01 00:00:00', 1), \
+             ('p3', 'Petit', 'Eva', 'petit', 'eva', '1980-01-01', 'female', 'x', '2026-01-01 00:00:00', 1); \
+             {DOSSIER} ('d1', 's1', 'r1', 'p1', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        ))
+        .unwrap();
+        drop(conn);
+        migrate(&Store::Sqlite(path.clone())).unwrap();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        let copy = |conn: &mut SqliteConnection, id: &str| -> (String, String) {
+            diesel::dsl::select(diesel::dsl::sql::<(diesel::sql_types::Text, diesel::sql_types::Text)>(&format!(
+                "(SELECT patient_search_family FROM dossiers WHERE id = '{id}'), (SELECT session_starts_at FROM dossiers WHERE id = '{id}')"
+            )))
+            .get_result(conn)
+            .unwrap()
+        };
+        assert_eq!(copy(&mut conn, "d1").0, "dupont", "filled by the migration");
+        conn.batch_execute(&format!(
+            "{DOSSIER} ('d2', 's1', 'r1', 'p2', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        ))
+        .unwrap();
+        assert_eq!(copy(&mut conn, "d2"), ("martin".to_owned(), "2026-03-02 14:00:00".to_owned()), "a new dossier: both copies");
+        conn.batch_execute("UPDATE patients SET family_name = 'Durand', search_family = 'durand' WHERE id = 'p1'").unwrap();
+        assert_eq!(copy(&mut conn, "d1").0, "durand", "its patient's name corrected");
+        assert_eq!(copy(&mut conn, "d2").0, "martin", "another patient's dossier stays");
+        conn.batch_execute("UPDATE dossiers SET patient_id = 'p3' WHERE id = 'd1'").unwrap();
+        assert_eq!(copy(&mut conn, "d1").0, "petit", "it changed patient");
+        conn.batch_execute("UPDATE dossiers SET patient_search_family = 'zz' WHERE id = 'd1'").unwrap();
+        assert_eq!(copy(&mut conn, "d1").0, "petit", "a direct write does not stick");
+    }
 }

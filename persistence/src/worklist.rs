@@ -555,13 +555,16 @@ fn search_from_criteria(
 /// way of seeing a dossier (`delegation::sees_dossier`), each walking an index already in the
 /// list's order (`dossiers_rcp_start` for each RCP seen whole, `dossiers_requester_start` for her
 /// own requests and for each physician of P(S)); the treating and correspondent arms (a
-/// physician's patients) start from the patients. Each dossier's patient and RCP are then read
-/// from covering indexes and tested (the name prefix, the center of a request of P(S)).
+/// physician's patients) start from the patients. Each arm tests the name prefix on the
+/// dossier's copy of its patient's search key (`dossiers.patient_search_family`, kept by the
+/// database), so only the matches' patients and RCPs are read, from covering indexes, and
+/// tested (the center of a request of P(S)); the page's sessions and statuses are read last.
 ///
 /// SQLite pushes those joins into each arm and merges the arms in order (`MERGE (UNION ALL)`),
 /// stopping at the page: a common name prefix reads about a page's worth of matches, not all she
 /// sees (#11). PostgreSQL cannot merge arms that have a `WHERE` (an appendrel member has no
-/// place for quals); it reads what she sees, which the per-requester indexes keep to her own.
+/// place for quals); it walks what she sees on the arms' indexes alone (index-only scans), which
+/// the per-requester indexes keep to her own, and reads the patients of the matches only.
 ///
 /// Each arm excludes what an earlier arm already gave, so no dossier comes twice: on the dossier
 /// itself in the arm, on its RCP's center and patient after the joins. Hand-written
@@ -604,6 +607,10 @@ fn search_from_visible(
         criteria.push_str(" AND x.session_starts_at < ?");
         criteria_binds.push(Bind::Time(to));
     }
+    if let Some(PatientCriterion::Prefix(key)) = patient {
+        criteria.push_str(" AND x.patient_search_family >= ? AND x.patient_search_family < ?");
+        criteria_binds.extend([Bind::Text(key.clone()), Bind::Text(crate::professionals::prefix_upper_bound(key))]);
+    }
     if let Some((at, id)) = after {
         criteria.push_str(" AND (x.session_starts_at < ? OR (x.session_starts_at = ? AND x.id > ?))");
         criteria_binds.extend([Bind::Time(*at), Bind::Time(*at), Bind::Text(id.clone())]);
@@ -617,10 +624,7 @@ fn search_from_visible(
         binds.extend(seen_binds.iter().cloned());
         binds.extend(criteria_binds.iter().cloned());
         arms.push((
-            format!(
-                "SELECT x.id, x.session_id, x.rcp_id, x.patient_id, x.requester_id, x.status, x.session_starts_at, {number} AS arm \
-                 FROM {way}{seen}{criteria}"
-            ),
+            format!("SELECT x.id, x.rcp_id, x.patient_id, x.requester_id, x.session_starts_at, {number} AS arm FROM {way}{seen}{criteria}"),
             binds,
         ));
         number
@@ -658,9 +662,12 @@ fn search_from_visible(
         &seen,
         &seen_binds,
     );
+    // The page is chosen on the arms' indexes alone; its dossiers' session and status are read
+    // after the limit, for the page only.
     let mut sql = String::from(
-        "SELECT u.id, u.session_id, u.rcp_id, u.patient_id, pa.family_name, pa.given_name, pa.birth_date, u.requester_id, u.status, \
-         r.name, u.session_starts_at FROM (",
+        "SELECT v.id, d.session_id, v.rcp_id, v.patient_id, v.family_name, v.given_name, v.birth_date, v.requester_id, d.status, \
+         v.rcp_name, v.session_starts_at FROM (SELECT u.id, u.rcp_id, u.patient_id, pa.family_name, pa.given_name, pa.birth_date, \
+         u.requester_id, r.name AS rcp_name, u.session_starts_at FROM (",
     );
     let mut binds = Vec::new();
     for (i, (arm, arm_binds)) in arms.into_iter().enumerate() {
@@ -677,10 +684,6 @@ fn search_from_visible(
         sql.push_str(" INDEXED BY patients_names");
     }
     sql.push_str(" CROSS JOIN rcps r WHERE pa.id = u.patient_id AND r.id = u.rcp_id");
-    if let Some(PatientCriterion::Prefix(key)) = patient {
-        sql.push_str(" AND pa.search_family >= ? AND pa.search_family < ?");
-        binds.extend([Bind::Text(key.clone()), Bind::Text(crate::professionals::prefix_upper_bound(key))]);
-    }
     if let Some((first, end)) = of_delegated {
         let in_centers = format!("r.cancer_center_id IN ({})", placeholders(centers.len()));
         sql.push_str(&format!(
@@ -692,7 +695,10 @@ fn search_from_visible(
         binds.push(Bind::Int(treating as i64));
         binds.extend(delegated.iter().chain(&centers).cloned().map(Bind::Text));
     }
-    sql.push_str(" AND NOT (u.arm = ? AND COALESCE(pa.treating_physician_id, '') = ?) ORDER BY u.session_starts_at DESC, u.id LIMIT ?");
+    sql.push_str(
+        " AND NOT (u.arm = ? AND COALESCE(pa.treating_physician_id, '') = ?) ORDER BY u.session_starts_at DESC, u.id LIMIT ?) v \
+         CROSS JOIN dossiers d WHERE d.id = v.id ORDER BY v.session_starts_at DESC, v.id",
+    );
     binds.extend([Bind::Int(corresponding as i64), Bind::Text(me), Bind::Int(fetch)]);
     let query = binds
         .into_iter()

@@ -314,4 +314,23 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
         search_pages(&d.app, &wide, &format!("session_from={later}&requester_id={}", d.member.id)).await,
         expect(&|x| registered_later(x) && first_board(x), "")
     );
+    // A family name corrected after registration takes the patient's dossiers in and out of a
+    // common prefix: the visible path tests each dossier's copy of the name, which the database
+    // keeps in step with the patient.
+    let patient = d.app.patient(&d.member, "Zola9", None, &[]).await;
+    let corrected = d.app.dossier(&d.member, &sessions[2], &patient, &d.member).await;
+    assert!(!search_pages(&d.app, &d.sec_member, "patient=martin").await.contains(&corrected));
+    rename(&d, &patient, "Martin-Zola").await;
+    assert!(search_pages(&d.app, &d.sec_member, "patient=martin").await.contains(&corrected), "renamed into the prefix");
+    rename(&d, &patient, "Zola-Martin").await;
+    assert!(!search_pages(&d.app, &d.sec_member, "patient=martin").await.contains(&corrected), "renamed out of it");
+    assert!(search_pages(&d.app, &d.sec_member, "patient=zola-m").await.contains(&corrected));
+}
+
+/// Corrects a patient's family name, as his physician.
+async fn rename(d: &Day, patient: &str, family: &str) {
+    let path = format!("/api/v1/patients/{patient}");
+    let etag = d.app.get(&path, &d.member.token).await.header("etag").unwrap();
+    let r = d.app.with_if_match("PATCH", &path, &d.member.token, &etag, json!({"family_name": family})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
