@@ -557,8 +557,8 @@ fn search_from_criteria(
 /// own requests and for each physician of P(S)); the treating and correspondent arms (a
 /// physician's patients) start from the patients. Each arm tests the name prefix on the
 /// dossier's copy of its patient's search key (`dossiers.patient_search_family`, kept by the
-/// database), so only the matches' patients and RCPs are read, from covering indexes, and
-/// tested (the center of a request of P(S)); the page's sessions and statuses are read last.
+/// database); the matches' RCPs are then tested (the center of a request of P(S)), and the
+/// page's patients, sessions and statuses are read after the limit, for the page only.
 ///
 /// SQLite pushes those joins into each arm and merges the arms in order (`MERGE (UNION ALL)`),
 /// stopping at the page: a common name prefix reads about a page's worth of matches, not all she
@@ -567,7 +567,8 @@ fn search_from_criteria(
 /// the per-requester indexes keep to her own, and reads the patients of the matches only.
 ///
 /// Each arm excludes what an earlier arm already gave, so no dossier comes twice: on the dossier
-/// itself in the arm, on its RCP's center and patient after the joins. Hand-written
+/// itself in the arm (the correspondent arm also on its patient's treating physician), on its
+/// RCP's center after the join. Hand-written
 /// ([`crate::cached_sql`]): diesel's MultiConnection has no UNION; one text per shape, each kept
 /// prepared.
 fn search_from_visible(
@@ -656,18 +657,20 @@ fn search_from_visible(
         &seen,
         &seen_binds,
     );
-    let corresponding = arm(
-        "patient_correspondents pc CROSS JOIN dossiers x WHERE pc.professional_id = ? AND x.patient_id = pc.patient_id",
-        vec![Bind::Text(me.clone())],
+    // The patients he treats came with the treating arm.
+    arm(
+        "patient_correspondents pc CROSS JOIN patients t CROSS JOIN dossiers x WHERE pc.professional_id = ? AND t.id = pc.patient_id \
+         AND COALESCE(t.treating_physician_id, '') <> ? AND x.patient_id = pc.patient_id",
+        vec![Bind::Text(me.clone()), Bind::Text(me.clone())],
         &seen,
         &seen_binds,
     );
-    // The page is chosen on the arms' indexes alone; its dossiers' session and status are read
-    // after the limit, for the page only.
+    // The page is chosen on the arms' indexes and the RCPs alone; its patients, sessions and
+    // statuses are read after the limit, for the page only.
     let mut sql = String::from(
-        "SELECT v.id, d.session_id, v.rcp_id, v.patient_id, v.family_name, v.given_name, v.birth_date, v.requester_id, d.status, \
-         v.rcp_name, v.session_starts_at FROM (SELECT u.id, u.rcp_id, u.patient_id, pa.family_name, pa.given_name, pa.birth_date, \
-         u.requester_id, r.name AS rcp_name, u.session_starts_at FROM (",
+        "SELECT v.id, d.session_id, v.rcp_id, v.patient_id, pa.family_name, pa.given_name, pa.birth_date, v.requester_id, d.status, \
+         v.rcp_name, v.session_starts_at FROM (SELECT u.id, u.rcp_id, u.patient_id, u.requester_id, r.name AS rcp_name, \
+         u.session_starts_at FROM (",
     );
     let mut binds = Vec::new();
     for (i, (arm, arm_binds)) in arms.into_iter().enumerate() {
@@ -677,13 +680,8 @@ fn search_from_visible(
         sql.push_str(&arm);
         binds.extend(arm_binds);
     }
-    // `CROSS JOIN` keeps SQLite's join order: the dossiers first. Without statistics SQLite
-    // prefers the primary key's index to the covering one, so it is named.
-    sql.push_str(") u CROSS JOIN patients pa");
-    if db::is_sqlite(c) {
-        sql.push_str(" INDEXED BY patients_names");
-    }
-    sql.push_str(" CROSS JOIN rcps r WHERE pa.id = u.patient_id AND r.id = u.rcp_id");
+    // `CROSS JOIN` keeps SQLite's join order: the dossiers first.
+    sql.push_str(") u CROSS JOIN rcps r WHERE r.id = u.rcp_id");
     if let Some((first, end)) = of_delegated {
         let in_centers = format!("r.cancer_center_id IN ({})", placeholders(centers.len()));
         sql.push_str(&format!(
@@ -695,11 +693,13 @@ fn search_from_visible(
         binds.push(Bind::Int(treating as i64));
         binds.extend(delegated.iter().chain(&centers).cloned().map(Bind::Text));
     }
-    sql.push_str(
-        " AND NOT (u.arm = ? AND COALESCE(pa.treating_physician_id, '') = ?) ORDER BY u.session_starts_at DESC, u.id LIMIT ?) v \
-         CROSS JOIN dossiers d WHERE d.id = v.id ORDER BY v.session_starts_at DESC, v.id",
-    );
-    binds.extend([Bind::Int(corresponding as i64), Bind::Text(me), Bind::Int(fetch)]);
+    // Without statistics SQLite prefers the patients' primary key to the covering index: named.
+    let names = if db::is_sqlite(c) { " INDEXED BY patients_names" } else { "" };
+    sql.push_str(&format!(
+        " ORDER BY u.session_starts_at DESC, u.id LIMIT ?) v CROSS JOIN patients pa{names} CROSS JOIN dossiers d \
+         WHERE pa.id = v.patient_id AND d.id = v.id ORDER BY v.session_starts_at DESC, v.id"
+    ));
+    binds.push(Bind::Int(fetch));
     let query = binds
         .into_iter()
         .fold(CachedSql::<(Text, Text, Text, Text, Text, Text, Date, Text, Text, Text, Timestamp)>::new(sql), CachedSql::bind);
