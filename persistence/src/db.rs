@@ -15,12 +15,13 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
 /// Settings applied to every SQLite connection: without a busy timeout, parallel writers get
-/// "database is locked"; foreign keys are off by default in SQLite. The soft heap limit (for
-/// the whole process) makes SQLite give back page-cache memory past 32 MiB rather than let each
-/// of the pool's connections keep its own full cache and sorter memory (every commit empties the
-/// other connections' caches anyway). Measured once at 1M dossiers: the search and the activity
-/// report took the server from 83 to 131 MB without it, 124 MB with it, at the same speed.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864; PRAGMA soft_heap_limit = 33554432;";
+/// "database is locked"; foreign keys are off by default in SQLite. Memory: each connection's
+/// page cache keeps SQLite's default of 2 MiB (the pool holds 10); the bundled library is built
+/// without memory statistics and with a page cache per connection (`.cargo/config.toml`), since
+/// their process-wide mutexes serialized the pool's connections (#11, seventh round), so a
+/// process-wide soft heap limit would no longer be enforced and is not set.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;";
 
 /// A connection to whichever store `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]
