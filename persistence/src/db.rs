@@ -332,8 +332,9 @@ pub fn write<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) ->
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plans {
     /// PostgreSQL's own choice, which re-plans every call of a statement whose parameters make
-    /// its generic plan look dearer. A name-prefix search needs it: a generic plan of
-    /// `LIKE $1` cannot use the index range, and scanned the patients instead.
+    /// its generic plan look dearer. The dossier search begins with it: under a common prefix,
+    /// a caller who sees many RCPs whole needs a plan that knows the prefix (the search keeps
+    /// generic plans for everyone else, `worklist::patients_under_prefix`).
     Chosen,
     /// Each prepared statement keeps its generic plan (`plan_cache_mode = force_generic_plan`,
     /// set in the round trip of the `BEGIN`). For the lists of #11 whose plans are index walks
@@ -571,6 +572,30 @@ mod tests {
         assert_eq!(start(&mut conn, "d1"), "2026-03-09 14:00:00", "it changed session");
         conn.batch_execute("UPDATE dossiers SET session_starts_at = '1999-01-01 00:00:00' WHERE id = 'd1'").unwrap();
         assert_eq!(start(&mut conn, "d1"), "2026-03-09 14:00:00", "a direct write does not stick");
+    }
+
+    /// The bundled SQLite is the one `.cargo/config.toml` asks for: a build without these flags
+    /// (another workspace root, a system library) would still pass every other test while it
+    /// prepared every list again on each call and serialized the pool on its mutexes (#11).
+    #[test]
+    fn the_bundled_sqlite_is_built_for_the_pool() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<String> = diesel::sql_query("SELECT compile_options FROM pragma_compile_options")
+            .load::<CompileOption>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        for wanted in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0", "ENABLE_PERCENTILE"] {
+            assert!(options.iter().any(|o| o == wanted), "SQLite built without {wanted}: {options:?}");
+        }
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
     }
 
     /// `dossiers.patient_search_family` is the database's copy of its patient's search key:
