@@ -42,7 +42,7 @@ impl Principal {
 
     /// Whether the physicians a principal acts for count, given its profiles: only with a
     /// secretary profile somewhere (the delegation table of API.md speaks of secretaries).
-    pub fn delegations_count(profiles: &[Profile]) -> bool {
+    fn delegations_count(profiles: &[Profile]) -> bool {
         profiles.iter().any(|p| p.kind == ProfileKind::Secretary)
     }
 

@@ -258,16 +258,17 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
         .into_iter()
         .map(|(cancer_center_id, kind)| Ok(Profile { cancer_center_id, kind: ProfileKind::parse(&kind)? }))
         .collect::<Result<Vec<_>, Error>>()?;
-    // `/me` names P(S) only where the rules count it.
-    let acting_for = if Principal::delegations_count(&profiles) { affiliations::named(acting_rows) } else { Vec::new() };
+    let named = affiliations::named(acting_rows);
     let principal = Principal::new(
         account_id.to_owned(),
         professional.id.clone(),
         professional.category,
         is_platform_admin,
         profiles,
-        acting_for.iter().map(|a| a.acting_for.clone()).collect(),
+        named.iter().map(|a| a.acting_for.clone()).collect(),
     );
+    // `/me` names P(S) only where the rules count it (`Principal::new` decides).
+    let acting_for = if principal.acting_for.is_empty() { Vec::new() } else { named };
     Ok(Some(LoadedCaller { principal, professional, acting_for }))
 }
 

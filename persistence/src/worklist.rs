@@ -663,10 +663,11 @@ fn search_from_visible(
     arm("dossiers x WHERE x.requester_id = ?", vec![Bind::Text(me.clone())], &seen, &seen_binds);
     seen.push_str(" AND x.requester_id <> ?");
     seen_binds.push(Bind::Text(me.clone()));
-    // The requests of P(S) count in the RCPs of her secretary centers only: tested after the
-    // join, in these arms, and excluded from the later ones.
+    // The requests of P(S) count in the RCPs of her secretary centers only (P(S) is empty
+    // without such a center): tested after the join, in these arms, and excluded from the later
+    // ones.
     let mut of_delegated = None;
-    if !delegated.is_empty() && !centers.is_empty() {
+    if !delegated.is_empty() {
         let numbers: Vec<usize> = delegated
             .iter()
             .map(|requester| arm("dossiers x WHERE x.requester_id = ?", vec![Bind::Text(requester.clone())], &seen, &seen_binds))
