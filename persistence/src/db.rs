@@ -500,6 +500,15 @@ mod tests {
         (dir, path, conn)
     }
 
+    /// One column of one dossier, as SQLite keeps it (`None` for NULL).
+    fn dossier_column(conn: &mut SqliteConnection, column: &str, id: &str) -> Option<String> {
+        diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(&format!(
+            "(SELECT {column} FROM dossiers WHERE id = '{id}')"
+        )))
+        .get_result(conn)
+        .unwrap()
+    }
+
     #[test]
     fn the_first_sending_migration_dates_each_dossier_from_its_oldest_transmission() {
         // A store as it was before `first_sent_at`: every migration up to the worklist's.
@@ -520,13 +529,7 @@ mod tests {
         drop(conn);
         migrate(&Store::Sqlite(path.clone())).unwrap();
         let mut conn = SqliteConnection::establish(&path).unwrap();
-        let first = |conn: &mut SqliteConnection, id: &str| -> Option<String> {
-            diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(&format!(
-                "(SELECT first_sent_at FROM dossiers WHERE id = '{id}')"
-            )))
-            .get_result(conn)
-            .unwrap()
-        };
+        let first = |conn: &mut SqliteConnection, id: &str| dossier_column(conn, "first_sent_at", id);
         assert_eq!(first(&mut conn, "d2").as_deref(), Some("2026-01-02 09:00:00"), "the oldest of two sendings");
         assert_eq!(first(&mut conn, "d1").as_deref(), Some("2026-01-05 08:00:00"));
         assert_eq!(first(&mut conn, "d9"), None, "never sent");
@@ -551,13 +554,7 @@ mod tests {
         migrate(&Store::Sqlite(path.clone())).unwrap();
         let mut conn = SqliteConnection::establish(&path).unwrap();
         conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
-        let start = |conn: &mut SqliteConnection, id: &str| -> String {
-            diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Text>(&format!(
-                "(SELECT session_starts_at FROM dossiers WHERE id = '{id}')"
-            )))
-            .get_result(conn)
-            .unwrap()
-        };
+        let start = |conn: &mut SqliteConnection, id: &str| dossier_column(conn, "session_starts_at", id).unwrap();
         assert_eq!(start(&mut conn, "d1"), "2026-03-02 14:00:00", "filled by the migration");
         conn.batch_execute(
             "INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) \
@@ -619,12 +616,8 @@ mod tests {
         migrate(&Store::Sqlite(path.clone())).unwrap();
         let mut conn = SqliteConnection::establish(&path).unwrap();
         conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
-        let copy = |conn: &mut SqliteConnection, id: &str| -> (String, String) {
-            diesel::dsl::select(diesel::dsl::sql::<(diesel::sql_types::Text, diesel::sql_types::Text)>(&format!(
-                "(SELECT patient_search_family FROM dossiers WHERE id = '{id}'), (SELECT session_starts_at FROM dossiers WHERE id = '{id}')"
-            )))
-            .get_result(conn)
-            .unwrap()
+        let copy = |conn: &mut SqliteConnection, id: &str| {
+            (dossier_column(conn, "patient_search_family", id).unwrap(), dossier_column(conn, "session_starts_at", id).unwrap())
         };
         assert_eq!(copy(&mut conn, "d1").0, "dupont", "filled by the migration");
         conn.batch_execute(&format!(
