@@ -14,7 +14,7 @@ run: clean-demo
 	DATABASE_URL=$(DEMO_DB) ./target/debug/concerto serve
 
 clean-demo:
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).jwt-secret
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).read-trail $(DEMO_DB).read-trail-wal $(DEMO_DB).read-trail-shm $(DEMO_DB).jwt-secret
 
 ## Serve the default database (concerto.db) without seeding anything.
 serve:

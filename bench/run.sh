@@ -46,7 +46,7 @@ for store in $STORES; do
   fi
   if [ ! -s "$accounts" ]; then
     echo "== generating $N dossiers on $store"
-    if [ "$store" = sqlite ]; then rm -f "$url" "$url"-wal "$url"-shm; else
+    if [ "$store" = sqlite ]; then rm -f "$url" "$url"-wal "$url"-shm "$url".read-trail*; else
       psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name" && psql "$PG_ADMIN" -qc "CREATE DATABASE $name"; fi
     start=$(date +%s.%N)
     DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret "$BIN" generate --dossiers "$N" --seed "$SEED" --accounts-out "$accounts.tmp"
@@ -108,6 +108,7 @@ for store in $STORES; do
     start_server
   fi
   wal_before=$(stat -c %s "$url-wal" 2>/dev/null || echo 0)
+  trail_before=$(stat -c %s "$url.read-trail-wal" 2>/dev/null || echo 0)
   {
     echo "### $store ($(cat "$accounts.time" 2>/dev/null || true))"
     echo
@@ -189,11 +190,12 @@ for store in $STORES; do
   scenario "login" "" "/auth/login" POST "{\"username\":\"sec0\",\"password\":\"$password\"}"
   rss_all=$(awk '/VmHWM/{print $2/1024 " MB"}' /proc/$server/status)
   wal_after=$(stat -c %s "$url-wal" 2>/dev/null || echo 0)
+  trail_after=$(stat -c %s "$url.read-trail-wal" 2>/dev/null || echo 0)
   kill $server; wait $server 2>/dev/null || true
   {
     echo
     echo "Server peak RSS: $rss after the reads, $rss_all after registrations and logins."
-    [ "$store" = sqlite ] && echo "SQLite WAL: $((wal_before / 1024)) KiB before the scenarios, $((wal_after / 1024)) KiB after (audit inserts under continuous reads)."
+    [ "$store" = sqlite ] && echo "SQLite WAL: $((wal_before / 1024)) KiB before the scenarios, $((wal_after / 1024)) KiB after (writes); the read trail's WAL: $((trail_before / 1024)) KiB before, $((trail_after / 1024)) KiB after (an event per read)."
     echo
   } >>"$OUT"
 done

@@ -10,6 +10,23 @@ use diesel::prelude::*;
 use crate::schema::audit_events;
 use crate::{DbConnection, Error, Page, PageRequest, db, now};
 
+diesel::table! {
+    /// SQLite only: the events of reads, in a file of their own ([`db::read_trail_path`]), with
+    /// the columns of `audit_events`. Not in `schema.rs`, which diesel prints from the migrations.
+    read_trail.read_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        on_behalf_of -> Text,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        patient_id -> Nullable<Text>,
+        cancer_center_id -> Nullable<Text>,
+        outcome -> Text,
+    }
+}
+
 /// What the audited work learnt about the access while it ran; filled in as soon as known, so
 /// that a refusal half-way is still recorded with the patient it concerned.
 #[derive(Debug, Clone, Default)]
@@ -57,8 +74,9 @@ fn audited_planned<T>(
 
 /// Runs `work`, which only reads, and records it like [`audited`]. Nothing is answered before
 /// its event is committed. On SQLite the read runs in a snapshot beside the writers and the
-/// event is then written in a short transaction of its own, so the single write lock is held
-/// for one insert, not for the whole read; PostgreSQL reads and records in one transaction.
+/// event is then written to the read trail ([`db::read_trail_path`]) in a statement of its own,
+/// so the single write lock is held for one insert, not for the whole read, and the store's own
+/// file is left unchanged; PostgreSQL reads and records in one transaction.
 pub fn audited_read<T>(
     conn: &mut DbConnection,
     p: &Principal,
@@ -85,10 +103,16 @@ pub fn audited_read_planned<T>(
     }
     let mut trail = Trail::default();
     let result = db::read(conn, |c| work(c, &mut trail)).and_then(|value| {
-        db::write(conn, |c| insert(c, p, action, resource_type, &trail, "allowed"))?;
+        db::write_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "allowed"))?;
         Ok(value)
     });
-    record_refusal(conn, p, action, resource_type, &trail, result)
+    match result {
+        Err(e) if is_refusal(&e) => {
+            db::write_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "denied"))?;
+            Err(e)
+        }
+        other => other,
+    }
 }
 
 /// A refused or failed attempt leaves a `denied` event; an outage or a bug leaves none (the
@@ -102,7 +126,7 @@ fn record_refusal<T>(
     result: Result<T, Error>,
 ) -> Result<T, Error> {
     match result {
-        Err(e) if !matches!(e, Error::Unavailable(_) | Error::Database(_)) => {
+        Err(e) if is_refusal(&e) => {
             db::write(conn, |c| insert(c, p, action, resource_type, trail, "denied"))?;
             Err(e)
         }
@@ -110,21 +134,44 @@ fn record_refusal<T>(
     }
 }
 
+/// True for an error that answers the caller (a refusal, bad input), not an outage or a bug.
+fn is_refusal(e: &Error) -> bool {
+    !matches!(e, Error::Unavailable(_) | Error::Database(_))
+}
+
+/// The values of one event, for the table `$t` (`audit_events` or `read_events`).
+macro_rules! event {
+    ($t:ident, $p:expr, $action:expr, $resource_type:expr, $trail:expr, $outcome:expr) => {
+        (
+            $t::id.eq(event_id()),
+            $t::at.eq(now()),
+            $t::actor_id.eq(&$p.professional_id),
+            $t::on_behalf_of.eq($trail.grant.on_behalf_of.join(" ")),
+            $t::action.eq($action),
+            $t::resource_type.eq($resource_type),
+            $t::resource_id.eq(&$trail.resource_id),
+            $t::patient_id.eq(&$trail.patient_id),
+            $t::cancer_center_id.eq(&$trail.cancer_center_id),
+            $t::outcome.eq($outcome),
+        )
+    };
+}
+
 fn insert(conn: &mut DbConnection, p: &Principal, action: &str, resource_type: &str, trail: &Trail, outcome: &str) -> Result<(), Error> {
-    diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::id.eq(event_id()),
-            audit_events::at.eq(now()),
-            audit_events::actor_id.eq(&p.professional_id),
-            audit_events::on_behalf_of.eq(trail.grant.on_behalf_of.join(" ")),
-            audit_events::action.eq(action),
-            audit_events::resource_type.eq(resource_type),
-            audit_events::resource_id.eq(&trail.resource_id),
-            audit_events::patient_id.eq(&trail.patient_id),
-            audit_events::cancer_center_id.eq(&trail.cancer_center_id),
-            audit_events::outcome.eq(outcome),
-        ))
-        .execute(conn)?;
+    diesel::insert_into(audit_events::table).values(event!(audit_events, p, action, resource_type, trail, outcome)).execute(conn)?;
+    Ok(())
+}
+
+/// SQLite only: [`insert`] into the read trail.
+fn insert_read(
+    conn: &mut DbConnection,
+    p: &Principal,
+    action: &str,
+    resource_type: &str,
+    trail: &Trail,
+    outcome: &str,
+) -> Result<(), Error> {
+    diesel::insert_into(read_events::table).values(event!(read_events, p, action, resource_type, trail, outcome)).execute(conn)?;
     Ok(())
 }
 
@@ -176,7 +223,46 @@ pub struct AuditFilter {
     pub to: Option<NaiveDateTime>,
 }
 
-/// The events matching `filter`, oldest first; `centers` restricts them to those centers
+/// The page of the events of table `$t` that match the filters, oldest first.
+macro_rules! events_page {
+    ($t:ident, $conn:expr, $filter:expr, $centers:expr, $after:expr, $fetch:expr) => {{
+        let mut query = $t::table
+            .select((
+                $t::id,
+                $t::at,
+                $t::actor_id,
+                $t::on_behalf_of,
+                $t::action,
+                $t::resource_type,
+                $t::resource_id,
+                $t::patient_id,
+                $t::cancer_center_id,
+                $t::outcome,
+            ))
+            .into_boxed();
+        if let Some(centers) = $centers {
+            query = query.filter($t::cancer_center_id.eq_any(centers.to_vec()));
+        }
+        if let Some(patient) = &$filter.patient_id {
+            query = query.filter($t::patient_id.eq(patient.clone()));
+        }
+        if let Some(actor) = &$filter.actor_id {
+            query = query.filter($t::actor_id.eq(actor.clone()));
+        }
+        if let Some(from) = $filter.from {
+            query = query.filter($t::at.ge(from));
+        }
+        if let Some(to) = $filter.to {
+            query = query.filter($t::at.lt(to));
+        }
+        if let Some((at, id)) = &$after {
+            query = query.filter($t::at.gt(*at).or($t::at.eq(*at).and($t::id.gt(id.clone()))));
+        }
+        query.order(($t::at, $t::id)).limit($fetch).load::<Row>($conn)?
+    }};
+}
+
+/// The events matching `filter`, oldest first (on SQLite, the store's and the read trail's); `centers` restricts them to those centers
 /// (a coordinator's view), `None` means every event (the platform administrator's).
 pub fn list(
     conn: &mut DbConnection,
@@ -184,40 +270,19 @@ pub fn list(
     centers: Option<&[String]>,
     page: &PageRequest,
 ) -> Result<Page<AuditEvent>, Error> {
-    let mut query = audit_events::table
-        .select((
-            audit_events::id,
-            audit_events::at,
-            audit_events::actor_id,
-            audit_events::on_behalf_of,
-            audit_events::action,
-            audit_events::resource_type,
-            audit_events::resource_id,
-            audit_events::patient_id,
-            audit_events::cancer_center_id,
-            audit_events::outcome,
-        ))
-        .into_boxed();
-    if let Some(centers) = centers {
-        query = query.filter(audit_events::cancer_center_id.eq_any(centers.to_vec()));
+    let after = match &page.after {
+        Some((at, id)) => {
+            Some((NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| Error::NotFound("cursor"))?, id.clone()))
+        }
+        None => None,
+    };
+    let mut rows = events_page!(audit_events, conn, filter, centers, after, page.fetch());
+    if db::is_sqlite(conn) {
+        // The same page of the read trail, merged in order: two index walks of at most a page.
+        rows.extend(events_page!(read_events, conn, filter, centers, after, page.fetch()));
+        rows.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        rows.truncate(usize::try_from(page.fetch()).unwrap_or(usize::MAX));
     }
-    if let Some(patient) = &filter.patient_id {
-        query = query.filter(audit_events::patient_id.eq(patient.clone()));
-    }
-    if let Some(actor) = &filter.actor_id {
-        query = query.filter(audit_events::actor_id.eq(actor.clone()));
-    }
-    if let Some(from) = filter.from {
-        query = query.filter(audit_events::at.ge(from));
-    }
-    if let Some(to) = filter.to {
-        query = query.filter(audit_events::at.lt(to));
-    }
-    if let Some((at, id)) = &page.after {
-        let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| Error::NotFound("cursor"))?;
-        query = query.filter(audit_events::at.gt(at).or(audit_events::at.eq(at).and(audit_events::id.gt(id.clone()))));
-    }
-    let rows = query.order((audit_events::at, audit_events::id)).limit(page.fetch()).load::<Row>(conn)?;
     let page = Page::from_rows(rows, page, |r| (crate::page::cursor_time(r.1), r.0.clone()));
     Ok(page.map(|(id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome)| AuditEvent {
         id,
@@ -267,4 +332,71 @@ pub fn record_refused_login(conn: &mut DbConnection, action: &'static str, accou
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Store, connect};
+    use concerto_domain::professional::Category;
+    use diesel::sql_types::BigInt;
+
+    #[derive(QueryableByName)]
+    struct Number {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn number(conn: &mut DbConnection, sql: &str) -> i64 {
+        diesel::sql_query(sql).get_result::<Number>(conn).unwrap().n
+    }
+
+    /// The read trail's reason to be (#11): a read on SQLite commits nothing to the store's
+    /// file, so the other connections keep their page cache of it; a write still commits its
+    /// event there; and the trail lists both files' events as one, in order, page after page.
+    #[test]
+    fn on_sqlite_a_read_leaves_the_store_file_unchanged_and_the_trail_lists_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Sqlite(dir.path().join("trail.db").to_string_lossy().into_owned());
+        let pool = connect(&store, 2).unwrap();
+        let (mut reader, mut other) = (pool.get().unwrap(), pool.get().unwrap());
+        let p = Principal::new("a".into(), "doc".into(), Category::Physician, false, vec![], vec![]);
+        let version = |c: &mut DbConnection| number(c, "SELECT data_version AS n FROM pragma_data_version");
+        let before = version(&mut other);
+
+        audited_read(&mut reader, &p, "dossier.read", "dossier", |_, t| {
+            t.resource_id = Some("d1".into());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(version(&mut other), before, "a read committed to the store's file");
+        assert_eq!(number(&mut other, "SELECT COUNT(*) AS n FROM read_trail.read_events WHERE resource_id = 'd1'"), 1);
+        assert_eq!(number(&mut other, "SELECT COUNT(*) AS n FROM main.audit_events"), 0);
+
+        let refused = audited_read(&mut reader, &p, "dossier.read", "dossier", |_, t| -> Result<(), Error> {
+            t.resource_id = Some("d2".into());
+            Err(Error::NotFound("dossier"))
+        });
+        assert!(refused.is_err());
+        audited(&mut reader, &p, "dossier.update", "dossier", |_, t| {
+            t.resource_id = Some("d3".into());
+            Ok(())
+        })
+        .unwrap();
+        assert_ne!(version(&mut other), before, "a write's event belongs in the store's file");
+        assert_eq!(number(&mut other, "SELECT COUNT(*) AS n FROM main.audit_events WHERE resource_id = 'd3'"), 1);
+
+        let mut seen = Vec::new();
+        let mut request = PageRequest::first(1);
+        loop {
+            let page = list(&mut other, &AuditFilter { actor_id: Some("doc".into()), ..Default::default() }, None, &request).unwrap();
+            seen.extend(page.items.iter().map(|e| (e.resource_id.clone().unwrap(), e.outcome.clone())));
+            match page.next_cursor {
+                Some(cursor) => request = PageRequest::with_cursor(1, Some(&cursor)).unwrap(),
+                None => break,
+            }
+        }
+        let expected = [("d1", "allowed"), ("d2", "denied"), ("d3", "allowed")];
+        assert_eq!(seen, expected.map(|(r, o)| (r.to_owned(), o.to_owned())));
+    }
 }

@@ -23,6 +23,56 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/s
 const SQLITE_PRAGMAS: &str =
     "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;";
 
+/// The name under which every SQLite connection attaches the read trail ([`read_trail_path`]).
+pub const READ_TRAIL: &str = "read_trail";
+
+/// The read trail's own settings: a schema's `synchronous` and journal limit are set per file.
+const READ_TRAIL_PRAGMAS: &str = "PRAGMA read_trail.synchronous = NORMAL; PRAGMA read_trail.journal_size_limit = 67108864;";
+
+/// The read trail's schema: `audit_events`' columns and indexes. Created when missing, at
+/// start-up; `user_version` numbers its versions, for the migrations it may need one day.
+const READ_TRAIL_SCHEMA: &str = "PRAGMA read_trail.journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS read_trail.read_events (
+    id TEXT PRIMARY KEY,
+    at TIMESTAMP NOT NULL,
+    actor_id TEXT NOT NULL,
+    on_behalf_of TEXT NOT NULL,
+    action TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id TEXT,
+    patient_id TEXT,
+    cancer_center_id TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('allowed', 'denied'))
+);
+CREATE INDEX IF NOT EXISTS read_trail.read_events_at ON read_events (at, id);
+CREATE INDEX IF NOT EXISTS read_trail.read_events_patient ON read_events (patient_id, at);
+CREATE INDEX IF NOT EXISTS read_trail.read_events_actor ON read_events (actor_id, at);
+CREATE INDEX IF NOT EXISTS read_trail.read_events_center ON read_events (cancer_center_id, at);
+PRAGMA read_trail.user_version = 1;";
+
+/// The SQLite file that holds the events of reads, beside the store's own file: `concerto.db`
+/// keeps its trail of reads in `concerto.db.read-trail` (README, "The read trail").
+///
+/// Why a file of its own: SQLite empties every other connection's page cache of a file each
+/// time one connection commits to it. Written in the store's file, the event of every read
+/// made each following read start cold, reading its index pages again (#11, eighth round). A
+/// write keeps its event in the store's file, committed with it.
+pub fn read_trail_path(store_path: &str) -> String {
+    match store_path.split_once('?') {
+        _ if store_path.is_empty() || store_path == ":memory:" => ":memory:".to_owned(),
+        Some((file, query)) if store_path.starts_with("file:") => format!("{file}.read-trail?{query}"),
+        _ => format!("{store_path}.read-trail"),
+    }
+}
+
+/// Attaches the read trail of the store at `store_path` to `conn`.
+fn attach_read_trail(conn: &mut SqliteConnection, store_path: &str) -> Result<(), DieselError> {
+    diesel::sql_query(format!("ATTACH DATABASE ? AS {READ_TRAIL}"))
+        .bind::<diesel::sql_types::Text, _>(read_trail_path(store_path))
+        .execute(conn)?;
+    conn.batch_execute(READ_TRAIL_PRAGMAS)
+}
+
 /// A connection to whichever store `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -153,13 +203,20 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Sets up each new connection of the pool; on SQLite, `store_path` names the file whose read
+/// trail it attaches.
 #[derive(Debug)]
-struct Customizer;
+struct Customizer {
+    store_path: String,
+}
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for Customizer {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         match conn {
-            DbConnection::Sqlite(c) => c.batch_execute(SQLITE_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?,
+            DbConnection::Sqlite(c) => {
+                c.batch_execute(SQLITE_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
+                attach_read_trail(c, &self.store_path).map_err(diesel::r2d2::Error::QueryError)?
+            }
             // PostgreSQL compiles any statement its planner costs above `jit_above_cost`: the
             // activity report over a region's year spent 800 ms of its 1.3 s compiling, and the
             // short statements of every other request never gain from it. Nor do they gain from
@@ -195,7 +252,7 @@ pub fn connect_with_timeout(store: &Store, max_size: u32, timeout: Duration) -> 
         // A connection the driver saw break is still discarded, the next query on a dead one
         // fails with 503 once, and `/readyz` asks the store itself.
         .test_on_check_out(false)
-        .connection_customizer(Box::new(Customizer))
+        .connection_customizer(Box::new(Customizer { store_path: store.url().to_owned() }))
         .build(Manager(ConnectionManager::new(store.url())))
         .map_err(|e| Error::Unavailable(e.to_string()))
 }
@@ -219,6 +276,8 @@ pub fn migrate(store: &Store) -> Result<(), Error> {
                 refuse_duplicates(diesel::sql_query(DUPLICATE_REGISTRATIONS).load(&mut conn)?)?;
             }
             conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| Error::Migration(e.to_string()))?;
+            attach_read_trail(&mut conn, path)?;
+            conn.batch_execute(READ_TRAIL_SCHEMA)?;
         }
     }
     Ok(())
@@ -326,6 +385,19 @@ static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// conditional updates in the repositories.
 pub fn write<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
     write_planned(conn, Plans::Chosen, work)
+}
+
+/// SQLite only: runs `work`, one statement that writes the read trail ([`read_trail_path`]),
+/// as a transaction of its own in the writers' turn. The `BEGIN IMMEDIATE` of a write takes the
+/// attached trail's lock too, so sharing the turn keeps SQLite's polling busy handler out of it.
+pub fn write_read_trail<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
+    use diesel::connection::TransactionManager;
+    if <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some() {
+        // Inside a transaction already (the demo world, built in one): it holds the turn.
+        return work(conn);
+    }
+    let _turn = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    work(conn)
 }
 
 /// How PostgreSQL plans the prepared statements of a transaction.
@@ -574,6 +646,14 @@ mod tests {
     /// The bundled SQLite is the one `.cargo/config.toml` asks for: a build without these flags
     /// (another workspace root, a system library) would still pass every other test while it
     /// prepared every list again on each call and serialized the pool on its mutexes (#11).
+    #[test]
+    fn the_read_trail_lies_beside_the_store_whatever_its_name() {
+        assert_eq!(read_trail_path("concerto.db"), "concerto.db.read-trail");
+        assert_eq!(read_trail_path("/var/lib/concerto/x.db"), "/var/lib/concerto/x.db.read-trail");
+        assert_eq!(read_trail_path("file:x.db?mode=rwc"), "file:x.db.read-trail?mode=rwc");
+        assert_eq!(read_trail_path(":memory:"), ":memory:");
+    }
+
     #[test]
     fn the_bundled_sqlite_is_built_for_the_pool() {
         let mut conn = SqliteConnection::establish(":memory:").unwrap();
