@@ -13,7 +13,7 @@ use crate::{DbConnection, Error, Page, PageRequest, db, now};
 diesel::table! {
     /// SQLite only: the events of reads, in a file of their own ([`db::read_trail_path`]), with
     /// the columns of `audit_events`. Not in `schema.rs`, which diesel prints from the migrations.
-    read_trail.read_events (id) {
+    read_events (id) {
         id -> Text,
         at -> Timestamp,
         actor_id -> Text,
@@ -74,9 +74,9 @@ fn audited_planned<T>(
 
 /// Runs `work`, which only reads, and records it like [`audited`]. Nothing is answered before
 /// its event is committed. On SQLite the read runs in a snapshot beside the writers and the
-/// event is then written to the read trail ([`db::read_trail_path`]) in a statement of its own,
-/// so the single write lock is held for one insert, not for the whole read, and the store's own
-/// file is left unchanged; PostgreSQL reads and records in one transaction.
+/// event is then written to the read trail ([`db::ReadTrail`]) in a statement of its own, so the
+/// store's file is left unchanged and the read never waits for its writers; PostgreSQL reads and
+/// records in one transaction.
 pub fn audited_read<T>(
     conn: &mut DbConnection,
     p: &Principal,
@@ -103,12 +103,12 @@ pub fn audited_read_planned<T>(
     }
     let mut trail = Trail::default();
     let result = db::read(conn, |c| work(c, &mut trail)).and_then(|value| {
-        db::write_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "allowed"))?;
+        db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "allowed"))?;
         Ok(value)
     });
     match result {
         Err(e) if is_refusal(&e) => {
-            db::write_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "denied"))?;
+            db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "denied"))?;
             Err(e)
         }
         other => other,
@@ -164,7 +164,7 @@ fn insert(conn: &mut DbConnection, p: &Principal, action: &str, resource_type: &
 
 /// SQLite only: [`insert`] into the read trail.
 fn insert_read(
-    conn: &mut DbConnection,
+    conn: &mut diesel::SqliteConnection,
     p: &Principal,
     action: &str,
     resource_type: &str,
@@ -277,9 +277,9 @@ pub fn list(
         None => None,
     };
     let mut rows = events_page!(audit_events, conn, filter, centers, after, page.fetch());
-    if db::is_sqlite(conn) {
-        // The same page of the read trail, merged in order: two index walks of at most a page.
-        rows.extend(events_page!(read_events, conn, filter, centers, after, page.fetch()));
+    // On SQLite, the same page of the read trail, merged in order: two index walks of a page.
+    if let Some(reads) = db::on_read_trail(conn, |c| Ok(events_page!(read_events, c, filter, centers, after, page.fetch())))? {
+        rows.extend(reads);
         rows.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         rows.truncate(usize::try_from(page.fetch()).unwrap_or(usize::MAX));
     }
@@ -370,7 +370,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(version(&mut other), before, "a read committed to the store's file");
-        assert_eq!(number(&mut other, "SELECT COUNT(*) AS n FROM read_trail.read_events WHERE resource_id = 'd1'"), 1);
+        let in_trail = db::on_read_trail(&mut other, |c| {
+            Ok(read_events::table.filter(read_events::resource_id.eq("d1")).count().get_result::<i64>(c)?)
+        });
+        assert_eq!(in_trail.unwrap(), Some(1));
         assert_eq!(number(&mut other, "SELECT COUNT(*) AS n FROM main.audit_events"), 0);
 
         let refused = audited_read(&mut reader, &p, "dossier.read", "dossier", |_, t| -> Result<(), Error> {

@@ -1,6 +1,7 @@
 //! Connections: the store chosen from `DATABASE_URL`, embedded migrations, the r2d2 pool.
 
 use std::cell::Cell;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
@@ -23,16 +24,10 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/s
 const SQLITE_PRAGMAS: &str =
     "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;";
 
-/// The name under which every SQLite connection attaches the read trail ([`read_trail_path`]).
-pub const READ_TRAIL: &str = "read_trail";
-
-/// The read trail's own settings: a schema's `synchronous` and journal limit are set per file.
-const READ_TRAIL_PRAGMAS: &str = "PRAGMA read_trail.synchronous = NORMAL; PRAGMA read_trail.journal_size_limit = 67108864;";
-
 /// The read trail's schema: `audit_events`' columns and indexes. Created when missing, at
 /// start-up; `user_version` numbers its versions, for the migrations it may need one day.
-const READ_TRAIL_SCHEMA: &str = "PRAGMA read_trail.journal_mode = WAL;
-CREATE TABLE IF NOT EXISTS read_trail.read_events (
+const READ_TRAIL_SCHEMA: &str = "PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS read_events (
     id TEXT PRIMARY KEY,
     at TIMESTAMP NOT NULL,
     actor_id TEXT NOT NULL,
@@ -44,14 +39,14 @@ CREATE TABLE IF NOT EXISTS read_trail.read_events (
     cancer_center_id TEXT,
     outcome TEXT NOT NULL CHECK (outcome IN ('allowed', 'denied'))
 );
-CREATE INDEX IF NOT EXISTS read_trail.read_events_at ON read_events (at, id);
-CREATE INDEX IF NOT EXISTS read_trail.read_events_patient ON read_events (patient_id, at);
-CREATE INDEX IF NOT EXISTS read_trail.read_events_actor ON read_events (actor_id, at);
-CREATE INDEX IF NOT EXISTS read_trail.read_events_center ON read_events (cancer_center_id, at);
-PRAGMA read_trail.user_version = 1;";
+CREATE INDEX IF NOT EXISTS read_events_at ON read_events (at, id);
+CREATE INDEX IF NOT EXISTS read_events_patient ON read_events (patient_id, at);
+CREATE INDEX IF NOT EXISTS read_events_actor ON read_events (actor_id, at);
+CREATE INDEX IF NOT EXISTS read_events_center ON read_events (cancer_center_id, at);
+PRAGMA user_version = 1;";
 
 /// The SQLite file that holds the events of reads, beside the store's own file: `concerto.db`
-/// keeps its trail of reads in `concerto.db.read-trail` (README, "The read trail").
+/// keeps its trail of reads in `concerto.db.read-trail` (README, "The read trail on SQLite").
 ///
 /// Why a file of its own: SQLite empties every other connection's page cache of a file each
 /// time one connection commits to it. Written in the store's file, the event of every read
@@ -65,12 +60,24 @@ pub fn read_trail_path(store_path: &str) -> String {
     }
 }
 
-/// Attaches the read trail of the store at `store_path` to `conn`.
-fn attach_read_trail(conn: &mut SqliteConnection, store_path: &str) -> Result<(), DieselError> {
-    diesel::sql_query(format!("ATTACH DATABASE ? AS {READ_TRAIL}"))
-        .bind::<diesel::sql_types::Text, _>(read_trail_path(store_path))
-        .execute(conn)?;
-    conn.batch_execute(READ_TRAIL_PRAGMAS)
+/// The one connection of a pool to its read trail ([`read_trail_path`]), shared by the pool's
+/// connections. It alone opens the file, so its page cache is never emptied by another
+/// connection's commit, and the events of reads never wait for the store's writers.
+pub struct ReadTrail(Mutex<SqliteConnection>);
+
+impl std::fmt::Debug for ReadTrail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadTrail")
+    }
+}
+
+/// Opens the read trail of the store at `store_path`, creating its schema when missing.
+fn open_read_trail(store_path: &str) -> Result<Arc<ReadTrail>, Error> {
+    let mut conn = SqliteConnection::establish(&read_trail_path(store_path)).map_err(|e| Error::Unavailable(e.to_string()))?;
+    conn.batch_execute(SQLITE_PRAGMAS)?;
+    conn.batch_execute(READ_TRAIL_SCHEMA)?;
+    conn.set_instrumentation(Watch::default());
+    Ok(Arc::new(ReadTrail(Mutex::new(conn))))
 }
 
 /// A connection to whichever store `DATABASE_URL` names.
@@ -153,10 +160,12 @@ pub fn statements_on_this_thread() -> StatementCount {
 
 /// The instrumentation of every pooled connection: counts its statements on the running
 /// thread, and remembers when the server closed it, so that the pool drops it on return instead
-/// of handing out a dead connection (pooled connections are not pinged before use).
+/// of handing out a dead connection (pooled connections are not pinged before use). On SQLite
+/// it also carries the pool's read trail to every pooled connection.
 #[derive(Debug, Default)]
 struct Watch {
     closed: bool,
+    read_trail: Option<Arc<ReadTrail>>,
 }
 
 impl Instrumentation for Watch {
@@ -203,20 +212,16 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Sets up each new connection of the pool; on SQLite, `store_path` names the file whose read
-/// trail it attaches.
+/// Sets up each new connection of the pool; on SQLite, hands it the pool's read trail.
 #[derive(Debug)]
 struct Customizer {
-    store_path: String,
+    read_trail: Option<Arc<ReadTrail>>,
 }
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for Customizer {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         match conn {
-            DbConnection::Sqlite(c) => {
-                c.batch_execute(SQLITE_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
-                attach_read_trail(c, &self.store_path).map_err(diesel::r2d2::Error::QueryError)?
-            }
+            DbConnection::Sqlite(c) => c.batch_execute(SQLITE_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?,
             // PostgreSQL compiles any statement its planner costs above `jit_above_cost`: the
             // activity report over a region's year spent 800 ms of its 1.3 s compiling, and the
             // short statements of every other request never gain from it. Nor do they gain from
@@ -227,7 +232,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for Customizer {
                 c.batch_execute("SET jit = off; SET max_parallel_workers_per_gather = 0").map_err(diesel::r2d2::Error::QueryError)?
             }
         }
-        conn.set_instrumentation(Watch::default());
+        conn.set_instrumentation(Watch { closed: false, read_trail: self.read_trail.clone() });
         Ok(())
     }
 }
@@ -245,6 +250,10 @@ pub fn connect(store: &Store, max_size: u32) -> Result<Pool, Error> {
 /// [`connect`] with the longest wait for a free connection (`CONCERTO_DB_TIMEOUT_MS`).
 pub fn connect_with_timeout(store: &Store, max_size: u32, timeout: Duration) -> Result<Pool, Error> {
     migrate(store)?;
+    let read_trail = match store {
+        Store::Sqlite(path) => Some(open_read_trail(path)?),
+        Store::Postgres(_) => None,
+    };
     diesel::r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(timeout)
@@ -252,7 +261,7 @@ pub fn connect_with_timeout(store: &Store, max_size: u32, timeout: Duration) -> 
         // A connection the driver saw break is still discarded, the next query on a dead one
         // fails with 503 once, and `/readyz` asks the store itself.
         .test_on_check_out(false)
-        .connection_customizer(Box::new(Customizer { store_path: store.url().to_owned() }))
+        .connection_customizer(Box::new(Customizer { read_trail }))
         .build(Manager(ConnectionManager::new(store.url())))
         .map_err(|e| Error::Unavailable(e.to_string()))
 }
@@ -276,8 +285,6 @@ pub fn migrate(store: &Store) -> Result<(), Error> {
                 refuse_duplicates(diesel::sql_query(DUPLICATE_REGISTRATIONS).load(&mut conn)?)?;
             }
             conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| Error::Migration(e.to_string()))?;
-            attach_read_trail(&mut conn, path)?;
-            conn.batch_execute(READ_TRAIL_SCHEMA)?;
         }
     }
     Ok(())
@@ -373,7 +380,7 @@ pub fn is_empty(conn: &mut DbConnection) -> Result<bool, Error> {
 
 /// The turn of this process's SQLite writers (one store per process; in tests, each test is a
 /// process of its own under nextest, and sharing the turn between stores is only slower).
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
 /// Runs `work` in one transaction that will write: all of it is written, or none.
 ///
@@ -387,17 +394,16 @@ pub fn write<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) ->
     write_planned(conn, Plans::Chosen, work)
 }
 
-/// SQLite only: runs `work`, one statement that writes the read trail ([`read_trail_path`]),
-/// as a transaction of its own in the writers' turn. The `BEGIN IMMEDIATE` of a write takes the
-/// attached trail's lock too, so sharing the turn keeps SQLite's polling busy handler out of it.
-pub fn write_read_trail<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
-    use diesel::connection::TransactionManager;
-    if <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some() {
-        // Inside a transaction already (the demo world, built in one): it holds the turn.
-        return work(conn);
+/// SQLite only: runs `work` on the pool's read trail ([`ReadTrail`]), in its turn; `None` on
+/// PostgreSQL, which keeps one trail. Each statement of `work` is a transaction of its own.
+pub fn on_read_trail<T>(conn: &mut DbConnection, work: impl FnOnce(&mut SqliteConnection) -> Result<T, Error>) -> Result<Option<T>, Error> {
+    if !is_sqlite(conn) {
+        return Ok(None);
     }
-    let _turn = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    work(conn)
+    let trail = conn.instrumentation().downcast_ref::<Watch>().and_then(|w| w.read_trail.clone());
+    let trail = trail.ok_or_else(|| Error::Unavailable("a SQLite connection without its read trail".to_owned()))?;
+    let mut trail = trail.0.lock().unwrap_or_else(PoisonError::into_inner);
+    work(&mut trail).map(Some)
 }
 
 /// How PostgreSQL plans the prepared statements of a transaction.
@@ -441,7 +447,7 @@ pub fn write_planned<T>(
     // wakes the moment the writer before it commits, whereas SQLite's busy handler polls with
     // sleeps of up to 100 ms, which made the p99 of every audited read 60-80 ms under load.
     // `busy_timeout` still arbitrates with other processes (the CLI, a second instance).
-    let _turn = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     finish(conn, work)
 }

@@ -253,6 +253,9 @@ fn on_every_connection(app: &TestApp, sql: &str) {
     for conn in &mut held {
         conn.batch_execute(sql).unwrap();
     }
+    // The read trail is a file of its own, with its own connection: on a full or read-only
+    // disk it cannot grow either.
+    concerto_persistence::db::on_read_trail(&mut held[0], |trail| Ok(trail.batch_execute(sql)?)).unwrap();
 }
 
 #[actix_rt::test]
