@@ -598,6 +598,22 @@ async fn compare(app: &TestApp, ids: &Ids, m: &Relations, step: usize) -> Result
         let expected: BTreeSet<String> =
             ids.dossiers.iter().filter(|(_, (r, requester))| model_in_tab(m, v, *r, *requester)).map(|(id, _)| id.clone()).collect();
         prop_assert_eq!(listed, expected, "rcp_passages tab of {:?} after step {}", v, step);
+        // The dossier search under a name prefix every patient shares: what she may read, no
+        // more. The prefix grows common as the worlds pile up, so both of its paths (from what
+        // she sees, from the name range) are taken over a run.
+        let (mut found, mut cursor) = (BTreeSet::new(), String::new());
+        loop {
+            let page = app.get(&format!("/api/v1/dossiers?patient=patient&limit=200&cursor={cursor}"), token).await;
+            prop_assert_eq!(page.status, 200, "search by {:?}: {}", v, page.text);
+            found.extend(page.body["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()));
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => break,
+            }
+        }
+        let expected: BTreeSet<String> =
+            ids.dossiers.iter().filter(|(_, (r, requester))| model_reads_dossier(m, v, *r, *requester)).map(|(id, _)| id.clone()).collect();
+        prop_assert_eq!(found, expected, "dossier search of {:?} after step {}", v, step);
     }
     Ok(())
 }
