@@ -674,17 +674,29 @@ fn search_from_visible(
             .collect();
         of_delegated = numbers.first().zip(numbers.last()).map(|(first, last)| (*first, last + 1));
     }
+    // The arms from the patients test the name on the patient too, before they reach his
+    // dossiers: a physician treats thousands of patients over the years, and probing the
+    // dossiers of each was most of an animateur's search at 1M (12 of 14 ms for `dr0`).
+    let (by_name, by_name_binds) = match patient {
+        Some(PatientCriterion::Prefix(key)) => (
+            " AND t.search_family >= ? AND t.search_family < ?",
+            vec![Bind::Text(key.clone()), Bind::Text(crate::professionals::prefix_upper_bound(key))],
+        ),
+        _ => ("", Vec::new()),
+    };
     let treating = arm(
-        "patients t CROSS JOIN dossiers x WHERE t.treating_physician_id = ? AND x.patient_id = t.id",
-        vec![Bind::Text(me.clone())],
+        &format!("patients t CROSS JOIN dossiers x WHERE t.treating_physician_id = ?{by_name} AND x.patient_id = t.id"),
+        [vec![Bind::Text(me.clone())], by_name_binds.clone()].concat(),
         &seen,
         &seen_binds,
     );
     // The patients he treats came with the treating arm.
     arm(
-        "patient_correspondents pc CROSS JOIN patients t CROSS JOIN dossiers x WHERE pc.professional_id = ? AND t.id = pc.patient_id \
-         AND COALESCE(t.treating_physician_id, '') <> ? AND x.patient_id = pc.patient_id",
-        vec![Bind::Text(me.clone()), Bind::Text(me.clone())],
+        &format!(
+            "patient_correspondents pc CROSS JOIN patients t CROSS JOIN dossiers x WHERE pc.professional_id = ? AND t.id = pc.patient_id \
+             AND COALESCE(t.treating_physician_id, '') <> ?{by_name} AND x.patient_id = pc.patient_id"
+        ),
+        [vec![Bind::Text(me.clone()), Bind::Text(me.clone())], by_name_binds].concat(),
         &seen,
         &seen_binds,
     );
