@@ -1,0 +1,2 @@
+DROP INDEX patients_treating;
+CREATE INDEX patients_treating ON patients (treating_physician_id);
