@@ -243,6 +243,8 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
     }
     // A physician of two centers whose secretary works in the first only: she finds his
     // requests on the first center's boards, not on the second's (ranked last, the latest).
+    // Those are more than a page of hers (pages of 2): the walk of his requests must go past
+    // them, which a walk cut at a page before the test of her centers would not.
     let sud = d.app.center("3C Sud").await;
     let coord_sud = d.app.coordinator(&sud).await;
     let travelling = d.app.user("Voyageur", "physician", &[(&d.center, "physician"), (&sud, "physician")]).await;
@@ -251,7 +253,8 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
     let rcp_sud = d.app.rcp(&coord_sud, &sud, "RCP Sud").await;
     d.app.member(&coord_sud, &rcp_sud, &travelling, "participant").await;
     let session_sud = d.app.session(&coord_sud, &rcp_sud, 4).await;
-    for (j, (session, rank, rcp)) in [(&sessions2[0], 2, &rcp2), (&session_sud, 5, &rcp_sud)].into_iter().enumerate() {
+    let sud_thrice = [(&session_sud, 5, &rcp_sud), (&session_sud, 5, &rcp_sud), (&session_sud, 5, &rcp_sud)];
+    for (j, (session, rank, rcp)) in [(&sessions2[0], 2, &rcp2)].into_iter().chain(sud_thrice).enumerate() {
         let family = format!("Martinet{j}");
         let patient = d.app.patient(&travelling, &family, None, &[]).await;
         let dossier = d.app.dossier(&travelling, session, &patient, &travelling).await;
