@@ -1,5 +1,6 @@
 //! The audit trail of patient data: every read or write of a patient, dossier, document or
-//! report leaves exactly one event, written in the same transaction as what it records; a
+//! report leaves exactly one event, written in the same transaction as what it records (on
+//! SQLite, a read's event is committed to the read trail before anything is answered); a
 //! refused or failed attempt leaves a `denied` event of its own.
 
 use chrono::NaiveDateTime;
@@ -12,7 +13,7 @@ use crate::{DbConnection, Error, Page, PageRequest, db, now};
 
 diesel::table! {
     /// SQLite only: the events of reads, in a file of their own ([`db::read_trail_path`]), with
-    /// the columns of `audit_events`. Not in `schema.rs`, which diesel prints from the migrations.
+    /// the columns of `audit_events`. Not in `schema.rs`, which mirrors the store's own file.
     read_events (id) {
         id -> Text,
         at -> Timestamp,
@@ -262,8 +263,9 @@ macro_rules! events_page {
     }};
 }
 
-/// The events matching `filter`, oldest first (on SQLite, the store's and the read trail's); `centers` restricts them to those centers
-/// (a coordinator's view), `None` means every event (the platform administrator's).
+/// The events matching `filter`, oldest first (on SQLite, the store's and the read trail's);
+/// `centers` restricts them to those centers (a coordinator's view), `None` means every event
+/// (the platform administrator's).
 pub fn list(
     conn: &mut DbConnection,
     filter: &AuditFilter,
