@@ -70,7 +70,7 @@ fn audited_planned<T>(
         insert(c, p, action, resource_type, &trail, "allowed")?;
         Ok(value)
     });
-    record_refusal(conn, p, action, resource_type, &trail, result)
+    record_refusal(result, || db::write(conn, |c| insert(c, p, action, resource_type, &trail, "denied")))
 }
 
 /// Runs `work`, which only reads, and records it like [`audited`]. Nothing is answered before
@@ -107,37 +107,19 @@ pub fn audited_read_planned<T>(
         db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "allowed"))?;
         Ok(value)
     });
+    record_refusal(result, || db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "denied")).map(drop))
+}
+
+/// A refused or failed attempt leaves a `denied` event, written by `record`; an outage or a bug
+/// leaves none (the store may not even answer), and the caller gets its error.
+fn record_refusal<T>(result: Result<T, Error>, record: impl FnOnce() -> Result<(), Error>) -> Result<T, Error> {
     match result {
-        Err(e) if is_refusal(&e) => {
-            db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "denied"))?;
+        Err(e) if !matches!(e, Error::Unavailable(_) | Error::Database(_)) => {
+            record()?;
             Err(e)
         }
         other => other,
     }
-}
-
-/// A refused or failed attempt leaves a `denied` event; an outage or a bug leaves none (the
-/// store may not even answer), and the caller gets its error.
-fn record_refusal<T>(
-    conn: &mut DbConnection,
-    p: &Principal,
-    action: &'static str,
-    resource_type: &'static str,
-    trail: &Trail,
-    result: Result<T, Error>,
-) -> Result<T, Error> {
-    match result {
-        Err(e) if is_refusal(&e) => {
-            db::write(conn, |c| insert(c, p, action, resource_type, trail, "denied"))?;
-            Err(e)
-        }
-        other => other,
-    }
-}
-
-/// True for an error that answers the caller (a refusal, bad input), not an outage or a bug.
-fn is_refusal(e: &Error) -> bool {
-    !matches!(e, Error::Unavailable(_) | Error::Database(_))
 }
 
 /// The values of one event, for the table `$t` (`audit_events` or `read_events`).
