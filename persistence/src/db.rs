@@ -649,9 +649,6 @@ mod tests {
         assert_eq!(start(&mut conn, "d1"), "2026-03-09 14:00:00", "a direct write does not stick");
     }
 
-    /// The bundled SQLite is the one `.cargo/config.toml` asks for: a build without these flags
-    /// (another workspace root, a system library) would still pass every other test while it
-    /// prepared every list again on each call and serialized the pool on its mutexes (#11).
     #[test]
     fn the_read_trail_lies_beside_the_store_whatever_its_name() {
         assert_eq!(read_trail_path("concerto.db"), "concerto.db.read-trail");
@@ -660,6 +657,9 @@ mod tests {
         assert_eq!(read_trail_path(":memory:"), ":memory:");
     }
 
+    /// The bundled SQLite is the one `.cargo/config.toml` asks for: a build without these flags
+    /// (another workspace root, a system library) would still pass every other test while it
+    /// prepared every list again on each call and serialized the pool on its mutexes (#11).
     #[test]
     fn the_bundled_sqlite_is_built_for_the_pool() {
         let mut conn = SqliteConnection::establish(":memory:").unwrap();

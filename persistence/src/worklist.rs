@@ -630,9 +630,15 @@ fn search_from_visible(
         criteria.push_str(" AND x.session_starts_at < ?");
         criteria_binds.push(Bind::Time(to));
     }
-    if let Some(PatientCriterion::Prefix(key)) = patient {
+    // The name prefix as a range of search keys, tested on the dossier and, by the arms that
+    // start from the patients, on the patient too.
+    let name_range = match patient {
+        Some(PatientCriterion::Prefix(key)) => vec![Bind::Text(key.clone()), Bind::Text(crate::professionals::prefix_upper_bound(key))],
+        _ => Vec::new(),
+    };
+    if !name_range.is_empty() {
         criteria.push_str(" AND x.patient_search_family >= ? AND x.patient_search_family < ?");
-        criteria_binds.extend([Bind::Text(key.clone()), Bind::Text(crate::professionals::prefix_upper_bound(key))]);
+        criteria_binds.extend(name_range.iter().cloned());
     }
     if let Some((at, id)) = after {
         criteria.push_str(" AND (x.session_starts_at < ? OR (x.session_starts_at = ? AND x.id > ?))");
@@ -677,16 +683,10 @@ fn search_from_visible(
     // The arms from the patients test the name on the patient too, before they reach his
     // dossiers: a physician treats thousands of patients over the years, and probing the
     // dossiers of each was most of an animateur's search at 1M (12 of 14 ms for `dr0`).
-    let (by_name, by_name_binds) = match patient {
-        Some(PatientCriterion::Prefix(key)) => (
-            " AND t.search_family >= ? AND t.search_family < ?",
-            vec![Bind::Text(key.clone()), Bind::Text(crate::professionals::prefix_upper_bound(key))],
-        ),
-        _ => ("", Vec::new()),
-    };
+    let by_name = if name_range.is_empty() { "" } else { " AND t.search_family >= ? AND t.search_family < ?" };
     let treating = arm(
         &format!("patients t CROSS JOIN dossiers x WHERE t.treating_physician_id = ?{by_name} AND x.patient_id = t.id"),
-        [vec![Bind::Text(me.clone())], by_name_binds.clone()].concat(),
+        [vec![Bind::Text(me.clone())], name_range.clone()].concat(),
         &seen,
         &seen_binds,
     );
@@ -696,7 +696,7 @@ fn search_from_visible(
             "patient_correspondents pc CROSS JOIN patients t CROSS JOIN dossiers x WHERE pc.professional_id = ? AND t.id = pc.patient_id \
              AND COALESCE(t.treating_physician_id, '') <> ?{by_name} AND x.patient_id = pc.patient_id"
         ),
-        [vec![Bind::Text(me.clone()), Bind::Text(me.clone())], by_name_binds].concat(),
+        [vec![Bind::Text(me.clone()), Bind::Text(me.clone())], name_range].concat(),
         &seen,
         &seen_binds,
     );
@@ -712,7 +712,8 @@ fn search_from_visible(
     // PostgreSQL appends them, then sorts: each arm whose rows the outer test below never
     // drops (the RCPs seen whole, his own requests) stops at a page itself, on its index. An
     // animateur's RCP at 1M went from 9,500 entries read to a few hundred (#11, eighth round).
-    let stops_alone = if db::is_sqlite(c) { 0 } else { own + 1 };
+    let sqlite = db::is_sqlite(c);
+    let stops_alone = if sqlite { 0 } else { own + 1 };
     for (i, (arm, arm_binds)) in arms.into_iter().enumerate() {
         if i > 0 {
             sql.push_str(" UNION ALL ");
@@ -740,7 +741,7 @@ fn search_from_visible(
         binds.extend(delegated.iter().chain(&centers).cloned().map(Bind::Text));
     }
     // Without statistics SQLite prefers the patients' primary key to the covering index: named.
-    let names = if db::is_sqlite(c) { " INDEXED BY patients_names" } else { "" };
+    let names = if sqlite { " INDEXED BY patients_names" } else { "" };
     sql.push_str(&format!(
         " ORDER BY u.session_starts_at DESC, u.id LIMIT ?) v CROSS JOIN patients pa{names} CROSS JOIN dossiers d \
          WHERE pa.id = v.patient_id AND d.id = v.id ORDER BY v.session_starts_at DESC, v.id"
