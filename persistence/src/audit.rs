@@ -74,10 +74,10 @@ fn audited_planned<T>(
 }
 
 /// Runs `work`, which only reads, and records it like [`audited`]. Nothing is answered before
-/// its event is committed. On SQLite the read runs in a snapshot beside the writers and the
-/// event is then written to the read trail ([`db::ReadTrail`]) in a statement of its own, so the
-/// store's file is left unchanged and the read never waits for its writers; PostgreSQL reads and
-/// records in one transaction.
+/// its event is committed. The read runs in a snapshot beside the writers, or on PostgreSQL in
+/// no transaction ([`db::read_in_autocommit`]); its event is then committed in a statement of
+/// its own: on SQLite to the read trail ([`db::ReadTrail`]), so the store's file is left
+/// unchanged and the read never waits for its writers; on PostgreSQL to `audit_events`.
 pub fn audited_read<T>(
     conn: &mut DbConnection,
     p: &Principal,
@@ -90,7 +90,8 @@ pub fn audited_read<T>(
 
 /// [`audited_read`] with PostgreSQL's plans chosen by `plans`: the permission-filtered lists
 /// whose statements are index walks planned alike whatever their values keep their generic plans
-/// ([`db::Plans::Kept`]).
+/// ([`db::Plans::Kept`]); they, and a read that may switch plans ([`db::Plans::Switchable`]),
+/// read and record in one transaction on PostgreSQL, which the plans' setting lasts for.
 pub fn audited_read_planned<T>(
     conn: &mut DbConnection,
     plans: db::Plans,
@@ -99,15 +100,31 @@ pub fn audited_read_planned<T>(
     resource_type: &'static str,
     work: impl FnOnce(&mut DbConnection, &mut Trail) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    if !db::is_sqlite(conn) {
+    if !db::is_sqlite(conn) && plans != db::Plans::Chosen {
         return audited_planned(conn, plans, p, action, resource_type, work);
     }
     let mut trail = Trail::default();
-    let result = db::read(conn, |c| work(c, &mut trail)).and_then(|value| {
-        db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "allowed"))?;
+    let result = db::read_in_autocommit(conn, |c| work(c, &mut trail)).and_then(|value| {
+        record_read(conn, p, action, resource_type, &trail, "allowed")?;
         Ok(value)
     });
-    record_refusal(result, || db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, &trail, "denied")).map(drop))
+    record_refusal(result, || record_read(conn, p, action, resource_type, &trail, "denied"))
+}
+
+/// Commits a read's event in a statement of its own: on SQLite to the read trail, on PostgreSQL
+/// to `audit_events`.
+fn record_read(
+    conn: &mut DbConnection,
+    p: &Principal,
+    action: &str,
+    resource_type: &str,
+    trail: &Trail,
+    outcome: &str,
+) -> Result<(), Error> {
+    match db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, trail, outcome))? {
+        Some(()) => Ok(()),
+        None => insert(conn, p, action, resource_type, trail, outcome),
+    }
 }
 
 /// A refused or failed attempt leaves a `denied` event, written by `record`; an outage or a bug

@@ -410,10 +410,15 @@ pub fn on_read_trail<T>(conn: &mut DbConnection, work: impl FnOnce(&mut SqliteCo
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plans {
     /// PostgreSQL's own choice, which re-plans every call of a statement whose parameters make
-    /// its generic plan look dearer. The dossier search begins with it: under a common prefix,
-    /// a caller who sees many RCPs whole needs a plan that knows the prefix (the search keeps
-    /// generic plans for everyone else, `worklist::patients_under_prefix`).
+    /// its generic plan look dearer. An audited read with it runs in no transaction on
+    /// PostgreSQL ([`read_in_autocommit`]).
     Chosen,
+    /// [`Plans::Chosen`], in a transaction, so that a statement of the read may keep generic
+    /// plans for the rest of it with `set_config('plan_cache_mode', …, true)`. The dossier
+    /// search: under a common prefix, a caller who sees many RCPs whole needs a plan that knows
+    /// the prefix, and it keeps generic plans for everyone else
+    /// (`worklist::patients_under_prefix`).
+    Switchable,
     /// Each prepared statement keeps its generic plan (`plan_cache_mode = force_generic_plan`,
     /// set in the round trip of the `BEGIN`). For the lists of #11 whose plans are index walks
     /// that do not depend on the values: planning them with `IN`/`ANY` lists afresh on every
@@ -474,6 +479,18 @@ fn finish<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Re
 /// the write lock, so readers proceed beside a writer on either store.
 pub fn read<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
     conn.transaction(work)
+}
+
+/// Runs `work`, which only reads, for an audited read with PostgreSQL's own plans: on SQLite in
+/// a snapshot ([`read`]); on PostgreSQL in no transaction at all, each statement its own, which
+/// is what `READ COMMITTED` gives each statement inside a transaction too (a snapshot of its
+/// own). Its `BEGIN` and `COMMIT` were two of a dossier read's five round trips: pgbench, 1M
+/// dossiers, 16 clients, ran a dossier read's statements at 2,413-2,464 transactions/s with
+/// them and 2,894-3,098 without (#11, ninth round). Inside a transaction already, a savepoint.
+pub fn read_in_autocommit<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
+    use diesel::connection::TransactionManager;
+    let nested = <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some();
+    if is_sqlite(conn) || nested { conn.transaction(work) } else { work(conn) }
 }
 
 /// True on the embedded store.

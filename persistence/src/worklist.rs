@@ -422,7 +422,7 @@ pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &
     }
     let patient = s.patient.as_deref().map(PatientCriterion::parse).transpose()?.flatten();
     let after = page.after.as_ref().map(|(at, id)| parse_cursor_time(at).map(|at| (at, id.clone()))).transpose()?;
-    audit::audited_read(conn, p, "dossier.search", "dossier", |c, trail| {
+    audit::audited_read_planned(conn, db::Plans::Switchable, p, "dossier.search", "dossier", |c, trail| {
         let scope = scope::load(c, p)?;
         let wide = scope.all_dossier_rcps().len() > WIDE_SCOPE_RCPS;
         let narrow = match &patient {
@@ -459,7 +459,8 @@ const RARE_PREFIX_PATIENTS: i64 = 100;
 /// How many patients' family names start with `key`, counted up to `cap` on the name index.
 ///
 /// With `keep_plans`, PostgreSQL keeps its generic plans for the rest of the transaction
-/// (`set_config(…, true)`, a `SET LOCAL` sent in this round trip; see [`db::Plans::Kept`]).
+/// (`set_config(…, true)`, a `SET LOCAL` sent in this round trip; see [`db::Plans::Kept`]; the
+/// search's transaction is [`db::Plans::Switchable`] for it).
 /// Both paths a caller who does not see many RCPs whole can take are planned alike whatever
 /// the values: the visible walk, and the name range under a rare prefix. Re-planning the
 /// visible walk on every call cost PostgreSQL 1.3-1.7 ms, as much as running it, at 1M dossiers
