@@ -111,22 +111,6 @@ pub fn audited_read_planned<T>(
     record_refusal(result, || record_read(conn, p, action, resource_type, &trail, "denied"))
 }
 
-/// Commits a read's event in a statement of its own: on SQLite to the read trail, on PostgreSQL
-/// to `audit_events`.
-fn record_read(
-    conn: &mut DbConnection,
-    p: &Principal,
-    action: &str,
-    resource_type: &str,
-    trail: &Trail,
-    outcome: &str,
-) -> Result<(), Error> {
-    match db::on_read_trail(conn, |c| insert_read(c, p, action, resource_type, trail, outcome))? {
-        Some(()) => Ok(()),
-        None => insert(conn, p, action, resource_type, trail, outcome),
-    }
-}
-
 /// A refused or failed attempt leaves a `denied` event, written by `record`; an outage or a bug
 /// leaves none (the store may not even answer), and the caller gets its error.
 fn record_refusal<T>(result: Result<T, Error>, record: impl FnOnce() -> Result<(), Error>) -> Result<T, Error> {
@@ -162,17 +146,24 @@ fn insert(conn: &mut DbConnection, p: &Principal, action: &str, resource_type: &
     Ok(())
 }
 
-/// SQLite only: [`insert`] into the read trail.
-fn insert_read(
-    conn: &mut diesel::SqliteConnection,
+/// Commits a read's event in a statement of its own: on SQLite to the read trail, on PostgreSQL
+/// to `audit_events`.
+fn record_read(
+    conn: &mut DbConnection,
     p: &Principal,
     action: &str,
     resource_type: &str,
     trail: &Trail,
     outcome: &str,
 ) -> Result<(), Error> {
-    diesel::insert_into(read_events::table).values(event!(read_events, p, action, resource_type, trail, outcome)).execute(conn)?;
-    Ok(())
+    let on_trail = db::on_read_trail(conn, |c| {
+        diesel::insert_into(read_events::table).values(event!(read_events, p, action, resource_type, trail, outcome)).execute(c)?;
+        Ok(())
+    })?;
+    match on_trail {
+        Some(()) => Ok(()),
+        None => insert(conn, p, action, resource_type, trail, outcome),
+    }
 }
 
 /// A new event's id: a UUID v7, ordered by time, so that each insert lands at the right edge
