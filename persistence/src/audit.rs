@@ -1,7 +1,8 @@
 //! The audit trail of patient data: every read or write of a patient, dossier, document or
-//! report leaves exactly one event, written in the same transaction as what it records (on
-//! SQLite, a read's event is committed to the read trail before anything is answered); a
-//! refused or failed attempt leaves a `denied` event of its own.
+//! report leaves exactly one event, committed before anything is answered. A write's event is
+//! written in the write's transaction; a read's in its transaction on PostgreSQL when it has
+//! one, otherwise in a statement of its own after it (on SQLite, to the read trail). A refused
+//! or failed attempt leaves a `denied` event of its own.
 
 use chrono::NaiveDateTime;
 use concerto_domain::delegation::Grant;

@@ -433,10 +433,9 @@ pub fn write_planned<T>(
     plans: Plans,
     work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::connection::AnsiTransactionManager;
     // Inside a transaction already (the demo world, built in one), a savepoint suffices.
-    let nested = <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some();
-    if nested {
+    if in_transaction(conn)? {
         return conn.transaction(work);
     }
     let sqlite = match conn {
@@ -475,8 +474,9 @@ fn finish<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Re
     }
 }
 
-/// Runs `work`, which only reads, in one transaction: a consistent snapshot that never takes
-/// the write lock, so readers proceed beside a writer on either store.
+/// Runs `work`, which only reads, in one transaction that never takes the write lock, so
+/// readers proceed beside a writer on either store: one snapshot on SQLite; on PostgreSQL,
+/// under `READ COMMITTED`, a snapshot per statement.
 pub fn read<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
     conn.transaction(work)
 }
@@ -488,9 +488,13 @@ pub fn read<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> 
 /// dossiers, 16 clients, ran a dossier read's statements at 2,413-2,464 transactions/s with
 /// them and 2,894-3,098 without (#11, ninth round). Inside a transaction already, a savepoint.
 pub fn read_in_autocommit<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
+    if is_sqlite(conn) || in_transaction(conn)? { read(conn, work) } else { work(conn) }
+}
+
+/// True when `conn` is inside a transaction already (the demo world is built in one).
+fn in_transaction(conn: &mut DbConnection) -> Result<bool, Error> {
     use diesel::connection::TransactionManager;
-    let nested = <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some();
-    if is_sqlite(conn) || nested { conn.transaction(work) } else { work(conn) }
+    Ok(<DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some())
 }
 
 /// True on the embedded store.
