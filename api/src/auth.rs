@@ -1,18 +1,15 @@
-//! Authentication: argon2id passwords, HS256 access tokens, and the `Caller` extractor that
-//! reloads the caller's rights from the database on every request.
+//! Authentication: argon2id passwords, HS256 access tokens, and the `Caller` extractor whose
+//! rights are read from the database on every request, with the handler's first piece of work.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm as Algorithm2, Argon2, Params, Version};
-use concerto_domain::principal::Principal;
-use concerto_domain::professional::Professional;
 use concerto_persistence::accounts::LoadedCaller;
-use concerto_persistence::affiliations::ActingForNamed;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -114,7 +111,7 @@ impl TokenKeys {
     }
 }
 
-fn invalid_token() -> ApiError {
+pub(crate) fn invalid_token() -> ApiError {
     ApiError::Unauthorized { code: "invalid_token", detail: "a valid, unexpired bearer token is required".to_owned() }
 }
 
@@ -182,18 +179,28 @@ pub fn verify_nobody(password: &str) {
     let _ = verify_password(password, phc);
 }
 
-/// The authenticated caller of a request, with the relations the rules decide on.
+/// The authenticated caller of a request: the account a valid token speaks for. Its rights are
+/// read fresh from the database by the request's first piece of database work
+/// ([`AppState::db_as`], [`AppState::rights_of`]), for a request without a body in the same
+/// blocking call and on the same connection as the handler's own work: each hop between actix's
+/// workers and its blocking pool cost a dossier read about a tenth of its throughput (tenth
+/// round, `bench/RESULTS.md`).
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// Rights and relations, fresh from the database.
-    pub principal: Principal,
-    /// The professional behind the account.
-    pub professional: Professional,
-    /// For a secretary: the physicians she acts for, with their names (for `/me`).
-    pub acting_for: Vec<ActingForNamed>,
-    /// The connection the rights were read on: the handler's work runs on it too
-    /// (`state.db_on(&caller.connection, ..)`), one checkout per request.
+    /// The account and the token's generation, checked against the account with the rights.
+    pub(crate) subject: TokenSubject,
+    /// The rights once read: later pieces of the same request reuse them.
+    pub(crate) rights: Arc<OnceLock<Arc<LoadedCaller>>>,
+    /// The connection of the request: the rights and the handler's work are read on it, one
+    /// checkout per request.
     pub connection: HeldConnection,
+}
+
+impl Caller {
+    /// The caller's account id, as the token says (the account is checked with the rights).
+    pub fn account_id(&self) -> &str {
+        &self.subject.account_id
+    }
 }
 
 /// Whether the request announces a body (a length above zero, or a chunked one).
@@ -207,6 +214,11 @@ impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
+    /// Checks the token. A request without a body reads nothing more here: its rights come with
+    /// the handler's first piece of work. A request with one is authenticated before its body
+    /// is judged (a disabled account gets 401, not a validation error), then gives the
+    /// connection back: actix reads the body beside this extractor, and a client sending it
+    /// slowly would keep the connection meanwhile (a handful of them would exhaust the pool).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = req
@@ -219,18 +231,12 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
             let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
-            let connection = HeldConnection::default();
-            let loaded = state
-                .db_on(&connection, move |c| concerto_persistence::accounts::load_caller(c, &subject.account_id, Some(subject.generation)))
-                .await?;
-            // Actix reads the body beside this extractor: a client sending it slowly would keep
-            // the connection meanwhile, and a handful of them would exhaust the pool. A request
-            // with a body gives it back and its handler checks out another; reads keep one.
+            let caller = Caller { subject, rights: Arc::default(), connection: HeldConnection::default() };
             if has_body {
-                connection.release();
+                state.rights_of(&caller).await?;
+                caller.connection.release();
             }
-            let LoadedCaller { principal, professional, acting_for } = loaded.ok_or_else(invalid_token)?;
-            Ok(Caller { principal, professional, acting_for, connection })
+            Ok(caller)
         })
     }
 }

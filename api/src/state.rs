@@ -5,11 +5,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use actix_web::web;
+use concerto_domain::principal::Principal;
+use concerto_persistence::accounts::{self, LoadedCaller};
 use concerto_persistence::db::{PooledConnection, StatementCount, statements_on_this_thread};
 use concerto_persistence::{DbConnection, Pool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::auth::TokenKeys;
+use crate::auth::{Caller, TokenKeys, invalid_token};
 use crate::config::AuthSettings;
 use crate::error::ApiError;
 
@@ -25,7 +27,10 @@ pub struct AppState {
     /// SQL statements sent by request handlers since start-up.
     pub statements: SqlTally,
     /// Connections checked out of the pool by request work since start-up.
-    pub checkouts: CheckoutTally,
+    pub checkouts: Tally,
+    /// Pieces of request work run on actix's blocking pool since start-up: each is a hop from
+    /// a worker thread and back.
+    pub blocking_calls: Tally,
     /// Held shared by every piece of database work, and exclusively by the SQLite WAL checkpoint
     /// for the instant it needs no reader and no writer (see [`AppState::checkpoint_wal`]).
     gate: Arc<RwLock<()>>,
@@ -54,26 +59,31 @@ impl SqlTally {
     }
 }
 
-/// A running total of pool checkouts: an authenticated request takes one connection and does
-/// all its work on it, so the tests count checkouts per request as they count statements.
+/// A running count (pool checkouts, blocking calls): an authenticated request takes one
+/// connection and does all its work on it, a list in one blocking call, so the tests count
+/// these per request as they count statements.
 #[derive(Debug, Clone, Default)]
-pub struct CheckoutTally(Arc<AtomicU64>);
+pub struct Tally(Arc<AtomicU64>);
 
-impl CheckoutTally {
+impl Tally {
     /// The total so far.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn checkout(&self, pool: &Pool) -> Result<PooledConnection, concerto_persistence::Error> {
+    fn add_one(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn checkout(&self, pool: &Pool) -> Result<PooledConnection, concerto_persistence::Error> {
+        self.add_one();
         Ok(pool.get()?)
     }
 }
 
-/// The pooled connection of one request, checked out by its first piece of database work (the
-/// `Caller` extractor's) and given back when the last clone is dropped, at the end of the
-/// request: the caller's rights and the handler's work share one checkout.
+/// The pooled connection of one request, checked out by its first piece of database work and
+/// given back when the last clone is dropped, at the end of the request: the caller's rights and
+/// the handler's work share one checkout.
 #[derive(Clone, Default)]
 pub struct HeldConnection(Arc<Mutex<Held>>);
 
@@ -110,7 +120,16 @@ impl AppState {
     /// The state over a pool, token keys and the login settings.
     pub fn new(pool: Pool, tokens: TokenKeys, auth: AuthSettings) -> Self {
         let turns = Arc::new(Semaphore::new(usize::try_from(pool.max_size()).unwrap_or(1)));
-        Self { pool, tokens, auth, statements: SqlTally::default(), checkouts: CheckoutTally::default(), gate: Arc::default(), turns }
+        Self {
+            pool,
+            tokens,
+            auth,
+            statements: SqlTally::default(),
+            checkouts: Tally::default(),
+            blocking_calls: Tally::default(),
+            gate: Arc::default(),
+            turns,
+        }
     }
 
     /// Waits, in arrival order, for a turn at the pool, as long as the pool's own timeout. r2d2
@@ -156,6 +175,38 @@ impl AppState {
         self.db_with(Some(held), work).await
     }
 
+    /// [`AppState::db_on`] for an authenticated caller: the caller's rights first, when this
+    /// request has not read them yet (unknown or disabled account, revoked token: 401), then
+    /// `work` with them, in one blocking call.
+    pub async fn db_as<T, F>(&self, caller: &Caller, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &Principal) -> Result<T, concerto_persistence::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (subject, rights) = (caller.subject.clone(), caller.rights.clone());
+        let done = self
+            .db_on(&caller.connection, move |c| {
+                let loaded = match rights.get() {
+                    Some(loaded) => loaded,
+                    None => match accounts::load_caller(c, &subject.account_id, Some(subject.generation))? {
+                        Some(loaded) => rights.get_or_init(|| Arc::new(loaded)),
+                        None => return Ok(None),
+                    },
+                };
+                work(c, &loaded.principal).map(Some)
+            })
+            .await?;
+        done.ok_or_else(invalid_token)
+    }
+
+    /// The caller's rights, relations and names, read as [`AppState::db_as`] reads them: for a
+    /// handler that decides before any other database work (`/me`, a check before hashing).
+    pub async fn rights_of(&self, caller: &Caller) -> Result<Arc<LoadedCaller>, ApiError> {
+        let rights = caller.rights.clone();
+        self.db_as(caller, |_, _| Ok(())).await?;
+        rights.get().cloned().ok_or_else(invalid_token)
+    }
+
     /// [`AppState::db_on`] when there is a held connection, else [`AppState::db`]: for code
     /// shared by requests with and without a caller (login throttling).
     pub async fn db_with<T, F>(&self, held: Option<&HeldConnection>, work: F) -> Result<T, ApiError>
@@ -169,6 +220,7 @@ impl AppState {
         };
         let (pool, gate, checkouts) = (self.pool.clone(), self.gate.clone(), self.checkouts.clone());
         let held = held.cloned();
+        self.blocking_calls.add_one();
         let (result, sent) = web::block(move || {
             let before = statements_on_this_thread();
             // The connection first, the gate second: a piece never waits for the pool while it

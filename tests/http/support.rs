@@ -75,7 +75,9 @@ pub struct TestApp {
     /// The SQL statements the server's handlers have sent so far.
     pub statements: concerto_api::state::SqlTally,
     /// The connections the server's request work has checked out of its pool so far.
-    pub checkouts: concerto_api::state::CheckoutTally,
+    pub checkouts: concerto_api::state::Tally,
+    /// The pieces of request work the server has run on its blocking pool so far.
+    pub blocking_calls: concerto_api::state::Tally,
     db: TestDb,
     admin: OnceLock<User>,
     counter: std::cell::Cell<u32>,
@@ -126,33 +128,31 @@ impl TestApp {
             }
         };
         let pool = db::connect(&store, 4).expect("connect and migrate");
-        let (base, statements, checkouts) = Self::start_server(pool.clone(), &options);
+        let (base, state) = Self::start_server(pool.clone(), &options);
         TestApp {
             base,
             client: awc::Client::builder().disable_redirects().timeout(std::time::Duration::from_secs(30)).finish(),
             pool,
             store,
             options,
-            statements,
-            checkouts,
+            statements: state.statements,
+            checkouts: state.checkouts,
+            blocking_calls: state.blocking_calls,
             db: test_db,
             admin: OnceLock::new(),
             counter: std::cell::Cell::new(0),
         }
     }
 
-    fn start_server(
-        pool: concerto_persistence::Pool,
-        options: &Options,
-    ) -> (String, concerto_api::state::SqlTally, concerto_api::state::CheckoutTally) {
+    /// A server over `pool`: its base URL and its state (for the tallies).
+    fn start_server(pool: concerto_persistence::Pool, options: &Options) -> (String, AppState) {
         let state = AppState::new(pool, TokenKeys::new(SECRET, 3600), options.auth.clone());
-        let (statements, checkouts) = (state.statements.clone(), state.checkouts.clone());
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let serve = concerto_api::ServeOptions { cors_origins: options.cors_origins.clone(), ..concerto_api::ServeOptions::new(1) };
-        let server = concerto_api::serve(state, listener, serve).expect("server");
+        let server = concerto_api::serve(state.clone(), listener, serve).expect("server");
         actix_rt::spawn(server);
-        (base, statements, checkouts)
+        (base, state)
     }
 
     /// A second instance over the same database, with a pool of its own (as a second process

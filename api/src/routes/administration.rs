@@ -71,8 +71,8 @@ pub async fn create_center(
     body: web::Json<CreateCancerCenter>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let (body, p) = (body.into_inner(), caller.principal);
-    let center = state.db_on(&caller.connection, move |c| cancer_centers::create(c, &p, &body.name, &body.code)).await?;
+    let body = body.into_inner();
+    let center = state.db_as(&caller, move |c, p| cancer_centers::create(c, p, &body.name, &body.code)).await?;
     Ok(created(&format!("/cancer-centers/{}", center.id)).json(CancerCenterView::from(center)))
 }
 
@@ -82,7 +82,7 @@ pub async fn create_center(
 #[get("/cancer-centers")]
 pub async fn list_centers(state: web::Data<AppState>, caller: Caller, paging: web::Query<Paging>) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
-    let centers = state.db_on(&caller.connection, move |c| cancer_centers::list(c, &page)).await?;
+    let centers = state.db_as(&caller, move |c, _| cancer_centers::list(c, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(centers, CancerCenterView::from)))
 }
 
@@ -215,8 +215,7 @@ pub async fn create_request(
         rpps: non_blank(body.rpps).map(|r| Rpps::parse(&r)).transpose()?,
         expected_profile: body.expected_profile.into(),
     };
-    let p = caller.principal;
-    let request = state.db_on(&caller.connection, move |c| account_requests::create(c, &p, &new)).await?;
+    let request = state.db_as(&caller, move |c, p| account_requests::create(c, p, &new)).await?;
     Ok(created(&format!("/account-requests/{}", request.id)).json(AccountRequestView::from(request)))
 }
 
@@ -246,8 +245,8 @@ pub async fn list_requests(
     query: web::Query<RequestQuery>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, status, p) = (paging.request()?, query.status.map(RequestStatus::from), caller.principal);
-    let requests = state.db_on(&caller.connection, move |c| account_requests::list(c, &p, status, &page)).await?;
+    let (page, status) = (paging.request()?, query.status.map(RequestStatus::from));
+    let requests = state.db_as(&caller, move |c, p| account_requests::list(c, p, status, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(requests, AccountRequestView::from)))
 }
 
@@ -295,10 +294,10 @@ pub async fn fulfil(
     body: web::Json<FulfilRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    concerto_domain::rules::may_administer_platform(&caller.principal)?;
-    let (id, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
+    concerto_domain::rules::may_administer_platform(&state.rights_of(&caller).await?.principal)?;
+    let (id, body) = (id.into_inner(), body.into_inner());
     let hash = web::block(move || hash_password(&body.initial_password)).await??;
-    let done = state.db_on(&caller.connection, move |c| account_requests::fulfil(c, &p, &id, &body.username, &hash)).await?;
+    let done = state.db_as(&caller, move |c, p| account_requests::fulfil(c, p, &id, &body.username, &hash)).await?;
     Ok(HttpResponse::Ok().json(FulfilmentView { professional_id: done.professional_id, account_id: done.account_id }))
 }
 
@@ -332,8 +331,8 @@ pub async fn reject(
     body: web::Json<RejectRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let (id, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
-    let request = state.db_on(&caller.connection, move |c| account_requests::reject(c, &p, &id, &body.reason)).await?;
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let request = state.db_as(&caller, move |c, p| account_requests::reject(c, p, &id, &body.reason)).await?;
     Ok(HttpResponse::Ok().json(AccountRequestView::from(request)))
 }
 
@@ -394,11 +393,11 @@ pub struct CreateAccount {
 #[post("/accounts")]
 pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateAccount>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    concerto_domain::rules::may_administer_platform(&caller.principal)?;
-    let (body, p) = (body.into_inner(), caller.principal);
+    concerto_domain::rules::may_administer_platform(&state.rights_of(&caller).await?.principal)?;
+    let body = body.into_inner();
     let password = body.password.clone();
     let hash = web::block(move || hash_password(&password)).await??;
-    let account = state.db_on(&caller.connection, move |c| accounts::create(c, &p, &body.professional_id, &body.username, &hash)).await?;
+    let account = state.db_as(&caller, move |c, p| accounts::create(c, p, &body.professional_id, &body.username, &hash)).await?;
     Ok(created(&format!("/accounts/{}", account.id)).json(AccountView::from(account)))
 }
 
@@ -428,7 +427,7 @@ pub async fn patch_account(
     id: web::Path<String>,
     body: web::Json<PatchAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, active, p) = (id.into_inner(), body.active, caller.principal);
-    let account = state.db_on(&caller.connection, move |c| accounts::set_active(c, &p, &id, active)).await?;
+    let (id, active) = (id.into_inner(), body.active);
+    let account = state.db_as(&caller, move |c, p| accounts::set_active(c, p, &id, active)).await?;
     Ok(HttpResponse::Ok().json(AccountView::from(account)))
 }

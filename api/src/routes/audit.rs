@@ -91,7 +91,6 @@ pub async fn list(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
-    let centers = concerto_domain::rules::administered_centers(&caller.principal, "center_coordinator_required")?;
     let query = query.into_inner();
     let filter = AuditFilter {
         patient_id: non_blank(query.patient_id),
@@ -99,6 +98,11 @@ pub async fn list(
         from: query.from.map(|t| t.naive_utc()),
         to: query.to.map(|t| t.naive_utc()),
     };
-    let found = state.db_on(&caller.connection, move |c| audit::list(c, &filter, centers.as_deref(), &page)).await?;
+    let found = state
+        .db_as(&caller, move |c, p| {
+            let centers = concerto_domain::rules::administered_centers(p, "center_coordinator_required")?;
+            audit::list(c, &filter, centers.as_deref(), &page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, AuditEventView::from)))
 }

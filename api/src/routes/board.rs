@@ -119,10 +119,10 @@ pub async fn set_specialty(
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let body = body.into_inner();
-    let (id, p) = (id.into_inner(), caller.principal);
+    let id = id.into_inner();
     let value = SpecialtyOf { specialty: body.specialty.into(), subspecialty: body.subspecialty.map(|s| s.trim().to_owned()) };
     let professional_id = id.clone();
-    let set = state.db_on(&caller.connection, move |c| specialties::set(c, &p, &id, &value)).await?;
+    let set = state.db_as(&caller, move |c, p| specialties::set(c, p, &id, &value)).await?;
     Ok(HttpResponse::Ok().json(SpecialtyView { professional_id, specialty: set.specialty.into(), subspecialty: set.subspecialty }))
 }
 
@@ -163,7 +163,7 @@ impl From<&QuorumRule> for QuorumView {
 pub async fn get_quorum(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let rule = state
-        .db_on(&caller.connection, move |c| {
+        .db_as(&caller, move |c, _| {
             concerto_persistence::rcps::find(c, &id)?;
             attendance::rule_of(c, &id)
         })
@@ -193,8 +193,8 @@ pub async fn set_quorum(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let rule = QuorumRule::new(body.min_physicians, body.min_specialties, body.required_specialties.into_iter().map(Into::into).collect())?;
-    let (id, p) = (id.into_inner(), caller.principal);
-    let rule = state.db_on(&caller.connection, move |c| attendance::set_rule(c, &p, &id, &rule)).await?;
+    let id = id.into_inner();
+    let rule = state.db_as(&caller, move |c, p| attendance::set_rule(c, p, &id, &rule)).await?;
     Ok(HttpResponse::Ok().json(QuorumView::from(&rule)))
 }
 
@@ -301,8 +301,8 @@ pub async fn set_attendance(
     body: web::Json<SetAttendance>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let (id, p, present) = (id.into_inner(), caller.principal, body.into_inner().present_ids);
-    let recorded = state.db_on(&caller.connection, move |c| attendance::record(c, &p, &id, &present)).await?;
+    let (id, present) = (id.into_inner(), body.into_inner().present_ids);
+    let recorded = state.db_as(&caller, move |c, p| attendance::record(c, p, &id, &present)).await?;
     Ok(HttpResponse::Ok().json(AttendanceView::from(recorded)))
 }
 
@@ -319,7 +319,7 @@ pub async fn set_attendance(
 )]
 #[get("/sessions/{id}/attendance")]
 pub async fn get_attendance(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (id, p) = (id.into_inner(), caller.principal);
-    let found = state.db_on(&caller.connection, move |c| attendance::read(c, &p, &id)).await?;
+    let id = id.into_inner();
+    let found = state.db_as(&caller, move |c, p| attendance::read(c, p, &id)).await?;
     Ok(HttpResponse::Ok().json(AttendanceView::from(found)))
 }

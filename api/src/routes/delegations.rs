@@ -158,8 +158,8 @@ pub async fn history(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
-    let (id, p, at) = (id.into_inner(), caller.principal, query.at.map(|t| t.naive_utc()));
-    let (events, holders) = state.db_on(&caller.connection, move |c| delegations::history(c, &p, &id, at, &page)).await?;
+    let (id, at) = (id.into_inner(), query.at.map(|t| t.naive_utc()));
+    let (events, holders) = state.db_as(&caller, move |c, p| delegations::history(c, p, &id, at, &page)).await?;
     Ok(HttpResponse::Ok().json(DelegationHistory {
         items: events.items.into_iter().map(Into::into).collect(),
         next_cursor: events.next_cursor,

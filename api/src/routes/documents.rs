@@ -211,12 +211,12 @@ pub async fn add(
     if announced.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
         return Err(too_large());
     }
-    // Up to 10 MiB stream in at the client's pace: the pool gets the connection back meanwhile,
-    // and the insert checks out another (an upload costs two checkouts, not a stalled pool).
-    caller.connection.release();
+    // The `Caller` extractor read the rights of this request with a body and gave the connection
+    // back: up to 10 MiB stream in at the client's pace, and the insert checks out another (an
+    // upload costs two checkouts, not a stalled pool).
     let new = read_upload(payload).await?;
-    let (patient_id, p) = (id.into_inner(), caller.principal);
-    let document = state.db_on(&caller.connection, move |c| documents::add(c, &p, &patient_id, &new)).await?;
+    let patient_id = id.into_inner();
+    let document = state.db_as(&caller, move |c, p| documents::add(c, p, &patient_id, &new)).await?;
     Ok(created(&format!("/documents/{}", document.id)).json(DocumentView::from(document)))
 }
 
@@ -237,8 +237,8 @@ pub async fn list(
     id: web::Path<String>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let (patient_id, page, p) = (id.into_inner(), paging.request()?, caller.principal);
-    let found = state.db_on(&caller.connection, move |c| documents::list(c, &p, &patient_id, &page)).await?;
+    let (patient_id, page) = (id.into_inner(), paging.request()?);
+    let found = state.db_as(&caller, move |c, p| documents::list(c, p, &patient_id, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, DocumentView::from)))
 }
 
@@ -254,8 +254,8 @@ pub async fn list(
 )]
 #[get("/documents/{id}")]
 pub async fn describe(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (id, p) = (id.into_inner(), caller.principal);
-    let document = state.db_on(&caller.connection, move |c| documents::metadata(c, &p, &id)).await?;
+    let id = id.into_inner();
+    let document = state.db_as(&caller, move |c, p| documents::metadata(c, p, &id)).await?;
     Ok(HttpResponse::Ok().json(DocumentView::from(document)))
 }
 
@@ -273,8 +273,8 @@ pub async fn describe(state: web::Data<AppState>, caller: Caller, id: web::Path<
 )]
 #[get("/documents/{id}/content")]
 pub async fn download(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (id, p) = (id.into_inner(), caller.principal);
-    let (document, bytes) = state.db_on(&caller.connection, move |c| documents::content(c, &p, &id)).await?;
+    let id = id.into_inner();
+    let (document, bytes) = state.db_as(&caller, move |c, p| documents::content(c, p, &id)).await?;
     // Text was checked to be UTF-8 on the way in: say so, so accents show right.
     let extension = match DocumentType::ALL.into_iter().find(|t| t.as_str() == document.content_type) {
         Some(DocumentType::Pdf) => "pdf",

@@ -174,14 +174,14 @@ pub async fn register(
     body: web::Json<RegisterDossier>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let (session, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
+    let (session, body) = (id.into_inner(), body.into_inner());
     let new = NewDossier {
         patient_id: body.patient_id,
         requester_id: body.requester_id,
         clinical_summary: non_blank(body.clinical_summary),
         question: non_blank(body.question),
     };
-    let d = state.db_on(&caller.connection, move |c| dossiers::register(c, &p, &session, &new)).await?;
+    let d = state.db_as(&caller, move |c, p| dossiers::register(c, p, &session, &new)).await?;
     let tag = etag(d.version);
     Ok(created(&format!("/dossiers/{}", d.id)).insert_header((header::ETAG, tag)).json(DossierView::from(d)))
 }
@@ -199,8 +199,8 @@ pub async fn register(
 )]
 #[get("/dossiers/{id}")]
 pub async fn read(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (id, p) = (id.into_inner(), caller.principal);
-    let d = state.db_on(&caller.connection, move |c| dossiers::read(c, &p, &id)).await?;
+    let id = id.into_inner();
+    let d = state.db_as(&caller, move |c, p| dossiers::read(c, p, &id)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, d))
 }
 
@@ -272,8 +272,8 @@ pub async fn update(
         return Err(ApiError::invalid_field("validation_failed", "body", "nothing to change"));
     }
     let version = if_match(&req);
-    let (id, p) = (id.into_inner(), caller.principal);
-    let d = state.db_on(&caller.connection, move |c| dossiers::update(c, &p, &id, version, &changes)).await?;
+    let id = id.into_inner();
+    let d = state.db_as(&caller, move |c, p| dossiers::update(c, p, &id, version, &changes)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, d))
 }
 
@@ -303,8 +303,8 @@ pub async fn validate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let version = if_match(&req);
-    let (id, p) = (id.into_inner(), caller.principal);
-    let d = state.db_on(&caller.connection, move |c| dossiers::validate(c, &p, &id, version)).await?;
+    let id = id.into_inner();
+    let d = state.db_as(&caller, move |c, p| dossiers::validate(c, p, &id, version)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, d))
 }
 
@@ -339,8 +339,8 @@ impl From<Report> for ReportView {
 )]
 #[get("/dossiers/{id}/report")]
 pub async fn report(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (id, p) = (id.into_inner(), caller.principal);
-    let r = state.db_on(&caller.connection, move |c| dossiers::report(c, &p, &id)).await?;
+    let id = id.into_inner();
+    let r = state.db_as(&caller, move |c, p| dossiers::report(c, p, &id)).await?;
     Ok(HttpResponse::Ok().json(ReportView::from(r)))
 }
 
@@ -430,9 +430,9 @@ pub async fn send_report(
     body: web::Json<SendReport>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let (id, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
+    let (id, body) = (id.into_inner(), body.into_inner());
     let channel = ReportChannel::from(body.channel);
-    let t = state.db_on(&caller.connection, move |c| dossiers::send_report(c, &p, &id, &body.recipient_ids, channel)).await?;
+    let t = state.db_as(&caller, move |c, p| dossiers::send_report(c, p, &id, &body.recipient_ids, channel)).await?;
     Ok(created(&format!("/dossiers/{}/report/transmissions/{}", t.dossier_id, t.id)).json(TransmissionView::from(t)))
 }
 
@@ -453,8 +453,8 @@ pub async fn transmissions(
     id: web::Path<String>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, page, p) = (id.into_inner(), paging.request()?, caller.principal);
-    let found = state.db_on(&caller.connection, move |c| dossiers::transmissions(c, &p, &id, &page)).await?;
+    let (id, page) = (id.into_inner(), paging.request()?);
+    let found = state.db_as(&caller, move |c, p| dossiers::transmissions(c, p, &id, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, TransmissionView::from)))
 }
 
@@ -502,7 +502,7 @@ pub async fn tab(
         TabName::Correspondent => Tab::Correspondent,
         TabName::Treating => Tab::Treating,
     };
-    let (page, p) = (paging.request()?, caller.principal);
-    let found = state.db_on(&caller.connection, move |c| dossiers::tab(c, &p, tab, &page)).await?;
+    let page = paging.request()?;
+    let found = state.db_as(&caller, move |c, p| dossiers::tab(c, p, tab, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, DossierSummaryView::from)))
 }

@@ -285,8 +285,8 @@ pub async fn create(
     options: web::Query<CreateOptions>,
     body: web::Json<CreatePatient>,
 ) -> Result<HttpResponse, ApiError> {
-    let (new, confirm_new, p) = (body.into_inner().into_new()?, options.confirm_new.unwrap_or(false), caller.principal);
-    let patient = state.db_on(&caller.connection, move |c| patients::create(c, &p, &new, confirm_new)).await?;
+    let (new, confirm_new) = (body.into_inner().into_new()?, options.confirm_new.unwrap_or(false));
+    let patient = state.db_as(&caller, move |c, p| patients::create(c, p, &new, confirm_new)).await?;
     let location = format!("/patients/{}", patient.identity.id);
     Ok(with_etag(created(&location), patient))
 }
@@ -322,10 +322,10 @@ pub async fn search(
     query: web::Query<SearchQuery>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, p) = (paging.request()?, caller.principal);
+    let page = paging.request()?;
     let query = query.into_inner();
     let query = IdentityQuery { family_name: query.family_name, birth_date: query.birth_date, ins: query.ins };
-    let found = state.db_on(&caller.connection, move |c| patients::search(c, &p, &query, &page)).await?;
+    let found = state.db_as(&caller, move |c, p| patients::search(c, p, &query, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, PatientIdentityView::from)))
 }
 
@@ -343,8 +343,8 @@ pub async fn search(
 )]
 #[get("/patients/{id}")]
 pub async fn read(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (id, p) = (id.into_inner(), caller.principal);
-    let patient = state.db_on(&caller.connection, move |c| patients::read(c, &p, &id)).await?;
+    let id = id.into_inner();
+    let patient = state.db_as(&caller, move |c, p| patients::read(c, p, &id)).await?;
     Ok(with_etag(HttpResponse::Ok(), patient))
 }
 
@@ -428,7 +428,7 @@ pub async fn update(
     // The body is judged before the precondition: an invalid one is invalid whatever the version.
     let patch = body.into_inner().into_patch()?;
     let version = if_match(&req);
-    let (id, p) = (id.into_inner(), caller.principal);
-    let patient = state.db_on(&caller.connection, move |c| patients::update(c, &p, &id, version, &patch)).await?;
+    let id = id.into_inner();
+    let patient = state.db_as(&caller, move |c, p| patients::update(c, p, &id, version, &patch)).await?;
     Ok(with_etag(HttpResponse::Ok(), patient))
 }

@@ -223,8 +223,7 @@ impl CreateProfessional {
 #[post("/professionals")]
 pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateProfessional>) -> Result<HttpResponse, ApiError> {
     let new = body.into_inner().into_new()?;
-    let p = caller.principal;
-    let created = state.db_on(&caller.connection, move |c| directory::create(c, &p, &new)).await?;
+    let created = state.db_as(&caller, move |c, p| directory::create(c, p, &new)).await?;
     Ok(common::created(&format!("/professionals/{}", created.id)).json(ProfessionalView::new(created, Vec::new())))
 }
 
@@ -265,7 +264,7 @@ pub async fn search(
         specialty: query.specialty.map(Into::into),
     };
     let (found, mut profiles, mut specialties) = state
-        .db_on(&caller.connection, move |c| {
+        .db_as(&caller, move |c, _| {
             let found = directory::search(c, &search, &page)?;
             let ids: Vec<String> = found.items.iter().map(|p| p.id.clone()).collect();
             Ok((found, directory::profiles_of_many(c, &ids)?, specialties::of(c, &ids)?))
@@ -291,7 +290,7 @@ pub async fn search(
 pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (prof, profiles, mut specialty) = state
-        .db_on(&caller.connection, move |c| {
+        .db_as(&caller, move |c, _| {
             let ids = [id.clone()];
             Ok((directory::find(c, &id)?, directory::profiles_of(c, &id)?, specialties::of(c, &ids)?))
         })
@@ -328,10 +327,10 @@ pub async fn set_category(
     id: web::Path<String>,
     body: web::Json<SetCategory>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, category, p) = (id.into_inner(), Category::from(body.category), caller.principal);
+    let (id, category) = (id.into_inner(), Category::from(body.category));
     let (prof, profiles) = state
-        .db_on(&caller.connection, move |c| {
-            let prof = directory::set_category(c, &p, &id, category)?;
+        .db_as(&caller, move |c, p| {
+            let prof = directory::set_category(c, p, &id, category)?;
             Ok((prof, directory::profiles_of(c, &id)?))
         })
         .await?;
@@ -359,8 +358,8 @@ pub async fn grant_profile(
     caller: Caller,
     path: web::Path<(String, String, ProfileKindName)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ((id, center, kind), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| directory::grant_profile(c, &p, &id, &center, kind.into())).await?;
+    let (id, center, kind) = path.into_inner();
+    state.db_as(&caller, move |c, p| directory::grant_profile(c, p, &id, &center, kind.into())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -385,8 +384,8 @@ pub async fn remove_profile(
     caller: Caller,
     path: web::Path<(String, String, ProfileKindName)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ((id, center, kind), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| directory::remove_profile(c, &p, &id, &center, kind.into())).await?;
+    let (id, center, kind) = path.into_inner();
+    state.db_as(&caller, move |c, p| directory::remove_profile(c, p, &id, &center, kind.into())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -439,8 +438,8 @@ pub struct SecretariesView {
 )]
 #[get("/professionals/{id}/secretaries")]
 pub async fn secretaries(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (id, p) = (id.into_inner(), caller.principal);
-    let of = state.db_on(&caller.connection, move |c| affiliations::secretaries_of(c, &p, &id)).await?;
+    let id = id.into_inner();
+    let of = state.db_as(&caller, move |c, p| affiliations::secretaries_of(c, p, &id)).await?;
     Ok(HttpResponse::Ok().json(SecretariesView {
         secretaries: of
             .secretaries
@@ -489,8 +488,8 @@ pub async fn add_secretary(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let dates = DelegationDates::from_body(&body)?;
-    let ((physician, secretary), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| affiliations::add_secretary(c, &p, &physician, &secretary, dates)).await?;
+    let (physician, secretary) = path.into_inner();
+    state.db_as(&caller, move |c, p| affiliations::add_secretary(c, p, &physician, &secretary, dates)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -511,8 +510,8 @@ pub async fn remove_secretary(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ((physician, secretary), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| affiliations::remove_secretary(c, &p, &physician, &secretary)).await?;
+    let (physician, secretary) = path.into_inner();
+    state.db_as(&caller, move |c, p| affiliations::remove_secretary(c, p, &physician, &secretary)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -538,8 +537,8 @@ pub async fn add_group(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let dates = DelegationDates::from_body(&body)?;
-    let ((physician, group), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| affiliations::add_group(c, &p, &physician, &group, dates)).await?;
+    let (physician, group) = path.into_inner();
+    state.db_as(&caller, move |c, p| affiliations::add_group(c, p, &physician, &group, dates)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -556,7 +555,7 @@ pub async fn add_group(
 )]
 #[delete("/professionals/{id}/secretary-groups/{group_id}")]
 pub async fn remove_group(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
-    let ((physician, group), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| affiliations::remove_group(c, &p, &physician, &group)).await?;
+    let (physician, group) = path.into_inner();
+    state.db_as(&caller, move |c, p| affiliations::remove_group(c, p, &physician, &group)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -125,8 +125,8 @@ pub struct CreateRcp {
 #[post("/rcps")]
 pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateRcp>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let (body, p) = (body.into_inner(), caller.principal);
-    let rcp = state.db_on(&caller.connection, move |c| rcps::create(c, &p, &body.cancer_center_id, &body.name, &body.specialty)).await?;
+    let body = body.into_inner();
+    let rcp = state.db_as(&caller, move |c, p| rcps::create(c, p, &body.cancer_center_id, &body.name, &body.specialty)).await?;
     Ok(created(&format!("/rcps/{}", rcp.id)).json(RcpView::from(rcp)))
 }
 
@@ -148,7 +148,7 @@ pub async fn list(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, center) = (paging.request()?, non_blank(query.into_inner().cancer_center_id));
-    let found = state.db_on(&caller.connection, move |c| rcps::list(c, center.as_deref(), &page)).await?;
+    let found = state.db_as(&caller, move |c, _| rcps::list(c, center.as_deref(), &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, RcpView::from)))
 }
 
@@ -165,7 +165,7 @@ pub async fn list(
 #[get("/rcps/{id}")]
 pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let d = state.db_on(&caller.connection, move |c| rcps::detail(c, &id)).await?;
+    let d = state.db_as(&caller, move |c, _| rcps::detail(c, &id)).await?;
     let member =
         |p: Person| p.role.map(|role| MemberView { professional_id: p.professional_id, display_name: p.display_name, role: role.into() });
     Ok(HttpResponse::Ok().json(RcpDetailView {
@@ -210,8 +210,8 @@ pub async fn set_member(
     path: web::Path<(String, String)>,
     body: web::Json<SetMember>,
 ) -> Result<HttpResponse, ApiError> {
-    let ((rcp, member), role, p) = (path.into_inner(), MemberRole::from(body.role), caller.principal);
-    state.db_on(&caller.connection, move |c| rcps::set_member(c, &p, &rcp, &member, role)).await?;
+    let ((rcp, member), role) = (path.into_inner(), MemberRole::from(body.role));
+    state.db_as(&caller, move |c, p| rcps::set_member(c, p, &rcp, &member, role)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -232,8 +232,8 @@ pub async fn remove_member(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ((rcp, member), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| rcps::remove_member(c, &p, &rcp, &member)).await?;
+    let (rcp, member) = path.into_inner();
+    state.db_as(&caller, move |c, p| rcps::remove_member(c, p, &rcp, &member)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -250,8 +250,8 @@ pub async fn remove_member(
 )]
 #[put("/rcps/{id}/managers/{professional_id}")]
 pub async fn add_manager(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
-    let ((rcp, manager), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| rcps::add_manager(c, &p, &rcp, &manager)).await?;
+    let (rcp, manager) = path.into_inner();
+    state.db_as(&caller, move |c, p| rcps::add_manager(c, p, &rcp, &manager)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -272,7 +272,7 @@ pub async fn remove_manager(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ((rcp, manager), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| rcps::remove_manager(c, &p, &rcp, &manager)).await?;
+    let (rcp, manager) = path.into_inner();
+    state.db_as(&caller, move |c, p| rcps::remove_manager(c, p, &rcp, &manager)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

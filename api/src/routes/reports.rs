@@ -81,13 +81,9 @@ pub async fn physician_secretaries(
     query: web::Query<ReportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (center, p) = (query.into_inner().cancer_center_id, caller.principal);
-    let rows: Vec<PhysicianSecretaryView> = state
-        .db_on(&caller.connection, move |c| reports::physician_secretaries(c, &p, &center))
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let center = query.into_inner().cancer_center_id;
+    let rows: Vec<PhysicianSecretaryView> =
+        state.db_as(&caller, move |c, p| reports::physician_secretaries(c, p, &center)).await?.into_iter().map(Into::into).collect();
     if wants_csv(&req) {
         return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(to_csv(&rows)?));
     }
@@ -276,9 +272,8 @@ pub async fn activity(
         to: to.and_time(chrono::NaiveTime::MIN),
         by,
     };
-    let p = caller.principal;
     let rows: Vec<ActivityRowView> =
-        state.db_on(&caller.connection, move |c| activity::report(c, &p, &query)).await?.into_iter().map(Into::into).collect();
+        state.db_as(&caller, move |c, p| activity::report(c, p, &query)).await?.into_iter().map(Into::into).collect();
     if wants_csv(&req) {
         return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(activity_csv(&rows)?));
     }

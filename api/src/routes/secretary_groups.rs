@@ -76,8 +76,8 @@ pub struct CreateGroup {
 #[post("/secretary-groups")]
 pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateGroup>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let (body, p) = (body.into_inner(), caller.principal);
-    let group = state.db_on(&caller.connection, move |c| groups::create(c, &p, &body.cancer_center_id, &body.name)).await?;
+    let body = body.into_inner();
+    let group = state.db_as(&caller, move |c, p| groups::create(c, p, &body.cancer_center_id, &body.name)).await?;
     Ok(created(&format!("/secretary-groups/{}", group.id)).json(SecretaryGroupView::from(group)))
 }
 
@@ -103,7 +103,7 @@ pub async fn search(
     let page = paging.request()?;
     let query = query.into_inner();
     let (q, center) = (non_blank(query.q), non_blank(query.cancer_center_id));
-    let found = state.db_on(&caller.connection, move |c| groups::search(c, q.as_deref(), center.as_deref(), &page)).await?;
+    let found = state.db_as(&caller, move |c, _| groups::search(c, q.as_deref(), center.as_deref(), &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, SecretaryGroupView::from)))
 }
 
@@ -120,7 +120,7 @@ pub async fn search(
 #[get("/secretary-groups/{id}")]
 pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (group, members) = state.db_on(&caller.connection, move |c| Ok((groups::find(c, &id)?, groups::members(c, &id)?))).await?;
+    let (group, members) = state.db_as(&caller, move |c, _| Ok((groups::find(c, &id)?, groups::members(c, &id)?))).await?;
     Ok(HttpResponse::Ok().json(SecretaryGroupDetail {
         id: group.id,
         cancer_center_id: group.cancer_center_id,
@@ -144,8 +144,8 @@ pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<St
 )]
 #[put("/secretary-groups/{id}/members/{professional_id}")]
 pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
-    let ((group, member), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| groups::add_member(c, &p, &group, &member)).await?;
+    let (group, member) = path.into_inner();
+    state.db_as(&caller, move |c, p| groups::add_member(c, p, &group, &member)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -166,7 +166,7 @@ pub async fn remove_member(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ((group, member), p) = (path.into_inner(), caller.principal);
-    state.db_on(&caller.connection, move |c| groups::remove_member(c, &p, &group, &member)).await?;
+    let (group, member) = path.into_inner();
+    state.db_as(&caller, move |c, p| groups::remove_member(c, p, &group, &member)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

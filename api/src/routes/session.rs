@@ -118,8 +118,7 @@ pub async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let PasswordChange { current_password, new_password } = body.into_inner();
-    let account_id = caller.principal.account_id.clone();
-    let creds = state.db_on(&caller.connection, move |c| accounts::credentials_of(c, &account_id)).await?;
+    let creds = state.db_as(&caller, |c, p| accounts::credentials_of(c, &p.account_id)).await?;
     let attempt =
         throttle::begin(&state, Some(&caller.connection), "auth.password_change", &creds.username, &throttle::client_address(&req, &state))
             .await?;
@@ -130,7 +129,7 @@ pub async fn change_password(
         return Err(ApiError::Forbidden("wrong_password"));
     };
     let (account_id, generation) = (creds.account_id.clone(), creds.token_generation);
-    state.db_on(&caller.connection, move |c| accounts::change_password(c, &account_id, generation, &new_hash)).await?;
+    state.db_as(&caller, move |c, _| accounts::change_password(c, &account_id, generation, &new_hash)).await?;
     throttle::succeeded(&state, Some(&caller.connection), attempt).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -168,16 +167,17 @@ pub struct Me {
 /// Who am I: read fresh from the database, so a revoked right is gone at once.
 #[utoipa::path(operation_id = "getMe", tag = "session", responses((status = 200, description = "The caller", body = Me)))]
 #[get("/me")]
-pub async fn me(caller: Caller) -> Result<HttpResponse, ApiError> {
-    // The names came with the rights: nothing more to read.
-    let p = &caller.principal;
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    // The names come with the rights: nothing more to read.
+    let who = state.rights_of(&caller).await?;
+    let p = &who.principal;
     Ok(HttpResponse::Ok().json(Me {
-        professional: ProfessionalView::new(caller.professional.clone(), p.profiles.clone()),
+        professional: ProfessionalView::new(who.professional.clone(), p.profiles.clone()),
         is_platform_admin: p.is_platform_admin,
         profiles: p.profiles.iter().map(ProfileView::from).collect(),
         modules: p.modules(),
         dossier_tabs: p.dossier_tabs(),
-        acting_for: caller
+        acting_for: who
             .acting_for
             .iter()
             .cloned()

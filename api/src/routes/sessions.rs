@@ -87,7 +87,7 @@ pub async fn create(
     id: web::Path<String>,
     body: web::Json<CreateSession>,
 ) -> Result<HttpResponse, ApiError> {
-    let (rcp, body, p) = (id.into_inner(), body.into_inner(), caller.principal);
+    let (rcp, body) = (id.into_inner(), body.into_inner());
     if body.location.as_ref().is_some_and(|l| l.chars().count() > 500) {
         return Err(ApiError::invalid_field("validation_failed", "location", "at most 500 characters"));
     }
@@ -96,7 +96,7 @@ pub async fn create(
         ends_at: body.ends_at.map(|t| t.naive_utc()),
         location: non_blank(body.location),
     };
-    let session = state.db_on(&caller.connection, move |c| sessions::create(c, &p, &rcp, &new)).await?;
+    let session = state.db_as(&caller, move |c, p| sessions::create(c, p, &rcp, &new)).await?;
     Ok(created(&format!("/sessions/{}", session.id)).json(SessionView::from(session)))
 }
 
@@ -118,13 +118,12 @@ pub async fn of_rcp(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (rcp, page) = (id.into_inner(), paging.request()?);
-    let found = state.db_on(&caller.connection, move |c| sessions::of_rcp(c, &rcp, &page)).await?;
+    let found = state.db_as(&caller, move |c, _| sessions::of_rcp(c, &rcp, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, SessionView::from)))
 }
 
 async fn transition(state: web::Data<AppState>, caller: Caller, id: String, action: SessionAction) -> Result<HttpResponse, ApiError> {
-    let p = caller.principal;
-    let session = state.db_on(&caller.connection, move |c| sessions::transition(c, &p, &id, action)).await?;
+    let session = state.db_as(&caller, move |c, p| sessions::transition(c, p, &id, action)).await?;
     Ok(HttpResponse::Ok().json(SessionView::from(session)))
 }
 
@@ -231,8 +230,7 @@ pub async fn agenda(
     if to <= from || to - from > chrono::Duration::days(366) {
         return Err(ApiError::invalid_field("invalid_period", "to", "`to` must come after `from`, at most 366 days later"));
     }
-    let p = caller.principal;
-    let found = state.db_on(&caller.connection, move |c| sessions::agenda(c, &p, from, to, &page)).await?;
+    let found = state.db_as(&caller, move |c, p| sessions::agenda(c, p, from, to, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, |e| AgendaItem {
         id: e.session.id,
         rcp_id: e.session.rcp_id,
@@ -277,8 +275,8 @@ pub struct SessionRun {
 )]
 #[get("/sessions/{id}/run")]
 pub async fn run(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (id, p) = (id.into_inner(), caller.principal);
-    let run = state.db_on(&caller.connection, move |c| sessions::run(c, &p, &id)).await?;
+    let id = id.into_inner();
+    let run = state.db_as(&caller, move |c, p| sessions::run(c, p, &id)).await?;
     Ok(HttpResponse::Ok().json(SessionRun {
         id: run.session.id,
         rcp_id: run.session.rcp_id,

@@ -96,8 +96,7 @@ impl From<ReportToSend> for ReportToSendView {
 #[get("/me/reports-to-send")]
 pub async fn reports_to_send(state: web::Data<AppState>, caller: Caller, paging: web::Query<Paging>) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
-    let p = caller.principal;
-    let found = state.db_on(&caller.connection, move |c| worklist::reports_to_send(c, &p, &page)).await?;
+    let found = state.db_as(&caller, move |c, p| worklist::reports_to_send(c, p, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, ReportToSendView::from)))
 }
 
@@ -116,8 +115,7 @@ pub struct Count {
 )]
 #[get("/me/reports-to-send/count")]
 pub async fn reports_to_send_count(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let p = caller.principal;
-    let count = state.db_on(&caller.connection, move |c| worklist::reports_to_send_count(c, &p)).await?;
+    let count = state.db_as(&caller, worklist::reports_to_send_count).await?;
     Ok(HttpResponse::Ok().json(Count { count }))
 }
 
@@ -196,8 +194,7 @@ pub async fn search(
         requester_id: non_blank(q.requester_id),
         patient: non_blank(q.patient),
     };
-    let p = caller.principal;
-    let found = state.db_on(&caller.connection, move |c| worklist::search(c, &p, &criteria, &page)).await?;
+    let found = state.db_as(&caller, move |c, p| worklist::search(c, p, &criteria, &page)).await?;
     let list = List::from_page(found, FoundDossierView::from);
     if wants_csv(&req) {
         let mut res = HttpResponse::Ok();
