@@ -84,7 +84,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// `CONCERTO_DB_TIMEOUT_MS`: the longest wait for a database connection.
     pub db_timeout: Duration,
-    /// `CONCERTO_DB_POOL_SIZE`: database connections per instance.
+    /// `CONCERTO_DB_POOL_SIZE`: database connections per instance ([`default_pool_size`]).
     pub db_pool_size: u32,
     /// `CONCERTO_SHUTDOWN_TIMEOUT_SECONDS`: time in-flight requests get after SIGTERM.
     pub shutdown_timeout_seconds: u64,
@@ -119,6 +119,16 @@ impl std::fmt::Debug for Settings {
         // Never print the secret or a database password.
         f.debug_struct("Settings").field("bind", &self.bind).field("token_ttl_seconds", &self.token_ttl_seconds).finish_non_exhaustive()
     }
+}
+
+/// Connections per instance when `CONCERTO_DB_POOL_SIZE` is unset: twice the cores, plus two
+/// (PostgreSQL's own rule of thumb for a busy server). More connections than the cores can serve
+/// only take turns on them: at 1M dossiers, 16 clients, on 2 cores shared with PostgreSQL, 10
+/// connections gave the tab a p99 of 19-21 ms and 6 gave 15 ms at the same throughput (tenth
+/// round, `bench/RESULTS.md`).
+pub fn default_pool_size() -> u16 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    u16::try_from(cores * 2 + 2).unwrap_or(u16::MAX).min(1000)
 }
 
 impl Settings {
@@ -176,7 +186,7 @@ impl Settings {
             }
         };
         let db_timeout = Duration::from_millis(number("CONCERTO_DB_TIMEOUT_MS", DEFAULT_DB_TIMEOUT_MS as i64, 100, 60_000)?.unsigned_abs());
-        let db_pool_size = u32::try_from(number("CONCERTO_DB_POOL_SIZE", 10, 1, 1000)?).unwrap_or(10);
+        let db_pool_size = u32::try_from(number("CONCERTO_DB_POOL_SIZE", default_pool_size().into(), 1, 1000)?).unwrap_or(1);
         let shutdown_timeout_seconds =
             number("CONCERTO_SHUTDOWN_TIMEOUT_SECONDS", DEFAULT_SHUTDOWN_TIMEOUT_SECONDS as i64, 0, 3600)?.unsigned_abs();
         Ok(Self { store, bind, jwt_secret, token_ttl_seconds, auth, cors_origins, db_timeout, db_pool_size, shutdown_timeout_seconds })
@@ -255,6 +265,16 @@ mod tests {
         let s = s.ok();
         assert_eq!(s.as_ref().map(|s| s.auth.trusted_proxies.len()), Some(2));
         assert_eq!(s.map(|s| s.cors_origins), Some(vec!["https://dcc.example.org".to_owned(), "http://localhost:3000".to_owned()]));
+    }
+
+    #[test]
+    fn the_pool_follows_the_cores_unless_told() {
+        let secret = ("CONCERTO_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        // At least as many connections as the checkpoint and `/readyz` take beside the turns.
+        assert!(default_pool_size() >= 4);
+        assert_eq!(settings(&[secret]).ok().map(|s| s.db_pool_size), Some(u32::from(default_pool_size())));
+        assert_eq!(settings(&[secret, ("CONCERTO_DB_POOL_SIZE", "10")]).ok().map(|s| s.db_pool_size), Some(10));
+        assert!(matches!(settings(&[secret, ("CONCERTO_DB_POOL_SIZE", "0")]), Err(ConfigError::OutOfRange { .. })));
     }
 
     #[test]
