@@ -196,13 +196,6 @@ pub struct Caller {
     pub connection: HeldConnection,
 }
 
-impl Caller {
-    /// The caller's account id, as the token says (the account is checked with the rights).
-    pub fn account_id(&self) -> &str {
-        &self.subject.account_id
-    }
-}
-
 /// Whether the request announces a body (a length above zero, or a chunked one).
 fn carries_body(req: &HttpRequest) -> bool {
     let headers = req.headers();

@@ -121,14 +121,21 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// Connections per instance when `CONCERTO_DB_POOL_SIZE` is unset: twice the cores, plus two
-/// (PostgreSQL's own rule of thumb for a busy server). More connections than the cores can serve
+/// Connections per instance when `CONCERTO_DB_POOL_SIZE` is unset. PostgreSQL: twice the cores,
+/// plus two (its own rule of thumb for a busy server); more connections than the cores can serve
 /// only take turns on them: at 1M dossiers, 16 clients, on 2 cores shared with PostgreSQL, 10
-/// connections gave the tab a p99 of 19-21 ms and 6 gave 15 ms at the same throughput (tenth
-/// round, `bench/RESULTS.md`).
-pub fn default_pool_size() -> u16 {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    u16::try_from(cores * 2 + 2).unwrap_or(u16::MAX).min(1000)
+/// connections gave the tab a p99 of 19-21 ms and 6 gave 15 ms at the same throughput. SQLite:
+/// 10, since its connections wait in this process (its one writer, the read trail's mutex), and
+/// 4 to 6 of them cost the lightest reads 10-15 % of their throughput (tenth round,
+/// `bench/RESULTS.md`).
+pub fn default_pool_size(store: &Store) -> u16 {
+    match store {
+        Store::Sqlite(_) => 10,
+        Store::Postgres(_) => {
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            u16::try_from(cores * 2 + 2).unwrap_or(u16::MAX).min(1000)
+        }
+    }
 }
 
 impl Settings {
@@ -186,7 +193,7 @@ impl Settings {
             }
         };
         let db_timeout = Duration::from_millis(number("CONCERTO_DB_TIMEOUT_MS", DEFAULT_DB_TIMEOUT_MS as i64, 100, 60_000)?.unsigned_abs());
-        let db_pool_size = u32::try_from(number("CONCERTO_DB_POOL_SIZE", default_pool_size().into(), 1, 1000)?).unwrap_or(1);
+        let db_pool_size = u32::try_from(number("CONCERTO_DB_POOL_SIZE", default_pool_size(&store).into(), 1, 1000)?).unwrap_or(1);
         let shutdown_timeout_seconds =
             number("CONCERTO_SHUTDOWN_TIMEOUT_SECONDS", DEFAULT_SHUTDOWN_TIMEOUT_SECONDS as i64, 0, 3600)?.unsigned_abs();
         Ok(Self { store, bind, jwt_secret, token_ttl_seconds, auth, cors_origins, db_timeout, db_pool_size, shutdown_timeout_seconds })
@@ -268,12 +275,16 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_follows_the_cores_unless_told() {
+    fn the_pool_follows_the_store_and_the_cores_unless_told() {
         let secret = ("CONCERTO_JWT_SECRET", "0123456789abcdef0123456789abcdef");
-        // At least as many connections as the checkpoint and `/readyz` take beside the turns.
-        assert!(default_pool_size() >= 4);
-        assert_eq!(settings(&[secret]).ok().map(|s| s.db_pool_size), Some(u32::from(default_pool_size())));
-        assert_eq!(settings(&[secret, ("CONCERTO_DB_POOL_SIZE", "10")]).ok().map(|s| s.db_pool_size), Some(10));
+        let postgres = Store::from_url("postgres://localhost/concerto");
+        // At least as many connections as the WAL checkpoint and `/readyz` may hold beside the
+        // turns, plus two requests.
+        assert!(default_pool_size(&postgres) >= 4);
+        let pg_url = ("DATABASE_URL", "postgres://localhost/concerto");
+        assert_eq!(settings(&[secret, pg_url]).ok().map(|s| s.db_pool_size), Some(u32::from(default_pool_size(&postgres))));
+        assert_eq!(settings(&[secret]).ok().map(|s| s.db_pool_size), Some(10));
+        assert_eq!(settings(&[secret, pg_url, ("CONCERTO_DB_POOL_SIZE", "10")]).ok().map(|s| s.db_pool_size), Some(10));
         assert!(matches!(settings(&[secret, ("CONCERTO_DB_POOL_SIZE", "0")]), Err(ConfigError::OutOfRange { .. })));
     }
 
