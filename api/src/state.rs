@@ -201,10 +201,14 @@ impl AppState {
 
     /// The caller's rights, relations and names, read as [`AppState::db_as`] reads them: for a
     /// handler that decides before any other database work (`/me`, a check before hashing).
+    /// Rights this request already read (the extractor's, for a request with a body) cost no
+    /// blocking call and no checkout.
     pub async fn rights_of(&self, caller: &Caller) -> Result<Arc<LoadedCaller>, ApiError> {
-        let rights = caller.rights.clone();
+        if let Some(loaded) = caller.rights.get() {
+            return Ok(loaded.clone());
+        }
         self.db_as(caller, |_, _| Ok(())).await?;
-        rights.get().cloned().ok_or_else(invalid_token)
+        caller.rights.get().cloned().ok_or_else(invalid_token)
     }
 
     /// [`AppState::db_on`] when there is a held connection, else [`AppState::db`]: for code
