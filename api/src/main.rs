@@ -1,4 +1,4 @@
-//! The `concerto` binary: `serve` (default), `create-admin`, `demo`, `openapi`.
+//! The `concerto` binary: `serve` (default), `create-admin`, `demo`, `check`, `generate`, `openapi`.
 
 use std::io::BufRead;
 use std::net::TcpListener;
@@ -9,7 +9,7 @@ use concerto_api::auth::{TokenKeys, hash_password};
 use concerto_api::config::Settings;
 use concerto_api::state::AppState;
 use concerto_api::{ServeOptions, demo, openapi};
-use concerto_persistence::{accounts, db, region};
+use concerto_persistence::{accounts, check, db, region};
 
 #[derive(Parser)]
 #[command(name = "concerto", version, about = "Concerto: backend of a regional cancer tumor-board platform")]
@@ -32,6 +32,9 @@ enum Command {
     Demo,
     /// Print the OpenAPI document as YAML.
     Openapi,
+    /// Recompute every derived record (reports to send, delegation history, copies, search
+    /// keys) from the source tables and print each difference; exit 1 on any.
+    Check,
     /// Fill an empty database with a generated region (benchmarks): 15 centers, 150 RCPs,
     /// 2,000 physicians, 400 secretaries, weekly sessions, about `dossiers` dossiers.
     Generate {
@@ -77,7 +80,7 @@ fn main() -> ExitCode {
     bound_malloc();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match run(Cli::parse().command.unwrap_or(Command::Serve)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             // One line, whatever the driver said (libpq's messages span several).
             let message: Vec<&str> = message.split_whitespace().collect();
@@ -87,10 +90,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), String> {
+fn run(command: Command) -> Result<ExitCode, String> {
     if let Command::Openapi = command {
         print!("{}", openapi::yaml()?);
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Check = command {
+        return check();
     }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let pool = db::connect_with_timeout(&settings.store, settings.db_pool_size, settings.db_timeout).map_err(|e| e.to_string())?;
@@ -111,7 +117,29 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Generate { dossiers, seed, accounts_out } => generate(&pool, dossiers, seed, accounts_out),
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Check => Ok(()),
+    }
+    .map(|()| ExitCode::SUCCESS)
+}
+
+/// `concerto check`: one line per difference on standard output, a summary on standard error;
+/// exit 1 when anything differs.
+/// It reads only `DATABASE_URL` (an operator checking a store needs no JWT secret), and
+/// migrates the store as `serve` would.
+fn check() -> Result<ExitCode, String> {
+    let store = concerto_persistence::Store::from_url(&std::env::var("DATABASE_URL").unwrap_or_else(|_| "concerto.db".to_owned()));
+    let pool = db::connect_with_timeout(&store, 1, std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let differences = check::run(&mut conn).map_err(|e| e.to_string())?;
+    for d in &differences {
+        println!("{d}");
+    }
+    if differences.is_empty() {
+        eprintln!("check: every derived record matches its sources");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("check: {} difference(s)", differences.len());
+        Ok(ExitCode::FAILURE)
     }
 }
 

@@ -95,6 +95,37 @@ pub(crate) fn record(conn: &mut DbConnection, actor: &Principal, kind: Kind, act
     Ok(())
 }
 
+/// One `granted` event for every link that has none yet, dated when the link was made, by
+/// `actor`: what a bulk load (the benchmark's region) writes after inserting links set-based,
+/// so that its history replays to what exists (`concerto check`). The same statements as
+/// migration `2026-11-26-000007`, standard SQL on both stores.
+pub(crate) fn record_links_without_history(conn: &mut DbConnection, actor: &str) -> Result<(), Error> {
+    use diesel::sql_types::Text;
+    const STATEMENTS: [&str; 4] = [
+        "INSERT INTO delegation_events (id, at, actor_id, kind, action, physician_id, secretary_id) \
+         SELECT 'load-a-' || physician_id || '-' || secretary_id, added_at, $1, 'affiliation', 'granted', physician_id, secretary_id \
+         FROM secretary_affiliations a WHERE NOT EXISTS (SELECT 1 FROM delegation_events e WHERE e.kind = 'affiliation' \
+         AND e.physician_id = a.physician_id AND e.secretary_id = a.secretary_id)",
+        "INSERT INTO delegation_events (id, at, actor_id, kind, action, physician_id, group_id) \
+         SELECT 'load-g-' || physician_id || '-' || group_id, added_at, $1, 'group_affiliation', 'granted', physician_id, group_id \
+         FROM physician_secretary_groups g WHERE NOT EXISTS (SELECT 1 FROM delegation_events e WHERE e.kind = 'group_affiliation' \
+         AND e.physician_id = g.physician_id AND e.group_id = g.group_id)",
+        "INSERT INTO delegation_events (id, at, actor_id, kind, action, secretary_id, group_id) \
+         SELECT 'load-m-' || group_id || '-' || secretary_id, added_at, $1, 'group_membership', 'granted', secretary_id, group_id \
+         FROM secretary_group_members m WHERE NOT EXISTS (SELECT 1 FROM delegation_events e WHERE e.kind = 'group_membership' \
+         AND e.group_id = m.group_id AND e.secretary_id = m.secretary_id)",
+        "INSERT INTO delegation_events (id, at, actor_id, kind, action, secretary_id, cancer_center_id, profile_kind) \
+         SELECT 'load-p-' || professional_id || '-' || cancer_center_id || '-' || kind, granted_at, $1, 'profile', 'granted', \
+         professional_id, cancer_center_id, kind FROM profiles p WHERE NOT EXISTS (SELECT 1 FROM delegation_events e \
+         WHERE e.kind = 'profile' AND e.secretary_id = p.professional_id AND e.cancer_center_id = p.cancer_center_id \
+         AND e.profile_kind = p.kind)",
+    ];
+    for sql in STATEMENTS {
+        diesel::sql_query(sql).bind::<Text, _>(actor).execute(conn)?;
+    }
+    Ok(())
+}
+
 /// A recorded change, as `GET /professionals/{id}/delegation-history` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct DelegationEvent {

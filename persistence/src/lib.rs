@@ -10,6 +10,7 @@ pub mod attendance;
 pub mod audit;
 mod cached_sql;
 pub mod cancer_centers;
+pub mod check;
 pub mod db;
 pub mod delegations;
 pub mod documents;

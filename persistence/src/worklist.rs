@@ -36,9 +36,8 @@ pub(crate) fn refresh(conn: &mut DbConnection, dossier_id: &str) -> Result<(), E
         .optional()?;
     let pending = match &row {
         Some((status, requester, Some(_), patient, treating)) if status == DossierStatus::Validated.as_str() => {
-            let (defaults, _) = default_recipients(conn, &[(patient.clone(), requester.clone(), treating.clone())])?;
-            let reached = reached(conn, &[dossier_id.to_owned()])?;
-            defaults.values().flatten().any(|(who, _)| !reached.contains(&(dossier_id.to_owned(), who.clone())))
+            let of = [(dossier_id.to_owned(), patient.clone(), requester.clone(), treating.clone())];
+            !waiting(conn, &of)?.is_empty()
         }
         _ => false,
     };
@@ -59,6 +58,27 @@ pub(crate) fn refresh(conn: &mut DbConnection, dossier_id: &str) -> Result<(), E
         _ => {}
     }
     Ok(())
+}
+
+/// Of these validated dossiers (`(dossier, patient, requester, treating physician)`), those
+/// whose report has not reached some default recipient yet: the rule of the worklist, shared by
+/// [`refresh`] and `concerto check`.
+pub(crate) fn waiting(conn: &mut DbConnection, of: &[(String, String, String, Option<String>)]) -> Result<BTreeSet<String>, Error> {
+    let keys: Vec<(String, String, Option<String>)> = of.iter().map(|(_, p, r, t)| (p.clone(), r.clone(), t.clone())).collect();
+    let (defaults, _) = default_recipients(conn, &keys)?;
+    let ids: Vec<String> = of.iter().map(|(d, _, _, _)| d.clone()).collect();
+    let reached = reached(conn, &ids)?;
+    Ok(of
+        .iter()
+        .filter(|(dossier, patient, requester, _)| {
+            defaults
+                .get(&(patient.clone(), requester.clone()))
+                .into_iter()
+                .flatten()
+                .any(|(who, _)| !reached.contains(&(dossier.clone(), who.clone())))
+        })
+        .map(|(dossier, _, _, _)| dossier.clone())
+        .collect())
 }
 
 /// [`refresh`] for every validated dossier of a patient whose physicians changed.
