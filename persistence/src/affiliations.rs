@@ -189,13 +189,16 @@ pub fn add_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str,
                 delegations::record(c, p, Kind::Affiliation, Action::Granted, &change)?;
             }
             Some(previous) if previous != dates => {
-                diesel::update(secretary_affiliations::table.find((physician_id, secretary_id)))
+                let changed = diesel::update(secretary_affiliations::table.find((physician_id, secretary_id)))
                     .set((
                         secretary_affiliations::valid_from.eq(dates.valid_from),
                         secretary_affiliations::valid_until.eq(dates.valid_until),
                     ))
                     .execute(c)?;
-                delegations::record(c, p, Kind::Affiliation, Action::Changed, &Change { previous, ..change })?;
+                // The history records what the statement did, never what the read above assumed.
+                if changed == 1 {
+                    delegations::record(c, p, Kind::Affiliation, Action::Changed, &Change { previous, ..change })?;
+                }
             }
             Some(_) => {}
         }
@@ -207,6 +210,9 @@ pub fn add_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str,
 /// physician's rights with her next request. The physician himself may end any of his.
 pub fn remove_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str, secretary_id: &str) -> Result<(), Error> {
     crate::db::write(conn, |c| {
+        // The grant's lock: a removal and a grant of one delegation take turns, so the history
+        // records them in the order they happened.
+        directory::lock(c, &[physician_id, secretary_id])?;
         directory::find(c, physician_id)?;
         directory::find(c, secretary_id)?;
         let managed = rules::may_manage_affiliation(p, &directory::centers_of(c, physician_id)?, &directory::centers_of(c, secretary_id)?);
@@ -217,7 +223,11 @@ pub fn remove_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &s
             .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)
             .optional()?;
         if let Some((valid_from, valid_until)) = previous {
-            diesel::delete(secretary_affiliations::table.find((physician_id, secretary_id))).execute(c)?;
+            // Only the removal that removed the row records its end: of identical removals
+            // racing, the others wait on the lock and then find nothing.
+            if diesel::delete(secretary_affiliations::table.find((physician_id, secretary_id))).execute(c)? == 0 {
+                return Ok(());
+            }
             let previous = Validity { valid_from, valid_until };
             let change = Change { physician_id: Some(physician_id), secretary_id: Some(secretary_id), previous, ..Change::default() };
             delegations::record(c, p, Kind::Affiliation, Action::Ended, &change)?;
@@ -256,13 +266,16 @@ pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, gro
                 delegations::record(c, p, Kind::GroupAffiliation, Action::Granted, &change)?;
             }
             Some(previous) if previous != dates => {
-                diesel::update(physician_secretary_groups::table.find((physician_id, group_id)))
+                let changed = diesel::update(physician_secretary_groups::table.find((physician_id, group_id)))
                     .set((
                         physician_secretary_groups::valid_from.eq(dates.valid_from),
                         physician_secretary_groups::valid_until.eq(dates.valid_until),
                     ))
                     .execute(c)?;
-                delegations::record(c, p, Kind::GroupAffiliation, Action::Changed, &Change { previous, ..change })?;
+                // The history records what the statement did, never what the read above assumed.
+                if changed == 1 {
+                    delegations::record(c, p, Kind::GroupAffiliation, Action::Changed, &Change { previous, ..change })?;
+                }
             }
             Some(_) => {}
         }
@@ -274,6 +287,7 @@ pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, gro
 /// may end it too.
 pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str) -> Result<(), Error> {
     crate::db::write(conn, |c| {
+        directory::lock(c, &[physician_id])?;
         directory::find(c, physician_id)?;
         let group = groups::find(c, group_id)?;
         let managed =
@@ -285,7 +299,11 @@ pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, 
             .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)
             .optional()?;
         if let Some((valid_from, valid_until)) = previous {
-            diesel::delete(physician_secretary_groups::table.find((physician_id, group_id))).execute(c)?;
+            // Only the removal that removed the row records its end: of identical removals
+            // racing, the others wait on the lock and then find nothing.
+            if diesel::delete(physician_secretary_groups::table.find((physician_id, group_id))).execute(c)? == 0 {
+                return Ok(());
+            }
             let previous = Validity { valid_from, valid_until };
             let change = Change { physician_id: Some(physician_id), group_id: Some(group_id), previous, ..Change::default() };
             delegations::record(c, p, Kind::GroupAffiliation, Action::Ended, &change)?;

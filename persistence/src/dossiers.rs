@@ -127,6 +127,17 @@ fn lock(conn: &mut DbConnection, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Locks a dossier's patient, then the dossier: the lock order of the writes that maintain the
+/// reports to send (`patients::lock`). A dossier's patient never changes, so reading it before
+/// the lock is safe; an unknown dossier locks nothing and is answered 404 by what follows.
+fn lock_with_patient(conn: &mut DbConnection, id: &str) -> Result<(), Error> {
+    if let Some(patient_id) = dossiers::table.find(id).select(dossiers::patient_id).first::<String>(conn).optional()? {
+        crate::patients::lock(conn, &patient_id)?;
+        lock(conn, id)?;
+    }
+    Ok(())
+}
+
 /// The dossier with this id.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Dossier, Error> {
     dossiers::table.find(id).first(conn).optional()?.ok_or(Error::NotFound("dossier"))
@@ -261,7 +272,11 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
         trail.cancer_center_id = Some(roles.cancer_center_id.clone());
         let status = session.status()?;
         trail.grant = delegation::may_register_dossier(p, &roles, &new.requester_id, status)?;
-        patients::table.find(&new.patient_id).select(patients::id).first::<String>(c).optional()?.ok_or(Error::NotFound("patient"))?;
+        // The patient's lock: a change of his family name racing this registration is copied
+        // into the new dossier (`patient_search_family`) whichever commits first.
+        if !crate::patients::lock(c, &new.patient_id)? {
+            return Err(Error::NotFound("patient"));
+        }
         trail.patient_id = Some(new.patient_id.clone());
         if new.clinical_summary.is_some() || new.question.is_some() {
             delegation::may_write_medical(p, &roles, &new.requester_id, status)?;
@@ -410,8 +425,9 @@ pub struct Report {
 pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_version: Option<i32>) -> Result<Dossier, Error> {
     audit::audited(conn, p, "dossier.validate", "dossier", |c, trail| {
         // Of two validations racing, the second waits here and then reads the first one's
-        // result (`already_validated`), on PostgreSQL as on SQLite.
-        lock(c, id)?;
+        // result (`already_validated`), on PostgreSQL as on SQLite; a change of the patient's
+        // physicians waits for the reports to send this validation lists.
+        lock_with_patient(c, id)?;
         let Visible { mut dossier, roles, status, .. } = visible(c, p, id, trail)?;
         trail.grant = delegation::may_validate(p, &roles)?;
         if expected_version.is_some_and(|v| v != dossier.version) {
@@ -548,6 +564,9 @@ pub fn send_report(
     channel: ReportChannel,
 ) -> Result<Transmission, Error> {
     audit::audited(conn, p, "report.send", "report", |c, trail| {
+        // A change of the patient's physicians racing this sending must see it (or be seen by
+        // it) when the reports to send are recomputed: both hold the patient's lock.
+        lock_with_patient(c, dossier_id)?;
         let v = visible(c, p, dossier_id, trail)?;
         trail.grant = delegation::may_send_report(p, &v.roles, &v.relations)?;
         dossier::ensure_report_sendable(v.status)?;

@@ -138,6 +138,19 @@ fn identity((id, family_name, given_name, birth_date, sex, birth_place_code, ins
 }
 
 /// The record with this id, whoever asks: callers decide with [`readable`].
+/// Locks a patient's row until the transaction ends (a no-op update, which both stores
+/// understand).
+///
+/// Taken by every write that maintains a record derived from the patient and his dossiers: the
+/// reports to send (validation, sending, a change of his physicians) and a dossier's copy of
+/// his search key (registration, a change of his family name), so that on PostgreSQL the
+/// second of two such writers reads what the first committed. Lock order: the session
+/// (`sessions::lock`), the patient, then his dossier (`dossiers::lock`). A `PATCH` of the
+/// patient takes it with its conditional update. False when there is no such patient.
+pub(crate) fn lock(conn: &mut DbConnection, id: &str) -> Result<bool, Error> {
+    Ok(diesel::update(patients::table.find(id)).set(patients::version.eq(patients::version)).execute(conn)? == 1)
+}
+
 fn find(conn: &mut DbConnection, id: &str) -> Result<Patient, Error> {
     let row = patients::table
         .find(id)

@@ -287,6 +287,7 @@ pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, ki
 pub fn remove_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &str, kind: ProfileKind) -> Result<(), Error> {
     rules::may_administer_platform(p)?;
     crate::db::write(conn, |c| {
+        lock(c, &[id])?;
         find(c, id)?;
         crate::cancer_centers::find(c, center)?;
         if diesel::delete(profiles::table.find((id, center, kind.as_str()))).execute(c)? > 0 {

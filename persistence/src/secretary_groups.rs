@@ -147,6 +147,8 @@ pub fn add_member(conn: &mut DbConnection, p: &Principal, group_id: &str, profes
 /// group's physicians with her next request.
 pub fn remove_member(conn: &mut DbConnection, p: &Principal, group_id: &str, professional_id: &str) -> Result<(), Error> {
     crate::db::write(conn, |c| {
+        // The lock `add_member` takes: the history records a join and a leave in their order.
+        directory::lock(c, &[professional_id])?;
         let group = find(c, group_id)?;
         check_member_change(c, p, &group, professional_id)?;
         if diesel::delete(secretary_group_members::table.find((group_id, professional_id))).execute(c)? > 0 {

@@ -20,6 +20,7 @@ mod model;
 mod openapi;
 mod patients;
 mod process;
+mod races;
 mod region;
 mod round_trips;
 mod secretary_groups;
