@@ -5,7 +5,7 @@ DEMO_DB ?= concerto-demo.db
 # nextest runs test binaries in parallel processes; plain cargo test works too.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 
-.PHONY: run demo serve test fmt-check clippy test-sqlite test-postgres openapi proptest bench clean-demo contract client-check fuzz fuzz-quick
+.PHONY: run demo serve test fmt-check clippy test-sqlite test-postgres openapi proptest races bench clean-demo contract client-check fuzz fuzz-quick
 
 ## Build, load the demo world into a fresh SQLite database, print its accounts, and serve.
 run: clean-demo
@@ -48,6 +48,14 @@ PROPTEST_CASES ?= 3000
 proptest:
 	env -u TEST_POSTGRES_URL PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http model
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http model; fi
+
+## The race harness (tests/http/races.rs) with many tries: every pair of writes that touch one
+## derived record, `concerto check` after each try (RACE_TRIES=<n>; both stores when
+## TEST_POSTGRES_URL is set). `make test` runs it with 20 tries.
+RACE_TRIES ?= 500
+races:
+	env -u TEST_POSTGRES_URL CONCERTO_RACE_TRIES=$(RACE_TRIES) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http races
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then CONCERTO_RACE_TRIES=$(RACE_TRIES) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http races; fi
 
 ## The lists over HTTP on a generated region (never part of `make test`): release build, region
 ## generated once and cached in target/bench (keyed by size and seed), server started, wrk
