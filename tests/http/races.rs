@@ -2,7 +2,8 @@
 //! delegation history, a dossier's copy of its patient's name, the attendance), sent at the same
 //! moment, `CONCERTO_RACE_TRIES` times (20 by default; `make races` runs 500 on both stores).
 //! After each try `concerto check` (`check::run`) must find nothing, and the answers must keep
-//! their invariants (one "ended" per end, one winner where one must win).
+//! their invariants (one "ended" per end, one winner where one must win, one audit event per
+//! patient-data write).
 //!
 //! SQLite's writers take turns, so these pass there by construction; on PostgreSQL (READ
 //! COMMITTED) each race failed before the lock discipline of README "Transactions and
@@ -63,6 +64,31 @@ async fn differences(app: &TestApp) -> Vec<String> {
     })
     .await
     .unwrap()
+}
+
+/// Audit events of writes (the store's own table; reads go to SQLite's read trail).
+async fn write_events(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    let pool = app.pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        concerto_persistence::schema::audit_events::table.count().get_result::<i64>(&mut conn).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Sends two patient-data writes at once: their answers, and a problem unless each wrote
+/// exactly one audit event.
+async fn audited_pair(
+    app: &TestApp,
+    a: impl std::future::Future<Output = Resp>,
+    b: impl std::future::Future<Output = Resp>,
+) -> (Resp, Resp, Option<String>) {
+    let before = write_events(app).await;
+    let (a, b) = futures_util::future::join(a, b).await;
+    let written = write_events(app).await - before;
+    (a, b, (written != 2).then(|| format!("{written} audit events for two calls")))
 }
 
 /// Problems of one try: the answers that are not `expected`, and every difference check finds.
@@ -161,8 +187,9 @@ async fn a_sending_racing_a_new_correspondent_leaves_the_report_waiting_for_him(
         let sending = w.app.post(&transmissions, &w.secretary.token, send(&[&w.member.id]));
         let body = json!({"correspondent_ids": [w.newcomer.id]});
         let change = w.app.with_if_match("PATCH", &patient_path, &w.member.token, &etag, body);
-        let (sent, changed) = futures_util::future::join(sending, change).await;
+        let (sent, changed, audit) = audited_pair(&w.app, sending, change).await;
         let mut p = problems(&w.app, &[("sending", &sent, 201), ("patient change", &changed, 200)]).await;
+        p.extend(audit);
         // Validated dossiers before this one still wait for their newcomer; this one too.
         if w.waiting().await != before {
             p.push(format!("the report left the worklist ({before} waiting before, {} after)", w.waiting().await));
@@ -181,12 +208,14 @@ async fn two_sendings_completing_the_recipients_take_the_report_off_the_worklist
     let mut failures = Failures::new("sending × sending");
     for (i, (_, dossier)) in dossiers.iter().enumerate() {
         let path = format!("/api/v1/dossiers/{dossier}/report/transmissions");
-        let (a, b) = futures_util::future::join(
+        let (a, b, audit) = audited_pair(
+            &w.app,
             w.app.post(&path, &w.secretary.token, send(&[&w.member.id])),
             w.app.post(&path, &w.member.token, send(&[&w.treating.id])),
         )
         .await;
         let mut p = problems(&w.app, &[("first sending", &a, 201), ("second sending", &b, 201)]).await;
+        p.extend(audit);
         let left = w.waiting().await;
         let expected = u64::try_from(n - i - 1).unwrap();
         if left != expected {
@@ -210,8 +239,9 @@ async fn a_validation_racing_a_new_correspondent_lists_the_report() {
         let validation = w.app.post(&validate, &w.chair.token, json!({}));
         let body = json!({"correspondent_ids": [w.newcomer.id]});
         let change = w.app.with_if_match("PATCH", &patient_path, &w.member.token, &etag, body);
-        let (validated, changed) = futures_util::future::join(validation, change).await;
+        let (validated, changed, audit) = audited_pair(&w.app, validation, change).await;
         let mut p = problems(&w.app, &[("validation", &validated, 200), ("patient change", &changed, 200)]).await;
+        p.extend(audit);
         let waiting = w.waiting().await;
         if waiting != u64::try_from(i + 1).unwrap() {
             p.push(format!("{waiting} reports wait, {} expected", i + 1));
@@ -235,8 +265,10 @@ async fn a_registration_racing_a_new_family_name_copies_the_name_that_won() {
         let registration = w.app.post(&register, &w.secretary.token, json!({"patient_id": patient, "requester_id": w.member.id}));
         let body = json!({"family_name": format!("Nouveau{i}")});
         let rename = w.app.with_if_match("PATCH", &patient_path, &w.member.token, &etag, body);
-        let (registered, renamed) = futures_util::future::join(registration, rename).await;
-        failures.record(i, problems(&w.app, &[("registration", &registered, 201), ("rename", &renamed, 200)]).await);
+        let (registered, renamed, audit) = audited_pair(&w.app, registration, rename).await;
+        let mut p = problems(&w.app, &[("registration", &registered, 201), ("rename", &renamed, 200)]).await;
+        p.extend(audit);
+        failures.record(i, p);
     }
     failures.assert_none();
 }

@@ -29,6 +29,10 @@ async fn a_generated_region_answers_the_bench_scenarios_and_repeats_for_a_seed()
     assert_eq!(run.status, 200, "{}", run.text);
     assert_eq!(run.body["dossiers"].as_array().map(Vec::len), Some(region::DOSSIERS_PER_SESSION), "{}", run.text);
     assert_eq!(app.get(&format!("/api/v1/dossiers/{}", marks.dossier), &chair).await.status, 200);
+    // Its derived records are what its sources say: the worklist, the first sendings, the
+    // history of the links it inserted set-based.
+    let differences = concerto_persistence::check::run(&mut app.pool.get().unwrap()).unwrap();
+    assert!(differences.is_empty(), "{:?}", &differences[..differences.len().min(5)]);
 
     let again = generated(&TestApp::spawn().await, 7).await;
     assert_eq!((&again.current_session, &again.dossier, &again.secretary), (&marks.current_session, &marks.dossier, &marks.secretary));
