@@ -287,20 +287,32 @@ async fn removals_race(w: &World, race: &'static str, grant: (&str, &str), remov
     failures.assert_none();
 }
 
-/// Issue 25, 2: six identical `DELETE`s of one delegation, direct or through a group.
+/// Issue 25, 2: six identical `DELETE`s of one delegation, direct or through a group, and of
+/// the other links the history records.
 #[actix_rt::test]
-async fn identical_removals_of_a_delegation_record_one_end() {
+async fn identical_removals_of_a_direct_delegation_record_one_end() {
     let w = world().await;
-    let admin = w.app.admin().await;
     let other = w.app.secretary("Autre", &w.center).await;
     let direct = format!("/api/v1/professionals/{}/secretaries/{}", w.member.id, other.id);
     removals_race(&w, "6 removals of a direct delegation", (&direct, &w.coord.token), (&direct, &w.coord.token), 6).await;
     // The physician himself ends his delegations too.
     removals_race(&w, "6 removals by the physician", (&direct, &w.coord.token), (&direct, &w.member.token), 6).await;
+}
 
+#[actix_rt::test]
+async fn identical_removals_of_a_group_delegation_record_one_end() {
+    let w = world().await;
     let group = w.app.post("/api/v1/secretary-groups", &w.coord.token, json!({"cancer_center_id": w.center, "name": "G"})).await.id();
     let via = format!("/api/v1/professionals/{}/secretary-groups/{group}", w.member.id);
     removals_race(&w, "6 removals of a group's delegation", (&via, &w.coord.token), (&via, &w.coord.token), 6).await;
+}
+
+#[actix_rt::test]
+async fn identical_removals_of_a_membership_or_a_profile_record_one_end() {
+    let w = world().await;
+    let admin = w.app.admin().await;
+    let other = w.app.secretary("Autre", &w.center).await;
+    let group = w.app.post("/api/v1/secretary-groups", &w.coord.token, json!({"cancer_center_id": w.center, "name": "G"})).await.id();
     let membership = format!("/api/v1/secretary-groups/{group}/members/{}", other.id);
     removals_race(&w, "6 removals of a membership", (&membership, &w.coord.token), (&membership, &w.coord.token), 6).await;
     let profile = format!("/api/v1/professionals/{}/profiles/{}/physician", other.id, w.center);
