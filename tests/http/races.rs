@@ -14,7 +14,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::support::{Resp, TestApp, User};
+use crate::support::{Board, Resp, TestApp, User};
 
 /// Tries of each race.
 fn tries() -> usize {
@@ -102,34 +102,26 @@ async fn problems(app: &TestApp, answers: &[(&str, &Resp, u16)]) -> Vec<String> 
     out
 }
 
-/// A board whose member requests dossiers and whose secretary sends their reports; validated
-/// dossiers are made in one session registered before its start.
+/// A board (`support::Board`) whose member requests dossiers and whose secretary sends their
+/// reports, a treating physician and a newcomer outside it.
 struct World {
-    app: TestApp,
-    center: String,
-    coord: User,
-    chair: User,
-    member: User,
-    secretary: User,
+    board: Board,
     treating: User,
     newcomer: User,
-    rcp: String,
+}
+
+impl std::ops::Deref for World {
+    type Target = Board;
+    fn deref(&self) -> &Board {
+        &self.board
+    }
 }
 
 async fn world() -> World {
-    let app = TestApp::spawn().await;
-    let center = app.center("3C Nord").await;
-    let coord = app.coordinator(&center).await;
-    let chair = app.physician("Chair", &center).await;
-    let member = app.physician("Member", &center).await;
-    let secretary = app.secretary("Sec", &center).await;
-    let treating = app.physician("Traitant", &center).await;
-    let newcomer = app.physician("Nouveau", &center).await;
-    let rcp = app.rcp(&coord, &center, "RCP digestive").await;
-    app.member(&coord, &rcp, &chair, "animateur").await;
-    app.member(&coord, &rcp, &member, "participant").await;
-    app.affiliate(&coord, &member, &secretary).await;
-    World { app, center, coord, chair, member, secretary, treating, newcomer, rcp }
+    let board = Board::new().await;
+    let treating = board.app.physician("Traitant", &board.center).await;
+    let newcomer = board.app.physician("Nouveau", &board.center).await;
+    World { board, treating, newcomer }
 }
 
 impl World {

@@ -457,3 +457,32 @@ impl TestApp {
         self.raw(method, path, Some(token), &headers, body.to_string().into_bytes()).await
     }
 }
+
+/// The smallest board the delegation rules act on: one center with its coordinator, an RCP
+/// chaired by `chair` (animateur), a participant `member` and his secretary `secretary`.
+pub struct Board {
+    pub app: TestApp,
+    pub center: String,
+    pub coord: User,
+    pub chair: User,
+    pub member: User,
+    pub secretary: User,
+    pub rcp: String,
+}
+
+impl Board {
+    /// A new server over a fresh store, with this board in it.
+    pub async fn new() -> Board {
+        let app = TestApp::spawn().await;
+        let center = app.center("3C Nord").await;
+        let coord = app.coordinator(&center).await;
+        let chair = app.physician("Chair", &center).await;
+        let member = app.physician("Member", &center).await;
+        let secretary = app.secretary("Sec", &center).await;
+        let rcp = app.rcp(&coord, &center, "RCP digestive").await;
+        app.member(&coord, &rcp, &chair, "animateur").await;
+        app.member(&coord, &rcp, &member, "participant").await;
+        app.affiliate(&coord, &member, &secretary).await;
+        Board { app, center, coord, chair, member, secretary, rcp }
+    }
+}
