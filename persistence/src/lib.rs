@@ -10,6 +10,7 @@ pub mod attendance;
 pub mod audit;
 mod cached_sql;
 pub mod cancer_centers;
+pub mod clock;
 pub mod db;
 pub mod delegations;
 pub mod documents;
@@ -29,6 +30,7 @@ pub mod sessions;
 pub mod specialties;
 pub mod worklist;
 
+pub use clock::now;
 pub use db::{DbConnection, Pool, Store};
 pub use error::Error;
 pub use page::{Page, PageRequest};
@@ -36,10 +38,4 @@ pub use page::{Page, PageRequest};
 /// A new random identifier (UUID v4 string).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-/// The current UTC time at microsecond precision, the finest both stores keep.
-pub fn now() -> chrono::NaiveDateTime {
-    let t = chrono::Utc::now().naive_utc();
-    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
 }
