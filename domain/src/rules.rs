@@ -196,6 +196,25 @@ pub fn may_read_activity(p: &Principal, scope: &ActivityScope) -> Result<(), Dom
     }
 }
 
+/// The center an activity report covers when the caller names neither a center nor an RCP: a
+/// coordinator of one center gets hers; a coordinator of several must choose (422
+/// `invalid_query` naming `cancer_center_id`). Anyone else's scope stays as asked, for
+/// [`may_read_activity`] to decide (the administrator reads the region).
+pub fn default_activity_center(p: &Principal, cancer_center_id: Option<String>, rcp_given: bool) -> Result<Option<String>, DomainError> {
+    if cancer_center_id.is_some() || rcp_given || p.is_platform_admin {
+        return Ok(cancer_center_id);
+    }
+    match p.coordinated_centers().as_slice() {
+        [one] => Ok(Some(one.clone())),
+        [] => Ok(None),
+        several => Err(DomainError::invalid(
+            "cancer_center_id",
+            "invalid_query",
+            format!("you coordinate {} centers: name one with cancer_center_id", several.len()),
+        )),
+    }
+}
+
 /// Small-number suppression: a breakdown row about one requester, seen by anyone else, shows
 /// no figure drawn from fewer than this many dossiers (as health statistics do).
 pub const SMALL_NUMBER_THRESHOLD: i64 = 5;
@@ -244,6 +263,24 @@ mod tests {
         assert!(may_disable_account(&admin, "other", false, 0).is_ok());
         let coord = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
         assert_eq!(may_disable_account(&coord, "other", false, 1), Err(DomainError::Forbidden("platform_admin_required")));
+    }
+
+    #[test]
+    fn a_coordinator_of_one_center_reads_its_activity_without_naming_it() {
+        let one = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator), ("c2", ProfileKind::Physician)]);
+        assert_eq!(default_activity_center(&one, None, false), Ok(Some("c1".to_owned())));
+        assert_eq!(default_activity_center(&one, Some("c2".to_owned()), false), Ok(Some("c2".to_owned())));
+        assert_eq!(default_activity_center(&one, None, true), Ok(None));
+        let two = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator), ("c2", ProfileKind::CenterCoordinator)]);
+        assert!(matches!(
+            default_activity_center(&two, None, false),
+            Err(DomainError::Invalid { field: "cancer_center_id", code: "invalid_query", .. })
+        ));
+        let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
+        assert_eq!(default_activity_center(&physician, None, false), Ok(None));
+        let mut admin = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
+        admin.is_platform_admin = true;
+        assert_eq!(default_activity_center(&admin, None, false), Ok(None));
     }
 
     #[test]
