@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
 use concerto_domain::affiliation::Validity;
 use concerto_domain::dossier::ReportChannel;
 use concerto_domain::patient::{Ins, Sex};
@@ -18,7 +18,7 @@ use concerto_persistence::patients::{self, NewPatient};
 use concerto_persistence::professionals::{self, NewProfessional};
 use concerto_persistence::sessions::{self, NewSession};
 use concerto_persistence::specialties::{self, SpecialtyOf};
-use concerto_persistence::{DbConnection, Error, accounts, affiliations, attendance, cancer_centers, db, rcps, secretary_groups};
+use concerto_persistence::{DbConnection, Error, accounts, affiliations, attendance, cancer_centers, clock, db, rcps, secretary_groups};
 
 use crate::auth::hash_password;
 
@@ -59,6 +59,67 @@ pub fn load(conn: &mut DbConnection) -> Result<DemoWorld, Error> {
 }
 
 fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
+    let cal = Calendar::from(concerto_persistence::now());
+    // The directory was set up a little more than a year ago, before the first board of the
+    // history; the rest of the world is dated step by step in `clinical`.
+    let (listed, world) = clock::at(cal.at(-420, 9, 0), || directory(c, hash))?;
+    let World { admin, coord, north, south, staff } = world;
+    // A request still waiting, so the administrator has something to decide.
+    clock::at(cal.at(-2, 11, 5), || {
+        account_requests::create(
+            c,
+            &coord,
+            &NewAccountRequest {
+                cancer_center_id: north.clone(),
+                family_name: "Garnier".to_owned(),
+                given_name: "Lucas".to_owned(),
+                email: "l.garnier@concerto.example".to_owned(),
+                rpps: Some(rpps("1000000004")?),
+                expected_profile: ProfileKind::Physician,
+            },
+        )
+    })?;
+    clinical(c, &cal, &admin, &coord, &north, &south, &staff)?;
+    Ok(DemoWorld { accounts: listed })
+}
+
+/// Who the clinical part of the demo acts as.
+struct World {
+    admin: Principal,
+    coord: Principal,
+    north: String,
+    south: String,
+    staff: Vec<Principal>,
+}
+
+/// The demo's dates, counted from the moment it is loaded: each step is stored at the time it
+/// would have happened (through [`clock::at`]), so delays between registration, validation
+/// and sending are hours and days, as on a real board.
+struct Calendar {
+    now: NaiveDateTime,
+}
+
+impl Calendar {
+    fn from(now: NaiveDateTime) -> Self {
+        Self { now }
+    }
+
+    /// `days` from today (UTC), at `hour:minute`.
+    fn at(&self, days: i64, hour: u32, minute: u32) -> NaiveDateTime {
+        (self.now.date() + Duration::days(days)).and_hms_opt(hour, minute, 0).unwrap_or(self.now)
+    }
+
+    /// Today's running session: it started on the last quarter-hour at least half an hour ago,
+    /// so whenever the demo is loaded the session is under way, and its start is behind us.
+    fn running_session_start(&self) -> NaiveDateTime {
+        let t = self.now - Duration::minutes(30);
+        let minute = t.minute() - t.minute() % 15;
+        t.date().and_hms_opt(t.hour(), minute, 0).unwrap_or(t)
+    }
+}
+
+/// The platform's directory: centers, professionals, accounts, profiles, delegations.
+fn directory(c: &mut DbConnection, hash: &str) -> Result<(Vec<(String, String)>, World), Error> {
     let mut listed = Vec::new();
     let admin_account = accounts::create_platform_admin(c, "admin", hash)?;
     let admin = principal_of(c, &admin_account.id)?;
@@ -159,32 +220,21 @@ fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {
     affiliations::add_group(c, &coord, &bernard, &group.id, Validity::default())?;
     affiliations::add_group(c, &coord, &petit, &group.id, Validity::default())?;
 
-    // A request still waiting, so the administrator has something to decide.
-    account_requests::create(
-        c,
-        &coord,
-        &NewAccountRequest {
-            cancer_center_id: north.id.clone(),
-            family_name: "Garnier".to_owned(),
-            given_name: "Lucas".to_owned(),
-            email: "l.garnier@concerto.example".to_owned(),
-            rpps: Some(rpps("1000000004")?),
-            expected_profile: ProfileKind::Physician,
-        },
-    )?;
     let mut staff = Vec::new();
     for account in [&martin_account, &bernard_account, &petit_account, &durand_account, &moreau_account, &roux_account] {
         staff.push(principal_of(c, account)?);
     }
-    clinical(c, &admin, &coord, &north.id, &south.id, &staff)?;
-    Ok(DemoWorld { accounts: listed })
+    Ok((listed, World { admin, coord, north: north.id, south: south.id, staff }))
 }
 
 /// RCPs with participants and animateurs, sessions past, running and upcoming, and patients
 /// with dossiers in every status, each made by whom the rules allow (a secretary registers for
-/// her physician; the requester writes his question; the animateur validates).
+/// her physician; the requester writes his question; the animateur validates), each at its
+/// time: a dossier is registered days before its board, validated during it, its report sent
+/// the next days; today's session started half an hour ago.
 fn clinical(
     c: &mut DbConnection,
+    cal: &Calendar,
     admin: &Principal,
     coord: &Principal,
     north: &str,
@@ -195,26 +245,38 @@ fn clinical(
         return Err(Error::NotFound("demo staff"));
     };
     let id = |p: &Principal| p.professional_id.clone();
-    let digestive = rcps::create(c, coord, north, "RCP Digestive", "digestive oncology")?;
-    rcps::set_member(c, coord, &digestive.id, &id(petit), MemberRole::Animateur)?;
-    rcps::set_member(c, coord, &digestive.id, &id(martin), MemberRole::Participant)?;
-    rcps::set_member(c, coord, &digestive.id, &id(bernard), MemberRole::Participant)?;
-    let thoracic = rcps::create(c, coord, north, "RCP Thoracique", "thoracic oncology")?;
-    rcps::set_member(c, coord, &thoracic.id, &id(bernard), MemberRole::Animateur)?;
-    rcps::set_member(c, coord, &thoracic.id, &id(martin), MemberRole::Participant)?;
-    rcps::add_manager(c, coord, &thoracic.id, &id(martin))?;
-    let breast = rcps::create(c, admin, south, "RCP Sénologie Sud", "breast oncology")?;
-    rcps::set_member(c, admin, &breast.id, &id(petit), MemberRole::Animateur)?;
+    let (digestive, thoracic, breast) = clock::at(cal.at(-419, 10, 0), || {
+        let digestive = rcps::create(c, coord, north, "RCP Digestive", "digestive oncology")?;
+        rcps::set_member(c, coord, &digestive.id, &id(petit), MemberRole::Animateur)?;
+        rcps::set_member(c, coord, &digestive.id, &id(martin), MemberRole::Participant)?;
+        rcps::set_member(c, coord, &digestive.id, &id(bernard), MemberRole::Participant)?;
+        let thoracic = rcps::create(c, coord, north, "RCP Thoracique", "thoracic oncology")?;
+        rcps::set_member(c, coord, &thoracic.id, &id(bernard), MemberRole::Animateur)?;
+        rcps::set_member(c, coord, &thoracic.id, &id(martin), MemberRole::Participant)?;
+        rcps::add_manager(c, coord, &thoracic.id, &id(martin))?;
+        let breast = rcps::create(c, admin, south, "RCP Sénologie Sud", "breast oncology")?;
+        rcps::set_member(c, admin, &breast.id, &id(petit), MemberRole::Animateur)?;
+        // The board's specialties: an oncologist, a radiotherapist, a digestive surgeon.
+        for (who, specialty, organ) in [
+            (martin, Specialty::MedicalOncology, None),
+            (bernard, Specialty::Radiotherapy, None),
+            (petit, Specialty::Surgery, Some("digestive")),
+        ] {
+            specialties::set(c, coord, &id(who), &SpecialtyOf { specialty, subspecialty: organ.map(str::to_owned) })?;
+        }
+        Ok::<_, Error>((digestive, thoracic, breast))
+    })?;
 
-    let session = |c: &mut DbConnection, rcp: &str, days: i64, hour: u32| {
-        let day = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
-        let at = |h: u32| day.and_hms_opt(h, 0, 0).unwrap_or_default();
-        sessions::create(
-            c,
-            admin,
-            rcp,
-            &NewSession { starts_at: at(hour), ends_at: Some(at(hour + 2)), location: Some("Salle Pasteur".to_owned()) },
-        )
+    // A session is planned five weeks ahead, for two hours.
+    let session = |c: &mut DbConnection, rcp: &str, starts_at: NaiveDateTime| {
+        clock::at(starts_at - Duration::days(35), || {
+            sessions::create(
+                c,
+                admin,
+                rcp,
+                &NewSession { starts_at, ends_at: Some(starts_at + Duration::hours(2)), location: Some("Salle Pasteur".to_owned()) },
+            )
+        })
     };
     let patient = |c: &mut DbConnection,
                    by: &Principal,
@@ -234,105 +296,151 @@ fn clinical(
         };
         patients::create(c, by, &new, true).map(|p| p.identity.id)
     };
-    let register = |c: &mut DbConnection, by: &Principal, session: &str, patient: &str, requester: &Principal| {
+    let register = |c: &mut DbConnection, at: NaiveDateTime, by: &Principal, session: &str, patient: &str, requester: &Principal| {
         let new = NewDossier {
             patient_id: patient.to_owned(),
             requester_id: requester.professional_id.clone(),
             clinical_summary: None,
             question: None,
         };
-        dossiers::register(c, by, session, &new)
+        clock::at(at, || dossiers::register(c, by, session, &new))
     };
-    let write =
-        |c: &mut DbConnection, by: &Principal, dossier: &dossiers::Dossier, summary: &str, question: &str, proposal: Option<&str>| {
-            let changes = DossierChanges {
-                clinical_summary: Some(Some(summary.to_owned())),
-                question: Some(Some(question.to_owned())),
-                proposal: proposal.map(|p| Some(p.to_owned())),
-                withdraw: false,
-            };
-            dossiers::update(c, by, &dossier.id, Some(dossier.version), &changes)
+    let write = |c: &mut DbConnection,
+                 at: NaiveDateTime,
+                 by: &Principal,
+                 dossier: &dossiers::Dossier,
+                 summary: &str,
+                 question: &str,
+                 proposal: Option<&str>| {
+        let changes = DossierChanges {
+            clinical_summary: Some(Some(summary.to_owned())),
+            question: Some(Some(question.to_owned())),
+            proposal: proposal.map(|p| Some(p.to_owned())),
+            withdraw: false,
         };
+        clock::at(at, || dossiers::update(c, by, &dossier.id, Some(dossier.version), &changes))
+    };
+    let transition = |c: &mut DbConnection, at: NaiveDateTime, session: &str, action: SessionAction| {
+        clock::at(at, || sessions::transition(c, coord, session, action))
+    };
 
-    let garnier = patient(c, martin, ("Garnier", "Rose", (1952, 3, 14), Sex::Female), Some("261047512345619"), Some(martin), &[bernard])?;
-    let lefevre = patient(c, durand, ("Lefèvre", "Jean", (1948, 11, 2), Sex::Male), None, None, &[])?;
-    let roussel = patient(c, moreau, ("Roussel", "Odile", (1961, 7, 30), Sex::Female), None, Some(bernard), &[])?;
-    let dupuis = patient(c, bernard, ("Dupuis", "Marcel", (1955, 2, 9), Sex::Male), Some("155029901234520"), None, &[martin])?;
-    let blanc = patient(c, roux, ("Blanc", "Claire", (1970, 5, 21), Sex::Female), None, Some(petit), &[])?;
-
-    // The board's specialties: an oncologist, a radiotherapist, a digestive surgeon.
-    for (who, specialty, organ) in [
-        (martin, Specialty::MedicalOncology, None),
-        (bernard, Specialty::Radiotherapy, None),
-        (petit, Specialty::Surgery, Some("digestive")),
-    ] {
-        specialties::set(c, coord, &id(who), &SpecialtyOf { specialty, subspecialty: organ.map(str::to_owned) })?;
-    }
+    let (garnier, lefevre, roussel, dupuis, blanc) = clock::at(cal.at(-418, 10, 30), || {
+        Ok::<_, Error>((
+            patient(c, martin, ("Garnier", "Rose", (1952, 3, 14), Sex::Female), Some("261047512345619"), Some(martin), &[bernard])?,
+            patient(c, durand, ("Lefèvre", "Jean", (1948, 11, 2), Sex::Male), None, None, &[])?,
+            patient(c, moreau, ("Roussel", "Odile", (1961, 7, 30), Sex::Female), None, Some(bernard), &[])?,
+            patient(c, bernard, ("Dupuis", "Marcel", (1955, 2, 9), Sex::Male), Some("155029901234520"), None, &[martin])?,
+            patient(c, roux, ("Blanc", "Claire", (1970, 5, 21), Sex::Female), None, Some(petit), &[])?,
+        ))
+    })?;
     let board = [id(martin), id(bernard), id(petit)];
 
-    // A year of history: a digestive board every four weeks, two dossiers discussed and
-    // validated with the three specialties present, the reports sent; so the activity report
-    // has months to show.
-    let history = [&garnier, &lefevre, &roussel, &dupuis];
-    for k in 2..=13 {
-        let held = session(c, &digestive.id, -28 * k, 14)?;
+    // A year of history: a digestive board every four weeks, two dossiers registered a week or
+    // so before it, discussed and validated during it with the three specialties present, each
+    // report sent to all its default recipients (requester, treating physician, correspondents)
+    // one to three days later; so the activity report has months and delays to show.
+    let history: [(&String, &[&Principal]); 4] =
+        [(&garnier, &[martin, bernard]), (&lefevre, &[]), (&roussel, &[bernard]), (&dupuis, &[martin])];
+    for k in 2..=13_i64 {
+        let day = -28 * k;
+        let held = session(c, &digestive.id, cal.at(day, 14, 0))?;
         let mut ready = Vec::new();
-        for (i, (patient, requester)) in
-            [(history[k as usize % 4], martin), (history[(k as usize + 1) % 4], bernard)].into_iter().enumerate()
-        {
-            let d = register(c, requester, &held.id, patient, requester)?;
+        for (i, requester) in [martin, bernard].into_iter().enumerate() {
+            let (patient, others) = history[(k as usize + i) % 4];
+            let registered = cal.at(day - 6 - k % 4 - i as i64, 9 + 2 * i as u32, 15 * (k % 4) as u32);
+            let d = register(c, registered, requester, &held.id, patient, requester)?;
             let proposal = if i == 0 { "Surveillance" } else { "Chimiothérapie" };
-            ready.push((write(c, requester, &d, "Dossier d'archive.", "Conduite à tenir ?", Some(proposal))?, requester));
+            let d = write(c, registered + Duration::hours(27), requester, &d, "Dossier d'archive.", "Conduite à tenir ?", Some(proposal))?;
+            let mut recipients: Vec<String> = std::iter::once(requester).chain(others.iter().copied()).map(id).collect();
+            recipients.sort();
+            recipients.dedup();
+            ready.push((d, requester, recipients));
         }
-        sessions::transition(c, coord, &held.id, SessionAction::Start)?;
-        attendance::record(c, petit, &held.id, &board)?;
-        for (d, requester) in &ready {
-            dossiers::validate(c, petit, &d.id, None)?;
-            // The most recent board's reports still wait to be sent (the secretaries' worklist).
-            if k > 2 {
-                dossiers::send_report(c, requester, &d.id, &[id(requester)], ReportChannel::Mssante)?;
-            }
+        transition(c, cal.at(day, 14, 0), &held.id, SessionAction::Start)?;
+        clock::at(cal.at(day, 14, 5), || attendance::record(c, petit, &held.id, &board))?;
+        for (i, (d, ..)) in ready.iter().enumerate() {
+            clock::at(cal.at(day, 14, 30 + 20 * i as u32), || dossiers::validate(c, petit, &d.id, None))?;
         }
-        sessions::transition(c, coord, &held.id, SessionAction::Close)?;
+        transition(c, cal.at(day, 16, 0), &held.id, SessionAction::Close)?;
+        for (i, (d, requester, recipients)) in ready.iter().enumerate() {
+            let sent = cal.at(day + 1 + k % 3, 9 + 3 * i as u32, 10 * (k % 6) as u32);
+            clock::at(sent, || dossiers::send_report(c, requester, &d.id, recipients, ReportChannel::Mssante))?;
+        }
     }
 
-    // Last week: Garnier discussed and validated with the board present, the report sent by
-    // Dr Martin's secretary.
-    let past = session(c, &digestive.id, -7, 14)?;
-    let d = register(c, durand, &past.id, &garnier, martin)?;
-    let d = write(c, martin, &d, "Adénocarcinome du côlon sigmoïde, pT3N1.", "Chimiothérapie adjuvante ?", Some("FOLFOX 6 mois"))?;
-    sessions::transition(c, coord, &past.id, SessionAction::Start)?;
-    attendance::record(c, petit, &past.id, &board)?;
-    dossiers::validate(c, petit, &d.id, None)?;
-    dossiers::send_report(c, durand, &d.id, &[id(martin), id(bernard)], ReportChannel::Mssante)?;
-    sessions::transition(c, coord, &past.id, SessionAction::Close)?;
+    // Last week: Garnier (Dr Martin's request, registered by his secretary) and Mercier (Dr
+    // Bernard's, registered by the group's secretary) discussed and validated with the board
+    // present. Sophie Durand sent Garnier's report the next morning; Mercier's still waits for
+    // the secretaries who act for Dr Bernard.
+    let past = session(c, &digestive.id, cal.at(-7, 14, 0))?;
+    let d = register(c, cal.at(-15, 10, 20), durand, &past.id, &garnier, martin)?;
+    let d = write(
+        c,
+        cal.at(-14, 18, 40),
+        martin,
+        &d,
+        "Adénocarcinome du côlon sigmoïde, pT3N1.",
+        "Chimiothérapie adjuvante ?",
+        Some("FOLFOX 6 mois"),
+    )?;
+    let mercier =
+        clock::at(cal.at(-13, 9, 10), || patient(c, moreau, ("Mercier", "Yvette", (1958, 9, 17), Sex::Female), None, Some(bernard), &[]))?;
+    let m = register(c, cal.at(-13, 9, 15), moreau, &past.id, &mercier, bernard)?;
+    let m = write(
+        c,
+        cal.at(-12, 17, 0),
+        bernard,
+        &m,
+        "Métastase hépatique unique d'un cancer rectal opéré.",
+        "Radiothérapie stéréotaxique ?",
+        Some("Radiothérapie stéréotaxique hépatique"),
+    )?;
+    transition(c, cal.at(-7, 14, 0), &past.id, SessionAction::Start)?;
+    clock::at(cal.at(-7, 14, 5), || attendance::record(c, petit, &past.id, &board))?;
+    clock::at(cal.at(-7, 14, 35), || dossiers::validate(c, petit, &d.id, None))?;
+    clock::at(cal.at(-7, 15, 0), || dossiers::validate(c, petit, &m.id, None))?;
+    transition(c, cal.at(-7, 16, 10), &past.id, SessionAction::Close)?;
+    clock::at(cal.at(-6, 9, 40), || dossiers::send_report(c, durand, &d.id, &[id(martin), id(bernard)], ReportChannel::Mssante))?;
 
-    // Today, running: Lefèvre discussed, Roussel registered by the group's secretary.
-    let today = session(c, &digestive.id, 0, 17)?;
-    let d = register(c, durand, &today.id, &lefevre, martin)?;
-    write(c, martin, &d, "Carcinome hépatocellulaire sur cirrhose.", "Radiofréquence ou résection ?", Some("Résection segmentaire"))?;
-    register(c, moreau, &today.id, &roussel, bernard)?;
-    sessions::transition(c, coord, &today.id, SessionAction::Start)?;
+    // Today, under way since the last quarter-hour at least half an hour ago: Lefèvre
+    // discussed, Roussel registered by the group's secretary.
+    let start = cal.running_session_start();
+    let today = session(c, &digestive.id, start)?;
+    let d = register(c, cal.at(-4, 11, 0), durand, &today.id, &lefevre, martin)?;
+    write(
+        c,
+        cal.at(-3, 19, 30),
+        martin,
+        &d,
+        "Carcinome hépatocellulaire sur cirrhose.",
+        "Radiofréquence ou résection ?",
+        Some("Résection segmentaire"),
+    )?;
+    register(c, cal.at(-2, 16, 45), moreau, &today.id, &roussel, bernard)?;
+    transition(c, start, &today.id, SessionAction::Start)?;
     // Dr Bernard is not there yet: no quorum, so nothing can be validated until he comes.
-    attendance::record(c, petit, &today.id, &[id(martin), id(petit)])?;
+    clock::at(start + Duration::minutes(5), || attendance::record(c, petit, &today.id, &[id(martin), id(petit)]))?;
 
     // Next week: Dupuis registered by Dr Bernard, Garnier registered then withdrawn.
-    let next = session(c, &digestive.id, 7, 14)?;
-    register(c, bernard, &next.id, &dupuis, bernard)?;
-    let w = register(c, martin, &next.id, &garnier, martin)?;
-    dossiers::update(c, martin, &w.id, Some(w.version), &DossierChanges { withdraw: true, ..DossierChanges::default() })?;
+    let next = session(c, &digestive.id, cal.at(7, 14, 0))?;
+    register(c, cal.at(-2, 10, 0), bernard, &next.id, &dupuis, bernard)?;
+    let w = register(c, cal.at(-1, 9, 30), martin, &next.id, &garnier, martin)?;
+    let withdraw = DossierChanges { withdraw: true, ..DossierChanges::default() };
+    clock::at(cal.at(-1, 11, 0), || dossiers::update(c, martin, &w.id, Some(w.version), &withdraw))?;
 
-    let thoracic_session = session(c, &thoracic.id, 3, 12)?;
-    let d = register(c, martin, &thoracic_session.id, &dupuis, martin)?;
-    write(c, martin, &d, "Nodule pulmonaire de 18 mm, TEP positive.", "Biopsie ou chirurgie d'emblée ?", None)?;
-    let breast_session = session(c, &breast.id, 5, 9)?;
-    register(c, roux, &breast_session.id, &blanc, petit)?;
+    let thoracic_session = session(c, &thoracic.id, cal.at(3, 12, 0))?;
+    let d = register(c, cal.at(-2, 15, 0), martin, &thoracic_session.id, &dupuis, martin)?;
+    write(c, cal.at(-2, 15, 20), martin, &d, "Nodule pulmonaire de 18 mm, TEP positive.", "Biopsie ou chirurgie d'emblée ?", None)?;
+    let breast_session = session(c, &breast.id, cal.at(5, 9, 0))?;
+    register(c, cal.at(-1, 14, 0), roux, &breast_session.id, &blanc, petit)?;
 
     // Holiday cover: Dr Bernard himself asks Anne Roux to stand in for his secretaries until
     // next week, then extends it by two days; the history shows both.
-    let week = concerto_persistence::now() + chrono::Duration::days(7);
-    affiliations::add_secretary(c, bernard, &id(bernard), &id(roux), Validity { valid_from: None, valid_until: Some(week) })?;
-    let extended = Validity { valid_from: None, valid_until: Some(week + chrono::Duration::days(2)) };
-    affiliations::add_secretary(c, bernard, &id(bernard), &id(roux), extended)?;
+    let week = cal.now + Duration::days(7);
+    clock::at(cal.at(-3, 8, 30), || {
+        affiliations::add_secretary(c, bernard, &id(bernard), &id(roux), Validity { valid_from: None, valid_until: Some(week) })
+    })?;
+    let extended = Validity { valid_from: None, valid_until: Some(week + Duration::days(2)) };
+    clock::at(cal.at(-1, 17, 0), || affiliations::add_secretary(c, bernard, &id(bernard), &id(roux), extended))?;
     Ok(())
 }

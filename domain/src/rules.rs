@@ -21,6 +21,33 @@ pub fn may_administer_center(p: &Principal, cancer_center_id: &str) -> Result<()
     if p.is_platform_admin || p.coordinates(cancer_center_id) { Ok(()) } else { deny("center_coordinator_required") }
 }
 
+/// `PATCH /accounts/{id}` with `active: false`: never one's own account (an administrator who
+/// disables himself is locked out at once), and never the last active platform administrator
+/// (only `concerto create-admin` on the server would bring one back). `target_is_admin` and
+/// `other_active_admins` are read under the administrators' lock, so two administrators
+/// disabling each other cannot both pass. Enabling is always allowed.
+pub fn may_disable_account(
+    p: &Principal,
+    target_account_id: &str,
+    target_is_admin: bool,
+    other_active_admins: i64,
+) -> Result<(), DomainError> {
+    may_administer_platform(p)?;
+    if p.account_id == target_account_id {
+        return Err(DomainError::Conflict {
+            code: "cannot_disable_self",
+            message: "you cannot disable your own account; another administrator can".to_owned(),
+        });
+    }
+    if target_is_admin && other_active_admins == 0 {
+        return Err(DomainError::Conflict {
+            code: "last_platform_admin",
+            message: "this is the last active platform administrator; enable or create another one first".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Asking the platform to open an account: a coordinator of the requesting center only (the
 /// administrator fulfils requests, it does not file them).
 pub fn may_request_account(p: &Principal, cancer_center_id: &str) -> Result<(), DomainError> {
@@ -169,6 +196,25 @@ pub fn may_read_activity(p: &Principal, scope: &ActivityScope) -> Result<(), Dom
     }
 }
 
+/// The center an activity report covers when the caller names neither a center nor an RCP: a
+/// coordinator of one center gets hers; a coordinator of several must choose (422
+/// `invalid_query` naming `cancer_center_id`). Anyone else's scope stays as asked, for
+/// [`may_read_activity`] to decide (the administrator reads the region).
+pub fn default_activity_center(p: &Principal, cancer_center_id: Option<String>, rcp_given: bool) -> Result<Option<String>, DomainError> {
+    if cancer_center_id.is_some() || rcp_given || p.is_platform_admin {
+        return Ok(cancer_center_id);
+    }
+    match p.coordinated_centers().as_slice() {
+        [one] => Ok(Some(one.clone())),
+        [] => Ok(None),
+        several => Err(DomainError::invalid(
+            "cancer_center_id",
+            "invalid_query",
+            format!("you coordinate {} centers: name one with cancer_center_id", several.len()),
+        )),
+    }
+}
+
 /// Small-number suppression: a breakdown row about one requester, seen by anyone else, shows
 /// no figure drawn from fewer than this many dossiers (as health statistics do).
 pub const SMALL_NUMBER_THRESHOLD: i64 = 5;
@@ -200,6 +246,41 @@ mod tests {
             may_manage_affiliation(&physician, &centers(&["c1"]), &centers(&["c1"])),
             Err(DomainError::Forbidden("center_coordinator_required"))
         );
+    }
+
+    #[test]
+    fn nobody_disables_himself_or_the_last_active_administrator() {
+        let mut admin = principal(Category::Other, &[]);
+        admin.is_platform_admin = true;
+        let code = |r: Result<(), DomainError>| match r {
+            Err(DomainError::Conflict { code, .. }) => code,
+            other => panic!("{other:?}"),
+        };
+        let own = admin.account_id.clone();
+        assert_eq!(code(may_disable_account(&admin, &own, true, 3)), "cannot_disable_self");
+        assert_eq!(code(may_disable_account(&admin, "other", true, 0)), "last_platform_admin");
+        assert!(may_disable_account(&admin, "other", true, 1).is_ok());
+        assert!(may_disable_account(&admin, "other", false, 0).is_ok());
+        let coord = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
+        assert_eq!(may_disable_account(&coord, "other", false, 1), Err(DomainError::Forbidden("platform_admin_required")));
+    }
+
+    #[test]
+    fn a_coordinator_of_one_center_reads_its_activity_without_naming_it() {
+        let one = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator), ("c2", ProfileKind::Physician)]);
+        assert_eq!(default_activity_center(&one, None, false), Ok(Some("c1".to_owned())));
+        assert_eq!(default_activity_center(&one, Some("c2".to_owned()), false), Ok(Some("c2".to_owned())));
+        assert_eq!(default_activity_center(&one, None, true), Ok(None));
+        let two = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator), ("c2", ProfileKind::CenterCoordinator)]);
+        assert!(matches!(
+            default_activity_center(&two, None, false),
+            Err(DomainError::Invalid { field: "cancer_center_id", code: "invalid_query", .. })
+        ));
+        let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
+        assert_eq!(default_activity_center(&physician, None, false), Ok(None));
+        let mut admin = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
+        admin.is_platform_admin = true;
+        assert_eq!(default_activity_center(&admin, None, false), Ok(None));
     }
 
     #[test]

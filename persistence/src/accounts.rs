@@ -170,9 +170,23 @@ pub fn create_platform_admin(conn: &mut DbConnection, username: &str, password_h
 /// `PATCH /accounts/{id}`: enable or disable; a disabled account's tokens stop working at once
 /// because the principal is loaded from here on every request, and disabling also moves the
 /// token generation on, so enabling the account again does not revive the tokens of before.
+/// Disabling one's own account or the last active platform administrator is refused (409
+/// `cannot_disable_self`, `last_platform_admin`).
 pub fn set_active(conn: &mut DbConnection, p: &Principal, id: &str, active: bool) -> Result<Account, Error> {
     rules::may_administer_platform(p)?;
     crate::db::write(conn, |c| {
+        if !active {
+            lock_platform_admins(c)?;
+            let target_is_admin = accounts::table
+                .find(id)
+                .select(accounts::is_platform_admin)
+                .first::<bool>(c)
+                .optional()?
+                .ok_or(Error::NotFound("account"))?;
+            let others: i64 =
+                accounts::table.filter(accounts::is_platform_admin.and(accounts::active).and(accounts::id.ne(id))).count().get_result(c)?;
+            rules::may_disable_account(p, id, target_is_admin, others)?;
+        }
         let generation = if active { accounts::token_generation + 0 } else { accounts::token_generation + 1 };
         let n = diesel::update(accounts::table.find(id))
             .set((accounts::active.eq(active), accounts::token_generation.eq(generation)))
@@ -182,6 +196,19 @@ pub fn set_active(conn: &mut DbConnection, p: &Principal, id: &str, active: bool
         }
         accounts::table.find(id).select(COLUMNS).first(c).map_err(Error::from)
     })
+}
+
+/// Locks the platform administrators' account rows until the transaction ends (a no-op update,
+/// in id order), so that a disable counts the active administrators after any other disable in
+/// flight has committed: on PostgreSQL under `READ COMMITTED`, two administrators disabling each
+/// other at once would otherwise both see the other one still active. SQLite writers are
+/// already serialised by `BEGIN IMMEDIATE`.
+fn lock_platform_admins(conn: &mut DbConnection) -> Result<(), Error> {
+    let ids: Vec<String> = accounts::table.filter(accounts::is_platform_admin).select(accounts::id).order(accounts::id).load(conn)?;
+    for id in ids {
+        diesel::update(accounts::table.find(&id)).set(accounts::active.eq(accounts::active)).execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The caller behind a token, with the names of the physicians she acts for (what `/me` shows).

@@ -225,7 +225,8 @@ fn dossiers_of_sessions(by: Breakdown) -> &'static str {
 }
 
 /// `GET /reports/activity`: the platform administrator, the coordinators of the center, the
-/// managers of the RCP. Rows by key; a requester's row seen by anyone else shows nothing drawn
+/// managers of the RCP; a coordinator who names neither a center nor an RCP reads her center's
+/// (she must name one when she coordinates several). Rows by key; a requester's row seen by anyone else shows nothing drawn
 /// from fewer than five dossiers.
 pub fn report(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<Vec<ActivityRow>, Error> {
     db::read(conn, |c| {
@@ -238,6 +239,8 @@ pub fn report(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Resu
             }
             None => None,
         };
+        let q =
+            &ActivityQuery { cancer_center_id: rules::default_activity_center(p, q.cancer_center_id.clone(), rcp.is_some())?, ..q.clone() };
         if let Some(center) = &q.cancer_center_id {
             crate::cancer_centers::find(c, center)?;
         }

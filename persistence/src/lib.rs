@@ -11,6 +11,7 @@ pub mod audit;
 mod cached_sql;
 pub mod cancer_centers;
 pub mod check;
+pub mod clock;
 pub mod db;
 pub mod delegations;
 pub mod documents;
@@ -30,6 +31,7 @@ pub mod sessions;
 pub mod specialties;
 pub mod worklist;
 
+pub use clock::now;
 pub use db::{DbConnection, Pool, Store};
 pub use error::Error;
 pub use page::{Page, PageRequest};
@@ -37,10 +39,4 @@ pub use page::{Page, PageRequest};
 /// A new random identifier (UUID v4 string).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-/// The current UTC time at microsecond precision, the finest both stores keep.
-pub fn now() -> chrono::NaiveDateTime {
-    let t = chrono::Utc::now().naive_utc();
-    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
 }

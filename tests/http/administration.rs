@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::{PASSWORD, TestApp, assert_problem};
+use crate::support::{PASSWORD, TestApp, User, assert_problem};
 
 #[actix_rt::test]
 async fn centers_are_created_by_the_admin_and_listed_in_pages() {
@@ -182,4 +182,52 @@ async fn accounts_and_profiles_are_the_admins_and_take_effect_at_once() {
         404,
         "not_found",
     );
+}
+
+#[actix_rt::test]
+async fn nobody_disables_himself_and_the_platform_always_keeps_an_active_administrator() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // The world is made by `admin`, whom `second` disables below.
+    let center = app.center("3C").await;
+    let coordinator = app.coordinator(&center).await;
+    let successor = app.physician("Successor", &center).await;
+    let account = |u: &User| format!("/api/v1/accounts/{}", u.account_id);
+    // The only administrator cannot lock himself out; his token and login keep working.
+    assert_problem(&app.patch(&account(&admin), &admin.token, json!({"active": false})).await, 409, "cannot_disable_self");
+    assert_eq!(app.get("/api/v1/me", &admin.token).await.body["is_platform_admin"], true);
+    app.login("admin", PASSWORD).await;
+    // Enabling himself changes nothing and is not refused.
+    assert_eq!(app.patch(&account(&admin), &admin.token, json!({"active": true})).await.status, 200);
+
+    // With a second administrator, each may disable the other, never himself.
+    let second = app.another_admin("second").await;
+    assert_problem(&app.patch(&account(&second), &second.token, json!({"active": false})).await, 409, "cannot_disable_self");
+    let r = app.patch(&account(&second), &admin.token, json!({"active": false})).await;
+    assert_eq!((r.status, &r.body["active"]), (200, &json!(false)), "{}", r.text);
+    assert_problem(&app.get("/api/v1/me", &second.token).await, 401, "invalid_token");
+    // Disabled already: disabling again leaves the caller active, so it is allowed.
+    assert_eq!(app.patch(&account(&second), &admin.token, json!({"active": false})).await.status, 200);
+    assert_eq!(app.patch(&account(&second), &admin.token, json!({"active": true})).await.status, 200);
+    let second = User { token: app.login("second", PASSWORD).await, ..second };
+    assert_eq!(app.patch(&account(&admin), &second.token, json!({"active": false})).await.status, 200);
+    assert_problem(&app.get("/api/v1/me", &admin.token).await, 401, "invalid_token");
+    assert_problem(&app.patch(&account(&second), &second.token, json!({"active": false})).await, 409, "cannot_disable_self");
+
+    // Being an administrator is the account's, not the professional's: changing his category
+    // or his profiles does not take it away.
+    let category =
+        app.put(&format!("/api/v1/professionals/{}/category", second.id), &second.token, Some(json!({"category": "physician"}))).await;
+    assert_eq!(category.status, 200, "{}", category.text);
+    let profile = format!("/api/v1/professionals/{}/profiles/{center}/center_coordinator", second.id);
+    assert_eq!(app.put(&profile, &second.token, None).await.status, 204);
+    assert_eq!(app.delete(&profile, &second.token).await.status, 204);
+    assert_eq!(app.get("/api/v1/me", &second.token).await.body["is_platform_admin"], true);
+
+    // A center whose only coordinator is disabled stays administrable: the administrator
+    // grants the profile to someone else.
+    assert_eq!(app.patch(&account(&coordinator), &second.token, json!({"active": false})).await.status, 200);
+    let path = format!("/api/v1/professionals/{}/profiles/{center}/center_coordinator", successor.id);
+    assert_eq!(app.put(&path, &second.token, None).await.status, 204);
+    assert_eq!(app.get(&format!("/api/v1/reports/activity?cancer_center_id={center}"), &successor.token).await.status, 200);
 }

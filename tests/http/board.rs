@@ -181,12 +181,23 @@ async fn the_activity_report_is_for_coordinators_managers_and_the_administrator_
     assert_problem(&app.get(&format!("/api/v1/reports/activity?{center}"), &b.manager.token).await, 403, "forbidden");
     let by_rcp = format!("rcp_id={}", b.rcp);
     assert_eq!(activity(app, &b.manager, &by_rcp).await.len(), 1);
-    assert_problem(&app.get("/api/v1/reports/activity", &b.coord.token).await, 403, "forbidden");
+    // A coordinator who names no center reads her own center's report; one of two centers
+    // must name it, and the refusal names the parameter.
+    assert_eq!(activity(app, &b.coord, "by=rcp").await, activity(app, &b.coord, &center).await);
+    let admin = app.admin().await;
+    let elsewhere = app.center("3C elsewhere").await;
+    let path = format!("/api/v1/professionals/{}/profiles/{elsewhere}/center_coordinator", b.coord.id);
+    assert_eq!(app.put(&path, &admin.token, None).await.status, 204);
+    let r = app.get("/api/v1/reports/activity", &b.coord.token).await;
+    assert_problem(&r, 422, "invalid_query");
+    assert_eq!(r.body["errors"][0]["field"], "cancer_center_id", "{}", r.text);
+    assert_eq!(activity(app, &b.coord, &center).await[&b.rcp]["dossiers_registered"], json!(2));
+    // Anyone else who names nothing is still refused.
+    assert_problem(&app.get("/api/v1/reports/activity", &b.member.token).await, 403, "forbidden");
     // Two dossiers of one requester: suppressed for the coordinator and the administrator.
     let rows = activity(app, &b.coord, &format!("{center}&by=requester")).await;
     assert_eq!(rows[&b.member.id]["suppressed"], json!(true));
     assert_eq!(rows[&b.member.id]["dossiers_registered"], json!(null));
-    let admin = app.admin().await;
     assert_eq!(activity(app, &admin, "by=requester").await[&b.member.id]["suppressed"], json!(true));
     // CSV for a spreadsheet.
     let csv_path = format!("/api/v1/reports/activity?{center}&{}", period());

@@ -13,6 +13,8 @@ use crate::support::{PASSWORD, Resp, TestApp, User, assert_problem};
 const RACERS: usize = 16;
 /// Rounds of each race.
 const ROUNDS: usize = 4;
+/// Rounds of the administrators' race, on one server (each round ends as it began).
+const ADMIN_ROUNDS: usize = 16;
 
 /// Sends the same request `RACERS` times at once.
 async fn race(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Vec<Resp> {
@@ -293,5 +295,44 @@ async fn logins_of_one_account_at_once_are_never_refused_below_its_limit() {
         let answers = join_all((0..RACERS).map(|_| app.call("POST", "/api/v1/auth/login", None, Some(body.clone())))).await;
         let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
+}
+
+/// Two administrators disabling each other at once, half the racers each way: whoever commits
+/// first wins and every request of his answers 200; every request of the other answers 401 (his
+/// token died before it was read) or 409 `last_platform_admin` (it was read before, and counted
+/// the administrators after the winner's commit). The platform keeps exactly one active
+/// administrator: without the lock on the administrators' rows, both disables can pass on
+/// PostgreSQL and nobody could log in to administer. The winner enables the other again for
+/// the next round.
+#[actix_rt::test]
+async fn two_administrators_disabling_each_other_leave_exactly_one() {
+    let app = TestApp::spawn().await;
+    let mut admins = [app.another_admin("alice").await, app.another_admin("bruno").await];
+    for _ in 0..ADMIN_ROUNDS {
+        let paths = [&admins[1], &admins[0]].map(|target| format!("/api/v1/accounts/{}", target.account_id));
+        let requests = (0..RACERS).map(|i| app.call("PATCH", &paths[i % 2], Some(&admins[i % 2].token), Some(json!({"active": false}))));
+        let answers = join_all(requests).await;
+        let outcome: Vec<(u16, String)> = answers.iter().map(|r| (r.status, r.code().to_owned())).collect();
+        let won_by = |side: usize| answers.iter().enumerate().filter(|(i, r)| i % 2 == side && r.status == 200).count();
+        let winner = if won_by(0) > 0 { 0 } else { 1 };
+        assert_eq!(won_by(1 - winner), 0, "both administrators were disabled: {outcome:?}");
+        assert_eq!(won_by(winner), RACERS / 2, "every request of the winner passes: {outcome:?}");
+        for lost in answers.iter().enumerate().filter(|(i, _)| i % 2 != winner).map(|(_, r)| r) {
+            assert!(matches!((lost.status, lost.code()), (401, "invalid_token") | (409, "last_platform_admin")), "{outcome:?}");
+        }
+        let logins = join_all(
+            admins
+                .iter()
+                .map(|u| app.call("POST", "/api/v1/auth/login", None, Some(json!({"username": u.username, "password": PASSWORD})))),
+        )
+        .await;
+        let statuses: Vec<u16> = logins.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, if winner == 0 { [200, 401] } else { [401, 200] }, "{outcome:?}");
+        let loser = 1 - winner;
+        let enable =
+            app.patch(&format!("/api/v1/accounts/{}", admins[loser].account_id), &admins[winner].token, json!({"active": true})).await;
+        assert_eq!(enable.status, 200, "{}", enable.text);
+        admins[loser].token = app.login(&admins[loser].username.clone(), PASSWORD).await;
     }
 }

@@ -2,6 +2,8 @@
 
 use concerto_api::demo::{self, DEMO_PASSWORD};
 
+use serde_json::json;
+
 use crate::support::TestApp;
 
 #[actix_rt::test]
@@ -56,26 +58,60 @@ async fn demo_world_loads_once_and_shows_the_rules_at_work() {
         .collect();
     assert_eq!(statuses, ["discussed", "registered", "validated", "withdrawn"].map(String::from).into_iter().collect());
 
-    // The board's rules: today's session lacks its quorum; a year of history for the report.
+    // The board's rules: today's session is under way, started before now (the last
+    // quarter-hour at least half an hour before the load), and lacks its quorum.
     let petit = app.login("dr.petit", DEMO_PASSWORD).await;
     let today = app.get(&run, &petit).await.body;
     assert_eq!(today["attendance"]["quorum"]["met"], false, "{today}");
     assert_eq!(today["attendance"]["present"].as_array().unwrap().len(), 2);
+    let starts_at: chrono::DateTime<chrono::Utc> = moreau_today["starts_at"].as_str().unwrap().parse().unwrap();
+    let since = chrono::Utc::now() - starts_at;
+    assert!(since >= chrono::Duration::minutes(30) && since < chrono::Duration::minutes(50), "started {since} ago");
+
+    // "Log in as `coord` and call `GET /reports/activity`": her center's year, no parameter.
     let coord = app.login("coord", DEMO_PASSWORD).await;
-    let centers = app.get("/api/v1/cancer-centers", &coord).await.body;
-    let north = centers["items"].as_array().unwrap().iter().find(|c| c["code"] == "3C-HDL").unwrap()["id"].as_str().unwrap().to_owned();
-    let months = app.get(&format!("/api/v1/reports/activity?cancer_center_id={north}&by=month"), &coord).await.body;
-    let held: i64 = months["items"].as_array().unwrap().iter().map(|m| m["sessions_held"].as_i64().unwrap()).sum();
-    assert!(months["items"].as_array().unwrap().len() >= 11 && held >= 13, "{months}");
-    let specialties = app.get(&format!("/api/v1/reports/activity?cancer_center_id={north}&by=specialty"), &coord).await.body;
+    let report = app.get("/api/v1/reports/activity", &coord).await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    let [row] = report.body["items"].as_array().unwrap().as_slice() else { panic!("{}", report.text) };
+    assert_eq!(row["label"], "RCP Digestive");
+    assert_eq!((&row["sessions_held"], &row["dossiers_validated"], &row["reports_sent"]), (&json!(14), &json!(26), &json!(25)), "{row}");
+    // Registration to validation about eight days, validation to sending about two.
+    let hours = |delay: &str, at: &str| row[delay][at].as_f64().unwrap();
+    assert!((190.0..200.0).contains(&hours("validation_delay_hours", "median")), "{row}");
+    assert!((240.0..250.0).contains(&hours("validation_delay_hours", "p90")), "{row}");
+    assert!((40.0..46.0).contains(&hours("sending_delay_hours", "median")), "{row}");
+    assert!((66.0..72.0).contains(&hours("sending_delay_hours", "p90")), "{row}");
+    let months = app.get("/api/v1/reports/activity?by=month", &coord).await.body;
+    assert!(months["items"].as_array().unwrap().len() >= 12, "{months}");
+    let specialties = app.get("/api/v1/reports/activity?by=specialty", &coord).await.body;
     assert!(specialties["items"].as_array().unwrap().iter().any(|r| r["key"] == "radiotherapy"), "{specialties}");
-    // Sophie Durand has reports to send; Dr Bernard's holiday cover by Anne Roux is in his history.
-    let waiting = app.get("/api/v1/me/reports-to-send", &durand).await.body;
-    assert!(!waiting["items"].as_array().unwrap().is_empty(), "{waiting}");
+
+    // Last week's board: Sophie Durand sent Dr Martin's report; Dr Bernard's (Mercier) waits for
+    // the secretaries who act for him, and for him.
+    let to_send = |token: &str| {
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.get("/api/v1/me/reports-to-send", &token).await.body["items"].as_array().unwrap().clone() }
+    };
+    assert_eq!(to_send(&durand).await.len(), 0);
+    let bernard = app.login("dr.bernard", DEMO_PASSWORD).await;
+    for token in [&moreau, &roux, &bernard] {
+        let waiting = to_send(token).await;
+        assert_eq!(waiting.len(), 1, "{waiting:?}");
+        assert_eq!(waiting[0]["patient_family_name"], "Mercier", "{waiting:?}");
+    }
+
+    // Dr Bernard's holiday cover by Anne Roux is in his history.
     let me = app.get("/api/v1/me", &roux).await.body;
     assert!(me["acting_for"].as_array().unwrap().iter().any(|a| a["dates"]["valid_until"].is_string()), "{me}");
-    let bernard = app.login("dr.bernard", DEMO_PASSWORD).await;
     let bernard_id = app.get("/api/v1/me", &bernard).await.body["professional"]["id"].as_str().unwrap().to_owned();
     let history = app.get(&format!("/api/v1/professionals/{bernard_id}/delegation-history"), &bernard).await.body;
     assert!(history["items"].as_array().unwrap().iter().any(|e| e["action"] == "changed"), "{history}");
+
+    // The administrator has one account request to decide.
+    let admin = app.login("admin", DEMO_PASSWORD).await;
+    let requests = app.get("/api/v1/account-requests", &admin).await.body;
+    let pending: Vec<&serde_json::Value> = requests["items"].as_array().unwrap().iter().filter(|r| r["status"] == "pending").collect();
+    assert_eq!(pending.len(), 1, "{requests}");
+    assert_eq!(pending[0]["family_name"], "Garnier");
 }

@@ -261,20 +261,26 @@ impl TestApp {
         if let Some(u) = self.admin.get() {
             return u.clone();
         }
-        let hash = concerto_api::auth::hash_password(PASSWORD).expect("hash");
-        let mut conn = self.pool.get().expect("conn");
-        let account = concerto_persistence::accounts::create_platform_admin(&mut conn, "admin", &hash).expect("admin");
-        drop(conn);
-        let token = self.login("admin", PASSWORD).await;
-        let me = self.get("/api/v1/me", &token).await;
-        let user = User {
-            id: me.body["professional"]["id"].as_str().expect("id").to_owned(),
-            account_id: account.id,
-            username: "admin".into(),
-            token,
-        };
+        let user = self.another_admin("admin").await;
         let _ = self.admin.set(user.clone());
         user
+    }
+
+    /// One more platform administrator named `username`, created as `concerto create-admin`
+    /// does, logged in.
+    pub async fn another_admin(&self, username: &str) -> User {
+        let hash = concerto_api::auth::hash_password(PASSWORD).expect("hash");
+        let mut conn = self.pool.get().expect("conn");
+        let account = concerto_persistence::accounts::create_platform_admin(&mut conn, username, &hash).expect("admin");
+        drop(conn);
+        let token = self.login(username, PASSWORD).await;
+        let me = self.get("/api/v1/me", &token).await;
+        User {
+            id: me.body["professional"]["id"].as_str().expect("id").to_owned(),
+            account_id: account.id,
+            username: username.into(),
+            token,
+        }
     }
 
     fn next(&self) -> u32 {

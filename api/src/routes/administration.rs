@@ -408,7 +408,8 @@ pub struct PatchAccount {
     pub active: bool,
 }
 
-/// Enables or disables an account (platform administrator).
+/// Enables or disables an account (platform administrator). Nobody disables his own account, and
+/// the last active platform administrator stays enabled.
 #[utoipa::path(
     tag = "administration",
     operation_id = "updateAccount",
@@ -418,6 +419,7 @@ pub struct PatchAccount {
         (status = 200, description = "The account", body = AccountView),
         (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cannot_disable_self`: an administrator cannot disable his own account; `last_platform_admin`: disabling it would leave no active platform administrator", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/accounts/{id}")]

@@ -148,7 +148,8 @@ pub enum ActivityBy {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ActivityQueryParams {
-    /// Only the RCPs of this center (a coordinator must name hers).
+    /// Only the RCPs of this center. A coordinator who names neither a center nor an RCP gets
+    /// her center's report; one who coordinates several must name it (422 `invalid_query`).
     pub cancer_center_id: Option<String>,
     /// Only this RCP (its managers may ask for it).
     pub rcp_id: Option<String>,
@@ -228,9 +229,10 @@ pub struct ActivityReport {
 }
 
 /// Activity of the boards: sessions, dossiers by fate, reports sent, delays, quorum rate; JSON,
-/// or CSV with `Accept: text/csv`. The platform administrator (any scope), the coordinators of
-/// the center, the managers of the RCP. No patient identity; a requester's row shows nothing
-/// drawn from fewer than five dossiers to anyone but him.
+/// or CSV with `Accept: text/csv`. The platform administrator (any scope; the region when no
+/// center or RCP is named), the coordinators of the center (without `cancer_center_id` and
+/// `rcp_id`, the center she coordinates), the managers of the RCP. No patient identity; a
+/// requester's row shows nothing drawn from fewer than five dossiers to anyone but him.
 #[utoipa::path(
     tag = "reports",
     operation_id = "getActivityReport",
@@ -242,7 +244,7 @@ pub struct ActivityReport {
         )),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such center or RCP", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_period`, `invalid_query`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_period`; `invalid_query` (also when a coordinator of several centers names none: the error names `cancer_center_id`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/activity")]
