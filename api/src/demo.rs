@@ -110,11 +110,13 @@ impl Calendar {
     }
 
     /// Today's running session: it started on the last quarter-hour at least half an hour ago,
-    /// so whenever the demo is loaded the session is under way, and its start is behind us.
+    /// so whenever the demo is loaded the session is under way, and its start is behind us;
+    /// loaded in the first half hour of a day, at midnight, so that it stays today's.
     fn running_session_start(&self) -> NaiveDateTime {
         let t = self.now - Duration::minutes(30);
         let minute = t.minute() - t.minute() % 15;
-        t.date().and_hms_opt(t.hour(), minute, 0).unwrap_or(t)
+        let start = t.date().and_hms_opt(t.hour(), minute, 0).unwrap_or(t);
+        start.max(self.at(0, 0, 0))
     }
 }
 
@@ -419,7 +421,8 @@ fn clinical(
     register(c, cal.at(-2, 16, 45), moreau, &today.id, &roussel, bernard)?;
     transition(c, start, &today.id, SessionAction::Start)?;
     // Dr Bernard is not there yet: no quorum, so nothing can be validated until he comes.
-    clock::at(start + Duration::minutes(5), || attendance::record(c, petit, &today.id, &[id(martin), id(petit)]))?;
+    let recorded = (start + Duration::minutes(5)).min(cal.now);
+    clock::at(recorded, || attendance::record(c, petit, &today.id, &[id(martin), id(petit)]))?;
 
     // Next week: Dupuis registered by Dr Bernard, Garnier registered then withdrawn.
     let next = session(c, &digestive.id, cal.at(7, 14, 0))?;

@@ -18,6 +18,9 @@ async fn demo_world_loads_once_and_shows_the_rules_at_work() {
     // A second load refuses a database that holds data.
     let pool = app.pool.clone();
     assert!(actix_web::web::block(move || demo::load(&mut pool.get().unwrap())).await.unwrap().is_err());
+    // Its past, dated step by step, is what its records say (`concerto check`).
+    let differences = concerto_persistence::check::run(&mut app.pool.get().unwrap()).unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
 
     // Sophie Durand went the seed's way: requested, created, category corrected, affiliated.
     let durand = app.login("sec.durand", DEMO_PASSWORD).await;
