@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod openapi;
+pub mod precondition;
 pub mod routes;
 pub mod state;
 pub mod throttle;

@@ -178,7 +178,19 @@ impl AppState {
     /// [`AppState::db_on`] for an authenticated caller: the caller's rights first, when this
     /// request has not read them yet (unknown or disabled account, revoked token: 401), then
     /// `work` with them, in one blocking call.
+    ///
+    /// A write that names a foreign ETag in `If-Match` (`Caller::foreign_if_match`) answers 412
+    /// here, after its rights and before its work: nothing is written.
     pub async fn db_as<T, F>(&self, caller: &Caller, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &Principal) -> Result<T, concerto_persistence::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db_as_judged(caller, caller.foreign_if_match, work).await
+    }
+
+    /// [`AppState::db_as`], answering 412 before `work` when `refuse_precondition`.
+    async fn db_as_judged<T, F>(&self, caller: &Caller, refuse_precondition: bool, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection, &Principal) -> Result<T, concerto_persistence::Error> + Send + 'static,
         T: Send + 'static,
@@ -193,6 +205,9 @@ impl AppState {
                         None => return Ok(None),
                     },
                 };
+                if refuse_precondition {
+                    return Err(concerto_persistence::Error::Stale { current: 0 });
+                }
                 work(c, &loaded.principal).map(Some)
             })
             .await?;
@@ -207,7 +222,8 @@ impl AppState {
         if let Some(loaded) = caller.rights.get() {
             return Ok(loaded.clone());
         }
-        self.db_as(caller, |_, _| Ok(())).await?;
+        // Only the rights: the extractor reads them before the body is judged.
+        self.db_as_judged(caller, false, |_, _| Ok(())).await?;
         caller.rights.get().cloned().ok_or_else(invalid_token)
     }
 

@@ -156,6 +156,70 @@ async fn validation_needs_the_quorum_the_rcp_asks_for() {
     assert_eq!(app.get(&format!("/api/v1/dossiers/{waiting}"), &b.member.token).await.body["status"], "discussed");
 }
 
+#[actix_rt::test]
+async fn a_physician_recategorised_loses_his_specialty_and_his_place_in_the_quorum() {
+    let b = board().await;
+    let app = &b.app;
+    let quorum = format!("/api/v1/rcps/{}/quorum", b.rcp);
+    let two = json!({"min_physicians": 3, "min_specialties": 0, "required_specialties": []});
+    assert_eq!(app.put(&quorum, &b.manager.token, Some(two)).await.status, 200);
+    set_specialty(app, &b.coord, &b.manager, "radiology").await;
+    let session = app.session(&b.coord, &b.rcp, 1).await;
+    let patient = app.patient(&b.member, "Dupont", None, &[]).await;
+    let dossier = app.dossier(&b.member, &session, &patient, &b.member).await;
+    assert_eq!(app.post(&format!("/api/v1/sessions/{session}/start"), &b.chair.token, json!({})).await.status, 200);
+    propose(app, &b.member, &dossier).await;
+    assert_eq!(attend(app, &b.chair, &session, &[&b.chair, &b.member, &b.manager]).await.status, 200);
+
+    // Dr Manager is a nurse after all: no specialty left, and two physicians are present.
+    let r = app.put(&format!("/api/v1/professionals/{}/category", b.manager.id), &b.coord.token, Some(json!({"category": "nurse"}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let detail = app.get(&format!("/api/v1/professionals/{}", b.manager.id), &b.chair.token).await;
+    assert_eq!((detail.body["category"].clone(), detail.body["specialty"].clone()), (json!("nurse"), Value::Null), "{}", detail.text);
+    assert_eq!(app.get("/api/v1/professionals?specialty=radiology", &b.chair.token).await.body["items"], json!([]));
+    let read = app.get(&format!("/api/v1/sessions/{session}/attendance"), &b.chair.token).await;
+    assert_eq!(read.body["present"].as_array().unwrap().len(), 2, "{}", read.text);
+    let refused = app.post(&format!("/api/v1/dossiers/{dossier}/validate"), &b.chair.token, json!({})).await;
+    assert_problem(&refused, 409, "quorum_not_met");
+    assert_eq!(refused.body["missing"]["missing_physicians"], json!(1), "{}", refused.text);
+    // A physician again, he counts again (his specialty is gone: a physician without one).
+    let r =
+        app.put(&format!("/api/v1/professionals/{}/category", b.manager.id), &b.coord.token, Some(json!({"category": "physician"}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.get(&format!("/api/v1/professionals/{}", b.manager.id), &b.chair.token).await.body["specialty"], Value::Null);
+    let v = app.post(&format!("/api/v1/dossiers/{dossier}/validate"), &b.chair.token, json!({})).await;
+    assert_eq!(v.status, 200, "{}", v.text);
+}
+
+#[actix_rt::test]
+async fn writes_without_an_etag_refuse_a_foreign_if_match_and_keep_everything() {
+    let b = board().await;
+    let app = &b.app;
+    let quorum = format!("/api/v1/rcps/{}/quorum", b.rcp);
+    let before = app.get(&quorum, &b.member.token).await.body;
+    let rule = json!({"min_physicians": 2, "min_specialties": 1, "required_specialties": []});
+    let r = app.with_if_match("PUT", &quorum, &b.manager.token, "\"not-one-of-ours\"", rule.clone()).await;
+    assert_problem(&r, 412, "precondition_failed");
+    assert_eq!(app.get(&quorum, &b.member.token).await.body, before);
+    // The body is judged first.
+    let bad = json!({"min_physicians": 0, "min_specialties": 0, "required_specialties": []});
+    assert_problem(&app.with_if_match("PUT", &quorum, &b.manager.token, "\"x\"", bad).await, 422, "invalid_quorum");
+    // A category, a membership: refused alike, nothing changed.
+    let category = format!("/api/v1/professionals/{}/category", b.manager.id);
+    let r = app.with_if_match("PUT", &category, &b.coord.token, "W/\"1\"", json!({"category": "nurse"})).await;
+    assert_problem(&r, 412, "precondition_failed");
+    assert_eq!(app.get(&format!("/api/v1/professionals/{}", b.manager.id), &b.coord.token).await.body["category"], "physician");
+    let member = format!("/api/v1/rcps/{}/members/{}", b.rcp, b.member.id);
+    let r = app.raw("DELETE", &member, Some(&b.coord.token), &[("if-match", "\"1\"")], Vec::new()).await;
+    assert_problem(&r, 412, "precondition_failed");
+    let members = app.get(&format!("/api/v1/rcps/{}", b.rcp), &b.coord.token).await;
+    assert!(members.text.contains(&b.member.id), "{}", members.text);
+    // `*`, or an empty header, is no obstacle.
+    assert_eq!(app.with_if_match("PUT", &quorum, &b.manager.token, "*", rule.clone()).await.status, 200);
+    assert_eq!(app.get(&quorum, &b.member.token).await.body, rule);
+    assert_eq!(app.with_if_match("PUT", &category, &b.coord.token, "", json!({"category": "nurse"})).await.status, 200);
+}
+
 /// The activity report's rows by key, over the days around today where the tests' sessions are.
 async fn activity(app: &TestApp, by: &User, query: &str) -> BTreeMap<String, Value> {
     let r = app.get(&format!("/api/v1/reports/activity?{query}&{}", period()), &by.token).await;
