@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod json;
 pub mod openapi;
 pub mod precondition;
 pub mod routes;

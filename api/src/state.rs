@@ -31,6 +31,8 @@ pub struct AppState {
     /// Pieces of request work run on actix's blocking pool since start-up: each is a hop from
     /// a worker thread and back.
     pub blocking_calls: Tally,
+    /// The platform's time zone: a delegation's `YYYY-MM-DD` is a day there.
+    pub time_zone: chrono_tz::Tz,
     /// Held shared by every piece of database work, and exclusively by the SQLite WAL checkpoint
     /// for the instant it needs no reader and no writer (see [`AppState::checkpoint_wal`]).
     gate: Arc<RwLock<()>>,
@@ -127,9 +129,15 @@ impl AppState {
             statements: SqlTally::default(),
             checkouts: Tally::default(),
             blocking_calls: Tally::default(),
+            time_zone: crate::config::DEFAULT_TIME_ZONE,
             gate: Arc::default(),
             turns,
         }
+    }
+
+    /// The state with another time zone than [`crate::config::DEFAULT_TIME_ZONE`].
+    pub fn with_time_zone(self, time_zone: chrono_tz::Tz) -> Self {
+        Self { time_zone, ..self }
     }
 
     /// Waits, in arrival order, for a turn at the pool, as long as the pool's own timeout. r2d2

@@ -11,6 +11,7 @@ use validator::Validate;
 use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// Status of a dossier.
@@ -171,7 +172,7 @@ pub async fn register(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<RegisterDossier>,
+    body: Json<RegisterDossier>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (session, body) = (id.into_inner(), body.into_inner());
@@ -257,7 +258,7 @@ pub async fn update(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<PatchDossier>,
+    body: Json<PatchDossier>,
 ) -> Result<HttpResponse, ApiError> {
     // The body is judged before the precondition: an invalid one is invalid whatever the version.
     body.validate()?;
@@ -427,7 +428,7 @@ pub async fn send_report(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<SendReport>,
+    body: Json<SendReport>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (id, body) = (id.into_inner(), body.into_inner());

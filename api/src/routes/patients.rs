@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// The most correspondents a patient may have.
@@ -283,7 +284,7 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     options: web::Query<CreateOptions>,
-    body: web::Json<CreatePatient>,
+    body: Json<CreatePatient>,
 ) -> Result<HttpResponse, ApiError> {
     let (new, confirm_new) = (body.into_inner().into_new()?, options.confirm_new.unwrap_or(false));
     let patient = state.db_as(&caller, move |c, p| patients::create(c, p, &new, confirm_new)).await?;
@@ -423,7 +424,7 @@ pub async fn update(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<PatchPatient>,
+    body: Json<PatchPatient>,
 ) -> Result<HttpResponse, ApiError> {
     // The body is judged before the precondition: an invalid one is invalid whatever the version.
     let patch = body.into_inner().into_patch()?;
