@@ -232,13 +232,14 @@ async fn the_activity_report_is_for_coordinators_managers_and_the_administrator_
     let b = board().await;
     let app = &b.app;
     let session = app.session(&b.coord, &b.rcp, 1).await;
-    for i in 0..2 {
-        let patient = app.patient(&b.member, &format!("Patient{i}"), None, &[]).await;
-        app.dossier(&b.member, &session, &patient, &b.member).await;
+    for i in 0..5 {
+        let requester = if i < 3 { &b.member } else { &b.chair };
+        let patient = app.patient(requester, &format!("Patient{i}"), None, &[]).await;
+        app.dossier(requester, &session, &patient, requester).await;
     }
     let center = format!("cancer_center_id={}", b.center);
     let rows = activity(app, &b.coord, &center).await;
-    assert_eq!(rows[&b.rcp]["dossiers_registered"], json!(2));
+    assert_eq!(rows[&b.rcp]["dossiers_registered"], json!(5));
     assert_eq!(rows[&b.rcp]["label"], json!("RCP digestive"));
     assert_eq!(rows[&b.rcp]["sessions_held"], json!(0));
     assert_problem(&app.get(&format!("/api/v1/reports/activity?{center}"), &b.member.token).await, 403, "forbidden");
@@ -246,10 +247,11 @@ async fn the_activity_report_is_for_coordinators_managers_and_the_administrator_
     let by_rcp = format!("rcp_id={}", b.rcp);
     assert_eq!(activity(app, &b.manager, &by_rcp).await.len(), 1);
     assert_problem(&app.get("/api/v1/reports/activity", &b.coord.token).await, 403, "forbidden");
-    // Two dossiers of one requester: suppressed for the coordinator and the administrator.
+    // Three and two dossiers of two requesters: suppressed for the coordinator and the administrator.
     let rows = activity(app, &b.coord, &format!("{center}&by=requester")).await;
     assert_eq!(rows[&b.member.id]["suppressed"], json!(true));
     assert_eq!(rows[&b.member.id]["dossiers_registered"], json!(null));
+    assert_eq!(rows[&b.chair.id]["suppressed"], json!(true));
     let admin = app.admin().await;
     assert_eq!(activity(app, &admin, "by=requester").await[&b.member.id]["suppressed"], json!(true));
     // CSV for a spreadsheet.
@@ -257,12 +259,51 @@ async fn the_activity_report_is_for_coordinators_managers_and_the_administrator_
     let csv = app.raw("GET", &csv_path, Some(&b.coord.token), &[("accept", "text/csv")], Vec::new()).await;
     assert_eq!(csv.status, 200);
     assert!(csv.text.starts_with("key,label,sessions_held,"), "{}", csv.text);
-    assert!(csv.text.contains(&format!("{},RCP digestive,0,2,0,0,0,0,", b.rcp)), "{}", csv.text);
+    assert!(csv.text.contains(&format!("{},RCP digestive,0,5,0,0,0,0,", b.rcp)), "{}", csv.text);
     assert_problem(
         &app.get(&format!("/api/v1/reports/activity?{center}&from=2026-02-01&to=2026-01-01"), &b.coord.token).await,
         422,
         "invalid_period",
     );
+}
+
+/// The attack of issue 25: the RCP's total minus the visible requester rows gave back a
+/// suppressed requester's figures, and a specialty of one requester showed them unsuppressed.
+#[actix_rt::test]
+async fn no_breakdown_gives_back_a_suppressed_row_by_subtraction() {
+    let b = board().await;
+    let app = &b.app;
+    let third = app.physician("Third", &b.center).await;
+    app.member(&b.coord, &b.rcp, &third, "participant").await;
+    set_specialty(app, &b.coord, &b.member, "surgery").await;
+    set_specialty(app, &b.coord, &b.chair, "radiotherapy").await;
+    set_specialty(app, &b.coord, &third, "pathology").await;
+    let session = app.session(&b.coord, &b.rcp, 1).await;
+    for (requester, n) in [(&b.member, 3), (&b.chair, 6), (&third, 8)] {
+        for i in 0..n {
+            let patient = app.patient(requester, &format!("P{}{i}", requester.id.get(..4).unwrap_or_default()), None, &[]).await;
+            app.dossier(requester, &session, &patient, requester).await;
+        }
+    }
+    let scope = format!("rcp_id={}", b.rcp);
+    let total = activity(app, &b.manager, &scope).await[&b.rcp]["dossiers_registered"].as_i64().unwrap();
+    assert_eq!(total, 17);
+    for (by, small, next, large) in
+        [("requester", &b.member.id, &b.chair.id, &third.id), ("specialty", &"surgery".into(), &"radiotherapy".into(), &"pathology".into())]
+    {
+        let rows = activity(app, &b.manager, &format!("{scope}&by={by}")).await;
+        let shows = |k: &String| rows[k]["suppressed"] == json!(false);
+        assert!(!shows(small) && !shows(next) && shows(large), "by {by}: {rows:?}");
+        // What subtraction leaves is the two suppressed rows together, not either one.
+        let visible: i64 = rows.values().filter_map(|r| r["dossiers_registered"].as_i64()).sum();
+        assert_eq!(total - visible, 9, "by {by}");
+    }
+    // The requester reads his own row whatever its size, and the rows that would give back
+    // another's are still hidden from him.
+    assert_eq!(app.put(&format!("/api/v1/rcps/{}/managers/{}", b.rcp, b.member.id), &b.coord.token, None).await.status, 204);
+    let his = activity(app, &b.member, &format!("{scope}&by=requester")).await;
+    assert_eq!(his[&b.member.id]["dossiers_registered"], json!(3));
+    assert!(his[&b.chair.id]["suppressed"] == json!(false) && his[&third.id]["suppressed"] == json!(false), "{his:?}");
 }
 
 fn period() -> String {
@@ -395,6 +436,21 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
                 prop_assert_eq!((held, registered), (0, 0));
                 return Ok(());
             };
+            // Fewer than five dossiers: the row shows nothing, and nor does any other cut.
+            if (1..5).contains(&registered) {
+                prop_assert_eq!(row["suppressed"].as_bool(), Some(true), "{}", row);
+                prop_assert!(row["dossiers_registered"].is_null() && row["sessions_held"].is_null(), "{}", row);
+                for by in ["month", "specialty", "requester"] {
+                    let cut = activity(app, &b.coord, &format!("rcp_id={}&by={by}", b.rcp)).await;
+                    prop_assert!(
+                        cut.values().all(|r| r["suppressed"] == json!(true) || r["dossiers_registered"] == json!(0)),
+                        "by {}: {:?}",
+                        by,
+                        cut
+                    );
+                }
+                return Ok(());
+            }
             prop_assert_eq!(row["sessions_held"].as_i64(), Some(held));
             prop_assert_eq!(row["dossiers_registered"].as_i64(), Some(registered));
             prop_assert_eq!(row["dossiers_discussed"].as_i64(), Some(discussed));
@@ -412,9 +468,15 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
             prop_assert!(close(&row["sending_delay_hours"]["p90"], rank(&sending, 0.9)), "{} vs {:?}", row, sending);
             let rate = (held > 0).then(|| reached as f64 / held as f64);
             prop_assert!(close(&row["quorum_rate"], rate), "{} vs {:?}", row, rate);
-            // The other cuts count the same dossiers: by month and by specialty they add up.
+            // The other cuts count the same dossiers: by month and by specialty they add up,
+            // unless rows are suppressed: then never one alone (the total would give it back).
             for by in ["month", "specialty"] {
                 let cut = activity(app, &b.coord, &format!("rcp_id={}&by={by}", b.rcp)).await;
+                let hidden = cut.values().filter(|r| r["suppressed"] == json!(true)).count();
+                if hidden > 0 {
+                    prop_assert!(hidden >= 2, "by {}: one row suppressed alone: {:?}", by, cut);
+                    continue;
+                }
                 let sum = |field: &str| cut.values().map(|r| r[field].as_i64().unwrap_or(0)).sum::<i64>();
                 prop_assert_eq!(sum("dossiers_registered"), registered, "by {}", by);
                 prop_assert_eq!(sum("dossiers_validated"), validated, "by {}", by);
@@ -424,14 +486,16 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
                     prop_assert_eq!(sum("sessions_held"), held);
                 }
             }
-            // By requester, every dossier counted once, small numbers suppressed for the coordinator.
+            // By requester, every dossier counted once, small numbers suppressed for the
+            // coordinator, and with them the other requester's row (the total would give it back).
             let by_requester = activity(app, &b.coord, &format!("rcp_id={}&by=requester", b.rcp)).await;
+            let theirs = |r: usize| cases.iter().flat_map(|c| &c.dossiers).filter(|(q, _)| *q == r).count() as i64;
+            let small = (0..2).any(|r| (1..5).contains(&theirs(r)));
             for (r, who) in requesters.iter().enumerate() {
-                let theirs = cases.iter().flat_map(|c| &c.dossiers).filter(|(q, _)| *q == r).count() as i64;
                 match by_requester.get(&who.id) {
-                    None => prop_assert_eq!(theirs, 0),
-                    Some(row) if theirs < 5 => prop_assert_eq!(row["suppressed"].as_bool(), Some(true)),
-                    Some(row) => prop_assert_eq!(row["dossiers_registered"].as_i64(), Some(theirs)),
+                    None => prop_assert_eq!(theirs(r), 0),
+                    Some(row) if small => prop_assert_eq!(row["suppressed"].as_bool(), Some(true)),
+                    Some(row) => prop_assert_eq!(row["dossiers_registered"].as_i64(), Some(theirs(r))),
                 }
             }
             Ok(())
