@@ -213,22 +213,34 @@ pub enum RequestedStatus {
     Withdrawn,
 }
 
-/// `PATCH /dossiers/{id}`: the fields to change; a blank text clears it.
+/// A field that may be absent but not `null` (a blank text clears one).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// `PATCH /dossiers/{id}`: the fields to change, at least one (422 "nothing to change"); a
+/// blank text clears it.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(min_properties = 1)]
 pub struct PatchDossier {
     /// Summary of the case.
     #[validate(length(max = 20000, message = "at most 20000 characters"))]
-    #[schema(max_length = 20000)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 20000)]
     pub clinical_summary: Option<String>,
     /// The question put to the board.
     #[validate(length(max = 20000, message = "at most 20000 characters"))]
-    #[schema(max_length = 20000)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 20000)]
     pub question: Option<String>,
     /// The board's therapeutic proposal; recording one makes a registered dossier `discussed`.
     #[validate(length(max = 20000, message = "at most 20000 characters"))]
-    #[schema(max_length = 20000)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 20000)]
     pub proposal: Option<String>,
     /// Only `withdrawn`, by whoever may register for the requester, while the session is planned.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub status: Option<RequestedStatus>,
 }
 
@@ -291,7 +303,7 @@ pub async fn update(
         (status = 200, description = "Validated; the report exists", body = DossierView),
         (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_validated`, `dossier_withdrawn`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_validated`, `dossier_withdrawn`; `quorum_not_met`: the board present lacks the RCP's quorum (`missing` says what)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`: changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`proposal_missing`", body = Problem, content_type = "application/problem+json"),
     )
