@@ -269,7 +269,9 @@ fn if_match(op: &mut Value) {
         "in": "header",
         "required": false,
         "description": "Optional. This resource has no ETag: `*` matches it, any other value answers 412 `precondition_failed` and nothing is written (an empty header is no header).",
-        "schema": {"type": "string"},
+        // `*` is the one value a write can succeed with: a client (or a fuzzer) generating
+        // valid requests sends that or nothing.
+        "schema": {"type": "string", "enum": ["*"]},
     });
     match op["parameters"].as_array_mut() {
         Some(params) => params.push(param),
