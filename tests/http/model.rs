@@ -78,7 +78,7 @@ struct Relations {
     /// The board: each member a physician still (else a nurse), with his specialty still set.
     board_physician: [bool; BOARD],
     board_specialty: [bool; BOARD],
-    /// The sessions in progress (those where a dossier was validated), and who of the board is
+    /// The sessions in progress (all of them, run by the board), and who of the board is
     /// recorded present in each.
     running: [bool; RCPS],
     present: [[bool; BOARD]; RCPS],
@@ -185,7 +185,7 @@ fn change() -> impl Strategy<Value = Change> {
         (0..RCPS, 0..PHYSICIANS, role()).prop_map(|(r, p, role)| Change::SetRole { r, p, role }),
         (0..SECRETARIES, 0..CENTERS, any::<bool>()).prop_map(|(s, c, on)| Change::SecretaryProfile { s, c, on }),
         (0..8usize).prop_map(|n| Change::RequesterLeaves { n }),
-        (1..BOARD, any::<bool>()).prop_map(|(b, physician)| Change::BoardCategory { b, physician }),
+        (1..BOARD, prop::bool::weighted(0.3)).prop_map(|(b, physician)| Change::BoardCategory { b, physician }),
         (0..RCPS, proptest::array::uniform3(any::<bool>())).prop_map(|(r, present)| Change::Attend { r, present }),
     ]
 }
@@ -202,14 +202,11 @@ fn case() -> impl Strategy<Value = Case> {
                 .filter(|((r, p), _)| start.role[*r][*p].is_some())
                 .map(|(d, (validated, sent))| (d, (validated, validated && sent)))
                 .unzip();
-            // The sessions holding a validated dossier run, the whole board present.
+            // Every session runs, chaired by the board's first member, the whole board present
+            // (the model's physicians' rights do not depend on the sessions' status).
             let mut start = start;
-            for ((r, _), (validated, _)) in dossiers.iter().zip(&fates) {
-                if *validated {
-                    start.running[*r] = true;
-                    start.present[*r] = [true; BOARD];
-                }
-            }
+            start.running = [true; RCPS];
+            start.present = [[true; BOARD]; RCPS];
             Case { start, dossiers, fates, changes }
         })
 }
@@ -467,9 +464,9 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
     ids
 }
 
-/// Validates the dossiers the case says, and sends the reports it says: a chair who is none of
-/// the model's physicians (so nobody's rights change) runs the sessions holding them, with a
-/// quorum of three specialties present, as the board's rules ask.
+/// Starts every session, chaired by a board member who is none of the model's physicians (so
+/// nobody's rights change), with a quorum of three specialties present, as the board's rules
+/// ask; validates the dossiers the case says and sends the reports it says.
 fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
     use concerto_domain::specialty::Specialty;
     use concerto_persistence::{attendance, specialties};
@@ -488,8 +485,7 @@ fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
     ids.board_accounts = board.iter().map(|(_, account)| account.clone()).collect();
     let chair = accounts::load_principal(c, &board[0].1).unwrap().unwrap().0;
     let present: Vec<String> = board.iter().map(|(id, _)| id.clone()).collect();
-    let rcps_to_run: BTreeSet<usize> = chosen.iter().filter(|(_, _, (v, _))| *v).map(|(_, (r, _), _)| *r).collect();
-    for r in rcps_to_run {
+    for r in 0..RCPS {
         rcps::set_member(c, &ids.admin, &ids.rcps[r], &chair.professional_id, MemberRole::Animateur).unwrap();
         sessions::transition(c, &ids.admin, &ids.sessions[r], concerto_domain::rcp::SessionAction::Start).unwrap();
         attendance::record(c, &chair, &ids.sessions[r], &present).unwrap();
