@@ -194,6 +194,9 @@ pub struct Caller {
     /// The connection of the request: the rights and the handler's work are read on it, one
     /// checkout per request.
     pub connection: HeldConnection,
+    /// The request is a write of a resource without an ETag and names one in `If-Match`: its
+    /// work answers 412 once the body and the rights have been judged.
+    pub(crate) foreign_if_match: bool,
 }
 
 /// Whether the request announces a body (a length above zero, or a chunked one).
@@ -221,10 +224,11 @@ impl FromRequest for Caller {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(|t| t.trim().to_owned());
         let has_body = carries_body(req);
+        let foreign_if_match = crate::precondition::names_a_foreign_etag(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
             let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
-            let caller = Caller { subject, rights: Arc::default(), connection: HeldConnection::default() };
+            let caller = Caller { subject, rights: Arc::default(), connection: HeldConnection::default(), foreign_if_match };
             if has_body {
                 state.rights_of(&caller).await?;
                 caller.connection.release();

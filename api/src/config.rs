@@ -23,6 +23,8 @@ pub const DEFAULT_LOGIN_WINDOW_SECONDS: i64 = 900;
 pub const DEFAULT_DB_TIMEOUT_MS: u64 = 2000;
 /// Default time given to in-flight requests to finish after SIGTERM, in seconds.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS: u64 = 30;
+/// Default time zone of the platform, in which a delegation's days are read.
+pub const DEFAULT_TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Paris;
 
 /// A configuration problem, reported in one line before anything starts.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,9 @@ pub enum ConfigError {
         /// Largest accepted value.
         max: i64,
     },
+    /// `CONCERTO_TIME_ZONE` is not an IANA time zone.
+    #[error("CONCERTO_TIME_ZONE={0:?} is not an IANA time zone like Europe/Paris")]
+    TimeZone(String),
     /// `CONCERTO_TRUSTED_PROXIES` holds something that is not an IP address.
     #[error("CONCERTO_TRUSTED_PROXIES={0:?} is not a comma-separated list of IP addresses")]
     TrustedProxies(String),
@@ -88,6 +93,8 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// `CONCERTO_SHUTDOWN_TIMEOUT_SECONDS`: time in-flight requests get after SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// `CONCERTO_TIME_ZONE`: the platform's time zone (a delegation's `YYYY-MM-DD` is its day).
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// Login throttling limits and how the client address is read.
@@ -196,7 +203,22 @@ impl Settings {
         let db_pool_size = u32::try_from(number("CONCERTO_DB_POOL_SIZE", default_pool_size(&store).into(), 1, 1000)?).unwrap_or(1);
         let shutdown_timeout_seconds =
             number("CONCERTO_SHUTDOWN_TIMEOUT_SECONDS", DEFAULT_SHUTDOWN_TIMEOUT_SECONDS as i64, 0, 3600)?.unsigned_abs();
-        Ok(Self { store, bind, jwt_secret, token_ttl_seconds, auth, cors_origins, db_timeout, db_pool_size, shutdown_timeout_seconds })
+        let time_zone = match var("CONCERTO_TIME_ZONE") {
+            None => DEFAULT_TIME_ZONE,
+            Some(v) => v.trim().parse().map_err(|_| ConfigError::TimeZone(v.clone()))?,
+        };
+        Ok(Self {
+            store,
+            bind,
+            jwt_secret,
+            token_ttl_seconds,
+            auth,
+            cors_origins,
+            db_timeout,
+            db_pool_size,
+            shutdown_timeout_seconds,
+            time_zone,
+        })
     }
 }
 

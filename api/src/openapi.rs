@@ -38,7 +38,7 @@ const WITHOUT_DATABASE: [&str; 1] = ["/healthz"];
 pub struct ApiDoc;
 
 /// What a shared problem code means, as the response descriptions say it.
-const CODES: [(&str, &str); 12] = [
+const CODES: [(&str, &str); 13] = [
     ("invalid_token", "missing, invalid or expired token, or a disabled account"),
     ("malformed_json", "the body is not JSON"),
     ("payload_too_large", "the body is too large"),
@@ -51,6 +51,7 @@ const CODES: [(&str, &str); 12] = [
     ("internal_error", "unexpected error; it is logged"),
     ("service_unavailable", "the database is busy or does not answer; retry after `Retry-After` seconds"),
     ("too_many_attempts", "too many failed logins; retry after `Retry-After` seconds"),
+    ("precondition_failed", "`If-Match` names an ETag this resource does not have (it has none: only `*` matches); nothing was written"),
 ];
 
 /// A link from a response to an operation that takes the id it carries: stateful clients (and
@@ -177,8 +178,11 @@ fn complete(doc: &mut Value) {
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else { continue };
-            for op in item.values_mut() {
+            for (method, op) in item.iter_mut() {
                 shared_responses(path, op);
+                if crate::precondition::judged_here(method, path) {
+                    if_match(op);
+                }
                 parameters(op);
                 location(op);
             }
@@ -255,6 +259,25 @@ fn shared_responses(path: &str, op: &mut Value) {
     if !public {
         op["security"] = json!([{"bearer": []}]);
     }
+}
+
+/// A write without an ETag of its own takes an optional `If-Match` and answers 412 to any but
+/// `*` (`crate::precondition`).
+fn if_match(op: &mut Value) {
+    let param = json!({
+        "name": "If-Match",
+        "in": "header",
+        "required": false,
+        "description": "Optional. This resource has no ETag: `*` matches it, any other value answers 412 `precondition_failed` and nothing is written (an empty header is no header).",
+        // `*` is the one value a write can succeed with: a client (or a fuzzer) generating
+        // valid requests sends that or nothing.
+        "schema": {"type": "string", "enum": ["*"]},
+    });
+    match op["parameters"].as_array_mut() {
+        Some(params) => params.push(param),
+        None => op["parameters"] = json!([param]),
+    }
+    op["responses"]["412"] = json!({"description": describe("precondition_failed"), "content": problem_content()});
 }
 
 /// The codes of a 403 for lack of an administrative right.

@@ -31,6 +31,8 @@ pub struct AppState {
     /// Pieces of request work run on actix's blocking pool since start-up: each is a hop from
     /// a worker thread and back.
     pub blocking_calls: Tally,
+    /// The platform's time zone: a delegation's `YYYY-MM-DD` is a day there.
+    pub time_zone: chrono_tz::Tz,
     /// Held shared by every piece of database work, and exclusively by the SQLite WAL checkpoint
     /// for the instant it needs no reader and no writer (see [`AppState::checkpoint_wal`]).
     gate: Arc<RwLock<()>>,
@@ -127,9 +129,15 @@ impl AppState {
             statements: SqlTally::default(),
             checkouts: Tally::default(),
             blocking_calls: Tally::default(),
+            time_zone: crate::config::DEFAULT_TIME_ZONE,
             gate: Arc::default(),
             turns,
         }
+    }
+
+    /// The state with another time zone than [`crate::config::DEFAULT_TIME_ZONE`].
+    pub fn with_time_zone(self, time_zone: chrono_tz::Tz) -> Self {
+        Self { time_zone, ..self }
     }
 
     /// Waits, in arrival order, for a turn at the pool, as long as the pool's own timeout. r2d2
@@ -178,7 +186,19 @@ impl AppState {
     /// [`AppState::db_on`] for an authenticated caller: the caller's rights first, when this
     /// request has not read them yet (unknown or disabled account, revoked token: 401), then
     /// `work` with them, in one blocking call.
+    ///
+    /// A write that names a foreign ETag in `If-Match` (`Caller::foreign_if_match`) answers 412
+    /// here, after its rights and before its work: nothing is written.
     pub async fn db_as<T, F>(&self, caller: &Caller, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &Principal) -> Result<T, concerto_persistence::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db_as_judged(caller, caller.foreign_if_match, work).await
+    }
+
+    /// [`AppState::db_as`], answering 412 before `work` when `refuse_precondition`.
+    async fn db_as_judged<T, F>(&self, caller: &Caller, refuse_precondition: bool, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection, &Principal) -> Result<T, concerto_persistence::Error> + Send + 'static,
         T: Send + 'static,
@@ -193,6 +213,9 @@ impl AppState {
                         None => return Ok(None),
                     },
                 };
+                if refuse_precondition {
+                    return Err(concerto_persistence::Error::Stale { current: 0 });
+                }
                 work(c, &loaded.principal).map(Some)
             })
             .await?;
@@ -207,7 +230,8 @@ impl AppState {
         if let Some(loaded) = caller.rights.get() {
             return Ok(loaded.clone());
         }
-        self.db_as(caller, |_, _| Ok(())).await?;
+        // Only the rights: the extractor reads them before the body is judged.
+        self.db_as_judged(caller, false, |_, _| Ok(())).await?;
         caller.rights.get().cloned().ok_or_else(invalid_token)
     }
 

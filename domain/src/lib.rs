@@ -15,6 +15,7 @@ pub mod quorum;
 pub mod rcp;
 pub mod rules;
 pub mod specialty;
+pub mod suppression;
 pub mod text;
 
 pub use error::DomainError;

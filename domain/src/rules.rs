@@ -215,15 +215,6 @@ pub fn default_activity_center(p: &Principal, cancer_center_id: Option<String>, 
     }
 }
 
-/// Small-number suppression: a breakdown row about one requester, seen by anyone else, shows
-/// no figure drawn from fewer than this many dossiers (as health statistics do).
-pub const SMALL_NUMBER_THRESHOLD: i64 = 5;
-
-/// Whether a requester-level row of `dossiers` dossiers must be suppressed for this caller.
-pub fn suppress_requester_row(p: &Principal, requester_id: &str, dossiers: i64) -> bool {
-    requester_id != p.professional_id && dossiers < SMALL_NUMBER_THRESHOLD
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,14 +337,6 @@ mod tests {
         let mut admin = principal_for_rules("a");
         admin.is_platform_admin = true;
         assert!(may_read_activity(&admin, &ActivityScope { cancer_center_id: None, rcp: None }).is_ok());
-    }
-
-    #[test]
-    fn a_requester_row_under_five_dossiers_is_hidden_from_everyone_but_him() {
-        let p = principal_for_rules("x");
-        assert!(suppress_requester_row(&p, "y", 4));
-        assert!(!suppress_requester_row(&p, "y", 5));
-        assert!(!suppress_requester_row(&p, "x", 1));
     }
 
     #[test]

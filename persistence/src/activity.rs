@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use concerto_domain::principal::Principal;
 use concerto_domain::rules::{self, ActivityRcp, ActivityScope};
+use concerto_domain::suppression::{self, Cell};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 
@@ -108,6 +109,12 @@ struct Figures {
     sending_p50: Option<f64>,
     #[diesel(sql_type = Nullable<Double>)]
     sending_p90: Option<f64>,
+    /// Distinct requesters of the row's dossiers.
+    #[diesel(sql_type = BigInt)]
+    requesters: i64,
+    /// One of them (the only one when `requesters` is 1).
+    #[diesel(sql_type = Nullable<Text>)]
+    a_requester: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -226,8 +233,9 @@ fn dossiers_of_sessions(by: Breakdown) -> &'static str {
 
 /// `GET /reports/activity`: the platform administrator, the coordinators of the center, the
 /// managers of the RCP; a coordinator who names neither a center nor an RCP reads her center's
-/// (she must name one when she coordinates several). Rows by key; a requester's row seen by anyone else shows nothing drawn
-/// from fewer than five dossiers.
+/// (she must name one when she coordinates several). Rows by key; in every breakdown, a row
+/// drawn from fewer than five dossiers shows nothing to anyone but the physician it is drawn
+/// from, nor does a row that would give it back by subtraction from the total (`suppression`).
 pub fn report(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<Vec<ActivityRow>, Error> {
     db::read(conn, |c| {
         let rcp = match &q.rcp_id {
@@ -291,21 +299,25 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
          COALESCE(SUM(CASE WHEN d.status = 'validated' THEN 1 ELSE 0 END), 0) AS validated, \
          COALESCE(SUM(CASE WHEN d.status = 'withdrawn' THEN 1 ELSE 0 END), 0) AS withdrawn, \
          COALESCE(SUM(CASE WHEN d.first_sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS sent, \
-         {delays} FROM {from} WHERE d.session_id = s.id GROUP BY {key}"
+         {delays}, COUNT(DISTINCT d.requester_id) AS requesters, MIN(d.requester_id) AS a_requester \
+         FROM {from} WHERE d.session_id = s.id GROUP BY {key}"
     );
     // The requester's name is joined to the aggregate, not to each dossier.
     let figures = if q.by == Breakdown::Requester {
         format!(
             "WITH {sessions} SELECT a.k, (p.given_name || ' ' || UPPER(p.family_name)) AS label, a.held, a.quorum, a.registered, \
-             a.discussed, a.validated, a.withdrawn, a.sent, a.validation_p50, a.validation_p90, a.sending_p50, a.sending_p90 \
-             FROM ({figures}) a JOIN professionals p ON p.id = a.k"
+             a.discussed, a.validated, a.withdrawn, a.sent, a.validation_p50, a.validation_p90, a.sending_p50, a.sending_p90, \
+             a.requesters, a.a_requester FROM ({figures}) a JOIN professionals p ON p.id = a.k"
         )
     } else {
         format!("WITH {sessions} {figures}")
     };
     let mut rows: BTreeMap<String, ActivityRow> = BTreeMap::new();
+    // Who each row is drawn from, for suppression: (distinct requesters, one of them).
+    let mut drawn_from: BTreeMap<String, (i64, Option<String>)> = BTreeMap::new();
     for r in load::<Figures>(conn, &figures, &f.binds)? {
         rows.insert(r.k.clone(), figures_row(&r));
+        drawn_from.insert(r.k.clone(), (r.requesters, r.a_requester.clone()));
     }
     if per_session {
         // PostgreSQL reads a bare `0` as a 4-byte integer.
@@ -313,7 +325,8 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
         let sql = format!(
             "WITH {sessions} SELECT {key} AS k, MIN({label}) AS label, COUNT(*) AS held, SUM(s.reached) AS quorum, \
              {zero} AS registered, {zero} AS discussed, {zero} AS validated, {zero} AS withdrawn, {zero} AS sent, \
-             {none} AS validation_p50, {none} AS validation_p90, {none} AS sending_p50, {none} AS sending_p90 FROM s WHERE s.held = 1 GROUP BY {key}"
+             {none} AS validation_p50, {none} AS validation_p90, {none} AS sending_p50, {none} AS sending_p90, \
+             {zero} AS requesters, CAST(NULL AS TEXT) AS a_requester FROM s WHERE s.held = 1 GROUP BY {key}"
         );
         for s in load::<Figures>(conn, &sql, &f.binds)? {
             let row = rows.entry(s.k.clone()).or_insert_with(|| figures_row(&s));
@@ -330,11 +343,17 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
         }
     }
     let mut rows: Vec<ActivityRow> = rows.into_values().collect();
-    if q.by == Breakdown::Requester {
-        for row in &mut rows {
-            if rules::suppress_requester_row(p, &row.key, row.dossiers_registered.unwrap_or(0)) {
-                *row = ActivityRow { key: row.key.clone(), label: row.label.clone(), suppressed: true, ..ActivityRow::default() };
-            }
+    let cells: Vec<Cell> = rows
+        .iter()
+        .map(|row| {
+            let (requesters, one) = drawn_from.get(&row.key).cloned().unwrap_or_default();
+            let only_caller = requesters == 1 && one.as_deref() == Some(p.professional_id.as_str());
+            Cell { dossiers: row.dossiers_registered.unwrap_or(0), own: only_caller }
+        })
+        .collect();
+    for (row, hide) in rows.iter_mut().zip(suppression::suppressed(&cells)) {
+        if hide {
+            *row = ActivityRow { key: row.key.clone(), label: row.label.clone(), suppressed: true, ..ActivityRow::default() };
         }
     }
     Ok(rows)

@@ -158,7 +158,13 @@ pub fn of_session(conn: &mut DbConnection, session: &Session) -> Result<Attendan
     let rows = rcp_sessions::table
         .left_join(rcp_quorum::table.on(rcp_quorum::rcp_id.eq(rcp_sessions::rcp_id)))
         .left_join(session_attendance::table.on(session_attendance::session_id.eq(rcp_sessions::id)))
-        .left_join(professionals::table.on(professionals::id.eq(session_attendance::professional_id)))
+        .left_join(
+            // A physician recorded present and re-categorised since no longer counts: the
+            // quorum is of physicians at validation time.
+            professionals::table.on(professionals::id
+                .eq(session_attendance::professional_id)
+                .and(professionals::category.eq(Category::Physician.as_str()))),
+        )
         .left_join(professional_specialties::table.on(professional_specialties::professional_id.eq(session_attendance::professional_id)))
         .filter(rcp_sessions::id.eq(&session.id))
         .select((

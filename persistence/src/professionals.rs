@@ -227,6 +227,12 @@ pub fn set_category(conn: &mut DbConnection, p: &Principal, id: &str, category: 
         }
         check_category_change(category, ties(c, id)?)?;
         diesel::update(professionals::table.find(id)).set(professionals::category.eq(category.as_str())).execute(c)?;
+        if category != Category::Physician {
+            // Only a physician has a specialty: one that left the category would still be listed
+            // by `?specialty=` and counted by the quorum.
+            use crate::schema::professional_specialties as ps;
+            diesel::delete(ps::table.filter(ps::professional_id.eq(id))).execute(c)?;
+        }
         target.category = category;
         Ok(target)
     })

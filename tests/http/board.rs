@@ -156,6 +156,70 @@ async fn validation_needs_the_quorum_the_rcp_asks_for() {
     assert_eq!(app.get(&format!("/api/v1/dossiers/{waiting}"), &b.member.token).await.body["status"], "discussed");
 }
 
+#[actix_rt::test]
+async fn a_physician_recategorised_loses_his_specialty_and_his_place_in_the_quorum() {
+    let b = board().await;
+    let app = &b.app;
+    let quorum = format!("/api/v1/rcps/{}/quorum", b.rcp);
+    let two = json!({"min_physicians": 3, "min_specialties": 0, "required_specialties": []});
+    assert_eq!(app.put(&quorum, &b.manager.token, Some(two)).await.status, 200);
+    set_specialty(app, &b.coord, &b.manager, "radiology").await;
+    let session = app.session(&b.coord, &b.rcp, 1).await;
+    let patient = app.patient(&b.member, "Dupont", None, &[]).await;
+    let dossier = app.dossier(&b.member, &session, &patient, &b.member).await;
+    assert_eq!(app.post(&format!("/api/v1/sessions/{session}/start"), &b.chair.token, json!({})).await.status, 200);
+    propose(app, &b.member, &dossier).await;
+    assert_eq!(attend(app, &b.chair, &session, &[&b.chair, &b.member, &b.manager]).await.status, 200);
+
+    // Dr Manager is a nurse after all: no specialty left, and two physicians are present.
+    let r = app.put(&format!("/api/v1/professionals/{}/category", b.manager.id), &b.coord.token, Some(json!({"category": "nurse"}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let detail = app.get(&format!("/api/v1/professionals/{}", b.manager.id), &b.chair.token).await;
+    assert_eq!((detail.body["category"].clone(), detail.body["specialty"].clone()), (json!("nurse"), Value::Null), "{}", detail.text);
+    assert_eq!(app.get("/api/v1/professionals?specialty=radiology", &b.chair.token).await.body["items"], json!([]));
+    let read = app.get(&format!("/api/v1/sessions/{session}/attendance"), &b.chair.token).await;
+    assert_eq!(read.body["present"].as_array().unwrap().len(), 2, "{}", read.text);
+    let refused = app.post(&format!("/api/v1/dossiers/{dossier}/validate"), &b.chair.token, json!({})).await;
+    assert_problem(&refused, 409, "quorum_not_met");
+    assert_eq!(refused.body["missing"]["missing_physicians"], json!(1), "{}", refused.text);
+    // A physician again, he counts again (his specialty is gone: a physician without one).
+    let r =
+        app.put(&format!("/api/v1/professionals/{}/category", b.manager.id), &b.coord.token, Some(json!({"category": "physician"}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.get(&format!("/api/v1/professionals/{}", b.manager.id), &b.chair.token).await.body["specialty"], Value::Null);
+    let v = app.post(&format!("/api/v1/dossiers/{dossier}/validate"), &b.chair.token, json!({})).await;
+    assert_eq!(v.status, 200, "{}", v.text);
+}
+
+#[actix_rt::test]
+async fn writes_without_an_etag_refuse_a_foreign_if_match_and_keep_everything() {
+    let b = board().await;
+    let app = &b.app;
+    let quorum = format!("/api/v1/rcps/{}/quorum", b.rcp);
+    let before = app.get(&quorum, &b.member.token).await.body;
+    let rule = json!({"min_physicians": 2, "min_specialties": 1, "required_specialties": []});
+    let r = app.with_if_match("PUT", &quorum, &b.manager.token, "\"not-one-of-ours\"", rule.clone()).await;
+    assert_problem(&r, 412, "precondition_failed");
+    assert_eq!(app.get(&quorum, &b.member.token).await.body, before);
+    // The body is judged first.
+    let bad = json!({"min_physicians": 0, "min_specialties": 0, "required_specialties": []});
+    assert_problem(&app.with_if_match("PUT", &quorum, &b.manager.token, "\"x\"", bad).await, 422, "invalid_quorum");
+    // A category, a membership: refused alike, nothing changed.
+    let category = format!("/api/v1/professionals/{}/category", b.manager.id);
+    let r = app.with_if_match("PUT", &category, &b.coord.token, "W/\"1\"", json!({"category": "nurse"})).await;
+    assert_problem(&r, 412, "precondition_failed");
+    assert_eq!(app.get(&format!("/api/v1/professionals/{}", b.manager.id), &b.coord.token).await.body["category"], "physician");
+    let member = format!("/api/v1/rcps/{}/members/{}", b.rcp, b.member.id);
+    let r = app.raw("DELETE", &member, Some(&b.coord.token), &[("if-match", "\"1\"")], Vec::new()).await;
+    assert_problem(&r, 412, "precondition_failed");
+    let members = app.get(&format!("/api/v1/rcps/{}", b.rcp), &b.coord.token).await;
+    assert!(members.text.contains(&b.member.id), "{}", members.text);
+    // `*`, or an empty header, is no obstacle.
+    assert_eq!(app.with_if_match("PUT", &quorum, &b.manager.token, "*", rule.clone()).await.status, 200);
+    assert_eq!(app.get(&quorum, &b.member.token).await.body, rule);
+    assert_eq!(app.with_if_match("PUT", &category, &b.coord.token, "", json!({"category": "nurse"})).await.status, 200);
+}
+
 /// The activity report's rows by key, over the days around today where the tests' sessions are.
 async fn activity(app: &TestApp, by: &User, query: &str) -> BTreeMap<String, Value> {
     let r = app.get(&format!("/api/v1/reports/activity?{query}&{}", period()), &by.token).await;
@@ -168,13 +232,14 @@ async fn the_activity_report_is_for_coordinators_managers_and_the_administrator_
     let b = board().await;
     let app = &b.app;
     let session = app.session(&b.coord, &b.rcp, 1).await;
-    for i in 0..2 {
-        let patient = app.patient(&b.member, &format!("Patient{i}"), None, &[]).await;
-        app.dossier(&b.member, &session, &patient, &b.member).await;
+    for i in 0..5 {
+        let requester = if i < 3 { &b.member } else { &b.chair };
+        let patient = app.patient(requester, &format!("Patient{i}"), None, &[]).await;
+        app.dossier(requester, &session, &patient, requester).await;
     }
     let center = format!("cancer_center_id={}", b.center);
     let rows = activity(app, &b.coord, &center).await;
-    assert_eq!(rows[&b.rcp]["dossiers_registered"], json!(2));
+    assert_eq!(rows[&b.rcp]["dossiers_registered"], json!(5));
     assert_eq!(rows[&b.rcp]["label"], json!("RCP digestive"));
     assert_eq!(rows[&b.rcp]["sessions_held"], json!(0));
     assert_problem(&app.get(&format!("/api/v1/reports/activity?{center}"), &b.member.token).await, 403, "forbidden");
@@ -191,25 +256,65 @@ async fn the_activity_report_is_for_coordinators_managers_and_the_administrator_
     let r = app.get("/api/v1/reports/activity", &b.coord.token).await;
     assert_problem(&r, 422, "invalid_query");
     assert_eq!(r.body["errors"][0]["field"], "cancer_center_id", "{}", r.text);
-    assert_eq!(activity(app, &b.coord, &center).await[&b.rcp]["dossiers_registered"], json!(2));
+    assert_eq!(activity(app, &b.coord, &center).await[&b.rcp]["dossiers_registered"], json!(5));
     // Anyone else who names nothing is still refused.
     assert_problem(&app.get("/api/v1/reports/activity", &b.member.token).await, 403, "forbidden");
-    // Two dossiers of one requester: suppressed for the coordinator and the administrator.
+    // Three and two dossiers of two requesters: suppressed for the coordinator and the administrator.
     let rows = activity(app, &b.coord, &format!("{center}&by=requester")).await;
     assert_eq!(rows[&b.member.id]["suppressed"], json!(true));
     assert_eq!(rows[&b.member.id]["dossiers_registered"], json!(null));
+    assert_eq!(rows[&b.chair.id]["suppressed"], json!(true));
     assert_eq!(activity(app, &admin, "by=requester").await[&b.member.id]["suppressed"], json!(true));
     // CSV for a spreadsheet.
     let csv_path = format!("/api/v1/reports/activity?{center}&{}", period());
     let csv = app.raw("GET", &csv_path, Some(&b.coord.token), &[("accept", "text/csv")], Vec::new()).await;
     assert_eq!(csv.status, 200);
     assert!(csv.text.starts_with("key,label,sessions_held,"), "{}", csv.text);
-    assert!(csv.text.contains(&format!("{},RCP digestive,0,2,0,0,0,0,", b.rcp)), "{}", csv.text);
+    assert!(csv.text.contains(&format!("{},RCP digestive,0,5,0,0,0,0,", b.rcp)), "{}", csv.text);
     assert_problem(
         &app.get(&format!("/api/v1/reports/activity?{center}&from=2026-02-01&to=2026-01-01"), &b.coord.token).await,
         422,
         "invalid_period",
     );
+}
+
+/// The attack of issue 25: the RCP's total minus the visible requester rows gave back a
+/// suppressed requester's figures, and a specialty of one requester showed them unsuppressed.
+#[actix_rt::test]
+async fn no_breakdown_gives_back_a_suppressed_row_by_subtraction() {
+    let b = board().await;
+    let app = &b.app;
+    let third = app.physician("Third", &b.center).await;
+    app.member(&b.coord, &b.rcp, &third, "participant").await;
+    set_specialty(app, &b.coord, &b.member, "surgery").await;
+    set_specialty(app, &b.coord, &b.chair, "radiotherapy").await;
+    set_specialty(app, &b.coord, &third, "pathology").await;
+    let session = app.session(&b.coord, &b.rcp, 1).await;
+    for (requester, n) in [(&b.member, 3), (&b.chair, 6), (&third, 8)] {
+        for i in 0..n {
+            let patient = app.patient(requester, &format!("P{}{i}", requester.id.get(..4).unwrap_or_default()), None, &[]).await;
+            app.dossier(requester, &session, &patient, requester).await;
+        }
+    }
+    let scope = format!("rcp_id={}", b.rcp);
+    let total = activity(app, &b.manager, &scope).await[&b.rcp]["dossiers_registered"].as_i64().unwrap();
+    assert_eq!(total, 17);
+    for (by, small, next, large) in
+        [("requester", &b.member.id, &b.chair.id, &third.id), ("specialty", &"surgery".into(), &"radiotherapy".into(), &"pathology".into())]
+    {
+        let rows = activity(app, &b.manager, &format!("{scope}&by={by}")).await;
+        let shows = |k: &String| rows[k]["suppressed"] == json!(false);
+        assert!(!shows(small) && !shows(next) && shows(large), "by {by}: {rows:?}");
+        // What subtraction leaves is the two suppressed rows together, not either one.
+        let visible: i64 = rows.values().filter_map(|r| r["dossiers_registered"].as_i64()).sum();
+        assert_eq!(total - visible, 9, "by {by}");
+    }
+    // The requester reads his own row whatever its size, and the rows that would give back
+    // another's are still hidden from him.
+    assert_eq!(app.put(&format!("/api/v1/rcps/{}/managers/{}", b.rcp, b.member.id), &b.coord.token, None).await.status, 204);
+    let his = activity(app, &b.member, &format!("{scope}&by=requester")).await;
+    assert_eq!(his[&b.member.id]["dossiers_registered"], json!(3));
+    assert!(his[&b.chair.id]["suppressed"] == json!(false) && his[&third.id]["suppressed"] == json!(false), "{his:?}");
 }
 
 fn period() -> String {
@@ -342,6 +447,21 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
                 prop_assert_eq!((held, registered), (0, 0));
                 return Ok(());
             };
+            // Fewer than five dossiers: the row shows nothing, and nor does any other cut.
+            if (1..5).contains(&registered) {
+                prop_assert_eq!(row["suppressed"].as_bool(), Some(true), "{}", row);
+                prop_assert!(row["dossiers_registered"].is_null() && row["sessions_held"].is_null(), "{}", row);
+                for by in ["month", "specialty", "requester"] {
+                    let cut = activity(app, &b.coord, &format!("rcp_id={}&by={by}", b.rcp)).await;
+                    prop_assert!(
+                        cut.values().all(|r| r["suppressed"] == json!(true) || r["dossiers_registered"] == json!(0)),
+                        "by {}: {:?}",
+                        by,
+                        cut
+                    );
+                }
+                return Ok(());
+            }
             prop_assert_eq!(row["sessions_held"].as_i64(), Some(held));
             prop_assert_eq!(row["dossiers_registered"].as_i64(), Some(registered));
             prop_assert_eq!(row["dossiers_discussed"].as_i64(), Some(discussed));
@@ -359,9 +479,15 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
             prop_assert!(close(&row["sending_delay_hours"]["p90"], rank(&sending, 0.9)), "{} vs {:?}", row, sending);
             let rate = (held > 0).then(|| reached as f64 / held as f64);
             prop_assert!(close(&row["quorum_rate"], rate), "{} vs {:?}", row, rate);
-            // The other cuts count the same dossiers: by month and by specialty they add up.
+            // The other cuts count the same dossiers: by month and by specialty they add up,
+            // unless rows are suppressed: then never one alone (the total would give it back).
             for by in ["month", "specialty"] {
                 let cut = activity(app, &b.coord, &format!("rcp_id={}&by={by}", b.rcp)).await;
+                let hidden = cut.values().filter(|r| r["suppressed"] == json!(true)).count();
+                if hidden > 0 {
+                    prop_assert!(hidden >= 2, "by {}: one row suppressed alone: {:?}", by, cut);
+                    continue;
+                }
                 let sum = |field: &str| cut.values().map(|r| r[field].as_i64().unwrap_or(0)).sum::<i64>();
                 prop_assert_eq!(sum("dossiers_registered"), registered, "by {}", by);
                 prop_assert_eq!(sum("dossiers_validated"), validated, "by {}", by);
@@ -371,14 +497,16 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
                     prop_assert_eq!(sum("sessions_held"), held);
                 }
             }
-            // By requester, every dossier counted once, small numbers suppressed for the coordinator.
+            // By requester, every dossier counted once, small numbers suppressed for the
+            // coordinator, and with them the other requester's row (the total would give it back).
             let by_requester = activity(app, &b.coord, &format!("rcp_id={}&by=requester", b.rcp)).await;
+            let theirs = |r: usize| cases.iter().flat_map(|c| &c.dossiers).filter(|(q, _)| *q == r).count() as i64;
+            let small = (0..2).any(|r| (1..5).contains(&theirs(r)));
             for (r, who) in requesters.iter().enumerate() {
-                let theirs = cases.iter().flat_map(|c| &c.dossiers).filter(|(q, _)| *q == r).count() as i64;
                 match by_requester.get(&who.id) {
-                    None => prop_assert_eq!(theirs, 0),
-                    Some(row) if theirs < 5 => prop_assert_eq!(row["suppressed"].as_bool(), Some(true)),
-                    Some(row) => prop_assert_eq!(row["dossiers_registered"].as_i64(), Some(theirs)),
+                    None => prop_assert_eq!(theirs(r), 0),
+                    Some(row) if small => prop_assert_eq!(row["suppressed"].as_bool(), Some(true)),
+                    Some(row) => prop_assert_eq!(row["dossiers_registered"].as_i64(), Some(theirs(r))),
                 }
             }
             Ok(())

@@ -160,3 +160,56 @@ async fn tokio_sleep() {
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
+
+#[actix_rt::test]
+async fn a_delegation_is_given_in_days_of_the_platforms_time_zone() {
+    let World { app, coord, doc, sec, .. } = world().await;
+    let path = format!("/api/v1/professionals/{}/secretaries/{}", doc.id, sec.id);
+    // Winter in Paris (UTC+1): from the 10th at 00:00 through the end of the 20th.
+    let r = app.put(&path, &coord.token, Some(json!({"valid_from": "2030-03-10", "valid_until": "2030-03-20"}))).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let mine = app.get(&format!("/api/v1/professionals/{}/secretaries", doc.id), &doc.token).await;
+    let dates = &mine.body["secretaries"][0]["dates"];
+    assert_eq!(dates["valid_from"], "2030-03-09T23:00:00Z", "{}", mine.text);
+    assert_eq!(dates["valid_until"], "2030-03-20T23:00:00Z", "{}", mine.text);
+    // `?at=` in the future answers who will hold his rights as the delegations stand.
+    let history = format!("/api/v1/professionals/{}/delegation-history", doc.id);
+    let holders = |at: &str| format!("{history}?at={at}");
+    let during = app.get(&holders("2030-03-20T22:59:59Z"), &coord.token).await;
+    assert_eq!(during.body["holders_at"][0]["secretary_id"], json!(sec.id), "{}", during.text);
+    assert_eq!(app.get(&holders("2030-03-20T23:00:00Z"), &coord.token).await.body["holders_at"], json!([]));
+    assert_eq!(app.get(&holders("2030-03-09T22:59:59Z"), &coord.token).await.body["holders_at"], json!([]));
+    // Summer (UTC+2), one day from a day to the same day; an instant to the same instant is empty.
+    let r = app.put(&path, &coord.token, Some(json!({"valid_from": "2030-07-14", "valid_until": "2030-07-14"}))).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let mine = app.get(&format!("/api/v1/professionals/{}/secretaries", doc.id), &doc.token).await;
+    let dates = &mine.body["secretaries"][0]["dates"];
+    assert_eq!((dates["valid_from"].as_str(), dates["valid_until"].as_str()), (Some("2030-07-13T22:00:00Z"), Some("2030-07-14T22:00:00Z")));
+    let same = json!({"valid_from": "2030-07-14T10:00:00Z", "valid_until": "2030-07-14T12:00:00+02:00"});
+    assert_problem(&app.put(&path, &coord.token, Some(same)).await, 422, "invalid_period");
+    let r = app.put(&path, &coord.token, Some(json!({"valid_until": "14/07/2030"}))).await;
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "valid_until", "{}", r.text);
+}
+
+#[actix_rt::test]
+async fn the_delegation_bodies_are_judged_like_every_json_body() {
+    let World { app, center, coord, doc, sec, .. } = world().await;
+    let group = app.post("/api/v1/secretary-groups", &coord.token, json!({"cancer_center_id": center, "name": "G"})).await;
+    assert_eq!(group.status, 201, "{}", group.text);
+    for path in [
+        format!("/api/v1/professionals/{}/secretaries/{}", doc.id, sec.id),
+        format!("/api/v1/professionals/{}/secretary-groups/{}", doc.id, group.id()),
+    ] {
+        let send = |content_type: &'static str, body: &'static str| {
+            let (app, path, token) = (&app, path.clone(), coord.token.clone());
+            async move { app.raw("PUT", &path, Some(&token), &[("content-type", content_type)], body.as_bytes().to_vec()).await }
+        };
+        assert_problem(&send("application/json", "{\"valid_until\": ").await, 400, "malformed_json");
+        assert_problem(&send("application/x-www-form-urlencoded", "valid_until=2030-01-01").await, 415, "unsupported_media_type");
+        assert_problem(&send("text/plain", "{\"valid_until\": \"2030-01-01\"}").await, 415, "unsupported_media_type");
+        let r = send("application/json", "{\"valid_from\": 3}").await;
+        assert_problem(&r, 422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "valid_from", "{}", r.text);
+    }
+}

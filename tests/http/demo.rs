@@ -84,8 +84,10 @@ async fn demo_world_loads_once_and_shows_the_rules_at_work() {
     assert!((240.0..250.0).contains(&hours("validation_delay_hours", "p90")), "{row}");
     assert!((40.0..46.0).contains(&hours("sending_delay_hours", "median")), "{row}");
     assert!((66.0..72.0).contains(&hours("sending_delay_hours", "p90")), "{row}");
+    // A board a month with two dossiers: each month is drawn from fewer than five, suppressed.
     let months = app.get("/api/v1/reports/activity?by=month", &coord).await.body;
-    assert!(months["items"].as_array().unwrap().len() >= 12, "{months}");
+    let months = months["items"].as_array().unwrap();
+    assert!(months.len() >= 12 && months.iter().filter(|m| m["suppressed"] == true).count() >= 11, "{months:?}");
     let specialties = app.get("/api/v1/reports/activity?by=specialty", &coord).await.body;
     assert!(specialties["items"].as_array().unwrap().iter().any(|r| r["key"] == "radiotherapy"), "{specialties}");
 

@@ -43,10 +43,14 @@ async fn validation_failures_list_every_field() {
     assert_problem(&r, 422, "validation_failed");
     let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, vec!["code", "name"]);
-    // Wrong shape (a missing field, a wrong type) is 422 too, naming the body.
-    let r = app.post("/api/v1/cancer-centers", &admin.token, json!({"name": 12})).await;
+    // Wrong shape is 422 too: a wrong type names its field, a missing field the body.
+    let r = app.post("/api/v1/cancer-centers", &admin.token, json!({"name": 12, "code": "X"})).await;
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "name");
+    let r = app.post("/api/v1/cancer-centers", &admin.token, json!({"name": "X"})).await;
     assert_problem(&r, 422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "body");
+    assert!(r.text.contains("code"), "{}", r.text);
 }
 
 #[actix_rt::test]
@@ -117,4 +121,31 @@ async fn every_created_resource_answers_its_location() {
     // The Location of a resource that has a GET reads it back.
     let back = app.get(&location, &coord.token).await;
     assert_eq!((back.status, back.body["id"].clone()), (200, json!(r.id())));
+}
+
+/// A well-formed JSON value of the wrong type or an unknown enum value is a 422 naming its
+/// field, not a 400: the body is JSON.
+#[actix_rt::test]
+async fn a_value_of_the_wrong_shape_is_422_naming_its_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let center = app.center("3C").await;
+    let doc = app.physician("Doc", &center).await;
+    let specialty = format!("/api/v1/professionals/{}/specialty", doc.id);
+    let category = format!("/api/v1/professionals/{}/category", doc.id);
+    for (path, body, field) in [
+        (&specialty, json!({"specialty": null}), "specialty"),
+        (&specialty, json!({"specialty": "astrology"}), "specialty"),
+        (&category, json!({"category": 3}), "category"),
+        (&category, json!([]), "body"),
+    ] {
+        let r = app.put(path, &admin.token, Some(body.clone())).await;
+        assert_problem(&r, 422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], field, "{body}: {}", r.text);
+    }
+    assert_problem(
+        &app.raw("PUT", &category, Some(&admin.token), &[("content-type", "application/json")], b"{\"category\": nurse}".to_vec()).await,
+        400,
+        "malformed_json",
+    );
 }

@@ -614,3 +614,71 @@ async fn check_audit(app: &TestApp, w: &World, op: &str, path: &str, who: Who, s
     }
     Ok(())
 }
+
+/// Every write honours `If-Match` when it is sent (API.md): an ETag the resource does not have
+/// answers 412 `precondition_failed`, as a caller who may write it and with a body that would
+/// pass; `*` is no obstacle where the resource has no ETag of its own. Patients and dossiers
+/// compare it with their version (their own tests cover them).
+#[actix_rt::test]
+async fn every_write_answers_a_foreign_if_match_with_412() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let doc = serde_json::to_value(concerto_api::openapi::document().unwrap()).unwrap();
+    let mut failures = Vec::new();
+    let mut writes = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let op = format!("{} {path}", method.to_uppercase());
+            let method = method.to_uppercase();
+            if method == "GET" || PUBLIC.contains(&op.as_str()) {
+                continue;
+            }
+            writes += 1;
+            let versioned = !concerto_api::precondition::judged_here(&method, path);
+            let documented = doc["paths"][path][method.to_lowercase()]["responses"]["412"].is_object();
+            if !documented {
+                failures.push(format!("{op}: no 412 documented"));
+            }
+            for if_match in ["\"not-one-of-ours\"", "*"] {
+                if versioned && if_match == "*" {
+                    continue;
+                }
+                let req = request(&app, &w, &op).await;
+                let Some(who) = EVERYONE[2..].iter().copied().find(|who| (req.rule)(*who) == Expect::Pass) else {
+                    failures.push(format!("{op}: nobody passes its row"));
+                    continue;
+                };
+                let multipart_type = format!("multipart/form-data; boundary={BOUNDARY}");
+                let mut headers: Vec<(&str, &str)> = vec![("if-match", if_match)];
+                let body = match (req.multipart, req.json) {
+                    (Some(bytes), _) => {
+                        headers.push(("content-type", &multipart_type));
+                        bytes
+                    }
+                    (None, Some(json)) => {
+                        headers.push(("content-type", "application/json"));
+                        json.to_string().into_bytes()
+                    }
+                    (None, None) => Vec::new(),
+                };
+                let r = app.raw(&method, &req.path, Some(&w.user(who).token), &headers, body).await;
+                // The password row sends a password too short to keep the world's tokens: its
+                // body is judged first (422), before If-Match.
+                let expected_foreign = if op == "POST /api/v1/me/password" { 422 } else { 412 };
+                match if_match {
+                    "*" if r.status == 412 || outcome(r.status) != Expect::Pass => {
+                        failures.push(format!("{op} as {who:?} with If-Match *: {} {}", r.status, r.text))
+                    }
+                    "*" => {}
+                    _ if r.status != expected_foreign => {
+                        failures.push(format!("{op} as {who:?} with a foreign If-Match: {} {}", r.status, r.text))
+                    }
+                    _ if r.status == 412 && r.body["code"] != "precondition_failed" => failures.push(format!("{op}: {}", r.text)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} writes disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(writes > 30, "{writes} writes");
+}

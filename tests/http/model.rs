@@ -1,7 +1,9 @@
 //! Model-based property test of the delegation rules: random worlds (centers, physicians,
 //! secretaries, a group, affiliations, RCP roles, sessions, dossiers) and random sequences of
 //! changes; after each step, what the API answers (agenda, session run, dossier reads,
-//! validation rights, the `rcp_passages` tab) must equal what a small
+//! validation rights, the `rcp_passages` tab, the board's categories and specialties, the
+//! attendance and its quorum as board members are re-categorised and recorded present) must
+//! equal what a small
 //! reference model, written here straight from the table of API.md and independent of the code
 //! in `domain/`, says.
 //!
@@ -29,6 +31,9 @@ const PHYSICIANS: usize = 3;
 const SECRETARIES: usize = 2;
 const CENTERS: usize = 2;
 const RCPS: usize = 3;
+/// The board that validates: three physicians of three specialties, outside the delegation
+/// model; the first chairs the sessions it runs.
+const BOARD: usize = 3;
 
 /// A member role in the model: `None` is "not a member".
 type Role = Option<bool>; // Some(true) = animateur, Some(false) = participant
@@ -70,6 +75,13 @@ struct Relations {
     rcp_center: [usize; RCPS],
     /// role[r][p].
     role: [[Role; PHYSICIANS]; RCPS],
+    /// The board: each member a physician still (else a nurse), with his specialty still set.
+    board_physician: [bool; BOARD],
+    board_specialty: [bool; BOARD],
+    /// The sessions in progress (all of them, run by the board), and who of the board is
+    /// recorded present in each.
+    running: [bool; RCPS],
+    present: [[bool; BOARD]; RCPS],
 }
 
 /// One change to the relations.
@@ -102,6 +114,18 @@ enum Change {
     /// in the session (the case of a physician changing team).
     RequesterLeaves {
         n: usize,
+    },
+    /// A board member other than the chair is re-categorised (a nurse after all, or a physician
+    /// again: his specialty is gone either way).
+    BoardCategory {
+        b: usize,
+        physician: bool,
+    },
+    /// The chair records who of the board is present in session r (refused unless the session
+    /// is in progress and every one named is a physician).
+    Attend {
+        r: usize,
+        present: [bool; BOARD],
     },
 }
 
@@ -146,6 +170,10 @@ fn relations() -> impl Strategy<Value = Relations> {
             group_physicians,
             rcp_center,
             role,
+            board_physician: [true; BOARD],
+            board_specialty: [true; BOARD],
+            running: [false; RCPS],
+            present: [[false; BOARD]; RCPS],
         })
 }
 
@@ -157,6 +185,8 @@ fn change() -> impl Strategy<Value = Change> {
         (0..RCPS, 0..PHYSICIANS, role()).prop_map(|(r, p, role)| Change::SetRole { r, p, role }),
         (0..SECRETARIES, 0..CENTERS, any::<bool>()).prop_map(|(s, c, on)| Change::SecretaryProfile { s, c, on }),
         (0..8usize).prop_map(|n| Change::RequesterLeaves { n }),
+        (1..BOARD, prop::bool::weighted(0.3)).prop_map(|(b, physician)| Change::BoardCategory { b, physician }),
+        (0..RCPS, proptest::array::uniform3(any::<bool>())).prop_map(|(r, present)| Change::Attend { r, present }),
     ]
 }
 
@@ -172,6 +202,11 @@ fn case() -> impl Strategy<Value = Case> {
                 .filter(|((r, p), _)| start.role[*r][*p].is_some())
                 .map(|(d, (validated, sent))| (d, (validated, validated && sent)))
                 .unzip();
+            // Every session runs, chaired by the board's first member, the whole board present
+            // (the model's physicians' rights do not depend on the sessions' status).
+            let mut start = start;
+            start.running = [true; RCPS];
+            start.present = [[true; BOARD]; RCPS];
             Case { start, dossiers, fates, changes }
         })
 }
@@ -230,6 +265,24 @@ fn model_in_tab(m: &Relations, v: Viewer, r: usize, requester: usize) -> bool {
     }
 }
 
+/// The board members a session's attendance shows and counts: those recorded present who are
+/// physicians now.
+fn model_attendees(m: &Relations, r: usize) -> Vec<usize> {
+    (0..BOARD).filter(|&b| m.present[r][b] && m.board_physician[b]).collect()
+}
+
+/// The default quorum, three physicians of three specialties: the board's three, each a
+/// physician with his specialty (they are three different ones).
+fn model_quorum_met(m: &Relations, r: usize) -> bool {
+    let present = model_attendees(m, r);
+    present.len() == BOARD && present.iter().all(|&b| m.board_specialty[b])
+}
+
+/// Whether the chair's attendance of `present` in session r is recorded.
+fn model_attendance_accepted(m: &Relations, r: usize, present: &[bool; BOARD]) -> bool {
+    m.running[r] && (0..BOARD).all(|b| !present[b] || m.board_physician[b])
+}
+
 /// "The dossiers p (or S) can see": the agenda's and the tab's (the model has no treating or
 /// correspondent physicians).
 fn model_reads_dossier(m: &Relations, v: Viewer, r: usize, requester: usize) -> bool {
@@ -246,6 +299,18 @@ fn apply(m: &mut Relations, dossiers: &[(usize, usize)], change: &Change) {
         Change::RequesterLeaves { n } => {
             if let Some(&(r, requester)) = dossiers.get(n % dossiers.len().max(1)) {
                 m.role[r][requester] = None;
+            }
+        }
+        Change::BoardCategory { b, physician } => {
+            if m.board_physician[b] != physician {
+                m.board_physician[b] = physician;
+                // Leaving the category clears the specialty; coming back does not restore it.
+                m.board_specialty[b] = false;
+            }
+        }
+        Change::Attend { r, present } => {
+            if model_attendance_accepted(m, r, &present) {
+                m.present[r] = present;
             }
         }
     }
@@ -269,6 +334,9 @@ struct Ids {
     patients: BTreeMap<String, String>,
     /// dossier id → (validated, report sent)
     fates: BTreeMap<String, (bool, bool)>,
+    /// The board's members (the first chairs), and their accounts.
+    board: Vec<String>,
+    board_accounts: Vec<String>,
 }
 
 /// A token as a login would issue it (a new account is in its first token generation).
@@ -313,6 +381,8 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
         dossiers: BTreeMap::new(),
         patients: BTreeMap::new(),
         fates: BTreeMap::new(),
+        board: Vec::new(),
+        board_accounts: Vec::new(),
     };
     for i in 0..CENTERS {
         let code = format!("C{}", uuid::Uuid::new_v4().simple());
@@ -394,17 +464,14 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
     ids
 }
 
-/// Validates the dossiers the case says, and sends the reports it says: a chair who is none of
-/// the model's physicians (so nobody's rights change) runs the sessions holding them, with a
-/// quorum of three specialties present, as the board's rules ask.
+/// Starts every session, chaired by a board member who is none of the model's physicians (so
+/// nobody's rights change), with a quorum of three specialties present, as the board's rules
+/// ask; validates the dossiers the case says and sends the reports it says.
 fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
     use concerto_domain::specialty::Specialty;
     use concerto_persistence::{attendance, specialties};
     type Fate = (String, (usize, usize), (bool, bool));
     let chosen: Vec<Fate> = ids.dossiers.iter().map(|(id, place)| (id.clone(), *place, ids.fates[id])).collect();
-    if !chosen.iter().any(|(_, _, (validated, _))| *validated) {
-        return;
-    }
     let mut board = Vec::new();
     for (i, specialty) in [Specialty::Surgery, Specialty::Radiotherapy, Specialty::Pathology].into_iter().enumerate() {
         let (id, account) = person(c, ids, &format!("Board{i}"), Category::Physician);
@@ -414,10 +481,11 @@ fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
         specialties::set(c, &ids.admin, &id, &specialties::SpecialtyOf { specialty, subspecialty: None }).unwrap();
         board.push((id, account));
     }
+    ids.board = board.iter().map(|(id, _)| id.clone()).collect();
+    ids.board_accounts = board.iter().map(|(_, account)| account.clone()).collect();
     let chair = accounts::load_principal(c, &board[0].1).unwrap().unwrap().0;
     let present: Vec<String> = board.iter().map(|(id, _)| id.clone()).collect();
-    let rcps_to_run: BTreeSet<usize> = chosen.iter().filter(|(_, _, (v, _))| *v).map(|(_, (r, _), _)| *r).collect();
-    for r in rcps_to_run {
+    for r in 0..RCPS {
         rcps::set_member(c, &ids.admin, &ids.rcps[r], &chair.professional_id, MemberRole::Animateur).unwrap();
         sessions::transition(c, &ids.admin, &ids.sessions[r], concerto_domain::rcp::SessionAction::Start).unwrap();
         attendance::record(c, &chair, &ids.sessions[r], &present).unwrap();
@@ -488,8 +556,9 @@ fn affiliate_group(c: &mut DbConnection, ids: &Ids, p: usize, link: Link) {
     }
 }
 
-/// Applies a change to the real world, through the store functions the API calls.
-fn change_world(c: &mut DbConnection, ids: &Ids, dossiers: &[(usize, usize)], change: &Change) {
+/// Applies a change to the real world, through the store functions the API calls; for an
+/// attendance, whether it was recorded.
+fn change_world(c: &mut DbConnection, ids: &Ids, dossiers: &[(usize, usize)], change: &Change) -> Option<bool> {
     let admin = &ids.admin;
     match *change {
         Change::Affiliate { p, s, link } => affiliate(c, ids, p, s, link),
@@ -510,7 +579,39 @@ fn change_world(c: &mut DbConnection, ids: &Ids, dossiers: &[(usize, usize)], ch
                 set_role(c, ids, r, requester, None);
             }
         }
+        Change::BoardCategory { b, physician } => {
+            let category = if physician { Category::Physician } else { Category::Nurse };
+            professionals::set_category(c, admin, &ids.board[b], category).unwrap();
+        }
+        Change::Attend { r, present } => {
+            use concerto_persistence::attendance;
+            let chair = accounts::load_principal(c, &ids.board_accounts[0]).unwrap().unwrap().0;
+            let named: Vec<String> = (0..BOARD).filter(|&b| present[b]).map(|b| ids.board[b].clone()).collect();
+            return Some(attendance::record(c, &chair, &ids.sessions[r], &named).is_ok());
+        }
     }
+    None
+}
+
+/// The board as the directory and the attendance show it, against the model.
+async fn compare_board(app: &TestApp, ids: &Ids, m: &Relations, step: usize) -> Result<(), TestCaseError> {
+    let chair = &ids.tokens[&ids.board[0]];
+    for b in 0..BOARD {
+        let r = app.get(&format!("/api/v1/professionals/{}", ids.board[b]), chair).await;
+        let category = if m.board_physician[b] { "physician" } else { "nurse" };
+        prop_assert_eq!(r.body["category"].as_str(), Some(category), "board member {} after step {}", b, step);
+        prop_assert_eq!(r.body["specialty"].is_string(), m.board_specialty[b], "specialty of board member {} after step {}", b, step);
+    }
+    for r in (0..RCPS).filter(|&r| m.running[r]) {
+        let read = app.get(&format!("/api/v1/sessions/{}/attendance", ids.sessions[r]), chair).await;
+        prop_assert_eq!(read.status, 200, "{}", read.text);
+        let present: BTreeSet<String> =
+            read.body["present"].as_array().unwrap().iter().map(|a| a["professional_id"].as_str().unwrap().to_owned()).collect();
+        let expected: BTreeSet<String> = model_attendees(m, r).into_iter().map(|b| ids.board[b].clone()).collect();
+        prop_assert_eq!(present, expected, "attendance of rcp {} after step {}", r, step);
+        prop_assert_eq!(read.body["quorum"]["met"].as_bool(), Some(model_quorum_met(m, r)), "quorum of rcp {} after step {}", r, step);
+    }
+    Ok(())
 }
 
 /// Compares every viewer's agenda and session runs with the model.
@@ -623,10 +724,15 @@ async fn check(app: &TestApp, admin: &concerto_domain::principal::Principal, cas
     let ids = build(&mut conn, admin.clone(), case);
     let mut m = case.start.clone();
     compare(app, &ids, &m, 0).await?;
+    compare_board(app, &ids, &m, 0).await?;
     for (step, change) in case.changes.iter().enumerate() {
-        change_world(&mut conn, &ids, &case.dossiers, change);
+        let recorded = change_world(&mut conn, &ids, &case.dossiers, change);
+        if let (Some(recorded), Change::Attend { r, present }) = (recorded, change) {
+            prop_assert_eq!(recorded, model_attendance_accepted(&m, *r, present), "attendance of rcp {} at step {}", r, step + 1);
+        }
         apply(&mut m, &case.dossiers, change);
         compare(app, &ids, &m, step + 1).await?;
+        compare_board(app, &ids, &m, step + 1).await?;
     }
     Ok(())
 }

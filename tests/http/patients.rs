@@ -493,3 +493,74 @@ async fn each_call_leaves_exactly_one_audit_event() {
     // Patients and documents belong to no center; the dossier belongs to its RCP's.
     assert!(trail.iter().all(|e| e.cancer_center_id.is_some() == (e.resource_type == "dossier")));
 }
+
+/// What the schema states is what the server refuses: `{}`, a `null` that means nothing, a
+/// blank name (`minProperties`, non-nullable fields, `pattern: \S`).
+#[actix_rt::test]
+async fn a_patch_that_changes_nothing_or_blanks_a_name_is_422() {
+    let app = TestApp::spawn().await;
+    let center = app.center("3C").await;
+    let doc = app.physician("Martin", &center).await;
+    let patient = add_patient(&app, &doc, patient_body("Roux", "Marie", "1970-01-01")).await;
+    for (body, field) in [
+        (json!({}), "body"),
+        (json!({"family_name": null}), "family_name"),
+        (json!({"given_name": "  "}), "given_name"),
+        (json!({"correspondent_ids": null}), "correspondent_ids"),
+    ] {
+        let r = patch(&app, &doc, &patient, Some("\"1\""), body.clone()).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], field, "{body}: {}", r.text);
+    }
+    let doc_json = serde_json::to_value(concerto_api::openapi::document().unwrap()).unwrap();
+    let schema = &doc_json["components"]["schemas"]["PatchPatient"];
+    assert_eq!((schema["minProperties"].as_i64(), schema["properties"]["family_name"]["pattern"].as_str()), (Some(1), Some("\\S")));
+    // The record is unchanged: version 1 still matches.
+    let r = patch(&app, &doc, &patient, Some("\"1\""), json!({"given_name": "Marie-Anne"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// An upload holds `metadata` and `file` only, as its schema says (`additionalProperties: false`).
+#[actix_rt::test]
+async fn an_upload_with_another_part_is_422_as_its_schema_says() {
+    let app = TestApp::spawn().await;
+    let center = app.center("3C").await;
+    let doc = app.physician("Martin", &center).await;
+    let patient = app.patient(&doc, "Dupont", Some(&doc), &[]).await;
+    let body = multipart(&[
+        ("metadata", Some("application/json"), br#"{"title": "CR", "kind": "report", "document_date": "2026-11-02"}"#),
+        ("file", Some("text/plain"), b"compte rendu"),
+        ("note", Some("text/plain"), b"extra"),
+    ]);
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let path = format!("/api/v1/patients/{patient}/documents");
+    let r = app.raw("POST", &path, Some(&doc.token), &[("content-type", &content_type)], body).await;
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(app.get(&path, &doc.token).await.body["items"], json!([]));
+    let doc_json = serde_json::to_value(concerto_api::openapi::document().unwrap()).unwrap();
+    assert_eq!(doc_json["components"]["schemas"]["DocumentUpload"]["additionalProperties"], json!(false));
+    let validate = &doc_json["paths"]["/api/v1/dossiers/{id}/validate"]["post"]["responses"]["409"]["description"];
+    assert!(validate.as_str().unwrap().contains("`quorum_not_met`"), "{validate}");
+}
+
+/// A dossier's `PATCH`: `{}` and a `null` text change nothing, 422 (a blank text clears one).
+#[actix_rt::test]
+async fn a_dossier_patch_names_what_it_changes() {
+    let app = TestApp::spawn().await;
+    let center = app.center("3C").await;
+    let coord = app.coordinator(&center).await;
+    let doc = app.physician("Martin", &center).await;
+    let rcp = app.rcp(&coord, &center, "RCP").await;
+    app.member(&coord, &rcp, &doc, "animateur").await;
+    let session = app.session(&coord, &rcp, 3).await;
+    let patient = app.patient(&doc, "Dupont", None, &[]).await;
+    let dossier = app.dossier(&doc, &session, &patient, &doc).await;
+    let path = format!("/api/v1/dossiers/{dossier}");
+    for (body, field) in [(json!({}), "body"), (json!({"question": null}), "question"), (json!({"status": null}), "status")] {
+        let r = app.with_if_match("PATCH", &path, &doc.token, "\"1\"", body.clone()).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], field, "{body}: {}", r.text);
+    }
+    let r = app.with_if_match("PATCH", &path, &doc.token, "\"1\"", json!({"question": "?"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}

@@ -13,6 +13,7 @@ use super::common::{List, Paging, created, non_blank};
 use super::professionals::ProfileKindName;
 use crate::auth::{Caller, hash_password};
 use crate::error::{ApiError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// A cancer center (3C).
@@ -65,11 +66,7 @@ fn code_chars(code: &str) -> Result<(), validator::ValidationError> {
     )
 )]
 #[post("/cancer-centers")]
-pub async fn create_center(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<CreateCancerCenter>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_center(state: web::Data<AppState>, caller: Caller, body: Json<CreateCancerCenter>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let body = body.into_inner();
     let center = state.db_as(&caller, move |c, p| cancer_centers::create(c, p, &body.name, &body.code)).await?;
@@ -201,7 +198,7 @@ pub struct CreateAccountRequest {
 pub async fn create_request(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateAccountRequest>,
+    body: Json<CreateAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let body = body.into_inner();
@@ -291,7 +288,7 @@ pub async fn fulfil(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<FulfilRequest>,
+    body: Json<FulfilRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     concerto_domain::rules::may_administer_platform(&state.rights_of(&caller).await?.principal)?;
@@ -328,7 +325,7 @@ pub async fn reject(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<RejectRequest>,
+    body: Json<RejectRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (id, body) = (id.into_inner(), body.into_inner());
@@ -391,7 +388,7 @@ pub struct CreateAccount {
     )
 )]
 #[post("/accounts")]
-pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateAccount>) -> Result<HttpResponse, ApiError> {
+pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: Json<CreateAccount>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     concerto_domain::rules::may_administer_platform(&state.rights_of(&caller).await?.principal)?;
     let body = body.into_inner();
@@ -427,7 +424,7 @@ pub async fn patch_account(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<PatchAccount>,
+    body: Json<PatchAccount>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, active) = (id.into_inner(), body.active);
     let account = state.db_as(&caller, move |c, p| accounts::set_active(c, p, &id, active)).await?;

@@ -12,6 +12,7 @@ use validator::Validate;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// A physician's specialty (the documented list).
@@ -115,7 +116,7 @@ pub async fn set_specialty(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<SetSpecialty>,
+    body: Json<SetSpecialty>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let body = body.into_inner();
@@ -189,7 +190,7 @@ pub async fn set_quorum(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<QuorumView>,
+    body: Json<QuorumView>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let rule = QuorumRule::new(body.min_physicians, body.min_specialties, body.required_specialties.into_iter().map(Into::into).collect())?;
@@ -298,7 +299,7 @@ pub async fn set_attendance(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<SetAttendance>,
+    body: Json<SetAttendance>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (id, present) = (id.into_inner(), body.into_inner().present_ids);

@@ -1,8 +1,9 @@
 //! Delegations with dates (holiday cover) and their history: "who held Dr X's rights on
 //! 3 March, and through whom".
 
-use actix_web::{HttpResponse, get, web};
-use chrono::{DateTime, Utc};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, mime, web};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use concerto_domain::affiliation::Validity;
 use concerto_persistence::delegations::{self, DelegationEvent, Holder};
 use serde::{Deserialize, Serialize};
@@ -13,32 +14,93 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
-/// The dates of a delegation (`PUT /professionals/{id}/secretaries/{secretary_id}` and
-/// `…/secretary-groups/{group_id}`); the body is optional: without it, from now on, until ended.
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// The dates of a delegation as stored and shown: instants, UTC.
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct DelegationDates {
-    /// First instant it grants (inclusive); absent: at once.
+    /// First instant it grants (inclusive); `null`: from its making.
     pub valid_from: Option<DateTime<Utc>>,
-    /// First instant it no longer grants (exclusive); absent: until ended. Required when the
-    /// physician grants it himself.
+    /// First instant it no longer grants (exclusive); `null`: until ended.
     pub valid_until: Option<DateTime<Utc>>,
 }
 
-impl DelegationDates {
-    /// Reads the optional JSON body of a delegation and checks its dates.
-    pub fn from_body(body: &[u8]) -> Result<Validity, ApiError> {
-        // No body, or `null`: no dates.
-        let dates: Option<DelegationDates> = if body.iter().all(u8::is_ascii_whitespace) {
+/// A day of the platform's time zone (`YYYY-MM-DD`) or an RFC 3339 instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DayOrInstant {
+    /// A day, in the platform's time zone (`CONCERTO_TIME_ZONE`, Europe/Paris by default).
+    Day(NaiveDate),
+    /// An instant.
+    Instant(DateTime<Utc>),
+}
+
+impl<'de> Deserialize<'de> for DayOrInstant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if let Ok(day) = NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+            return Ok(Self::Day(day));
+        }
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| Self::Instant(t.with_timezone(&Utc)))
+            .map_err(|_| serde::de::Error::custom(format!("{text:?} is neither a day (YYYY-MM-DD) nor an RFC 3339 instant")))
+    }
+}
+
+/// The first instant (UTC) of `day` in `tz`. A day whose midnight a change of offset skips
+/// starts at its first local time that exists.
+pub fn start_of_day(tz: Tz, day: NaiveDate) -> NaiveDateTime {
+    let midnight = day.and_time(NaiveTime::MIN);
+    (0..=16)
+        .find_map(|quarter| tz.from_local_datetime(&(midnight + chrono::Duration::minutes(15 * quarter))).earliest())
+        .map_or(midnight, |t| t.naive_utc())
+}
+
+/// The optional body of `PUT /professionals/{id}/secretaries/{secretary_id}` and
+/// `…/secretary-groups/{group_id}`: without it (or `null`), from now on, until ended.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationPeriod {
+    /// First day or instant it grants (inclusive); a day starts at its midnight in the
+    /// platform's time zone. Absent: at once.
+    pub valid_from: Option<DayOrInstant>,
+    /// Last day it grants (through the end of that day, in the platform's time zone), or the
+    /// first instant it no longer grants (exclusive). Absent: until ended. Required when the
+    /// physician grants it himself. It must end after it starts (`invalid_period`): a day to the
+    /// same day is that one day; an instant to the same instant is refused.
+    pub valid_until: Option<DayOrInstant>,
+}
+
+impl DelegationPeriod {
+    /// Reads the optional JSON body of a delegation and checks its dates: a body needs a JSON
+    /// content type (415), must be JSON (400), and of this shape (422 naming the field).
+    pub fn from_body(req: &HttpRequest, body: &[u8], tz: Tz) -> Result<Validity, ApiError> {
+        let period = if body.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
-            serde_json::from_slice(body).map_err(|e| ApiError::invalid_field("validation_failed", "body", e.to_string()))?
+            let json = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
+            if !json {
+                return Err(ApiError::UnsupportedMediaType {
+                    code: "unsupported_media_type",
+                    detail: "the body must be application/json".to_owned(),
+                });
+            }
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::BadRequest { code: "malformed_json", detail: format!("the body is not valid JSON: {e}") })?;
+            crate::json::from_value::<Option<DelegationPeriod>>(value)?
         };
-        let dates = dates.unwrap_or_default();
-        let now = concerto_persistence::now();
-        Ok(Validity::new(dates.valid_from.map(|t| t.naive_utc()), dates.valid_until.map(|t| t.naive_utc()), now)?)
+        let period = period.unwrap_or_default();
+        let from = period.valid_from.map(|v| match v {
+            DayOrInstant::Day(day) => start_of_day(tz, day),
+            DayOrInstant::Instant(t) => t.naive_utc(),
+        });
+        let until = period.valid_until.map(|v| match v {
+            DayOrInstant::Day(day) => start_of_day(tz, day.succ_opt().unwrap_or(day)),
+            DayOrInstant::Instant(t) => t.naive_utc(),
+        });
+        Ok(Validity::new(from, until, concerto_persistence::now())?)
     }
+}
 
+impl DelegationDates {
     /// The view of stored dates.
     pub fn of(v: Validity) -> Self {
         Self { valid_from: v.valid_from.map(|t| t.and_utc()), valid_until: v.valid_until.map(|t| t.and_utc()) }
@@ -133,7 +195,8 @@ pub struct DelegationHistory {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// An instant (RFC 3339): who held his rights then.
+    /// An instant (RFC 3339): who held his rights then, past or future (a future instant
+    /// answers who will hold them as the delegations stand now, dated ones included).
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -165,4 +228,31 @@ pub async fn history(
         next_cursor: events.next_cursor,
         holders_at: holders.map(|h| h.into_iter().map(Into::into).collect()),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_starts_at_its_local_midnight() {
+        let paris = chrono_tz::Europe::Paris;
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        let utc = |t: &str| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(start_of_day(paris, day("2026-01-15")), utc("2026-01-14 23:00"));
+        assert_eq!(start_of_day(paris, day("2026-07-15")), utc("2026-07-14 22:00"));
+        assert_eq!(start_of_day(chrono_tz::UTC, day("2026-07-15")), utc("2026-07-15 00:00"));
+        // Santiago skips midnight when summer time begins (2026-09-06): the day starts at 01:00.
+        assert_eq!(start_of_day(chrono_tz::America::Santiago, day("2026-09-06")), utc("2026-09-06 04:00"));
+    }
+
+    #[test]
+    fn dates_are_days_or_instants() {
+        let read = |v: serde_json::Value| crate::json::from_value::<DelegationPeriod>(v);
+        let p = read(serde_json::json!({"valid_from": "2026-12-24", "valid_until": "2026-12-26T08:00:00+01:00"})).unwrap();
+        assert_eq!(p.valid_from, Some(DayOrInstant::Day(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap())));
+        assert!(matches!(p.valid_until, Some(DayOrInstant::Instant(t)) if t.to_rfc3339() == "2026-12-26T07:00:00+00:00"));
+        let Err(ApiError::Unprocessable { errors, .. }) = read(serde_json::json!({"valid_until": "24/12/2026"})) else { panic!() };
+        assert_eq!(errors[0].field, "valid_until");
+    }
 }

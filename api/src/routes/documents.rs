@@ -75,8 +75,12 @@ pub struct DocumentMetadata {
     pub document_date: NaiveDate,
 }
 
-/// The multipart body of `POST /patients/{id}/documents`.
-#[derive(Debug, ToSchema)]
+/// The multipart body of `POST /patients/{id}/documents`: these two parts and no other (an
+/// unexpected part is 422).
+// `Deserialize` and `deny_unknown_fields` only make the schema say `additionalProperties:
+// false`: the form itself is read part by part, never deserialized.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DocumentUpload {
     /// JSON `{title, kind, document_date}`.
     pub metadata: DocumentMetadata,

@@ -11,6 +11,7 @@ use validator::Validate;
 use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// Status of a dossier.
@@ -171,7 +172,7 @@ pub async fn register(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<RegisterDossier>,
+    body: Json<RegisterDossier>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (session, body) = (id.into_inner(), body.into_inner());
@@ -212,22 +213,34 @@ pub enum RequestedStatus {
     Withdrawn,
 }
 
-/// `PATCH /dossiers/{id}`: the fields to change; a blank text clears it.
+/// A field that may be absent but not `null` (a blank text clears one).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// `PATCH /dossiers/{id}`: the fields to change, at least one (422 "nothing to change"); a
+/// blank text clears it.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(min_properties = 1)]
 pub struct PatchDossier {
     /// Summary of the case.
     #[validate(length(max = 20000, message = "at most 20000 characters"))]
-    #[schema(max_length = 20000)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 20000)]
     pub clinical_summary: Option<String>,
     /// The question put to the board.
     #[validate(length(max = 20000, message = "at most 20000 characters"))]
-    #[schema(max_length = 20000)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 20000)]
     pub question: Option<String>,
     /// The board's therapeutic proposal; recording one makes a registered dossier `discussed`.
     #[validate(length(max = 20000, message = "at most 20000 characters"))]
-    #[schema(max_length = 20000)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 20000)]
     pub proposal: Option<String>,
     /// Only `withdrawn`, by whoever may register for the requester, while the session is planned.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub status: Option<RequestedStatus>,
 }
 
@@ -257,7 +270,7 @@ pub async fn update(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<PatchDossier>,
+    body: Json<PatchDossier>,
 ) -> Result<HttpResponse, ApiError> {
     // The body is judged before the precondition: an invalid one is invalid whatever the version.
     body.validate()?;
@@ -290,7 +303,7 @@ pub async fn update(
         (status = 200, description = "Validated; the report exists", body = DossierView),
         (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_validated`, `dossier_withdrawn`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_validated`, `dossier_withdrawn`; `quorum_not_met`: the board present lacks the RCP's quorum (`missing` says what)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`: changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`proposal_missing`", body = Problem, content_type = "application/problem+json"),
     )
@@ -427,7 +440,7 @@ pub async fn send_report(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<SendReport>,
+    body: Json<SendReport>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let (id, body) = (id.into_inner(), body.into_inner());

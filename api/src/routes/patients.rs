@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// The most correspondents a patient may have.
@@ -283,7 +284,7 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     options: web::Query<CreateOptions>,
-    body: web::Json<CreatePatient>,
+    body: Json<CreatePatient>,
 ) -> Result<HttpResponse, ApiError> {
     let (new, confirm_new) = (body.into_inner().into_new()?, options.confirm_new.unwrap_or(false));
     let patient = state.db_as(&caller, move |c, p| patients::create(c, p, &new, confirm_new)).await?;
@@ -353,17 +354,31 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// `PATCH /patients/{id}`: only the fields sent change; `null` clears an optional one.
+/// A field that may be absent but not `null`: it has no value to clear.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// `PATCH /patients/{id}`: only the fields sent change (at least one: 422 "nothing to change");
+/// `null` clears an optional one.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(min_properties = 1)]
 pub struct PatchPatient {
-    /// Family name.
+    /// Family name (1–100 characters, not blank).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = r"\S")]
     pub family_name: Option<String>,
-    /// Given name.
+    /// Given name (1–100 characters, not blank).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = r"\S")]
     pub given_name: Option<String>,
     /// Birth date, not in the future.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub birth_date: Option<NaiveDate>,
     /// Administrative sex.
-    #[schema(value_type = Option<SexName>)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = SexName)]
     pub sex: Option<String>,
     /// INSEE code of the birth place, or `null`.
     #[serde(default, deserialize_with = "nullable")]
@@ -378,11 +393,24 @@ pub struct PatchPatient {
     #[schema(value_type = Option<String>)]
     pub treating_physician_id: Option<Option<String>>,
     /// The whole new set of correspondents.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub correspondent_ids: Option<Vec<String>>,
 }
 
 impl PatchPatient {
     fn into_patch(self) -> Result<PatientPatch, ApiError> {
+        let nothing = self.family_name.is_none()
+            && self.given_name.is_none()
+            && self.birth_date.is_none()
+            && self.sex.is_none()
+            && self.birth_place_code.is_none()
+            && self.ins.is_none()
+            && self.treating_physician_id.is_none()
+            && self.correspondent_ids.is_none();
+        if nothing {
+            return Err(ApiError::invalid_field("validation_failed", "body", "nothing to change"));
+        }
         let mut checks = Checks::default();
         let patch = PatientPatch {
             family_name: self.family_name.and_then(|v| checks.name("family_name", &v)),
@@ -423,7 +451,7 @@ pub async fn update(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<PatchPatient>,
+    body: Json<PatchPatient>,
 ) -> Result<HttpResponse, ApiError> {
     // The body is judged before the precondition: an invalid one is invalid whatever the version.
     let patch = body.into_inner().into_patch()?;

@@ -1,6 +1,6 @@
 //! The professional directory ("annuaire professionnel"), profiles and "gérer les secrétaires".
 
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use concerto_domain::professional::{Category, Professional, Rpps, check_name};
 use concerto_domain::profile::{Profile, ProfileKind};
 use concerto_persistence::affiliations;
@@ -11,9 +11,10 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::common::{self, List, Paging, non_blank};
-use super::delegations::DelegationDates;
+use super::delegations::{DelegationDates, DelegationPeriod};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// Directory category of a professional.
@@ -221,7 +222,7 @@ impl CreateProfessional {
     )
 )]
 #[post("/professionals")]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateProfessional>) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, caller: Caller, body: Json<CreateProfessional>) -> Result<HttpResponse, ApiError> {
     let new = body.into_inner().into_new()?;
     let created = state.db_as(&caller, move |c, p| directory::create(c, p, &new)).await?;
     Ok(common::created(&format!("/professionals/{}", created.id)).json(ProfessionalView::new(created, Vec::new())))
@@ -325,7 +326,7 @@ pub async fn set_category(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<SetCategory>,
+    body: Json<SetCategory>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, category) = (id.into_inner(), Category::from(body.category));
     let (prof, profiles) = state
@@ -472,7 +473,7 @@ pub async fn secretaries(state: web::Data<AppState>, caller: Caller, id: web::Pa
     tag = "directory",
     operation_id = "addSecretary",
     params(("id" = String, Path, description = "Physician id"), ("secretary_id" = String, Path, description = "Secretary id")),
-    request_body(content = Option<DelegationDates>, description = "Optional dates", content_type = "application/json"),
+    request_body(content = Option<DelegationPeriod>, description = "Optional dates: days (`YYYY-MM-DD`, in the platform's time zone) or RFC 3339 instants", content_type = "application/json"),
     responses(
         (status = 204, description = "The secretary holds the physician's rights (between the dates given)"),
         (status = 403, description = "`center_coordinator_required`", body = Problem, content_type = "application/problem+json"),
@@ -484,10 +485,11 @@ pub async fn secretaries(state: web::Data<AppState>, caller: Caller, id: web::Pa
 pub async fn add_secretary(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let dates = DelegationDates::from_body(&body)?;
+    let dates = DelegationPeriod::from_body(&req, &body, state.time_zone)?;
     let (physician, secretary) = path.into_inner();
     state.db_as(&caller, move |c, p| affiliations::add_secretary(c, p, &physician, &secretary, dates)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -521,7 +523,7 @@ pub async fn remove_secretary(
     tag = "directory",
     operation_id = "addSecretaryGroup",
     params(("id" = String, Path, description = "Physician id"), ("group_id" = String, Path, description = "Secretary group id")),
-    request_body(content = Option<DelegationDates>, description = "Optional dates", content_type = "application/json"),
+    request_body(content = Option<DelegationPeriod>, description = "Optional dates: days (`YYYY-MM-DD`, in the platform's time zone) or RFC 3339 instants", content_type = "application/json"),
     responses(
         (status = 204, description = "The group's members hold the physician's rights"),
         (status = 403, description = "Not a coordinator of the group's center where the physician holds a profile", body = Problem, content_type = "application/problem+json"),
@@ -533,10 +535,11 @@ pub async fn remove_secretary(
 pub async fn add_group(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let dates = DelegationDates::from_body(&body)?;
+    let dates = DelegationPeriod::from_body(&req, &body, state.time_zone)?;
     let (physician, group) = path.into_inner();
     state.db_as(&caller, move |c, p| affiliations::add_group(c, p, &physician, &group, dates)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -10,6 +10,7 @@ use validator::Validate;
 use super::common::{List, Paging, created, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// Role of a member in an RCP.
@@ -123,7 +124,7 @@ pub struct CreateRcp {
     )
 )]
 #[post("/rcps")]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateRcp>) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, caller: Caller, body: Json<CreateRcp>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let body = body.into_inner();
     let rcp = state.db_as(&caller, move |c, p| rcps::create(c, p, &body.cancer_center_id, &body.name, &body.specialty)).await?;
@@ -208,7 +209,7 @@ pub async fn set_member(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
-    body: web::Json<SetMember>,
+    body: Json<SetMember>,
 ) -> Result<HttpResponse, ApiError> {
     let ((rcp, member), role) = (path.into_inner(), MemberRole::from(body.role));
     state.db_as(&caller, move |c, p| rcps::set_member(c, p, &rcp, &member, role)).await?;

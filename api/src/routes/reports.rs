@@ -171,8 +171,8 @@ pub struct DelayView {
     pub p90: Option<f64>,
 }
 
-/// One row of the activity report. `suppressed` rows carry no figure (fewer than five dossiers
-/// of one requester, seen by someone else).
+/// One row of the activity report. `suppressed` rows carry no figure (fewer than five
+/// dossiers, or hidden so that the total does not give such a row back).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityRowView {
     /// The RCP id, month (`YYYY-MM`), requester id or specialty.
@@ -229,10 +229,15 @@ pub struct ActivityReport {
 }
 
 /// Activity of the boards: sessions, dossiers by fate, reports sent, delays, quorum rate; JSON,
-/// or CSV with `Accept: text/csv`. The platform administrator (any scope; the region when no
-/// center or RCP is named), the coordinators of the center (without `cancer_center_id` and
-/// `rcp_id`, the center she coordinates), the managers of the RCP. No patient identity; a
-/// requester's row shows nothing drawn from fewer than five dossiers to anyone but him.
+/// or CSV with `Accept: text/csv` (the same figures, written as JSON writes them: no rounding).
+/// The platform administrator (any scope; the region when no center or RCP is named), the
+/// coordinators of the center (without `cancer_center_id` and `rcp_id`, the center she
+/// coordinates), the managers of the RCP. No patient identity. Small numbers are suppressed in
+/// every breakdown (`suppressed: true`, every figure `null`): a row drawn from 1 to 4 dossiers,
+/// unless all of them are the caller's own requests; and, since every breakdown of a query adds
+/// up to the same total, a row that would give a suppressed one back by subtraction: while fewer
+/// than two rows are suppressed (or they hold one dossier each), the next smallest row is
+/// suppressed too. Suppression is within one answer: comparing overlapping periods is not covered.
 #[utoipa::path(
     tag = "reports",
     operation_id = "getActivityReport",
@@ -304,7 +309,8 @@ fn activity_csv(rows: &[ActivityRowView]) -> Result<Vec<u8>, ApiError> {
         ])
         .map_err(csv_error)?;
     let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let f = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+    // The figures as JSON gives them (shortest exact form), so both answers agree.
+    let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for r in rows {
         writer
             .write_record([

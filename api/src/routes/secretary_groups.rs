@@ -9,6 +9,7 @@ use validator::Validate;
 use super::common::{List, Paging, created, non_blank};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// A secretary group.
@@ -74,7 +75,7 @@ pub struct CreateGroup {
     )
 )]
 #[post("/secretary-groups")]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateGroup>) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, caller: Caller, body: Json<CreateGroup>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let body = body.into_inner();
     let group = state.db_as(&caller, move |c, p| groups::create(c, p, &body.cancer_center_id, &body.name)).await?;

@@ -9,6 +9,7 @@ use validator::Validate;
 use super::professionals::{ProfessionalView, ProfileView};
 use crate::auth::{Caller, hash_password, verify_nobody, verify_password};
 use crate::error::ApiError;
+use crate::json::Json;
 use crate::state::AppState;
 use crate::throttle;
 
@@ -52,7 +53,7 @@ pub struct TokenResponse {
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let LoginRequest { username, password } = body.into_inner();
     let attempt = throttle::begin(&state, None, "auth.login", &username, &throttle::client_address(&req, &state)).await?;
@@ -114,7 +115,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     caller: Caller,
-    body: web::Json<PasswordChange>,
+    body: Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let PasswordChange { current_password, new_password } = body.into_inner();

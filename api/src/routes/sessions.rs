@@ -11,6 +11,7 @@ use super::common::{List, Paging, created, non_blank};
 use super::dossiers::{DossierSummaryView, DossierView};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// Status of a session.
@@ -85,7 +86,7 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<CreateSession>,
+    body: Json<CreateSession>,
 ) -> Result<HttpResponse, ApiError> {
     let (rcp, body) = (id.into_inner(), body.into_inner());
     if body.location.as_ref().is_some_and(|l| l.chars().count() > 500) {

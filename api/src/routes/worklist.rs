@@ -134,7 +134,11 @@ pub struct SearchQuery {
     pub status: Option<DossierStatusName>,
     /// Only this requester.
     pub requester_id: Option<String>,
-    /// A patient's family-name prefix (two letters at least, accent-insensitive) or an exact INS.
+    /// An exact INS (when the value is a valid one), or else a prefix of the patient's family
+    /// name, compared normalised on both sides: accents folded to ASCII (`é` → `e`, `œ` → `oe`),
+    /// lowercase, and every run of other characters (spaces, hyphens, apostrophes) one space, at
+    /// the ends none: `"  Dupont-Lév"` finds "DUPONT-LÉVÊQUE", `"d'art"` "D'Artagnan". At least
+    /// two characters once normalised (422 `search_too_broad`).
     pub patient: Option<String>,
 }
 

@@ -1,0 +1,1 @@
+-- Nothing to restore: the rows removed contradicted the category.
