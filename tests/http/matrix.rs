@@ -168,6 +168,21 @@ async fn world(app: &TestApp) -> World {
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
 
+/// A request's body (multipart or JSON, or none), its content type pushed onto `headers`.
+fn body_of<'a>(multipart: Option<Vec<u8>>, json: Option<Value>, multipart_type: &'a str, headers: &mut Vec<(&str, &'a str)>) -> Vec<u8> {
+    match (multipart, json) {
+        (Some(bytes), _) => {
+            headers.push(("content-type", multipart_type));
+            bytes
+        }
+        (None, Some(json)) => {
+            headers.push(("content-type", "application/json"));
+            json.to_string().into_bytes()
+        }
+        (None, None) => Vec::new(),
+    }
+}
+
 fn document_body() -> Vec<u8> {
     let metadata = json!({"title": "Compte rendu", "kind": "report", "document_date": "2026-11-02"}).to_string();
     multipart(&[("metadata", Some("application/json"), metadata.as_bytes()), ("file", Some("application/pdf"), PDF)])
@@ -534,17 +549,7 @@ async fn every_operation_answers_every_caller_as_the_rules_say() {
             }
             // A request with a body gives the caller's connection back while the body comes.
             let most_checkouts = if req.multipart.is_some() || req.json.is_some() { 2 } else { 1 };
-            let body = match (req.multipart, req.json) {
-                (Some(bytes), _) => {
-                    headers.push(("content-type", &multipart_type));
-                    bytes
-                }
-                (None, Some(json)) => {
-                    headers.push(("content-type", "application/json"));
-                    json.to_string().into_bytes()
-                }
-                (None, None) => Vec::new(),
-            };
+            let body = body_of(req.multipart, req.json, &multipart_type, &mut headers);
             let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
             let checkouts = app.checkouts.get();
             let r = app.raw(method, &req.path, token.as_deref(), &headers, body).await;
@@ -650,17 +655,7 @@ async fn every_write_answers_a_foreign_if_match_with_412() {
                 };
                 let multipart_type = format!("multipart/form-data; boundary={BOUNDARY}");
                 let mut headers: Vec<(&str, &str)> = vec![("if-match", if_match)];
-                let body = match (req.multipart, req.json) {
-                    (Some(bytes), _) => {
-                        headers.push(("content-type", &multipart_type));
-                        bytes
-                    }
-                    (None, Some(json)) => {
-                        headers.push(("content-type", "application/json"));
-                        json.to_string().into_bytes()
-                    }
-                    (None, None) => Vec::new(),
-                };
+                let body = body_of(req.multipart, req.json, &multipart_type, &mut headers);
                 let r = app.raw(&method, &req.path, Some(&w.user(who).token), &headers, body).await;
                 // The password row sends a password too short to keep the world's tokens: its
                 // body is judged first (422), before If-Match.
