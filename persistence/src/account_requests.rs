@@ -171,13 +171,19 @@ pub fn fulfil(conn: &mut DbConnection, p: &Principal, id: &str, username: &str, 
         let account = accounts::insert(c, &professional.id, username, password_hash, false)?;
         let kind = ProfileKind::parse(&request.expected_profile)?;
         professionals::insert_profile(c, &professional.id, &request.cancer_center_id, kind)?;
-        let change = crate::delegations::Change {
+        let change = crate::delegation_events::Change {
             secretary_id: Some(&professional.id),
             cancer_center_id: Some(&request.cancer_center_id),
             profile_kind: Some(kind),
-            ..crate::delegations::Change::default()
+            ..crate::delegation_events::Change::default()
         };
-        crate::delegations::record(c, p, crate::delegations::Kind::Profile, crate::delegations::Action::Granted, &change)?;
+        crate::delegation_events::record(
+            c,
+            p,
+            crate::delegation_events::Kind::Profile,
+            crate::delegation_events::Action::Granted,
+            &change,
+        )?;
         diesel::update(account_requests::table.find(id))
             .set((account_requests::professional_id.eq(&professional.id), account_requests::account_id.eq(&account.id)))
             .execute(c)?;

@@ -9,7 +9,7 @@ use concerto_domain::profile::ProfileKind;
 use concerto_domain::rules;
 use diesel::prelude::*;
 
-use crate::delegations::{self, Action, Change, Kind};
+use crate::delegation_events::{self, Action, Change, Kind};
 use crate::schema::{physician_secretary_groups, professionals, secretary_affiliations, secretary_group_members, secretary_groups};
 use crate::{DbConnection, Error, now, professionals as directory, secretary_groups as groups};
 
@@ -186,7 +186,7 @@ pub fn add_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str,
                         secretary_affiliations::valid_until.eq(dates.valid_until),
                     ))
                     .execute(c)?;
-                delegations::record(c, p, Kind::Affiliation, Action::Granted, &change)?;
+                delegation_events::record(c, p, Kind::Affiliation, Action::Granted, &change)?;
             }
             Some(previous) if previous != dates => {
                 let changed = diesel::update(secretary_affiliations::table.find((physician_id, secretary_id)))
@@ -197,7 +197,7 @@ pub fn add_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &str,
                     .execute(c)?;
                 // The history records what the statement did, never what the read above assumed.
                 if changed == 1 {
-                    delegations::record(c, p, Kind::Affiliation, Action::Changed, &Change { previous, ..change })?;
+                    delegation_events::record(c, p, Kind::Affiliation, Action::Changed, &Change { previous, ..change })?;
                 }
             }
             Some(_) => {}
@@ -230,7 +230,7 @@ pub fn remove_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &s
             }
             let previous = Validity { valid_from, valid_until };
             let change = Change { physician_id: Some(physician_id), secretary_id: Some(secretary_id), previous, ..Change::default() };
-            delegations::record(c, p, Kind::Affiliation, Action::Ended, &change)?;
+            delegation_events::record(c, p, Kind::Affiliation, Action::Ended, &change)?;
         }
         Ok(())
     })
@@ -263,7 +263,7 @@ pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, gro
                         physician_secretary_groups::valid_until.eq(dates.valid_until),
                     ))
                     .execute(c)?;
-                delegations::record(c, p, Kind::GroupAffiliation, Action::Granted, &change)?;
+                delegation_events::record(c, p, Kind::GroupAffiliation, Action::Granted, &change)?;
             }
             Some(previous) if previous != dates => {
                 let changed = diesel::update(physician_secretary_groups::table.find((physician_id, group_id)))
@@ -274,7 +274,7 @@ pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, gro
                     .execute(c)?;
                 // The history records what the statement did, never what the read above assumed.
                 if changed == 1 {
-                    delegations::record(c, p, Kind::GroupAffiliation, Action::Changed, &Change { previous, ..change })?;
+                    delegation_events::record(c, p, Kind::GroupAffiliation, Action::Changed, &Change { previous, ..change })?;
                 }
             }
             Some(_) => {}
@@ -306,7 +306,7 @@ pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, 
             }
             let previous = Validity { valid_from, valid_until };
             let change = Change { physician_id: Some(physician_id), group_id: Some(group_id), previous, ..Change::default() };
-            delegations::record(c, p, Kind::GroupAffiliation, Action::Ended, &change)?;
+            delegation_events::record(c, p, Kind::GroupAffiliation, Action::Ended, &change)?;
         }
         Ok(())
     })

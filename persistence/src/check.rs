@@ -5,7 +5,7 @@
 //! What it recomputes:
 //! - the reports to send (`reports_to_send`): present exactly for the validated dossiers whose
 //!   report has not reached some default recipient, with the dossier's requester and validation
-//!   time (`worklist::waiting`, the rule the writes use);
+//!   time (`reports_to_send::waiting`, the rule the writes use);
 //! - a dossier's first sending (`dossiers.first_sent_at`): its earliest transmission;
 //! - the copies the triggers keep: a dossier's session start (`session_starts_at`) and its
 //!   patient's search key (`patient_search_family`);
@@ -109,7 +109,7 @@ fn reports_to_send(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<()
             .filter(|r| r.1 == DossierStatus::Validated.as_str() && r.4.is_some())
             .map(|(d, _, patient, requester, _, treating)| (d.clone(), patient.clone(), requester.clone(), treating.clone()))
             .collect();
-        let waiting = if validated.is_empty() { BTreeSet::new() } else { crate::worklist::waiting(c, &validated)? };
+        let waiting = if validated.is_empty() { BTreeSet::new() } else { crate::reports_to_send::waiting(c, &validated)? };
         for (id, status, _, requester, validated_at, _) in &page {
             let expected = waiting.contains(id).then(|| (requester.clone(), validated_at.unwrap_or_default()));
             let found = stored.get(id).cloned();

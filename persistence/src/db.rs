@@ -417,7 +417,7 @@ pub enum Plans {
     /// plans for the rest of it with `set_config('plan_cache_mode', …, true)`. The dossier
     /// search: under a common prefix, a caller who sees many RCPs whole needs a plan that knows
     /// the prefix, and it keeps generic plans for everyone else
-    /// (`worklist::patients_under_prefix`).
+    /// (`search::patients_under_prefix`).
     Switchable,
     /// Each prepared statement keeps its generic plan (`plan_cache_mode = force_generic_plan`,
     /// set in the round trip of the `BEGIN`). For the lists of #11 whose plans are index walks

@@ -464,7 +464,7 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
                 reports::produced_at.eq(at),
             ))
             .execute(c)?;
-        crate::worklist::refresh(c, id)?;
+        crate::reports_to_send::refresh(c, id)?;
         Ok(dossier)
     })
 }
@@ -603,7 +603,7 @@ pub fn send_report(
         diesel::update(dossiers::table.find(dossier_id).filter(dossiers::first_sent_at.is_null()))
             .set(dossiers::first_sent_at.eq(t.sent_at))
             .execute(c)?;
-        crate::worklist::refresh(c, dossier_id)?;
+        crate::reports_to_send::refresh(c, dossier_id)?;
         Ok(t)
     })
 }

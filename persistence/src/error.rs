@@ -27,7 +27,7 @@ pub enum Error {
         /// `possible_duplicate` or `ins_taken`.
         code: &'static str,
         /// Identity traits of the patients concerned.
-        candidates: Vec<crate::patients::PatientIdentity>,
+        candidates: Vec<crate::identity::PatientIdentity>,
     },
     /// The caller's `If-Match` version is not the current one: someone changed it meanwhile.
     #[error("stale version: the current version is {current}")]

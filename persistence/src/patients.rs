@@ -22,24 +22,7 @@ use crate::{DbConnection, Error, Page, PageRequest, audit, new_id, now, professi
 /// How many possible duplicates a refused creation names at most.
 const MAX_CANDIDATES: i64 = 20;
 
-/// A patient's identity traits: all that the identity search and the duplicate check show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatientIdentity {
-    /// Opaque id.
-    pub id: String,
-    /// Family name, as written.
-    pub family_name: String,
-    /// Given name, as written.
-    pub given_name: String,
-    /// Birth date.
-    pub birth_date: NaiveDate,
-    /// Administrative sex.
-    pub sex: Sex,
-    /// INSEE code of the birth place.
-    pub birth_place_code: Option<String>,
-    /// INS (NIR and key).
-    pub ins: Option<String>,
-}
+pub use crate::identity::PatientIdentity;
 
 /// A patient's record: identity, the physicians who follow the patient, and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -455,7 +438,7 @@ pub fn update(
         }
         // New physicians of the patient are new default recipients of his validated reports.
         if patch.correspondent_ids.is_some() || patch.treating_physician_id.is_some() {
-            crate::worklist::refresh_patient(c, id)?;
+            crate::reports_to_send::refresh_patient(c, id)?;
         }
         Ok(patient)
     })

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::delegations::{self, Action, Change, Kind};
+use crate::delegation_events::{self, Action, Change, Kind};
 use crate::schema::{physician_secretary_groups, professionals, profiles, rcp_members, secretary_affiliations, secretary_group_members};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now};
 
@@ -266,7 +266,7 @@ pub fn grant_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &
         crate::cancer_centers::find(c, center)?;
         if insert_profile(c, id, center, kind)? {
             let change = Change { secretary_id: Some(id), cancer_center_id: Some(center), profile_kind: Some(kind), ..Change::default() };
-            delegations::record(c, p, Kind::Profile, Action::Granted, &change)?;
+            delegation_events::record(c, p, Kind::Profile, Action::Granted, &change)?;
         }
         Ok(())
     })
@@ -298,7 +298,7 @@ pub fn remove_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: 
         crate::cancer_centers::find(c, center)?;
         if diesel::delete(profiles::table.find((id, center, kind.as_str()))).execute(c)? > 0 {
             let change = Change { secretary_id: Some(id), cancer_center_id: Some(center), profile_kind: Some(kind), ..Change::default() };
-            delegations::record(c, p, Kind::Profile, Action::Ended, &change)?;
+            delegation_events::record(c, p, Kind::Profile, Action::Ended, &change)?;
         }
         Ok(())
     })

@@ -287,7 +287,7 @@ fn generate_in(
     for chunk in affiliation_rows.chunks(BATCH) {
         insert_rows!(c, secretary_affiliations::table, chunk)?;
     }
-    crate::delegations::record_links_without_history(c, "generator")?;
+    crate::delegation_events::record_links_without_history(c, "generator")?;
 
     // Sessions: weekly per RCP, as many weeks back as the dossiers need, 4 ahead.
     let per_week = rcp_ids.len() * DOSSIERS_PER_SESSION;

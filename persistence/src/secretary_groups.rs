@@ -6,7 +6,7 @@ use concerto_domain::professional::Professional;
 use concerto_domain::{DomainError, rules, text};
 use diesel::prelude::*;
 
-use crate::delegations::{self, Action, Change, Kind};
+use crate::delegation_events::{self, Action, Change, Kind};
 use crate::schema::{professionals, secretary_group_members, secretary_groups};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now, professionals as directory};
 
@@ -137,7 +137,7 @@ pub fn add_member(conn: &mut DbConnection, p: &Principal, group_id: &str, profes
                 ))
                 .execute(c)?;
             let change = Change { secretary_id: Some(professional_id), group_id: Some(group_id), ..Change::default() };
-            delegations::record(c, p, Kind::GroupMembership, Action::Granted, &change)?;
+            delegation_events::record(c, p, Kind::GroupMembership, Action::Granted, &change)?;
         }
         Ok(())
     })
@@ -153,7 +153,7 @@ pub fn remove_member(conn: &mut DbConnection, p: &Principal, group_id: &str, pro
         check_member_change(c, p, &group, professional_id)?;
         if diesel::delete(secretary_group_members::table.find((group_id, professional_id))).execute(c)? > 0 {
             let change = Change { secretary_id: Some(professional_id), group_id: Some(group_id), ..Change::default() };
-            delegations::record(c, p, Kind::GroupMembership, Action::Ended, &change)?;
+            delegation_events::record(c, p, Kind::GroupMembership, Action::Ended, &change)?;
         }
         Ok(())
     })

@@ -1,19 +1,15 @@
-//! RCP sessions ("séances"), the agenda and the session run ("déroulement").
-
-use std::collections::HashMap;
+//! RCP sessions ("séances"): scheduling, the start and the close, and the lock registration takes.
 
 use chrono::NaiveDateTime;
 use concerto_domain::DomainError;
-use concerto_domain::delegation::{self, Grant};
+use concerto_domain::delegation;
 use concerto_domain::principal::Principal;
 use concerto_domain::rcp::{SessionAction, SessionStatus};
 use diesel::prelude::*;
 
-use crate::audit;
-use crate::dossiers::{self, Dossier, DossierSummary};
 use crate::page::{cursor_time, parse_cursor_time};
-use crate::schema::{rcp_sessions, rcps};
-use crate::{DbConnection, Error, Page, PageRequest, new_id, now, rcps as boards, scope};
+use crate::schema::rcp_sessions;
+use crate::{DbConnection, Error, Page, PageRequest, new_id, now, rcps as boards};
 
 /// A session of an RCP.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -32,7 +28,7 @@ pub struct Session {
     pub status: String,
 }
 
-const COLUMNS: (
+pub(crate) const COLUMNS: (
     rcp_sessions::id,
     rcp_sessions::rcp_id,
     rcp_sessions::starts_at,
@@ -127,94 +123,5 @@ pub fn transition(conn: &mut DbConnection, p: &Principal, id: &str, action: Sess
         diesel::update(rcp_sessions::table.find(id)).set(rcp_sessions::status.eq(next.as_str())).execute(c)?;
         session.status = next.as_str().to_owned();
         Ok(session)
-    })
-}
-
-/// One session of the agenda with the dossiers the caller may see in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgendaEntry {
-    /// The session.
-    pub session: Session,
-    /// Its RCP's name.
-    pub rcp_name: String,
-    /// The visible dossiers only.
-    pub dossiers: Vec<DossierSummary>,
-}
-
-/// `GET /agenda?from=&to=`: the sessions the caller may see between `from` (inclusive) and `to`
-/// (exclusive), each with only the dossiers the caller may see in it, filtered in SQL from the
-/// caller's [`scope::ClinicalScope`]. One audit event records the read.
-pub fn agenda(
-    conn: &mut DbConnection,
-    p: &Principal,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    page: &PageRequest,
-) -> Result<Page<AgendaEntry>, Error> {
-    audit::audited_read_planned(conn, crate::db::Plans::Kept, p, "agenda.read", "agenda", |c, trail| {
-        let scope = scope::load(c, p)?;
-        let mut query = rcp_sessions::table
-            .inner_join(rcps::table)
-            .filter(rcp_sessions::rcp_id.eq_any(scope.session_rcps()))
-            .filter(rcp_sessions::starts_at.ge(from))
-            .filter(rcp_sessions::starts_at.lt(to))
-            .select((COLUMNS, rcps::name))
-            .into_boxed();
-        if let Some((at, id)) = &page.after {
-            let at = parse_cursor_time(at)?;
-            query = query.filter(rcp_sessions::starts_at.gt(at).or(rcp_sessions::starts_at.eq(at).and(rcp_sessions::id.gt(id.clone()))));
-        }
-        let rows = query.order((rcp_sessions::starts_at, rcp_sessions::id)).limit(page.fetch()).load::<(Session, String)>(c)?;
-        let page = Page::from_rows(rows, page, |(s, _)| (cursor_time(s.starts_at), s.id.clone()));
-        let session_ids: Vec<(String, String)> = page.items.iter().map(|(s, _)| (s.id.clone(), s.rcp_id.clone())).collect();
-        let mut by_session: HashMap<String, Vec<DossierSummary>> = HashMap::new();
-        for d in dossiers::visible_in_sessions(c, &scope, &session_ids)? {
-            by_session.entry(d.session_id.clone()).or_default().push(d);
-        }
-        trail.grant = on_behalf_for_agenda(p, &scope, &by_session);
-        Ok(page.map(|(session, rcp_name)| {
-            let dossiers = by_session.remove(&session.id).unwrap_or_default();
-            AgendaEntry { session, rcp_name, dossiers }
-        }))
-    })
-}
-
-/// The physicians of P(S) whose rights showed the caller any dossier of this agenda page, decided
-/// on the roles the scope already read (the principal's and P(S)'s, which are all the rule reads).
-fn on_behalf_for_agenda(p: &Principal, scope: &scope::ClinicalScope, shown: &HashMap<String, Vec<DossierSummary>>) -> Grant {
-    if p.acting_for.is_empty() {
-        return Grant::own();
-    }
-    let physicians = shown
-        .values()
-        .flatten()
-        .filter_map(|d| scope.known_roles.get(&d.rcp_id).and_then(|r| delegation::sees_dossier_in_agenda(p, r, &d.requester_id)))
-        .flat_map(|grant| grant.on_behalf_of);
-    Grant::delegated(physicians)
-}
-
-/// The session run: the session, every dossier and the attendance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRun {
-    /// The session.
-    pub session: Session,
-    /// Every dossier, by patient name.
-    pub dossiers: Vec<Dossier>,
-    /// Who is present, and where the board stands against its quorum.
-    pub attendance: crate::attendance::Attendance,
-}
-
-/// The session run: the session with every dossier and its attendance, for the animateurs of its
-/// RCP and their secretaries; `not_animateur` for anyone else. One audit event records the read.
-pub fn run(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<SessionRun, Error> {
-    audit::audited_read(conn, p, "session.run", "session", |c, trail| {
-        trail.resource_id = Some(id.to_owned());
-        let session = find(c, id)?;
-        let roles = boards::roles(c, &session.rcp_id)?;
-        trail.cancer_center_id = Some(roles.cancer_center_id.clone());
-        trail.grant = delegation::may_run_session(p, &roles)?;
-        let dossiers = dossiers::of_session(c, id)?;
-        let attendance = crate::attendance::of_session(c, &session)?;
-        Ok(SessionRun { session, dossiers, attendance })
     })
 }

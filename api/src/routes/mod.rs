@@ -13,10 +13,11 @@ pub mod patients;
 pub mod professionals;
 pub mod rcps;
 pub mod reports;
+pub mod reports_to_send;
+pub mod search;
 pub mod secretary_groups;
 pub mod session;
 pub mod sessions;
-pub mod worklist;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -87,9 +88,9 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(board::get_attendance)
         .service(reports::activity)
         .service(delegations::history)
-        .service(worklist::reports_to_send_count)
-        .service(worklist::reports_to_send)
-        .service(worklist::search);
+        .service(reports_to_send::reports_to_send_count)
+        .service(reports_to_send::reports_to_send)
+        .service(search::search);
 }
 
 /// The probes, outside `/api/v1`.

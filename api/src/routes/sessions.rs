@@ -231,7 +231,7 @@ pub async fn agenda(
     if to <= from || to - from > chrono::Duration::days(366) {
         return Err(ApiError::invalid_field("invalid_period", "to", "`to` must come after `from`, at most 366 days later"));
     }
-    let found = state.db_as(&caller, move |c, p| sessions::agenda(c, p, from, to, &page)).await?;
+    let found = state.db_as(&caller, move |c, p| concerto_persistence::agenda::agenda(c, p, from, to, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, |e| AgendaItem {
         id: e.session.id,
         rcp_id: e.session.rcp_id,
@@ -277,7 +277,7 @@ pub struct SessionRun {
 #[get("/sessions/{id}/run")]
 pub async fn run(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let run = state.db_as(&caller, move |c, p| sessions::run(c, p, &id)).await?;
+    let run = state.db_as(&caller, move |c, p| concerto_persistence::run::run(c, p, &id)).await?;
     Ok(HttpResponse::Ok().json(SessionRun {
         id: run.session.id,
         rcp_id: run.session.rcp_id,

@@ -1,0 +1,133 @@
+//! The order of the persistence modules, lowest first, checked against what each module's
+//! source names (`crate::…`): a module may use only modules below it, so no two modules import
+//! each other and a newcomer reads them bottom-up. A new module fails this test until it takes
+//! its place. (The domain's `error` ↔ `quorum` and the api's `auth`/`state`/`error`/
+//! `routes::patients` circles are not broken yet: issue 26.)
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The persistence modules, lowest first, in groups: the store, the directory, the boards, the
+/// clinical data, the tools.
+const PERSISTENCE: &[&str] = &[
+    // The store.
+    "schema",
+    "clock",
+    "cached_sql",
+    "identity",
+    "error",
+    "page",
+    "db",
+    "scope",
+    "delegation_events",
+    // The directory and its audit trail.
+    "cancer_centers",
+    "professionals",
+    "secretary_groups",
+    "affiliations",
+    "specialties",
+    "accounts",
+    "account_requests",
+    "delegations",
+    "login_throttle",
+    "audit",
+    // The boards.
+    "rcps",
+    "sessions",
+    "attendance",
+    "activity",
+    "reports",
+    // Patients and dossiers.
+    "reports_to_send",
+    "patients",
+    "documents",
+    "dossiers",
+    "agenda",
+    "run",
+    "search",
+    // Tools.
+    "check",
+    "region",
+];
+
+/// What the crate root re-exports, by the module it comes from.
+const ROOT_ITEMS: &[(&str, &str)] = &[
+    ("DbConnection", "db"),
+    ("Pool", "db"),
+    ("Store", "db"),
+    ("Error", "error"),
+    ("Page", "page"),
+    ("PageRequest", "page"),
+    ("now", "clock"),
+    ("DomainError", "error"),
+];
+
+/// The modules a source names through `crate::`, outside its tests.
+fn named_modules(source: &str) -> BTreeSet<String> {
+    let source = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
+    let mut names = BTreeSet::new();
+    for (at, _) in source.match_indices("crate::") {
+        let rest = &source[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // `use crate::{a, b::{c, d}, e as f}`: the first identifier of each top-level item.
+            let (mut depth, mut item_start) = (0usize, true);
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if item_start && (c.is_ascii_alphabetic() || c == '_') => {
+                        names.insert(ident(&group[i..]));
+                        item_start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            names.insert(ident(rest));
+        }
+    }
+    names.into_iter().map(|n| ROOT_ITEMS.iter().find(|(item, _)| *item == n).map_or(n, |(_, module)| (*module).to_owned())).collect()
+}
+
+/// Every module of `dir` against `order`: the problems found.
+fn check(dir: &Path, order: &[&str]) -> Vec<String> {
+    let rank = |m: &str| order.iter().position(|o| *o == m);
+    let mut problems = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+    files.sort();
+    for path in files {
+        let Some(module) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
+        if path.extension().is_none_or(|e| e != "rs") || module == "lib" || module == "main" || module == "layers" {
+            continue;
+        }
+        let Some(own) = rank(&module) else {
+            problems.push(format!("{module}: not in the declared order"));
+            continue;
+        };
+        let source = std::fs::read_to_string(&path).unwrap_or_default();
+        for used in named_modules(&source) {
+            match rank(&used) {
+                Some(r) if r >= own && used != module => problems.push(format!("{module} uses {used}, which is not below it")),
+                _ => {}
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn each_module_uses_only_modules_below_it() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let problems = check(&here.join("src"), PERSISTENCE);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_reader_finds_grouped_renamed_and_re_exported_names() {
+    let source = "use crate::{db, Error, audit::{self, Trail}, professionals as directory};\nfn f() { crate::dossiers::find(); }\n#[cfg(test)]\nuse crate::region;";
+    let found: Vec<String> = named_modules(source).into_iter().collect();
+    assert_eq!(found, ["audit", "db", "dossiers", "error", "professionals"]);
+}
