@@ -1,21 +1,16 @@
-//! Authentication: argon2id passwords, HS256 access tokens, and the `Caller` extractor whose
-//! rights are read from the database on every request, with the handler's first piece of work.
+//! Authentication: argon2id passwords and HS256 access tokens. Who a request speaks for is the
+//! `Caller` (`caller.rs`), whose rights are read from the database on every request.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm as Algorithm2, Argon2, Params, Version};
-use concerto_persistence::accounts::LoadedCaller;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::state::{AppState, HeldConnection};
 
 const ISSUER: &str = "concerto";
 /// The audience of our tokens: this API, so that a token minted for another service of the
@@ -177,63 +172,4 @@ pub fn verify_nobody(password: &str) {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let phc = DUMMY.get_or_init(|| hash_password("no account has this password").unwrap_or_default());
     let _ = verify_password(password, phc);
-}
-
-/// The authenticated caller of a request: the account a valid token speaks for. Its rights are
-/// read fresh from the database by the request's first piece of database work
-/// ([`AppState::db_as`], [`AppState::rights_of`]), for a request without a body in the same
-/// blocking call and on the same connection as the handler's own work: each hop between actix's
-/// workers and its blocking pool cost a dossier read about a tenth of its throughput (tenth
-/// round, `bench/RESULTS.md`).
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The account and the token's generation, checked against the account with the rights.
-    pub(crate) subject: TokenSubject,
-    /// The rights once read: later pieces of the same request reuse them.
-    pub(crate) rights: Arc<OnceLock<Arc<LoadedCaller>>>,
-    /// The connection of the request: the rights and the handler's work are read on it, one
-    /// checkout per request.
-    pub connection: HeldConnection,
-    /// The request is a write of a resource without an ETag and names one in `If-Match`: its
-    /// work answers 412 once the body and the rights have been judged.
-    pub(crate) foreign_if_match: bool,
-}
-
-/// Whether the request announces a body (a length above zero, or a chunked one).
-fn carries_body(req: &HttpRequest) -> bool {
-    let headers = req.headers();
-    headers.contains_key(header::TRANSFER_ENCODING)
-        || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > 0)
-}
-
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    /// Checks the token. A request without a body reads nothing more here: its rights come with
-    /// the handler's first piece of work. A request with one is authenticated before its body
-    /// is judged (a disabled account gets 401, not a validation error), then gives the
-    /// connection back: actix reads the body beside this extractor, and a client sending it
-    /// slowly would keep the connection meanwhile (a handful of them would exhaust the pool).
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|t| t.trim().to_owned());
-        let has_body = carries_body(req);
-        let foreign_if_match = crate::precondition::names_a_foreign_etag(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-            let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
-            let caller = Caller { subject, rights: Arc::default(), connection: HeldConnection::default(), foreign_if_match };
-            if has_body {
-                state.rights_of(&caller).await?;
-                caller.connection.release();
-            }
-            Ok(caller)
-        })
-    }
 }

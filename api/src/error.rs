@@ -37,7 +37,7 @@ pub struct Problem {
     /// For 409 `possible_duplicate` and `ins_taken`: the patients involved, with the fewest
     /// traits that let the caller recognise them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<crate::routes::patients::DuplicateCandidate>>)]
+    #[schema(value_type = Option<Vec<crate::views::DuplicateCandidate>>)]
     pub candidates: Option<serde_json::Value>,
     /// For 409 `quorum_not_met`: what the board lacks (`missing_physicians`,
     /// `missing_specialties`, `missing_required`, `present_physicians`, `present_specialties`).
@@ -290,7 +290,7 @@ impl From<StoreError> for ApiError {
                     "ins_taken" => "a patient with this INS already exists".to_owned(),
                     _ => "patients with the same identity traits exist; check them, or send confirm_new=true".to_owned(),
                 };
-                let candidates: Vec<crate::routes::patients::DuplicateCandidate> = candidates.into_iter().map(Into::into).collect();
+                let candidates: Vec<crate::views::DuplicateCandidate> = candidates.into_iter().map(Into::into).collect();
                 Self::Conflict { code, detail, candidates: serde_json::to_value(candidates).ok() }
             }
             other => Self::Internal(other.to_string()),

@@ -2,6 +2,7 @@
 //! the problem+json error mapping and the OpenAPI document.
 
 pub mod auth;
+pub mod caller;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod precondition;
 pub mod routes;
 pub mod state;
 pub mod throttle;
+pub mod views;
 
 use std::net::TcpListener;
 

@@ -20,7 +20,7 @@ const WITHOUT_DATABASE: [&str; 1] = ["/healthz"];
         title = "Concerto API",
         description = "Backend of a regional cancer tumor-board platform (DCC): RCPs, sessions, dossiers, and the rights physicians delegate to medical secretaries.\n\nErrors are RFC 9457 problem documents (`application/problem+json`) with a stable `code` to branch on; each response below lists the codes it can carry. A method a path does not have answers 405 `method_not_allowed` with `Allow`; an unknown path 404. An empty query parameter (`cursor=`, `limit=`, `q=`) is the same as an absent one.",
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::routes::patients::DuplicateCandidate)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::views::DuplicateCandidate)),
     tags(
         (name = "session", description = "Login and the caller's rights"),
         (name = "administration", description = "Cancer centers, account requests, accounts, profiles"),

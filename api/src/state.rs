@@ -1,17 +1,21 @@
 //! The state shared by every request: the pool, the token keys, the tallies of SQL statements
 //! and of pool checkouts, and the connection an authenticated request holds.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use concerto_domain::principal::Principal;
 use concerto_persistence::accounts::{self, LoadedCaller};
 use concerto_persistence::db::{PooledConnection, StatementCount, statements_on_this_thread};
 use concerto_persistence::{DbConnection, Pool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::auth::{Caller, TokenKeys, invalid_token};
+use crate::auth::{TokenKeys, invalid_token};
+use crate::caller::{Caller, HeldConnection, carries_body};
 use crate::config::AuthSettings;
 use crate::error::ApiError;
 
@@ -80,41 +84,6 @@ impl Tally {
     fn checkout(&self, pool: &Pool) -> Result<PooledConnection, concerto_persistence::Error> {
         self.add_one();
         Ok(pool.get()?)
-    }
-}
-
-/// The pooled connection of one request, checked out by its first piece of database work and
-/// given back when the last clone is dropped, at the end of the request: the caller's rights and
-/// the handler's work share one checkout.
-#[derive(Clone, Default)]
-pub struct HeldConnection(Arc<Mutex<Held>>);
-
-/// What a request holds: the connection its turn gave it, and the turn. Fields drop in order:
-/// the connection is back in the pool before the next turn begins.
-#[derive(Default)]
-struct Held {
-    conn: Option<PooledConnection>,
-    turn: Option<OwnedSemaphorePermit>,
-}
-
-impl HeldConnection {
-    /// Gives the connection back to the pool now, before work that takes long without it (an
-    /// upload streaming in); the next piece of work waits for a turn and checks out another.
-    pub fn release(&self) {
-        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        held.conn = None;
-        held.turn = None;
-    }
-
-    fn has_turn(&self) -> bool {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).turn.is_some()
-    }
-}
-
-impl std::fmt::Debug for HeldConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let held = self.0.try_lock().map(|slot| slot.conn.is_some()).ok();
-        f.debug_struct("HeldConnection").field("held", &held).finish()
     }
 }
 
@@ -300,8 +269,43 @@ impl AppState {
     }
 }
 
+/// The `Caller` extractor: checks the token with the state's keys and, for a request with a
+/// body, reads the rights before the body is judged.
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    /// Checks the token. A request without a body reads nothing more here: its rights come with
+    /// the handler's first piece of work. A request with one is authenticated before its body
+    /// is judged (a disabled account gets 401, not a validation error), then gives the
+    /// connection back: actix reads the body beside this extractor, and a client sending it
+    /// slowly would keep the connection meanwhile (a handful of them would exhaust the pool).
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|t| t.trim().to_owned());
+        let has_body = carries_body(req);
+        let foreign_if_match = crate::precondition::names_a_foreign_etag(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+            let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
+            let caller = Caller { subject, rights: Arc::default(), connection: HeldConnection::default(), foreign_if_match };
+            if has_body {
+                state.rights_of(&caller).await?;
+                caller.connection.release();
+            }
+            Ok(caller)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
 

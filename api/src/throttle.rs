@@ -6,8 +6,9 @@
 use actix_web::HttpRequest;
 use concerto_persistence::{accounts, audit, login_throttle};
 
+use crate::caller::HeldConnection;
 use crate::error::ApiError;
-use crate::state::{AppState, HeldConnection};
+use crate::state::AppState;
 
 /// The counters an attempt holds until it ends.
 #[derive(Debug)]

@@ -11,7 +11,8 @@ use validator::Validate;
 
 use super::common::{List, Paging, created, non_blank};
 use super::professionals::ProfileKindName;
-use crate::auth::{Caller, hash_password};
+use crate::auth::hash_password;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::Json;
 use crate::state::AppState;

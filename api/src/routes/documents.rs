@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::common::{List, Paging, created};
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 

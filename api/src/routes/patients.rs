@@ -11,38 +11,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::common::{List, Paging, created, etag, if_match, non_blank};
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::json::Json;
 use crate::state::AppState;
+use crate::views::SexName;
 
 /// The most correspondents a patient may have.
 const MAX_CORRESPONDENTS: usize = 50;
-
-/// Administrative sex, as FHIR's administrative gender.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum SexName {
-    /// Female.
-    Female,
-    /// Male.
-    Male,
-    /// Neither female nor male.
-    Other,
-    /// Not known.
-    Unknown,
-}
-
-impl From<Sex> for SexName {
-    fn from(s: Sex) -> Self {
-        match s {
-            Sex::Female => Self::Female,
-            Sex::Male => Self::Male,
-            Sex::Other => Self::Other,
-            Sex::Unknown => Self::Unknown,
-        }
-    }
-}
 
 /// A patient's identity traits, as the identity search answers them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,28 +50,6 @@ impl From<PatientIdentity> for PatientIdentityView {
             birth_place_code: i.birth_place_code,
             ins: i.ins,
         }
-    }
-}
-
-/// A possible duplicate named by a 409 (`candidates` of the problem): the fewest traits that
-/// let the caller recognise the patient.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DuplicateCandidate {
-    /// Opaque id.
-    pub id: String,
-    /// Family name.
-    pub family_name: String,
-    /// Given name.
-    pub given_name: String,
-    /// Birth date.
-    pub birth_date: NaiveDate,
-    /// Administrative sex.
-    pub sex: SexName,
-}
-
-impl From<PatientIdentity> for DuplicateCandidate {
-    fn from(i: PatientIdentity) -> Self {
-        Self { id: i.id, family_name: i.family_name, given_name: i.given_name, birth_date: i.birth_date, sex: i.sex.into() }
     }
 }
 

@@ -12,7 +12,7 @@ use validator::Validate;
 
 use super::common::{self, List, Paging, non_blank};
 use super::delegations::{DelegationDates, DelegationPeriod};
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::Json;
 use crate::state::AppState;

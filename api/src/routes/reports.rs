@@ -6,7 +6,7 @@ use concerto_persistence::reports::{self, PhysicianSecretaryRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::common::{List, Paging, non_blank};
 use super::dossiers::{DossierStatusName, DossierSummaryView};
 use super::reports::{cell, wants_csv};
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::professionals::{ProfessionalView, ProfileView};
-use crate::auth::{Caller, hash_password, verify_nobody, verify_password};
+use crate::auth::{hash_password, verify_nobody, verify_password};
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;

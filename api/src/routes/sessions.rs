@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::common::{List, Paging, created, non_blank};
 use super::dossiers::{DossierSummaryView, DossierView};
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::Json;
 use crate::state::AppState;
