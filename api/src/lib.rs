@@ -7,6 +7,8 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod json;
+#[cfg(test)]
+mod layers;
 pub mod openapi;
 pub mod precondition;
 pub mod routes;

@@ -20,8 +20,6 @@ pub mod documents;
 pub mod dossiers;
 pub mod error;
 pub mod identity;
-#[cfg(test)]
-mod layers;
 pub mod login_throttle;
 pub mod page;
 pub mod patients;

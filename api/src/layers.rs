@@ -1,8 +1,8 @@
-//! The order of the persistence modules, lowest first, checked against what each module's
-//! source names (`crate::…`): a module may use only modules below it, so no two modules import
-//! each other and a newcomer reads them bottom-up. A new module fails this test until it takes
-//! its place. (The api's modules have no circle since `caller.rs` and `views.rs`, but no test
-//! holds them to an order yet; the domain's `error` ↔ `quorum` remains: issue 26.)
+//! The order of the modules of `api` and `persistence`, lowest first, checked against what each
+//! module's source names (`crate::…`, and `super::…` between routes): a module may use only
+//! modules below it, so no two modules import each other and a newcomer reads them bottom-up. A
+//! new module fails this test until it takes its place. (The domain's `error` ↔ `quorum`
+//! remains, through the quorum's shortfall that `quorum_not_met` carries: issue 26.)
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -50,6 +50,41 @@ const PERSISTENCE: &[&str] = &[
     "region",
 ];
 
+/// The api modules, lowest first: settings and wire shapes, errors and bodies, who calls and
+/// the state, then the routes (one per resource) and the document that lists them.
+const API: &[&str] = &[
+    "config",
+    "precondition",
+    "views",
+    "error",
+    "json",
+    "auth",
+    "caller",
+    "state",
+    "throttle",
+    "demo",
+    "openapi",
+    "routes::common",
+    "routes::health",
+    "routes::fallback",
+    "routes::board",
+    "routes::delegations",
+    "routes::professionals",
+    "routes::administration",
+    "routes::audit",
+    "routes::secretary_groups",
+    "routes::rcps",
+    "routes::session",
+    "routes::patients",
+    "routes::documents",
+    "routes::dossiers",
+    "routes::reports",
+    "routes::reports_to_send",
+    "routes::search",
+    "routes::sessions",
+    "routes",
+];
+
 /// What the crate root re-exports, by the module it comes from.
 const ROOT_ITEMS: &[(&str, &str)] = &[
     ("DbConnection", "db"),
@@ -62,13 +97,16 @@ const ROOT_ITEMS: &[(&str, &str)] = &[
     ("DomainError", "error"),
 ];
 
-/// The modules a source names through `crate::`, outside its tests.
-fn named_modules(source: &str) -> BTreeSet<String> {
+/// The modules a source names through `crate::` (and, in a route, `super::`), outside its tests.
+fn named_modules(source: &str, in_routes: bool) -> BTreeSet<String> {
     let source = source.split("#[cfg(test)]").next().unwrap_or_default();
     let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
     let mut names = BTreeSet::new();
-    for (at, _) in source.match_indices("crate::") {
-        let rest = &source[at + "crate::".len()..];
+    let prefixes: &[&str] = if in_routes { &["crate::", "super::"] } else { &["crate::"] };
+    for (at, prefix) in prefixes.iter().flat_map(|p| source.match_indices(p)) {
+        let rest = &source[at + prefix.len()..];
+        let rest = if prefix == "super::" { format!("routes::{rest}") } else { rest.to_owned() };
+        let rest = rest.as_str();
         if let Some(group) = rest.strip_prefix('{') {
             // `use crate::{a, b::{c, d}, e as f}`: the first identifier of each top-level item.
             let (mut depth, mut item_start) = (0usize, true);
@@ -85,6 +123,9 @@ fn named_modules(source: &str) -> BTreeSet<String> {
                     _ => {}
                 }
             }
+        } else if let Some(route) = rest.strip_prefix("routes::") {
+            let route = ident(route);
+            names.insert(if route.is_empty() { "routes".to_owned() } else { format!("routes::{route}") });
         } else {
             names.insert(ident(rest));
         }
@@ -96,19 +137,28 @@ fn named_modules(source: &str) -> BTreeSet<String> {
 fn check(dir: &Path, order: &[&str]) -> Vec<String> {
     let rank = |m: &str| order.iter().position(|o| *o == m);
     let mut problems = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
-    files.sort();
-    for path in files {
-        let Some(module) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
-        if path.extension().is_none_or(|e| e != "rs") || module == "lib" || module == "main" || module == "layers" {
+    let list = |d: &Path| -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(d).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+        files.sort();
+        files
+    };
+    let files = list(dir).into_iter().map(|p| (p, false)).chain(list(&dir.join("routes")).into_iter().map(|p| (p, true)));
+    for (path, in_routes) in files {
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
+        if path.extension().is_none_or(|e| e != "rs") || (!in_routes && ["lib", "main", "layers"].contains(&stem.as_str())) {
             continue;
         }
+        let module = match (in_routes, stem.as_str()) {
+            (true, "mod") => "routes".to_owned(),
+            (true, _) => format!("routes::{stem}"),
+            (false, _) => stem,
+        };
         let Some(own) = rank(&module) else {
             problems.push(format!("{module}: not in the declared order"));
             continue;
         };
         let source = std::fs::read_to_string(&path).unwrap_or_default();
-        for used in named_modules(&source) {
+        for used in named_modules(&source, in_routes) {
             match rank(&used) {
                 Some(r) if r >= own && used != module => problems.push(format!("{module} uses {used}, which is not below it")),
                 _ => {}
@@ -121,13 +171,17 @@ fn check(dir: &Path, order: &[&str]) -> Vec<String> {
 #[test]
 fn each_module_uses_only_modules_below_it() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let problems = check(&here.join("src"), PERSISTENCE);
+    let mut problems = check(&here.join("src"), API);
+    problems.extend(check(&here.join("../persistence/src"), PERSISTENCE).into_iter().map(|p| format!("persistence: {p}")));
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[test]
 fn the_reader_finds_grouped_renamed_and_re_exported_names() {
     let source = "use crate::{db, Error, audit::{self, Trail}, professionals as directory};\nfn f() { crate::dossiers::find(); }\n#[cfg(test)]\nuse crate::region;";
-    let found: Vec<String> = named_modules(source).into_iter().collect();
+    let found: Vec<String> = named_modules(source, false).into_iter().collect();
     assert_eq!(found, ["audit", "db", "dossiers", "error", "professionals"]);
+    let route = "use super::common::{List, Paging};\nuse crate::routes::dossiers::View;\nuse crate::state::AppState;";
+    let found: Vec<String> = named_modules(route, true).into_iter().collect();
+    assert_eq!(found, ["routes::common", "routes::dossiers", "state"]);
 }
