@@ -16,8 +16,9 @@
 //!   affiliations, group affiliations, group memberships and profiles.
 //!
 //! It reads in one snapshot (`REPEATABLE READ` on PostgreSQL, a read transaction on SQLite), so
-//! a server writing meanwhile produces no false difference, and in pages of dossiers, so its
-//! memory does not grow with the store.
+//! a server writing meanwhile produces no false difference. Dossiers, patients and
+//! professionals are read in pages, so its memory does not grow with the clinical data; the
+//! delegation history and the live links (the size of the directory) are read whole.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -181,12 +182,12 @@ fn search_keys(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Er
         let Some(last) = page.last() else { break };
         after = last.0.clone();
         for (id, family, given, search_family, search_given) in page {
-            if search_key(&family) != search_family || search_key(&given) != search_given {
-                out.push(Difference {
-                    record: "patients.search_family",
-                    key: format!("patient {id}"),
-                    detail: "differs from the names".into(),
-                });
+            for (record, name, key) in
+                [("patients.search_family", &family, &search_family), ("patients.search_given", &given, &search_given)]
+            {
+                if &search_key(name) != key {
+                    out.push(Difference { record, key: format!("patient {id}"), detail: "differs from the name".into() });
+                }
             }
         }
     }
