@@ -6,10 +6,10 @@
 //! patient-data write).
 //!
 //! SQLite's writers take turns, so these pass there by construction; on PostgreSQL (READ
-//! COMMITTED) each race failed before the lock discipline of README "Transactions and
-//! concurrency". A race is not stopped at its first failure: the failures of every try are
-//! counted and reported together ("k of N tries failed"), which is what the figures in the
-//! README were measured with.
+//! COMMITTED) each race failed before the lock discipline of docs/ARCHITECTURE.md ("Derived
+//! records, and the locks that keep them exact"). A race is not stopped at its first failure:
+//! the failures of every try are counted and reported together ("k of N tries failed"), which is
+//! how bench/RESULTS.md ("Races") counts them.
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
