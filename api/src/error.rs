@@ -261,6 +261,14 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(code) => Self::Forbidden(code),
             DomainError::Conflict { code, message } => Self::Conflict { code, detail: message, candidates: None },
             DomainError::Unprocessable { code, message } => Self::Unprocessable { code, detail: message, errors: Vec::new() },
+            DomainError::FicheIncomplete { missing } => Self::Unprocessable {
+                code: "fiche_incomplete",
+                detail: format!("the fiche lacks what a validated fiche RCP must hold: {}", missing.join(", ")),
+                errors: missing
+                    .into_iter()
+                    .map(|field| FieldError { field: field.to_owned(), message: "required for a validated fiche".to_owned() })
+                    .collect(),
+            },
             DomainError::QuorumNotMet { message, shortfall: s } => Self::QuorumNotMet {
                 detail: message,
                 missing: serde_json::json!({

@@ -33,6 +33,12 @@ pub enum DomainError {
         /// What is missing.
         shortfall: crate::quorum::Shortfall,
     },
+    /// A validation of a fiche that lacks what the national volet requires (`fiche_incomplete`).
+    #[error("fiche_incomplete: {}", missing.join(", "))]
+    FicheIncomplete {
+        /// The missing fields, by their path in the dossier's JSON.
+        missing: Vec<&'static str>,
+    },
     /// The action is well formed but not meaningful for these entities
     /// (for example affiliating a nurse as a secretary).
     #[error("unprocessable: {code}: {message}")]
