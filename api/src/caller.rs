@@ -16,8 +16,7 @@ use crate::auth::TokenSubject;
 /// read fresh from the database by the request's first piece of database work
 /// ([`AppState::db_as`], [`AppState::rights_of`]), for a request without a body in the same
 /// blocking call and on the same connection as the handler's own work: each hop between actix's
-/// workers and its blocking pool cost a dossier read about a tenth of its throughput (tenth
-/// round, `bench/RESULTS.md`).
+/// workers and its blocking pool costs the lightest reads a measurable share of their throughput.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The account and the token's generation, checked against the account with the rights.

@@ -130,11 +130,9 @@ impl std::fmt::Debug for Settings {
 
 /// Connections per instance when `CONCERTO_DB_POOL_SIZE` is unset. PostgreSQL: twice the cores,
 /// plus two (its own rule of thumb for a busy server); more connections than the cores can serve
-/// only take turns on them: at 1M dossiers, 16 clients, on 2 cores shared with PostgreSQL, 10
-/// connections gave the tab a p99 of 19-21 ms and 6 gave 15 ms at the same throughput. SQLite:
-/// 10, since its connections wait in this process (its one writer, the read trail's mutex), and
-/// 4 to 6 of them cost the lightest reads 10-15 % of their throughput (tenth round,
-/// `bench/RESULTS.md`).
+/// only take turns on them and lengthen the queue's tail. SQLite: 10, since its connections wait
+/// in this process (its one writer, the read trail's mutex), and fewer leave its lightest reads
+/// short of connections (both measured in `bench/RESULTS.md`).
 pub fn default_pool_size(store: &Store) -> u16 {
     match store {
         Store::Sqlite(_) => 10,
