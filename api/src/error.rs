@@ -268,7 +268,7 @@ impl From<DomainError> for ApiError {
                     "present_specialties": s.present_specialties,
                     "missing_physicians": s.missing_physicians,
                     "missing_specialties": s.missing_specialties,
-                    "missing_required": s.missing_required.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "missing_required": s.missing_required,
                 }),
             },
         }

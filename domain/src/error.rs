@@ -31,7 +31,7 @@ pub enum DomainError {
         /// Human-readable explanation.
         message: String,
         /// What is missing.
-        shortfall: crate::quorum::Shortfall,
+        shortfall: QuorumGap,
     },
     /// The action is well formed but not meaningful for these entities
     /// (for example affiliating a nurse as a secretary).
@@ -42,6 +42,22 @@ pub enum DomainError {
         /// Human-readable explanation.
         message: String,
     },
+}
+
+/// What a board lacks for its quorum, in plain data: the error names the missing specialties
+/// by their wire names so that it needs nothing from the modules that raise it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumGap {
+    /// Physicians present.
+    pub present_physicians: u32,
+    /// Distinct specialties among them.
+    pub present_specialties: u32,
+    /// Physicians still needed.
+    pub missing_physicians: u32,
+    /// Distinct specialties still needed.
+    pub missing_specialties: u32,
+    /// Required specialties nobody present holds, by their wire names.
+    pub missing_required: Vec<&'static str>,
 }
 
 impl DomainError {

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::DomainError;
+use crate::error::QuorumGap;
 use crate::specialty::Specialty;
 
 /// What an RCP asks of the attendance before it validates a dossier.
@@ -92,7 +93,7 @@ pub fn ensure_met(rule: &QuorumRule, present: &[Option<Specialty>]) -> Result<()
     if s.is_met() {
         return Ok(());
     }
-    let required: Vec<&str> = s.missing_required.iter().map(|r| r.as_str()).collect();
+    let required: Vec<&'static str> = s.missing_required.iter().map(|r| r.as_str()).collect();
     Err(DomainError::QuorumNotMet {
         message: format!(
             "the board lacks {} physician(s), {} specialty(ies){}; {} physician(s) of {} specialty(ies) are recorded present",
@@ -102,7 +103,13 @@ pub fn ensure_met(rule: &QuorumRule, present: &[Option<Specialty>]) -> Result<()
             s.present_physicians,
             s.present_specialties,
         ),
-        shortfall: s,
+        shortfall: QuorumGap {
+            present_physicians: s.present_physicians,
+            present_specialties: s.present_specialties,
+            missing_physicians: s.missing_physicians,
+            missing_specialties: s.missing_specialties,
+            missing_required: required,
+        },
     })
 }
 
