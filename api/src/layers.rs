@@ -10,6 +10,7 @@ use std::path::Path;
 /// is, the boards and the clinical data, then the rules that decide over all of them.
 const DOMAIN: &[&str] = &[
     "text",
+    "error_code",
     "error",
     "specialty",
     "profile",
@@ -114,6 +115,7 @@ const ROOT_ITEMS: &[(&str, &str)] = &[
     ("PageRequest", "page"),
     ("now", "clock"),
     ("DomainError", "error"),
+    ("ErrorCode", "error_code"),
 ];
 
 /// The modules a source names through `crate::` (and, in a route, `super::`), outside its tests.

@@ -1,5 +1,7 @@
 //! The one error type of the domain crate.
 
+use crate::ErrorCode;
+
 /// Why the domain refused a value or an action.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
@@ -9,19 +11,19 @@ pub enum DomainError {
         /// The request field at fault.
         field: &'static str,
         /// Stable machine string (`invalid_rpps`, `invalid_ins`, …).
-        code: &'static str,
+        code: ErrorCode,
         /// Human-readable explanation.
         message: String,
     },
     /// The caller's relations do not grant the action.
     #[error("forbidden: {0}")]
-    Forbidden(&'static str),
+    Forbidden(ErrorCode),
     /// The action contradicts the current state (for example a category change that would
     /// orphan affiliations).
     #[error("conflict: {code}: {message}")]
     Conflict {
         /// Stable machine string.
-        code: &'static str,
+        code: ErrorCode,
         /// Human-readable explanation.
         message: String,
     },
@@ -38,7 +40,7 @@ pub enum DomainError {
     #[error("unprocessable: {code}: {message}")]
     Unprocessable {
         /// Stable machine string.
-        code: &'static str,
+        code: ErrorCode,
         /// Human-readable explanation.
         message: String,
     },
@@ -62,7 +64,7 @@ pub struct QuorumGap {
 
 impl DomainError {
     /// Shorthand for an [`DomainError::Invalid`] value.
-    pub fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: &'static str, code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Invalid { field, code, message: message.into() }
     }
 }

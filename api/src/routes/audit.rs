@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
+use concerto_domain::ErrorCode;
 use concerto_persistence::audit::{self, AuditEvent, AuditFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -100,7 +101,7 @@ pub async fn list(
     };
     let found = state
         .db_as(&caller, move |c, p| {
-            let centers = concerto_domain::rules::administered_centers(p, "center_coordinator_required")?;
+            let centers = concerto_domain::rules::administered_centers(p, ErrorCode::CenterCoordinatorRequired)?;
             audit::list(c, &filter, centers.as_deref(), &page)
         })
         .await?;

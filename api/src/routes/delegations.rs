@@ -4,6 +4,7 @@
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, mime, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::Validity;
 use concerto_persistence::delegations::{self, DelegationEvent, Holder};
 use serde::{Deserialize, Serialize};
@@ -79,12 +80,12 @@ impl DelegationPeriod {
             let json = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
             if !json {
                 return Err(ApiError::UnsupportedMediaType {
-                    code: "unsupported_media_type",
+                    code: ErrorCode::UnsupportedMediaType,
                     detail: "the body must be application/json".to_owned(),
                 });
             }
             let value: serde_json::Value = serde_json::from_slice(body)
-                .map_err(|e| ApiError::BadRequest { code: "malformed_json", detail: format!("the body is not valid JSON: {e}") })?;
+                .map_err(|e| ApiError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("the body is not valid JSON: {e}") })?;
             crate::json::from_value::<Option<DelegationPeriod>>(value)?
         };
         let period = period.unwrap_or_default();

@@ -4,6 +4,7 @@ use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use concerto_domain::ErrorCode;
 use concerto_domain::document::{DocumentType, MAX_DOCUMENT_BYTES};
 use concerto_persistence::documents::{self, Document, NewDocument};
 use futures_util::StreamExt;
@@ -96,7 +97,7 @@ pub struct DocumentUpload {
 pub struct DocumentBytes(pub Vec<u8>);
 
 fn unsupported(detail: impl Into<String>) -> ApiError {
-    ApiError::UnsupportedMediaType { code: "unsupported_document_type", detail: detail.into() }
+    ApiError::UnsupportedMediaType { code: ErrorCode::UnsupportedDocumentType, detail: detail.into() }
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
@@ -105,10 +106,12 @@ fn multipart_error(e: MultipartError) -> ApiError {
         | MultipartError::ContentTypeParse
         | MultipartError::ContentTypeIncompatible
         | MultipartError::BoundaryMissing => ApiError::UnsupportedMediaType {
-            code: "unsupported_media_type",
+            code: ErrorCode::UnsupportedMediaType,
             detail: "the body must be multipart/form-data with the parts `metadata` and `file`".to_owned(),
         },
-        other => ApiError::BadRequest { code: "malformed_multipart", detail: format!("the multipart body cannot be read: {other}") },
+        other => {
+            ApiError::BadRequest { code: ErrorCode::MalformedMultipart, detail: format!("the multipart body cannot be read: {other}") }
+        }
     }
 }
 
@@ -127,7 +130,7 @@ async fn read_part(field: &mut Field, limit: usize) -> Result<Option<Vec<u8>>, A
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::invalid_field("validation_failed", field, message)
+    ApiError::invalid_field(ErrorCode::ValidationFailed, field, message)
 }
 
 async fn read_metadata(field: &mut Field) -> Result<DocumentMetadata, ApiError> {
@@ -144,7 +147,7 @@ async fn read_metadata(field: &mut Field) -> Result<DocumentMetadata, ApiError> 
     if errors.is_empty() {
         Ok(meta)
     } else {
-        Err(ApiError::Unprocessable { code: "validation_failed", detail: "the metadata has invalid fields".to_owned(), errors })
+        Err(ApiError::Unprocessable { code: ErrorCode::ValidationFailed, detail: "the metadata has invalid fields".to_owned(), errors })
     }
 }
 
@@ -163,7 +166,7 @@ async fn read_file(field: &mut Field) -> Result<(DocumentType, Vec<u8>), ApiErro
 }
 
 fn too_large() -> ApiError {
-    ApiError::PayloadTooLarge { code: "document_too_large", detail: format!("a document holds at most {MAX_DOCUMENT_BYTES} bytes") }
+    ApiError::PayloadTooLarge { code: ErrorCode::DocumentTooLarge, detail: format!("a document holds at most {MAX_DOCUMENT_BYTES} bytes") }
 }
 
 /// Reads the two parts of an upload, in any order.

@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use concerto_domain::ErrorCode;
 use concerto_domain::dossier::ReportChannel;
 use concerto_persistence::dossiers::{self, Dossier, DossierChanges, DossierSummary, NewDossier, Report, Tab, Transmission};
 use serde::{Deserialize, Serialize};
@@ -282,7 +283,7 @@ pub async fn update(
         withdraw: body.status.is_some(),
     };
     if !changes.touches_medical_content() && !changes.withdraw {
-        return Err(ApiError::invalid_field("validation_failed", "body", "nothing to change"));
+        return Err(ApiError::invalid_field(ErrorCode::ValidationFailed, "body", "nothing to change"));
     }
     let version = if_match(&req);
     let id = id.into_inner();

@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use concerto_domain::DomainError;
+use concerto_domain::ErrorCode;
 use concerto_domain::patient::{Ins, Sex, check_birth_date, check_birth_place_code};
 use concerto_domain::professional::check_name;
 use concerto_persistence::patients::{self, IdentityQuery, NewPatient, Patient, PatientIdentity, PatientPatch};
@@ -109,7 +110,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, patient: Patient) -> 
 
 /// Collects every invalid field of a request, so that all are reported at once.
 #[derive(Default)]
-struct Checks(Vec<(&'static str, FieldError)>);
+struct Checks(Vec<(ErrorCode, FieldError)>);
 
 impl Checks {
     /// The value when valid; otherwise notes why.
@@ -121,7 +122,7 @@ impl Checks {
                 None
             }
             Err(other) => {
-                self.0.push(("validation_failed", FieldError { field: "body".to_owned(), message: other.to_string() }));
+                self.0.push((ErrorCode::ValidationFailed, FieldError { field: "body".to_owned(), message: other.to_string() }));
                 None
             }
         }
@@ -132,7 +133,7 @@ impl Checks {
         let code = match self.0.as_slice() {
             [] => return Ok(()),
             [(code, _)] => *code,
-            _ => "validation_failed",
+            _ => ErrorCode::ValidationFailed,
         };
         Err(ApiError::Unprocessable {
             code,
@@ -151,7 +152,7 @@ impl Checks {
 
     fn correspondents(&mut self, ids: Vec<String>) -> Vec<String> {
         if ids.len() > MAX_CORRESPONDENTS {
-            self.take::<()>(Err(DomainError::invalid("correspondent_ids", "validation_failed", "at most 50 correspondents")));
+            self.take::<()>(Err(DomainError::invalid("correspondent_ids", ErrorCode::ValidationFailed, "at most 50 correspondents")));
         }
         ids
     }
@@ -363,7 +364,7 @@ impl PatchPatient {
             && self.treating_physician_id.is_none()
             && self.correspondent_ids.is_none();
         if nothing {
-            return Err(ApiError::invalid_field("validation_failed", "body", "nothing to change"));
+            return Err(ApiError::invalid_field(ErrorCode::ValidationFailed, "body", "nothing to change"));
         }
         let mut checks = Checks::default();
         let patch = PatientPatch {

@@ -1,6 +1,7 @@
 //! The professional directory ("annuaire professionnel"), profiles and "gérer les secrétaires".
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use concerto_domain::ErrorCode;
 use concerto_domain::professional::{Category, Professional, Rpps, check_name};
 use concerto_domain::profile::{Profile, ProfileKind};
 use concerto_persistence::affiliations;
@@ -197,7 +198,11 @@ impl CreateProfessional {
             }
         };
         if !errors.is_empty() {
-            let code = if errors.iter().any(|e| e.field == "rpps") && errors.len() == 1 { "invalid_rpps" } else { "validation_failed" };
+            let code = if errors.iter().any(|e| e.field == "rpps") && errors.len() == 1 {
+                ErrorCode::InvalidRpps
+            } else {
+                ErrorCode::ValidationFailed
+            };
             return Err(ApiError::Unprocessable { code, detail: "the request has invalid fields".to_owned(), errors });
         }
         Ok(NewProfessional {

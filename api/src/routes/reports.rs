@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use concerto_domain::ErrorCode;
 use concerto_persistence::reports::{self, PhysicianSecretaryRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -264,7 +265,7 @@ pub async fn activity(
     let to = q.to.unwrap_or_else(|| chrono::Utc::now().date_naive() + chrono::Days::new(1));
     let from = q.from.unwrap_or_else(|| to - chrono::Days::new(366));
     if from >= to {
-        return Err(ApiError::invalid_field("invalid_period", "from", "from must come before to"));
+        return Err(ApiError::invalid_field(ErrorCode::InvalidPeriod, "from", "from must come before to"));
     }
     let by = match q.by.unwrap_or(ActivityBy::Rcp) {
         ActivityBy::Rcp => Breakdown::Rcp,

@@ -1,6 +1,7 @@
 //! Login and `/me`: who am I and what may I open.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use concerto_domain::ErrorCode;
 use concerto_persistence::accounts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -71,7 +72,10 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Logi
     .await?;
     let Some(account) = account else {
         throttle::refused_attempt(&state, None, "auth.login", &username).await?;
-        return Err(ApiError::Unauthorized { code: "invalid_credentials", detail: "unknown username or wrong password".to_owned() });
+        return Err(ApiError::Unauthorized {
+            code: ErrorCode::InvalidCredentials,
+            detail: "unknown username or wrong password".to_owned(),
+        });
     };
     throttle::succeeded(&state, None, attempt).await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
@@ -128,7 +132,7 @@ pub async fn change_password(
     let new_hash = web::block(move || verify_password(&current_password, &phc).then(|| hash_password(&new_password))).await?;
     let Some(new_hash) = new_hash.transpose()? else {
         throttle::refused_attempt(&state, Some(&caller.connection), "auth.password_change", &creds.username).await?;
-        return Err(ApiError::Forbidden("wrong_password"));
+        return Err(ApiError::Forbidden(ErrorCode::WrongPassword));
     };
     let (account_id, generation) = (creds.account_id.clone(), creds.token_generation);
     state.db_as(&caller, move |c, _| accounts::change_password(c, &account_id, generation, &new_hash)).await?;

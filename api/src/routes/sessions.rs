@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use concerto_domain::ErrorCode;
 use concerto_domain::rcp::SessionAction;
 use concerto_persistence::sessions::{self, NewSession, Session};
 use serde::{Deserialize, Serialize};
@@ -90,7 +91,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let (rcp, body) = (id.into_inner(), body.into_inner());
     if body.location.as_ref().is_some_and(|l| l.chars().count() > 500) {
-        return Err(ApiError::invalid_field("validation_failed", "location", "at most 500 characters"));
+        return Err(ApiError::invalid_field(ErrorCode::ValidationFailed, "location", "at most 500 characters"));
     }
     let new = NewSession {
         starts_at: body.starts_at.naive_utc(),
@@ -200,7 +201,7 @@ fn parse_bound(field: &'static str, value: &str) -> Result<NaiveDateTime, ApiErr
     }
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .map(|d| d.and_time(chrono::NaiveTime::MIN))
-        .map_err(|_| ApiError::invalid_field("invalid_query", field, "expected YYYY-MM-DD or an RFC 3339 time"))
+        .map_err(|_| ApiError::invalid_field(ErrorCode::InvalidQuery, field, "expected YYYY-MM-DD or an RFC 3339 time"))
 }
 
 /// The caller's agenda: the sessions she may see (physician: RCPs where he is a member;
@@ -229,7 +230,7 @@ pub async fn agenda(
         None => from + chrono::Duration::days(90),
     };
     if to <= from || to - from > chrono::Duration::days(366) {
-        return Err(ApiError::invalid_field("invalid_period", "to", "`to` must come after `from`, at most 366 days later"));
+        return Err(ApiError::invalid_field(ErrorCode::InvalidPeriod, "to", "`to` must come after `from`, at most 366 days later"));
     }
     let found = state.db_as(&caller, move |c, p| concerto_persistence::agenda::agenda(c, p, from, to, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, |e| AgendaItem {
