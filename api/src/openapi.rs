@@ -1,7 +1,7 @@
 //! The OpenAPI document: collected from the routes as they are registered, then completed in one
-//! place with what operations share (bearer security, the problem responses and their codes,
-//! `format: uuid` on ids, `Location` on 201s, links from creations to the operations that use
-//! the new id), so no handler can forget it.
+//! place with what operations share (bearer security, the problem responses and their codes, the
+//! problem body of every 4xx and 5xx, `format: uuid` on ids, `Location` on 201s, links from
+//! creations to the operations that use the new id), so no handler can forget it.
 
 use concerto_domain::ErrorCode;
 use serde_json::{Map, Value, json};
@@ -232,6 +232,15 @@ fn shared_responses(path: &str, op: &mut Value) {
         }
         if matches!(status, "429" | "503") {
             responses[status]["headers"]["Retry-After"] = json!({"$ref": "#/components/headers/Retry-After"});
+        }
+    }
+    // Every refusal is a problem document: handlers describe their own statuses in words and
+    // codes, and the body they all share is declared here.
+    if let Some(responses) = responses.as_object_mut() {
+        for (_, response) in responses.iter_mut().filter(|(status, _)| status.starts_with(['4', '5'])) {
+            if response.get("content").is_none() {
+                response["content"] = problem_content();
+            }
         }
     }
     // A refusal the handler describes in words only gets the codes it answers with.

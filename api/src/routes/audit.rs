@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::common::{List, Paging, non_blank};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Outcome of an audited access.
@@ -81,7 +81,7 @@ pub struct AuditQuery {
     params(AuditQuery, Paging),
     responses(
         (status = 200, description = "A page of events", body = List<AuditEventView>),
-        (status = 403, description = "Neither administrator nor coordinator", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither administrator nor coordinator"),
     )
 )]
 #[get("/audit-events")]

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::common::Paging;
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The dates of a delegation as stored and shown: instants, UTC.
@@ -209,8 +209,8 @@ pub struct HistoryQuery {
     params(("id" = String, Path, description = "Physician id"), HistoryQuery, Paging),
     responses(
         (status = 200, description = "The history", body = DelegationHistory),
-        (status = 403, description = "Not allowed to see it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to see it"),
+        (status = 404, description = "No such professional"),
     )
 )]
 #[get("/professionals/{id}/delegation-history")]

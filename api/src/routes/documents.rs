@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::common::{List, Paging, created};
 use crate::caller::Caller;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
 /// The largest `metadata` part: a few short fields.
@@ -197,12 +197,12 @@ async fn read_upload(mut payload: Multipart) -> Result<NewDocument, ApiError> {
     request_body(content = DocumentUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Added", body = DocumentView),
-        (status = 400, description = "`malformed_multipart`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller reads the record but may not add to it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such patient, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`document_too_large`: more than 10 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_document_type`: not PDF, PNG, JPEG or plain text, or the content does not match the declared type; `unsupported_media_type`: the body is not multipart/form-data", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: a part is missing, repeated or unknown, or the metadata is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`malformed_multipart`"),
+        (status = 403, description = "`forbidden`: the caller reads the record but may not add to it"),
+        (status = 404, description = "No such patient, or one the caller may not read"),
+        (status = 413, description = "`document_too_large`: more than 10 MiB"),
+        (status = 415, description = "`unsupported_document_type`: not PDF, PNG, JPEG or plain text, or the content does not match the declared type; `unsupported_media_type`: the body is not multipart/form-data"),
+        (status = 422, description = "`validation_failed`: a part is missing, repeated or unknown, or the metadata is invalid"),
     )
 )]
 #[post("/patients/{id}/documents")]
@@ -234,7 +234,7 @@ pub async fn add(
     params(("id" = String, Path, description = "Patient id"), Paging),
     responses(
         (status = 200, description = "A page of documents", body = List<DocumentView>),
-        (status = 404, description = "No such patient, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient, or one the caller may not read"),
     )
 )]
 #[get("/patients/{id}/documents")]
@@ -256,7 +256,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Document id")),
     responses(
         (status = 200, description = "The metadata", body = DocumentView),
-        (status = 404, description = "No such document, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such document, or one the caller may not read"),
     )
 )]
 #[get("/documents/{id}")]
@@ -275,7 +275,7 @@ pub async fn describe(state: web::Data<AppState>, caller: Caller, id: web::Path<
     responses(
         (status = 200, description = "The bytes", headers(("ETag" = String, description = "SHA-256 of the bytes, lowercase hex, quoted")),
             content((DocumentBytes = "application/pdf"), (DocumentBytes = "image/png"), (DocumentBytes = "image/jpeg"), (DocumentBytes = "text/plain"))),
-        (status = 404, description = "No such document, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such document, or one the caller may not read"),
     )
 )]
 #[get("/documents/{id}/content")]

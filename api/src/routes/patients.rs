@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::caller::Caller;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::json::Json;
 use crate::state::AppState;
 use crate::views::SexName;
@@ -228,10 +228,10 @@ pub struct CreateOptions {
     request_body = CreatePatient,
     responses(
         (status = 201, description = "Created; `ETag` is its version", body = PatientView, headers(("ETag" = String, description = "The version, quoted"))),
-        (status = 403, description = "`forbidden`: neither a physician nor a secretary", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The treating physician or a correspondent does not exist", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`possible_duplicate`: patients with the same names and birth date exist (their identity in `candidates`; send `?confirm_new=true` to add anyway); `ins_taken`: a patient holds this INS", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: `invalid_ins`, `invalid_sex`, `birth_date_in_future`, `invalid_birth_place_code`, `invalid_name`, `not_a_physician`, `validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: neither a physician nor a secretary"),
+        (status = 404, description = "The treating physician or a correspondent does not exist"),
+        (status = 409, description = "`possible_duplicate`: patients with the same names and birth date exist (their identity in `candidates`; send `?confirm_new=true` to add anyway); `ins_taken`: a patient holds this INS"),
+        (status = 422, description = "Invalid fields: `invalid_ins`, `invalid_sex`, `birth_date_in_future`, `invalid_birth_place_code`, `invalid_name`, `not_a_physician`, `validation_failed`"),
     )
 )]
 #[post("/patients")]
@@ -267,8 +267,8 @@ pub struct SearchQuery {
     params(SearchQuery, Paging),
     responses(
         (status = 200, description = "A page of identities, by family name", body = List<PatientIdentityView>),
-        (status = 403, description = "`forbidden`: neither a physician nor a secretary", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`search_too_broad`: give 2 letters of the family name and the birth date, or an INS; `invalid_ins`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: neither a physician nor a secretary"),
+        (status = 422, description = "`search_too_broad`: give 2 letters of the family name and the birth date, or an INS; `invalid_ins`"),
     )
 )]
 #[get("/patients")]
@@ -294,7 +294,7 @@ pub async fn search(
     params(("id" = String, Path, description = "Patient id")),
     responses(
         (status = 200, description = "The record; `ETag` is its version", body = PatientView, headers(("ETag" = String, description = "The version, quoted"))),
-        (status = 404, description = "No such patient, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient, or one the caller may not read"),
     )
 )]
 #[get("/patients/{id}")]
@@ -393,11 +393,11 @@ impl PatchPatient {
     request_body = PatchPatient,
     responses(
         (status = 200, description = "Changed; `ETag` is the new version", body = PatientView, headers(("ETag" = String, description = "The version, quoted"))),
-        (status = 404, description = "No such patient, one the caller may not read, or an unknown physician", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`ins_taken`: another patient holds this INS", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`: the record changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: `invalid_ins`, `invalid_sex`, `birth_date_in_future`, `not_a_physician`, …", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`precondition_required`: no `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient, one the caller may not read, or an unknown physician"),
+        (status = 409, description = "`ins_taken`: another patient holds this INS"),
+        (status = 412, description = "`precondition_failed`: the record changed since it was read"),
+        (status = 422, description = "Invalid fields: `invalid_ins`, `invalid_sex`, `birth_date_in_future`, `not_a_physician`, …"),
+        (status = 428, description = "`precondition_required`: no `If-Match`"),
     )
 )]
 #[patch("/patients/{id}")]

@@ -49,9 +49,8 @@ pub struct TokenResponse {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 401, description = "`invalid_credentials`: unknown user, wrong password or disabled account (the same answer for all three)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: this account or this address used its attempts of the window; `Retry-After` says when to try again",
-            headers(("Retry-After" = i64, description = "Seconds to wait")), body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: unknown user, wrong password or disabled account (the same answer for all three)"),
+        (status = 429, description = "`too_many_attempts`: this account or this address used its attempts of the window; `Retry-After` says when to try again"),
     )
 )]
 #[post("/auth/login")]
@@ -108,11 +107,11 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; every earlier token of the account is revoked"),
-        (status = 403, description = "`wrong_password`: the current password is not the right one", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`password_changed`: the password changed meanwhile", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: the new password is shorter than 12 characters", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`wrong_password`: the current password is not the right one"),
+        (status = 409, description = "`password_changed`: the password changed meanwhile"),
+        (status = 422, description = "`validation_failed`: the new password is shorter than 12 characters"),
         (status = 429, description = "`too_many_attempts`: too many wrong passwords for this account or from this address",
-            headers(("Retry-After" = i64, description = "Seconds to wait")), body = crate::error::Problem, content_type = "application/problem+json"),
+            headers(("Retry-After" = i64, description = "Seconds to wait"))),
     )
 )]
 #[post("/me/password")]

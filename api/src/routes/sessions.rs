@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::common::{List, Paging, created, non_blank};
 use super::dossiers::{DossierSummaryView, DossierView};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -78,8 +78,8 @@ pub struct CreateSession {
     request_body = CreateSession,
     responses(
         (status = 201, description = "Scheduled", body = SessionView),
-        (status = 403, description = "Not allowed to schedule", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such RCP", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to schedule"),
+        (status = 404, description = "No such RCP"),
     )
 )]
 #[post("/rcps/{id}/sessions")]
@@ -109,7 +109,7 @@ pub async fn create(
     params(("id" = String, Path, description = "RCP id"), Paging),
     responses(
         (status = 200, description = "A page of sessions", body = List<SessionView>),
-        (status = 404, description = "No such RCP", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such RCP"),
     )
 )]
 #[get("/rcps/{id}/sessions")]
@@ -136,9 +136,9 @@ async fn transition(state: web::Data<AppState>, caller: Caller, id: String, acti
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "In progress", body = SessionView),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: not planned", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such session"),
+        (status = 409, description = "`invalid_transition`: not planned"),
     )
 )]
 #[post("/sessions/{id}/start")]
@@ -153,9 +153,9 @@ pub async fn start(state: web::Data<AppState>, caller: Caller, id: web::Path<Str
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "Closed", body = SessionView),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: not in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such session"),
+        (status = 409, description = "`invalid_transition`: not in progress"),
     )
 )]
 #[post("/sessions/{id}/close")]
@@ -271,8 +271,8 @@ pub struct SessionRun {
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "The run", body = SessionRun),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such session"),
     )
 )]
 #[get("/sessions/{id}/run")]
