@@ -1,6 +1,7 @@
 //! Authentication: argon2id passwords and HS256 access tokens. Who a request speaks for is the
 //! `Caller` (`caller.rs`), whose rights are read from the database on every request.
 
+use concerto_domain::ErrorCode;
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::phc::PasswordHash;
@@ -107,7 +108,7 @@ impl TokenKeys {
 }
 
 pub(crate) fn invalid_token() -> ApiError {
-    ApiError::Unauthorized { code: "invalid_token", detail: "a valid, unexpired bearer token is required".to_owned() }
+    ApiError::Unauthorized { code: ErrorCode::InvalidToken, detail: "a valid, unexpired bearer token is required".to_owned() }
 }
 
 /// argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane), pinned here rather than taken

@@ -1,6 +1,7 @@
 //! `concerto demo`: a small world to log in to, built through the same store functions and
 //! rules as the API (the coordinator files the account requests, the administrator fulfils them).
 
+use concerto_domain::ErrorCode;
 use std::fmt;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
@@ -52,7 +53,7 @@ fn principal_of(conn: &mut DbConnection, account_id: &str) -> Result<Principal, 
 /// Loads the demo world into an empty store, all or nothing.
 pub fn load(conn: &mut DbConnection) -> Result<DemoWorld, Error> {
     if !db::is_empty(conn)? {
-        return Err(Error::conflict("not_empty", "the database already holds data; the demo loads into an empty one only"));
+        return Err(Error::conflict(ErrorCode::NotEmpty, "the database already holds data; the demo loads into an empty one only"));
     }
     let hash = hash_password(DEMO_PASSWORD).map_err(|e| Error::Unavailable(e.to_string()))?;
     db::write(conn, |c| build(c, &hash))

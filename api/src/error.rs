@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use concerto_domain::DomainError;
+use concerto_domain::ErrorCode;
 use concerto_persistence::Error as StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -53,7 +54,7 @@ pub enum ApiError {
     #[error("{detail}")]
     BadRequest {
         /// Stable machine string.
-        code: &'static str,
+        code: ErrorCode,
         /// Explanation.
         detail: String,
     },
@@ -61,13 +62,13 @@ pub enum ApiError {
     #[error("{detail}")]
     Unauthorized {
         /// `invalid_credentials` or `invalid_token`.
-        code: &'static str,
+        code: ErrorCode,
         /// Explanation.
         detail: String,
     },
     /// 403: the caller's rights do not allow it.
     #[error("forbidden: {0}")]
-    Forbidden(&'static str),
+    Forbidden(ErrorCode),
     /// 404: no such resource, or one the caller may not know exists.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -81,7 +82,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Conflict {
         /// Stable machine string.
-        code: &'static str,
+        code: ErrorCode,
         /// Explanation.
         detail: String,
         /// Records involved, when useful to the caller.
@@ -105,7 +106,7 @@ pub enum ApiError {
     #[error("{detail}")]
     PayloadTooLarge {
         /// Stable machine string.
-        code: &'static str,
+        code: ErrorCode,
         /// Explanation.
         detail: String,
     },
@@ -113,7 +114,7 @@ pub enum ApiError {
     #[error("{detail}")]
     UnsupportedMediaType {
         /// Stable machine string.
-        code: &'static str,
+        code: ErrorCode,
         /// Explanation.
         detail: String,
     },
@@ -121,7 +122,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Unprocessable {
         /// Stable machine string.
-        code: &'static str,
+        code: ErrorCode,
         /// Explanation.
         detail: String,
         /// The invalid fields.
@@ -147,30 +148,30 @@ pub enum ApiError {
 
 impl ApiError {
     /// A 422 for one field.
-    pub fn invalid_field(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn invalid_field(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
         let message = message.into();
         Self::Unprocessable { code, detail: message.clone(), errors: vec![FieldError { field: field.into(), message }] }
     }
 
     /// The stable machine string of this error.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest { code, .. }
             | Self::Unauthorized { code, .. }
             | Self::Conflict { code, .. }
             | Self::PayloadTooLarge { code, .. }
             | Self::UnsupportedMediaType { code, .. }
-            | Self::Unprocessable { code, .. } => code,
-            Self::Forbidden(code) => code,
-            Self::QuorumNotMet { .. } => "quorum_not_met",
-            Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::PreconditionFailed => "precondition_failed",
-            Self::PreconditionRequired => "precondition_required",
-            Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::InsufficientStorage(_) => "insufficient_storage",
-            Self::Unavailable(_) => "service_unavailable",
-            Self::Internal(_) => "internal_error",
+            | Self::Unprocessable { code, .. } => *code,
+            Self::Forbidden(code) => *code,
+            Self::QuorumNotMet { .. } => ErrorCode::QuorumNotMet,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::PreconditionFailed => ErrorCode::PreconditionFailed,
+            Self::PreconditionRequired => ErrorCode::PreconditionRequired,
+            Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            Self::InsufficientStorage(_) => ErrorCode::InsufficientStorage,
+            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -193,11 +194,11 @@ impl ApiError {
         };
         let code = self.code();
         Problem {
-            problem_type: format!("https://concerto.example/problems/{}", code.replace('_', "-")),
+            problem_type: format!("https://concerto.example/problems/{}", code.as_str().replace('_', "-")),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             errors,
             candidates,
             missing,
@@ -262,7 +263,7 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict { code, message } => Self::Conflict { code, detail: message, candidates: None },
             DomainError::Unprocessable { code, message } => Self::Unprocessable { code, detail: message, errors: Vec::new() },
             DomainError::FicheIncomplete { missing } => Self::Unprocessable {
-                code: "fiche_incomplete",
+                code: ErrorCode::FicheIncomplete,
                 detail: format!("the fiche lacks what a validated fiche RCP must hold: {}", missing.join(", ")),
                 errors: missing
                     .into_iter()
@@ -276,7 +277,7 @@ impl From<DomainError> for ApiError {
                     "present_specialties": s.present_specialties,
                     "missing_physicians": s.missing_physicians,
                     "missing_specialties": s.missing_specialties,
-                    "missing_required": s.missing_required.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "missing_required": s.missing_required,
                 }),
             },
         }
@@ -295,7 +296,7 @@ impl From<StoreError> for ApiError {
             StoreError::VersionRequired => Self::PreconditionRequired,
             StoreError::Duplicates { code, candidates } => {
                 let detail = match code {
-                    "ins_taken" => "a patient with this INS already exists".to_owned(),
+                    ErrorCode::InsTaken => "a patient with this INS already exists".to_owned(),
                     _ => "patients with the same identity traits exist; check them, or send confirm_new=true".to_owned(),
                 };
                 let candidates: Vec<crate::views::DuplicateCandidate> = candidates.into_iter().map(Into::into).collect();
@@ -319,7 +320,7 @@ impl From<validator::ValidationErrors> for ApiError {
             })
             .collect();
         errors.sort_by(|a, b| a.field.cmp(&b.field));
-        Self::Unprocessable { code: "validation_failed", detail: "the request has invalid fields".to_owned(), errors }
+        Self::Unprocessable { code: ErrorCode::ValidationFailed, detail: "the request has invalid fields".to_owned(), errors }
     }
 }
 
@@ -335,24 +336,24 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
     use actix_web::error::JsonPayloadError as J;
     let api = match &err {
         J::ContentType => {
-            ApiError::UnsupportedMediaType { code: "unsupported_media_type", detail: "the body must be application/json".to_owned() }
+            ApiError::UnsupportedMediaType { code: ErrorCode::UnsupportedMediaType, detail: "the body must be application/json".to_owned() }
         }
         J::Overflow { .. } | J::OverflowKnownLength { .. } => {
-            ApiError::PayloadTooLarge { code: "payload_too_large", detail: "the JSON body is too large".to_owned() }
+            ApiError::PayloadTooLarge { code: ErrorCode::PayloadTooLarge, detail: "the JSON body is too large".to_owned() }
         }
         J::Deserialize(e) if e.is_data() => ApiError::Unprocessable {
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             detail: "the body does not have the expected fields".to_owned(),
             errors: vec![FieldError { field: "body".to_owned(), message: e.to_string() }],
         },
-        other => ApiError::BadRequest { code: "malformed_json", detail: format!("the body is not valid JSON: {other}") },
+        other => ApiError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("the body is not valid JSON: {other}") },
     };
     api.into()
 }
 
 /// Maps an unreadable query string to a 422 naming the parameter.
 pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    ApiError::invalid_field("invalid_query", "query", err.to_string()).into()
+    ApiError::invalid_field(ErrorCode::InvalidQuery, "query", err.to_string()).into()
 }
 
 /// Maps an unreadable path segment to a 404: ids are opaque and a malformed one names nothing.

@@ -3,6 +3,7 @@
 //! wrong shape. actix's own reports `{"specialty": null}` as malformed JSON (serde_json reads
 //! an enum from anything but a string or an object as a syntax error) and names no field.
 
+use concerto_domain::ErrorCode;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
@@ -37,7 +38,7 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
         ApiError::Unprocessable {
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             detail: "the body does not have the expected fields".to_owned(),
             errors: vec![FieldError { field, message: e.into_inner().to_string() }],
         }

@@ -1,6 +1,7 @@
 //! Affiliations: the secretaries who hold a physician's rights, directly or through a group.
 
 use crate::DomainError;
+use crate::ErrorCode;
 use crate::professional::Category;
 
 /// One physician a secretary acts for, and how ("acting_for" in `/me`).
@@ -18,7 +19,7 @@ pub fn ensure_physician(category: Category) -> Result<(), DomainError> {
         Ok(())
     } else {
         Err(DomainError::Unprocessable {
-            code: "not_a_physician",
+            code: ErrorCode::NotAPhysician,
             message: format!("only a physician can have secretaries; this professional is a {}", category.as_str()),
         })
     }
@@ -30,7 +31,7 @@ pub fn ensure_secretary(category: Category) -> Result<(), DomainError> {
         Ok(())
     } else {
         Err(DomainError::Unprocessable {
-            code: "not_a_secretary",
+            code: ErrorCode::NotASecretary,
             message: format!(
                 "only a professional of category secretary can act as secretary; this one is a {} (change the category first)",
                 category.as_str()
@@ -53,7 +54,7 @@ pub struct AffiliationTies {
 
 /// "Modifier la catégorie": refuses a change that would leave affiliations that no longer fit.
 pub fn check_category_change(new: Category, ties: AffiliationTies) -> Result<(), DomainError> {
-    let conflict = |message: &str| DomainError::Conflict { code: "has_affiliations", message: message.to_owned() };
+    let conflict = |message: &str| DomainError::Conflict { code: ErrorCode::HasAffiliations, message: message.to_owned() };
     if new != Category::Physician && ties.has_secretaries {
         return Err(conflict("this physician has secretaries; remove them before changing the category"));
     }
@@ -89,10 +90,10 @@ impl Validity {
         if let (Some(from), Some(until)) = (valid_from, valid_until)
             && until <= from
         {
-            return Err(DomainError::invalid("valid_until", "invalid_period", "valid_until must come after valid_from"));
+            return Err(DomainError::invalid("valid_until", ErrorCode::InvalidPeriod, "valid_until must come after valid_from"));
         }
         if valid_until.is_some_and(|until| until <= now) {
-            return Err(DomainError::invalid("valid_until", "invalid_period", "valid_until is already past"));
+            return Err(DomainError::invalid("valid_until", ErrorCode::InvalidPeriod, "valid_until is already past"));
         }
         Ok(Self { valid_from, valid_until })
     }

@@ -12,6 +12,7 @@
 //! of P(S) whose rights granted it. Refusals carry the stable code the API answers with.
 
 use crate::DomainError;
+use crate::ErrorCode;
 use crate::principal::Principal;
 use crate::professional::Category;
 use crate::profile::ProfileKind;
@@ -59,7 +60,7 @@ fn combine(grants: impl IntoIterator<Item = Option<Grant>>) -> Option<Grant> {
 }
 
 /// The refusal the API answers with.
-fn deny(code: &'static str) -> DomainError {
+fn deny(code: ErrorCode) -> DomainError {
     DomainError::Forbidden(code)
 }
 
@@ -121,7 +122,8 @@ pub fn sees_dossier_in_agenda(p: &Principal, rcp: &RcpRoles, requester_id: &str)
 /// `GET /sessions/{id}/run`: the animateurs of the RCP and the secretaries of one, on the RCP's
 /// center.
 pub fn may_run_session(p: &Principal, rcp: &RcpRoles) -> Result<Grant, DomainError> {
-    combine([own_role(p, rcp).filter(|r| animateur(*r)).map(|_| Grant::own()), inherited(p, rcp, animateur)]).ok_or(deny("not_animateur"))
+    combine([own_role(p, rcp).filter(|r| animateur(*r)).map(|_| Grant::own()), inherited(p, rcp, animateur)])
+        .ok_or(deny(ErrorCode::NotAnimateur))
 }
 
 /// `POST /dossiers/{id}/validate`: the same people as the session run ("droit de validation sur
@@ -147,7 +149,7 @@ pub fn may_create_session(p: &Principal, rcp: &RcpRoles) -> Result<Grant, Domain
     if p.is_platform_admin || p.coordinates(&rcp.cancer_center_id) || rcp.is_manager(id) || rcp.is_animateur(id) {
         Ok(Grant::own())
     } else {
-        Err(deny("forbidden"))
+        Err(deny(ErrorCode::Forbidden))
     }
 }
 
@@ -157,7 +159,7 @@ pub fn may_manage_rcp(p: &Principal, rcp: &RcpRoles) -> Result<Grant, DomainErro
     if p.is_platform_admin || p.coordinates(&rcp.cancer_center_id) || rcp.is_manager(&p.professional_id) {
         Ok(Grant::own())
     } else {
-        Err(deny("forbidden"))
+        Err(deny(ErrorCode::Forbidden))
     }
 }
 
@@ -179,11 +181,11 @@ pub fn may_register_dossier(p: &Principal, rcp: &RcpRoles, requester_id: &str, s
     ]);
     let Some(grant) = grant else {
         let standing = role.is_some() || delegated.iter().any(|id| rcp.is_member(id));
-        return Err(deny(if standing { "not_requester" } else { "not_member" }));
+        return Err(deny(if standing { ErrorCode::NotRequester } else { ErrorCode::NotMember }));
     };
     if status != SessionStatus::Planned {
         return Err(DomainError::Conflict {
-            code: "session_not_open",
+            code: ErrorCode::SessionNotOpen,
             message: format!("dossiers are registered before the session; this one is {}", status.as_str()),
         });
     }
@@ -195,20 +197,20 @@ pub fn may_register_dossier(p: &Principal, rcp: &RcpRoles, requester_id: &str, s
 /// does no medical act, whatever her physicians may do.
 pub fn may_write_medical(p: &Principal, rcp: &RcpRoles, requester_id: &str, status: SessionStatus) -> Result<Grant, DomainError> {
     if p.category == Category::Secretary {
-        return Err(deny("medical_act_forbidden"));
+        return Err(deny(ErrorCode::MedicalActForbidden));
     }
     let is_requester = requester_id == p.professional_id;
     let is_member = rcp.is_member(&p.professional_id);
     if !is_requester && !is_member {
-        return Err(deny(if p.has_profile_kind(ProfileKind::Secretary) { "medical_act_forbidden" } else { "forbidden" }));
+        return Err(deny(if p.has_profile_kind(ProfileKind::Secretary) { ErrorCode::MedicalActForbidden } else { ErrorCode::Forbidden }));
     }
     match status {
         SessionStatus::Planned if is_requester => Ok(Grant::own()),
-        SessionStatus::Planned => Err(deny("not_requester")),
+        SessionStatus::Planned => Err(deny(ErrorCode::NotRequester)),
         SessionStatus::InProgress if is_member => Ok(Grant::own()),
-        SessionStatus::InProgress => Err(deny("not_member")),
+        SessionStatus::InProgress => Err(deny(ErrorCode::NotMember)),
         SessionStatus::Closed => Err(DomainError::Conflict {
-            code: "session_closed",
+            code: ErrorCode::SessionClosed,
             message: "the session is closed; its dossiers' medical content is frozen".to_owned(),
         }),
     }
@@ -258,12 +260,12 @@ pub fn sees_dossier(p: &Principal, rcp: &RcpRoles, d: &DossierRelations) -> Opti
 /// `POST /dossiers/{id}/report/transmissions`: whoever can see the dossier (the report must
 /// also be validated, see [`crate::dossier::ensure_report_sendable`]).
 pub fn may_send_report(p: &Principal, rcp: &RcpRoles, d: &DossierRelations) -> Result<Grant, DomainError> {
-    sees_dossier(p, rcp, d).ok_or(deny("forbidden"))
+    sees_dossier(p, rcp, d).ok_or(deny(ErrorCode::Forbidden))
 }
 
 /// `POST /patients`, and the identity search that precedes it: physicians and secretaries.
 pub fn may_add_patient(p: &Principal) -> Result<Grant, DomainError> {
-    if is_clinical(p) { Ok(Grant::own()) } else { Err(deny("forbidden")) }
+    if is_clinical(p) { Ok(Grant::own()) } else { Err(deny(ErrorCode::Forbidden)) }
 }
 
 /// The relations of one patient that access to the record depends on.
@@ -296,7 +298,7 @@ pub fn may_add_document(p: &Principal, rel: &PatientRelations) -> Result<Grant, 
     combine(
         std::iter::once((rel.created_by == p.professional_id).then(Grant::own)).chain(rel.visible_dossier_grants.iter().cloned().map(Some)),
     )
-    .ok_or(deny("forbidden"))
+    .ok_or(deny(ErrorCode::Forbidden))
 }
 
 #[cfg(test)]
@@ -396,7 +398,10 @@ mod tests {
         assert_eq!(sees_session(&secretary_of(&["d4"]), &r), None);
         assert_eq!(sees_dossier_in_agenda(&secretary_of(&["d4"]), &r, "d4"), None);
         // Registration keeps its own row: the requester must be a member.
-        assert_eq!(may_register_dossier(&secretary_of(&["d2", "d4"]), &r, "d4", Planned), Err(DomainError::Forbidden("not_requester")));
+        assert_eq!(
+            may_register_dossier(&secretary_of(&["d2", "d4"]), &r, "d4", Planned),
+            Err(DomainError::Forbidden(ErrorCode::NotRequester))
+        );
     }
 
     #[test]
@@ -421,8 +426,8 @@ mod tests {
         assert_eq!(may_run_session(&physician("d1"), &r), Ok(Grant::own()));
         assert_eq!(may_validate(&physician("d1"), &r), Ok(Grant::own()));
         for refused in [physician("d2"), physician("d4"), secretary_of(&["d2", "d3"]), coordinator("c1")] {
-            assert_eq!(may_run_session(&refused, &r), Err(DomainError::Forbidden("not_animateur")));
-            assert_eq!(may_validate(&refused, &r), Err(DomainError::Forbidden("not_animateur")));
+            assert_eq!(may_run_session(&refused, &r), Err(DomainError::Forbidden(ErrorCode::NotAnimateur)));
+            assert_eq!(may_validate(&refused, &r), Err(DomainError::Forbidden(ErrorCode::NotAnimateur)));
         }
     }
 
@@ -444,9 +449,9 @@ mod tests {
         // On c3 she holds no secretary profile: nothing, although d1 chairs there.
         assert_eq!(sees_session(&s, &c3), None);
         assert_eq!(sees_dossier_in_agenda(&s, &c3, "d1"), None);
-        assert_eq!(may_validate(&s, &c3), Err(DomainError::Forbidden("not_animateur")));
+        assert_eq!(may_validate(&s, &c3), Err(DomainError::Forbidden(ErrorCode::NotAnimateur)));
         assert_eq!(in_rcp_passages_tab(&s, &c3, "d1"), None);
-        assert_eq!(may_register_dossier(&s, &c3, "d1", Planned), Err(DomainError::Forbidden("not_member")));
+        assert_eq!(may_register_dossier(&s, &c3, "d1", Planned), Err(DomainError::Forbidden(ErrorCode::NotMember)));
     }
 
     #[test]
@@ -456,7 +461,7 @@ mod tests {
         assert_eq!(may_start_or_close_session(&secretary_of(&["d1"]), &r), Ok(on_behalf(&["d1"])));
         assert_eq!(may_start_or_close_session(&coordinator("c1"), &r), Ok(Grant::own()));
         for refused in [physician("d2"), secretary_of(&["d2"]), coordinator("c2")] {
-            assert_eq!(may_start_or_close_session(&refused, &r), Err(DomainError::Forbidden("not_animateur")));
+            assert_eq!(may_start_or_close_session(&refused, &r), Err(DomainError::Forbidden(ErrorCode::NotAnimateur)));
         }
     }
 
@@ -467,8 +472,8 @@ mod tests {
         admin.is_platform_admin = true;
         assert_eq!(may_create_session(&admin, &r), Ok(Grant::own()));
         assert_eq!(may_start_or_close_session(&admin, &r), Ok(Grant::own()));
-        assert_eq!(may_run_session(&admin, &r), Err(DomainError::Forbidden("not_animateur")));
-        assert_eq!(may_validate(&admin, &r), Err(DomainError::Forbidden("not_animateur")));
+        assert_eq!(may_run_session(&admin, &r), Err(DomainError::Forbidden(ErrorCode::NotAnimateur)));
+        assert_eq!(may_validate(&admin, &r), Err(DomainError::Forbidden(ErrorCode::NotAnimateur)));
         assert_eq!(sees_dossier(&admin, &r, &relations("d1")), None);
     }
 
@@ -479,7 +484,7 @@ mod tests {
         assert!(may_create_session(&physician("m"), &r).is_ok());
         assert!(may_create_session(&physician("d1"), &r).is_ok());
         for refused in [physician("d2"), secretary_of(&["d1"]), coordinator("c2")] {
-            assert_eq!(may_create_session(&refused, &r), Err(DomainError::Forbidden("forbidden")));
+            assert_eq!(may_create_session(&refused, &r), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
         }
     }
 
@@ -492,7 +497,7 @@ mod tests {
             assert_eq!(may_manage_rcp(&allowed, &r), Ok(Grant::own()));
         }
         for refused in [coordinator("c2"), physician("d1"), secretary_of(&["d1"])] {
-            assert_eq!(may_manage_rcp(&refused, &r), Err(DomainError::Forbidden("forbidden")));
+            assert_eq!(may_manage_rcp(&refused, &r), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
         }
     }
 
@@ -501,12 +506,12 @@ mod tests {
     fn registration_by_physicians() {
         let r = board();
         assert_eq!(may_register_dossier(&physician("d2"), &r, "d2", Planned), Ok(Grant::own()));
-        assert_eq!(may_register_dossier(&physician("d2"), &r, "d3", Planned), Err(DomainError::Forbidden("not_requester")));
+        assert_eq!(may_register_dossier(&physician("d2"), &r, "d3", Planned), Err(DomainError::Forbidden(ErrorCode::NotRequester)));
         // An animateur names any member, but only a member.
         assert_eq!(may_register_dossier(&physician("d1"), &r, "d3", Planned), Ok(Grant::own()));
-        assert_eq!(may_register_dossier(&physician("d1"), &r, "d4", Planned), Err(DomainError::Forbidden("not_requester")));
-        assert_eq!(may_register_dossier(&physician("d4"), &r, "d4", Planned), Err(DomainError::Forbidden("not_member")));
-        assert_eq!(may_register_dossier(&coordinator("c1"), &r, "d2", Planned), Err(DomainError::Forbidden("not_member")));
+        assert_eq!(may_register_dossier(&physician("d1"), &r, "d4", Planned), Err(DomainError::Forbidden(ErrorCode::NotRequester)));
+        assert_eq!(may_register_dossier(&physician("d4"), &r, "d4", Planned), Err(DomainError::Forbidden(ErrorCode::NotMember)));
+        assert_eq!(may_register_dossier(&coordinator("c1"), &r, "d2", Planned), Err(DomainError::Forbidden(ErrorCode::NotMember)));
     }
 
     #[test]
@@ -515,15 +520,18 @@ mod tests {
         let s = secretary_of(&["d2", "d4"]);
         assert_eq!(may_register_dossier(&s, &r, "d2", Planned), Ok(on_behalf(&["d2"])));
         // d4 is hers but no member; d3 is a member but not hers.
-        assert_eq!(may_register_dossier(&s, &r, "d4", Planned), Err(DomainError::Forbidden("not_requester")));
-        assert_eq!(may_register_dossier(&s, &r, "d3", Planned), Err(DomainError::Forbidden("not_requester")));
+        assert_eq!(may_register_dossier(&s, &r, "d4", Planned), Err(DomainError::Forbidden(ErrorCode::NotRequester)));
+        assert_eq!(may_register_dossier(&s, &r, "d3", Planned), Err(DomainError::Forbidden(ErrorCode::NotRequester)));
         // A secretary of an animateur does not inherit his right to name anyone.
         assert!(may_register_dossier(&secretary_of(&["d1"]), &r, "d3", Planned).is_err());
-        assert_eq!(may_register_dossier(&secretary_of(&["d4"]), &r, "d4", Planned), Err(DomainError::Forbidden("not_member")));
+        assert_eq!(may_register_dossier(&secretary_of(&["d4"]), &r, "d4", Planned), Err(DomainError::Forbidden(ErrorCode::NotMember)));
         for status in [InProgress, Closed] {
-            assert!(matches!(may_register_dossier(&s, &r, "d2", status), Err(DomainError::Conflict { code: "session_not_open", .. })));
+            assert!(matches!(
+                may_register_dossier(&s, &r, "d2", status),
+                Err(DomainError::Conflict { code: ErrorCode::SessionNotOpen, .. })
+            ));
             // Rights come first: a stranger learns nothing of the session's state.
-            assert_eq!(may_register_dossier(&physician("d4"), &r, "d4", status), Err(DomainError::Forbidden("not_member")));
+            assert_eq!(may_register_dossier(&physician("d4"), &r, "d4", status), Err(DomainError::Forbidden(ErrorCode::NotMember)));
         }
     }
 
@@ -532,7 +540,7 @@ mod tests {
     fn physicians_and_secretaries_add_patients() {
         assert!(may_add_patient(&physician("d1")).is_ok());
         assert!(may_add_patient(&secretary_of(&[])).is_ok());
-        assert_eq!(may_add_patient(&coordinator("c1")), Err(DomainError::Forbidden("forbidden")));
+        assert_eq!(may_add_patient(&coordinator("c1")), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
     }
 
     // Row "read a patient's record".
@@ -572,7 +580,7 @@ mod tests {
             visible_dossier_grants: Vec::new(),
         };
         // Treating or corresponding alone does not let one add documents.
-        assert_eq!(may_add_document(&physician("d1"), &base), Err(DomainError::Forbidden("forbidden")));
+        assert_eq!(may_add_document(&physician("d1"), &base), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
         let seen = PatientRelations { visible_dossier_grants: vec![Grant::own()], ..base.clone() };
         assert_eq!(may_add_document(&physician("d1"), &seen), Ok(Grant::own()));
         let seen_by_s = PatientRelations { visible_dossier_grants: vec![on_behalf(&["d2"])], ..base.clone() };
@@ -589,8 +597,8 @@ mod tests {
         let r = board();
         assert_eq!(may_send_report(&physician("d3"), &r, &relations("d2")), Ok(Grant::own()));
         assert_eq!(may_send_report(&secretary_of(&["d2"]), &r, &relations("d2")), Ok(on_behalf(&["d2"])));
-        assert_eq!(may_send_report(&secretary_of(&["d2"]), &r, &relations("d3")), Err(DomainError::Forbidden("forbidden")));
-        assert_eq!(may_send_report(&coordinator("c1"), &r, &relations("d2")), Err(DomainError::Forbidden("forbidden")));
+        assert_eq!(may_send_report(&secretary_of(&["d2"]), &r, &relations("d3")), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
+        assert_eq!(may_send_report(&coordinator("c1"), &r, &relations("d2")), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
         // A requester who left the RCP still sees, and sends, his own passages.
         let left = rcp("c1", &[("d1", Animateur)], &[]);
         assert_eq!(may_send_report(&physician("d2"), &left, &relations("d2")), Ok(Grant::own()));
@@ -619,14 +627,17 @@ mod tests {
     fn medical_content() {
         let r = board();
         assert_eq!(may_write_medical(&physician("d2"), &r, "d2", Planned), Ok(Grant::own()));
-        assert_eq!(may_write_medical(&physician("d3"), &r, "d2", Planned), Err(DomainError::Forbidden("not_requester")));
+        assert_eq!(may_write_medical(&physician("d3"), &r, "d2", Planned), Err(DomainError::Forbidden(ErrorCode::NotRequester)));
         assert_eq!(may_write_medical(&physician("d3"), &r, "d2", InProgress), Ok(Grant::own()));
-        assert_eq!(may_write_medical(&physician("d4"), &r, "d2", InProgress), Err(DomainError::Forbidden("forbidden")));
+        assert_eq!(may_write_medical(&physician("d4"), &r, "d2", InProgress), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
         for status in [Planned, InProgress] {
             assert!(may_write_medical(&physician("d4"), &r, "d4", status).is_ok() == (status == Planned));
         }
-        assert!(matches!(may_write_medical(&physician("d1"), &r, "d1", Closed), Err(DomainError::Conflict { code: "session_closed", .. })));
-        assert_eq!(may_write_medical(&coordinator("c1"), &r, "d2", InProgress), Err(DomainError::Forbidden("forbidden")));
+        assert!(matches!(
+            may_write_medical(&physician("d1"), &r, "d1", Closed),
+            Err(DomainError::Conflict { code: ErrorCode::SessionClosed, .. })
+        ));
+        assert_eq!(may_write_medical(&coordinator("c1"), &r, "d2", InProgress), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
     }
 
     #[test]
@@ -634,12 +645,15 @@ mod tests {
         let r = board();
         for s in [secretary_of(&["d1"]), secretary_of(&["d2"])] {
             for status in [Planned, InProgress, Closed] {
-                assert_eq!(may_write_medical(&s, &r, "d2", status), Err(DomainError::Forbidden("medical_act_forbidden")));
+                assert_eq!(may_write_medical(&s, &r, "d2", status), Err(DomainError::Forbidden(ErrorCode::MedicalActForbidden)));
             }
         }
         // Not even if the data named her requester or member.
         let odd = rcp("c1", &[("s", Animateur)], &[]);
-        assert_eq!(may_write_medical(&secretary_of(&[]), &odd, "s", InProgress), Err(DomainError::Forbidden("medical_act_forbidden")));
+        assert_eq!(
+            may_write_medical(&secretary_of(&[]), &odd, "s", InProgress),
+            Err(DomainError::Forbidden(ErrorCode::MedicalActForbidden))
+        );
     }
 
     // ----- Random worlds checked against a reference model written from the table. -----

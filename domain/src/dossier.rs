@@ -1,6 +1,7 @@
 //! Dossiers (a patient's passage in one session) and the transmission of their reports.
 
 use crate::DomainError;
+use crate::ErrorCode;
 
 /// Where a dossier stands: `registered` → `discussed` (a proposal is recorded) → `validated`;
 /// or `withdrawn`.
@@ -33,7 +34,11 @@ impl DossierStatus {
     /// Parses the API spelling.
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
-            DomainError::invalid("status", "invalid_status", "dossier status must be one of registered, discussed, validated, withdrawn")
+            DomainError::invalid(
+                "status",
+                ErrorCode::InvalidStatus,
+                "dossier status must be one of registered, discussed, validated, withdrawn",
+            )
         })
     }
 }
@@ -67,7 +72,7 @@ impl ReportChannel {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| DomainError::invalid("channel", "invalid_channel", "channel must be one of mssante, mail, print"))
+            .ok_or_else(|| DomainError::invalid("channel", ErrorCode::InvalidChannel, "channel must be one of mssante, mail, print"))
     }
 }
 
@@ -77,13 +82,14 @@ impl ReportChannel {
 pub fn validate_transition(status: DossierStatus, has_proposal: bool) -> Result<(), DomainError> {
     match status {
         DossierStatus::Validated => {
-            Err(DomainError::Conflict { code: "already_validated", message: "this dossier is already validated".to_owned() })
+            Err(DomainError::Conflict { code: ErrorCode::AlreadyValidated, message: "this dossier is already validated".to_owned() })
         }
-        DossierStatus::Withdrawn => {
-            Err(DomainError::Conflict { code: "dossier_withdrawn", message: "this dossier was withdrawn from the session".to_owned() })
-        }
+        DossierStatus::Withdrawn => Err(DomainError::Conflict {
+            code: ErrorCode::DossierWithdrawn,
+            message: "this dossier was withdrawn from the session".to_owned(),
+        }),
         DossierStatus::Registered | DossierStatus::Discussed if !has_proposal => Err(DomainError::Unprocessable {
-            code: "proposal_missing",
+            code: ErrorCode::ProposalMissing,
             message: "a dossier is validated only once a therapeutic proposal is recorded".to_owned(),
         }),
         DossierStatus::Registered | DossierStatus::Discussed => Ok(()),
@@ -96,11 +102,12 @@ pub fn validate_transition(status: DossierStatus, has_proposal: bool) -> Result<
 pub fn edit_transition(status: DossierStatus, has_proposal_after: bool, withdraw: bool) -> Result<DossierStatus, DomainError> {
     match status {
         DossierStatus::Validated => {
-            Err(DomainError::Conflict { code: "already_validated", message: "a validated dossier is frozen".to_owned() })
+            Err(DomainError::Conflict { code: ErrorCode::AlreadyValidated, message: "a validated dossier is frozen".to_owned() })
         }
-        DossierStatus::Withdrawn => {
-            Err(DomainError::Conflict { code: "dossier_withdrawn", message: "this dossier was withdrawn from the session".to_owned() })
-        }
+        DossierStatus::Withdrawn => Err(DomainError::Conflict {
+            code: ErrorCode::DossierWithdrawn,
+            message: "this dossier was withdrawn from the session".to_owned(),
+        }),
         _ if withdraw => Ok(DossierStatus::Withdrawn),
         _ if has_proposal_after => Ok(DossierStatus::Discussed),
         _ => Ok(DossierStatus::Registered),
@@ -112,7 +119,7 @@ pub fn ensure_report_sendable(status: DossierStatus) -> Result<(), DomainError> 
     if status == DossierStatus::Validated {
         Ok(())
     } else {
-        Err(DomainError::Conflict { code: "not_validated", message: "the report exists once the dossier is validated".to_owned() })
+        Err(DomainError::Conflict { code: ErrorCode::NotValidated, message: "the report exists once the dossier is validated".to_owned() })
     }
 }
 
@@ -128,7 +135,7 @@ mod tests {
         for c in ReportChannel::ALL {
             assert_eq!(ReportChannel::parse(c.as_str()), Ok(c));
         }
-        assert!(matches!(ReportChannel::parse("fax"), Err(DomainError::Invalid { field: "channel", code: "invalid_channel", .. })));
+        assert!(matches!(ReportChannel::parse("fax"), Err(DomainError::Invalid { field: "channel", code: ErrorCode::InvalidChannel, .. })));
         assert!(DossierStatus::parse("VALIDATED").is_err());
     }
 
@@ -138,16 +145,16 @@ mod tests {
         assert_eq!(validate_transition(DossierStatus::Registered, true), Ok(()));
         assert!(matches!(
             validate_transition(DossierStatus::Registered, false),
-            Err(DomainError::Unprocessable { code: "proposal_missing", .. })
+            Err(DomainError::Unprocessable { code: ErrorCode::ProposalMissing, .. })
         ));
         for proposal in [true, false] {
             assert!(matches!(
                 validate_transition(DossierStatus::Validated, proposal),
-                Err(DomainError::Conflict { code: "already_validated", .. })
+                Err(DomainError::Conflict { code: ErrorCode::AlreadyValidated, .. })
             ));
             assert!(matches!(
                 validate_transition(DossierStatus::Withdrawn, proposal),
-                Err(DomainError::Conflict { code: "dossier_withdrawn", .. })
+                Err(DomainError::Conflict { code: ErrorCode::DossierWithdrawn, .. })
             ));
         }
     }
@@ -159,15 +166,15 @@ mod tests {
         assert_eq!(edit_transition(Registered, false, false), Ok(Registered));
         assert_eq!(edit_transition(Discussed, false, false), Ok(Registered));
         assert_eq!(edit_transition(Discussed, true, true), Ok(Withdrawn));
-        assert!(matches!(edit_transition(Validated, true, false), Err(DomainError::Conflict { code: "already_validated", .. })));
-        assert!(matches!(edit_transition(Withdrawn, true, false), Err(DomainError::Conflict { code: "dossier_withdrawn", .. })));
+        assert!(matches!(edit_transition(Validated, true, false), Err(DomainError::Conflict { code: ErrorCode::AlreadyValidated, .. })));
+        assert!(matches!(edit_transition(Withdrawn, true, false), Err(DomainError::Conflict { code: ErrorCode::DossierWithdrawn, .. })));
     }
 
     #[test]
     fn only_validated_reports_are_sent() {
         assert_eq!(ensure_report_sendable(DossierStatus::Validated), Ok(()));
         for s in [DossierStatus::Registered, DossierStatus::Discussed, DossierStatus::Withdrawn] {
-            assert!(matches!(ensure_report_sendable(s), Err(DomainError::Conflict { code: "not_validated", .. })));
+            assert!(matches!(ensure_report_sendable(s), Err(DomainError::Conflict { code: ErrorCode::NotValidated, .. })));
         }
     }
 }

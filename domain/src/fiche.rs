@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
+use crate::error_code::ErrorCode;
 
 /// The code system of CIM-10 tumour sites.
 pub const CIM10: &str = "cim10";
@@ -371,9 +372,11 @@ pub fn coded_fields(fiche: &Fiche) -> Vec<(&'static str, &'static str, &str)> {
 pub fn check(fiche: &Fiche) -> Result<(), DomainError> {
     let text = |field: &'static str, value: &Option<String>, max: usize| -> Result<(), DomainError> {
         match value {
-            Some(v) if v.trim().is_empty() => Err(DomainError::invalid(field, "validation_failed", "must not be blank; omit it instead")),
+            Some(v) if v.trim().is_empty() => {
+                Err(DomainError::invalid(field, ErrorCode::ValidationFailed, "must not be blank; omit it instead"))
+            }
             Some(v) if v.chars().count() > max => {
-                Err(DomainError::invalid(field, "validation_failed", format!("at most {max} characters")))
+                Err(DomainError::invalid(field, ErrorCode::ValidationFailed, format!("at most {max} characters")))
             }
             _ => Ok(()),
         }
@@ -383,28 +386,36 @@ pub fn check(fiche: &Fiche) -> Result<(), DomainError> {
         seen.sort();
         seen.dedup();
         if seen.len() != r.reasons.len() {
-            return Err(DomainError::invalid("fiche.referral.reasons", "validation_failed", "each reason at most once"));
+            return Err(DomainError::invalid("fiche.referral.reasons", ErrorCode::ValidationFailed, "each reason at most once"));
         }
     }
     if let Some(c) = &fiche.case
         && c.performance_status.is_some_and(|s| s > 4)
     {
-        return Err(DomainError::invalid("fiche.case.performance_status", "validation_failed", "the WHO performance status is 0 to 4"));
+        return Err(DomainError::invalid(
+            "fiche.case.performance_status",
+            ErrorCode::ValidationFailed,
+            "the WHO performance status is 0 to 4",
+        ));
     }
     if let Some(d) = &fiche.diagnosis {
         text("fiche.diagnosis.tumour_site", &d.tumour_site, 16)?;
         text("fiche.diagnosis.morphology", &d.morphology, 16)?;
         match (d.date_precision, d.date) {
             (Some(DatePrecision::Unknown), Some(_)) => {
-                return Err(DomainError::invalid("fiche.diagnosis.date", "validation_failed", "an unknown date of diagnosis has no date"));
+                return Err(DomainError::invalid(
+                    "fiche.diagnosis.date",
+                    ErrorCode::ValidationFailed,
+                    "an unknown date of diagnosis has no date",
+                ));
             }
             (Some(DatePrecision::Day | DatePrecision::Month), None) => {
-                return Err(DomainError::invalid("fiche.diagnosis.date", "validation_failed", "the date of diagnosis is missing"));
+                return Err(DomainError::invalid("fiche.diagnosis.date", ErrorCode::ValidationFailed, "the date of diagnosis is missing"));
             }
             (Some(DatePrecision::Month), Some(date)) if chrono::Datelike::day(&date) != 1 => {
                 return Err(DomainError::invalid(
                     "fiche.diagnosis.date",
-                    "validation_failed",
+                    ErrorCode::ValidationFailed,
                     "a date known to the month is the first day of that month",
                 ));
             }
@@ -431,13 +442,13 @@ pub fn check(fiche: &Fiche) -> Result<(), DomainError> {
         if p.treatments.len() > MAX_ENTRIES || p.requests.len() > MAX_ENTRIES {
             return Err(DomainError::invalid(
                 "fiche.proposal",
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 format!("at most {MAX_ENTRIES} treatments and {MAX_ENTRIES} requests"),
             ));
         }
         for t in &p.treatments {
             if t.order == 0 || usize::from(t.order) > MAX_ENTRIES {
-                return Err(DomainError::invalid("fiche.proposal.treatments.order", "validation_failed", "order is 1 to 30"));
+                return Err(DomainError::invalid("fiche.proposal.treatments.order", ErrorCode::ValidationFailed, "order is 1 to 30"));
             }
             text("fiche.proposal.treatments.code", &Some(t.code.clone()), 32)?;
             text("fiche.proposal.treatments.detail", &t.detail, MAX_TEXT)?;
@@ -445,7 +456,7 @@ pub fn check(fiche: &Fiche) -> Result<(), DomainError> {
         if p.treatments.iter().any(|t| t.code == SURVEILLANCE_ONLY) && p.treatments.len() > 1 {
             return Err(DomainError::invalid(
                 "fiche.proposal.treatments",
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 "surveillance only is a proposal of its own: no other treatment beside it",
             ));
         }
@@ -454,7 +465,11 @@ pub fn check(fiche: &Fiche) -> Result<(), DomainError> {
             if let (Some(a), Some(b)) = (r.earliest, r.latest)
                 && a > b
             {
-                return Err(DomainError::invalid("fiche.proposal.requests.latest", "validation_failed", "latest is before earliest"));
+                return Err(DomainError::invalid(
+                    "fiche.proposal.requests.latest",
+                    ErrorCode::ValidationFailed,
+                    "latest is before earliest",
+                ));
             }
         }
         text("fiche.proposal.comment", &p.comment, MAX_TEXT)?;
@@ -469,14 +484,14 @@ pub fn check(fiche: &Fiche) -> Result<(), DomainError> {
         if f.conform != Some(false) && f.nonconformity_reason.is_some() {
             return Err(DomainError::invalid(
                 "fiche.framework.nonconformity_reason",
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 "a reason of non-conformity goes with `conform: false` only",
             ));
         }
         if f.trial_proposed != Some(true) && f.trial_name.is_some() {
             return Err(DomainError::invalid(
                 "fiche.framework.trial_name",
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 "a trial's name goes with `trial_proposed: true` only",
             ));
         }

@@ -7,6 +7,7 @@ pub mod delegation;
 pub mod document;
 pub mod dossier;
 pub mod error;
+pub mod error_code;
 pub mod fiche;
 pub mod patient;
 pub mod principal;
@@ -20,3 +21,4 @@ pub mod suppression;
 pub mod text;
 
 pub use error::DomainError;
+pub use error_code::ErrorCode;

@@ -1,6 +1,7 @@
 //! Patients' identity traits: administrative sex, the INS (Identifiant National de Santé), the
 //! birth date and place, and what an identity search must name.
 
+use crate::ErrorCode;
 use chrono::NaiveDate;
 
 use crate::DomainError;
@@ -38,7 +39,7 @@ impl Sex {
         Self::ALL
             .into_iter()
             .find(|x| x.as_str() == s)
-            .ok_or_else(|| DomainError::invalid("sex", "invalid_sex", "sex must be one of female, male, other, unknown"))
+            .ok_or_else(|| DomainError::invalid("sex", ErrorCode::InvalidSex, "sex must be one of female, male, other, unknown"))
     }
 }
 
@@ -55,7 +56,7 @@ impl Ins {
     /// given in lower case (stored in upper case).
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let s = s.trim().to_ascii_uppercase();
-        let bad = |message: &str| DomainError::invalid("ins", "invalid_ins", message);
+        let bad = |message: &str| DomainError::invalid("ins", ErrorCode::InvalidIns, message);
         if s.len() != 15 || !s.is_ascii() {
             return Err(bad("an INS has 15 characters: the 13-character NIR and its 2-digit key"));
         }
@@ -91,7 +92,7 @@ impl Ins {
 /// Checks a birth date: not after `today` (a patient is born before being registered).
 pub fn check_birth_date(birth_date: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
     if birth_date > today {
-        return Err(DomainError::invalid("birth_date", "birth_date_in_future", "the birth date cannot be in the future"));
+        return Err(DomainError::invalid("birth_date", ErrorCode::BirthDateInFuture, "the birth date cannot be in the future"));
     }
     Ok(())
 }
@@ -110,7 +111,7 @@ pub fn check_birth_place_code(code: &str) -> Result<String, DomainError> {
     } else {
         Err(DomainError::invalid(
             "birth_place_code",
-            "invalid_birth_place_code",
+            ErrorCode::InvalidBirthPlaceCode,
             "an INSEE code has 5 characters: 2 digits (or 2A, 2B) then 3 digits",
         ))
     }
@@ -148,7 +149,7 @@ impl IdentitySearch {
             Some(birth_date) if letters >= MIN_SEARCH_LETTERS => Ok(Self::Name { family_prefix, birth_date }),
             _ => Err(DomainError::invalid(
                 "family_name",
-                "search_too_broad",
+                ErrorCode::SearchTooBroad,
                 "name an exact INS, or at least 2 letters of the family name and the birth date",
             )),
         }
@@ -165,7 +166,7 @@ mod tests {
         for x in Sex::ALL {
             assert_eq!(Sex::parse(x.as_str()), Ok(x));
         }
-        assert!(matches!(Sex::parse("F"), Err(DomainError::Invalid { field: "sex", code: "invalid_sex", .. })));
+        assert!(matches!(Sex::parse("F"), Err(DomainError::Invalid { field: "sex", code: ErrorCode::InvalidSex, .. })));
     }
 
     #[test]
@@ -185,7 +186,8 @@ mod tests {
     #[test]
     fn identity_search_refuses_browsing() {
         let day = NaiveDate::from_ymd_opt(1950, 3, 1);
-        let too_broad = |r: Result<IdentitySearch, DomainError>| matches!(r, Err(DomainError::Invalid { code: "search_too_broad", .. }));
+        let too_broad =
+            |r: Result<IdentitySearch, DomainError>| matches!(r, Err(DomainError::Invalid { code: ErrorCode::SearchTooBroad, .. }));
         assert!(too_broad(IdentitySearch::new(None, None, None)));
         assert!(too_broad(IdentitySearch::new(Some("D"), day, None)));
         assert!(too_broad(IdentitySearch::new(Some("É-"), day, None)));
@@ -196,7 +198,10 @@ mod tests {
             Ok(IdentitySearch::Name { family_prefix: "de".to_owned(), birth_date: day.unwrap_or_default() })
         );
         assert!(matches!(IdentitySearch::new(None, None, Some("185057800608491")), Ok(IdentitySearch::Ins(_))));
-        assert!(matches!(IdentitySearch::new(None, None, Some("185057800608492")), Err(DomainError::Invalid { code: "invalid_ins", .. })));
+        assert!(matches!(
+            IdentitySearch::new(None, None, Some("185057800608492")),
+            Err(DomainError::Invalid { code: ErrorCode::InvalidIns, .. })
+        ));
     }
 
     #[test]
@@ -226,7 +231,10 @@ mod tests {
             "1850578006084é1",
             "",
         ] {
-            assert!(matches!(Ins::parse(invalid), Err(DomainError::Invalid { field: "ins", code: "invalid_ins", .. })), "{invalid}");
+            assert!(
+                matches!(Ins::parse(invalid), Err(DomainError::Invalid { field: "ins", code: ErrorCode::InvalidIns, .. })),
+                "{invalid}"
+            );
         }
     }
 

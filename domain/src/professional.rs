@@ -1,6 +1,7 @@
 //! Professionals of the directory: categories, RPPS numbers and names.
 
 use crate::DomainError;
+use crate::ErrorCode;
 
 /// The directory category of a professional ("catégorie" of the seed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,7 +33,7 @@ impl Category {
     /// Parses the API spelling.
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            DomainError::invalid("category", "invalid_category", "category must be one of physician, secretary, nurse, other")
+            DomainError::invalid("category", ErrorCode::InvalidCategory, "category must be one of physician, secretary, nurse, other")
         })
     }
 }
@@ -71,10 +72,10 @@ impl Rpps {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let s = s.trim();
         if s.len() != 11 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DomainError::invalid("rpps", "invalid_rpps", "an RPPS number has exactly 11 digits"));
+            return Err(DomainError::invalid("rpps", ErrorCode::InvalidRpps, "an RPPS number has exactly 11 digits"));
         }
         if !luhn_valid(s) {
-            return Err(DomainError::invalid("rpps", "invalid_rpps", "the RPPS check digit (Luhn) is wrong"));
+            return Err(DomainError::invalid("rpps", ErrorCode::InvalidRpps, "the RPPS check digit (Luhn) is wrong"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -120,7 +121,7 @@ pub fn display_name(family_name: &str, given_name: &str) -> String {
 pub fn check_name(field: &'static str, value: &str) -> Result<(), DomainError> {
     let n = value.trim().chars().count();
     if n == 0 || n > 100 {
-        return Err(DomainError::invalid(field, "invalid_name", "must hold 1 to 100 characters"));
+        return Err(DomainError::invalid(field, ErrorCode::InvalidName, "must hold 1 to 100 characters"));
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Profiles: what a professional is granted on one cancer center (3C).
 
 use crate::DomainError;
+use crate::ErrorCode;
 
 /// The kind of a profile granted on a cancer center.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,7 +30,11 @@ impl ProfileKind {
     /// Parses the API spelling.
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            DomainError::invalid("kind", "invalid_profile_kind", "profile kind must be one of physician, secretary, center_coordinator")
+            DomainError::invalid(
+                "kind",
+                ErrorCode::InvalidProfileKind,
+                "profile kind must be one of physician, secretary, center_coordinator",
+            )
         })
     }
 }

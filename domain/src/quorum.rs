@@ -1,9 +1,11 @@
 //! The quorum of a board: a dossier's opinion is valid only when the board that gave it was
 //! really multidisciplinary (INCa: at least three physicians of different specialties present).
 
+use crate::ErrorCode;
 use std::collections::BTreeSet;
 
 use crate::DomainError;
+use crate::error::QuorumGap;
 use crate::specialty::Specialty;
 
 /// What an RCP asks of the attendance before it validates a dossier.
@@ -29,12 +31,12 @@ impl QuorumRule {
     /// specialties than physicians, required ones counted in the minimum.
     pub fn new(min_physicians: u32, min_specialties: u32, required: Vec<Specialty>) -> Result<Self, DomainError> {
         if !(1..=50).contains(&min_physicians) {
-            return Err(DomainError::invalid("min_physicians", "invalid_quorum", "min_physicians must be between 1 and 50"));
+            return Err(DomainError::invalid("min_physicians", ErrorCode::InvalidQuorum, "min_physicians must be between 1 and 50"));
         }
         if min_specialties > 10 || min_specialties > min_physicians {
             return Err(DomainError::invalid(
                 "min_specialties",
-                "invalid_quorum",
+                ErrorCode::InvalidQuorum,
                 "min_specialties must be between 0 and 10, and not above min_physicians",
             ));
         }
@@ -42,7 +44,11 @@ impl QuorumRule {
         required.sort();
         required.dedup();
         if required.len() > min_physicians as usize {
-            return Err(DomainError::invalid("required_specialties", "invalid_quorum", "more required specialties than physicians"));
+            return Err(DomainError::invalid(
+                "required_specialties",
+                ErrorCode::InvalidQuorum,
+                "more required specialties than physicians",
+            ));
         }
         Ok(Self { min_physicians, min_specialties, required })
     }
@@ -92,7 +98,7 @@ pub fn ensure_met(rule: &QuorumRule, present: &[Option<Specialty>]) -> Result<()
     if s.is_met() {
         return Ok(());
     }
-    let required: Vec<&str> = s.missing_required.iter().map(|r| r.as_str()).collect();
+    let required: Vec<&'static str> = s.missing_required.iter().map(|r| r.as_str()).collect();
     Err(DomainError::QuorumNotMet {
         message: format!(
             "the board lacks {} physician(s), {} specialty(ies){}; {} physician(s) of {} specialty(ies) are recorded present",
@@ -102,7 +108,13 @@ pub fn ensure_met(rule: &QuorumRule, present: &[Option<Specialty>]) -> Result<()
             s.present_physicians,
             s.present_specialties,
         ),
-        shortfall: s,
+        shortfall: QuorumGap {
+            present_physicians: s.present_physicians,
+            present_specialties: s.present_specialties,
+            missing_physicians: s.missing_physicians,
+            missing_specialties: s.missing_specialties,
+            missing_required: required,
+        },
     })
 }
 

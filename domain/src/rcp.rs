@@ -2,6 +2,7 @@
 //! of one RCP as the delegation rules read them.
 
 use crate::DomainError;
+use crate::ErrorCode;
 
 /// The role of a physician in an RCP.
 ///
@@ -32,7 +33,7 @@ impl MemberRole {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| DomainError::invalid("role", "invalid_role", "role must be one of participant, animateur"))
+            .ok_or_else(|| DomainError::invalid("role", ErrorCode::InvalidRole, "role must be one of participant, animateur"))
     }
 }
 
@@ -81,10 +82,9 @@ impl SessionStatus {
 
     /// Parses the API spelling.
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| DomainError::invalid("status", "invalid_status", "session status must be one of planned, in_progress, closed"))
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            DomainError::invalid("status", ErrorCode::InvalidStatus, "session status must be one of planned, in_progress, closed")
+        })
     }
 
     /// The status after `action`; the life cycle only moves forward, one step at a time.
@@ -93,7 +93,7 @@ impl SessionStatus {
             (Self::Planned, SessionAction::Start) => Ok(Self::InProgress),
             (Self::InProgress, SessionAction::Close) => Ok(Self::Closed),
             _ => Err(DomainError::Conflict {
-                code: "invalid_transition",
+                code: ErrorCode::InvalidTransition,
                 message: format!("cannot {} a session that is {}", action.as_str(), self.as_str()),
             }),
         }
@@ -149,7 +149,7 @@ mod tests {
         for s in SessionStatus::ALL {
             assert_eq!(SessionStatus::parse(s.as_str()), Ok(s));
         }
-        assert!(matches!(MemberRole::parse("chair"), Err(DomainError::Invalid { field: "role", code: "invalid_role", .. })));
+        assert!(matches!(MemberRole::parse("chair"), Err(DomainError::Invalid { field: "role", code: ErrorCode::InvalidRole, .. })));
         assert!(SessionStatus::parse("Planned").is_err());
     }
 
@@ -160,7 +160,7 @@ mod tests {
         assert_eq!(Planned.next(Start), Ok(InProgress));
         assert_eq!(InProgress.next(Close), Ok(Closed));
         for (from, action) in [(Planned, Close), (InProgress, Start), (Closed, Start), (Closed, Close)] {
-            assert!(matches!(from.next(action), Err(DomainError::Conflict { code: "invalid_transition", .. })));
+            assert!(matches!(from.next(action), Err(DomainError::Conflict { code: ErrorCode::InvalidTransition, .. })));
         }
     }
 

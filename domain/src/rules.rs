@@ -4,21 +4,22 @@
 //! the delegation table live in their own modules; these are the administrative ones of API.md.
 
 use crate::DomainError;
+use crate::ErrorCode;
 use crate::principal::Principal;
 
 /// Refusal with the stable code the API answers with.
-fn deny(code: &'static str) -> Result<(), DomainError> {
+fn deny(code: ErrorCode) -> Result<(), DomainError> {
     Err(DomainError::Forbidden(code))
 }
 
 /// Platform-level administration (centers, professionals, accounts, profiles).
 pub fn may_administer_platform(p: &Principal) -> Result<(), DomainError> {
-    if p.is_platform_admin { Ok(()) } else { deny("platform_admin_required") }
+    if p.is_platform_admin { Ok(()) } else { deny(ErrorCode::PlatformAdminRequired) }
 }
 
 /// Administration of one center: its coordinators and the platform administrator.
 pub fn may_administer_center(p: &Principal, cancer_center_id: &str) -> Result<(), DomainError> {
-    if p.is_platform_admin || p.coordinates(cancer_center_id) { Ok(()) } else { deny("center_coordinator_required") }
+    if p.is_platform_admin || p.coordinates(cancer_center_id) { Ok(()) } else { deny(ErrorCode::CenterCoordinatorRequired) }
 }
 
 /// `PATCH /accounts/{id}` with `active: false`: never one's own account (an administrator who
@@ -35,13 +36,13 @@ pub fn may_disable_account(
     may_administer_platform(p)?;
     if p.account_id == target_account_id {
         return Err(DomainError::Conflict {
-            code: "cannot_disable_self",
+            code: ErrorCode::CannotDisableSelf,
             message: "you cannot disable your own account; another administrator can".to_owned(),
         });
     }
     if target_is_admin && other_active_admins == 0 {
         return Err(DomainError::Conflict {
-            code: "last_platform_admin",
+            code: ErrorCode::LastPlatformAdmin,
             message: "this is the last active platform administrator; enable or create another one first".to_owned(),
         });
     }
@@ -51,20 +52,20 @@ pub fn may_disable_account(
 /// Asking the platform to open an account: a coordinator of the requesting center only (the
 /// administrator fulfils requests, it does not file them).
 pub fn may_request_account(p: &Principal, cancer_center_id: &str) -> Result<(), DomainError> {
-    if p.coordinates(cancer_center_id) { Ok(()) } else { deny("center_coordinator_required") }
+    if p.coordinates(cancer_center_id) { Ok(()) } else { deny(ErrorCode::CenterCoordinatorRequired) }
 }
 
 /// "Modifier la catégorie": a coordinator of a center where the professional holds a profile,
 /// or the platform administrator.
 pub fn may_change_category(p: &Principal, target_centers: &[String]) -> Result<(), DomainError> {
-    if p.is_platform_admin || target_centers.iter().any(|c| p.coordinates(c)) { Ok(()) } else { deny("center_coordinator_required") }
+    if p.is_platform_admin || target_centers.iter().any(|c| p.coordinates(c)) { Ok(()) } else { deny(ErrorCode::CenterCoordinatorRequired) }
 }
 
 /// "Gérer les secrétaires": a coordinator of a center where both the physician and the
 /// secretary (or the group) hold a profile, or the platform administrator.
 pub fn may_manage_affiliation(p: &Principal, physician_centers: &[String], secretary_centers: &[String]) -> Result<(), DomainError> {
     let shared = physician_centers.iter().any(|c| secretary_centers.contains(c) && p.coordinates(c));
-    if p.is_platform_admin || shared { Ok(()) } else { deny("center_coordinator_required") }
+    if p.is_platform_admin || shared { Ok(()) } else { deny(ErrorCode::CenterCoordinatorRequired) }
 }
 
 /// Reading who are the secretaries of a physician: the administrators of one of his centers,
@@ -93,14 +94,14 @@ pub fn report_scope(p: &Principal, cancer_center_id: &str, manages_rcps_there: b
     } else if manages_rcps_there {
         Ok(ReportScope::ManagedRcps)
     } else {
-        Err(DomainError::Forbidden("center_coordinator_required"))
+        Err(DomainError::Forbidden(ErrorCode::CenterCoordinatorRequired))
     }
 }
 
 /// The centers whose administrative records (account requests, audit trail) a caller reads:
 /// `None` for all of them (the platform administrator), otherwise the centers she coordinates;
 /// anyone else is refused with `refusal`.
-pub fn administered_centers(p: &Principal, refusal: &'static str) -> Result<Option<Vec<String>>, DomainError> {
+pub fn administered_centers(p: &Principal, refusal: ErrorCode) -> Result<Option<Vec<String>>, DomainError> {
     if p.is_platform_admin {
         return Ok(None);
     }
@@ -120,10 +121,10 @@ pub fn may_grant_own_delegation(
     has_end: bool,
 ) -> Result<(), DomainError> {
     if p.professional_id != physician_id || !physician_centers.iter().any(|c| secretary_profile_centers.contains(c)) {
-        return deny("center_coordinator_required");
+        return deny(ErrorCode::CenterCoordinatorRequired);
     }
     if !has_end {
-        return Err(DomainError::invalid("valid_until", "valid_until_required", "a physician's own delegation has an end date"));
+        return Err(DomainError::invalid("valid_until", ErrorCode::ValidUntilRequired, "a physician's own delegation has an end date"));
     }
     Ok(())
 }
@@ -192,7 +193,7 @@ pub fn may_read_activity(p: &Principal, scope: &ActivityScope) -> Result<(), Dom
     if center_ok && scope.rcp.as_ref().is_none_or(|r| scope.cancer_center_id.as_deref() == Some(r.cancer_center_id.as_str())) || rcp_ok {
         Ok(())
     } else {
-        deny("forbidden")
+        deny(ErrorCode::Forbidden)
     }
 }
 
@@ -209,7 +210,7 @@ pub fn default_activity_center(p: &Principal, cancer_center_id: Option<String>, 
         [] => Ok(None),
         several => Err(DomainError::invalid(
             "cancer_center_id",
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!("you coordinate {} centers: name one with cancer_center_id", several.len()),
         )),
     }
@@ -235,7 +236,7 @@ mod tests {
         let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
         assert_eq!(
             may_manage_affiliation(&physician, &centers(&["c1"]), &centers(&["c1"])),
-            Err(DomainError::Forbidden("center_coordinator_required"))
+            Err(DomainError::Forbidden(ErrorCode::CenterCoordinatorRequired))
         );
     }
 
@@ -248,12 +249,12 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let own = admin.account_id.clone();
-        assert_eq!(code(may_disable_account(&admin, &own, true, 3)), "cannot_disable_self");
-        assert_eq!(code(may_disable_account(&admin, "other", true, 0)), "last_platform_admin");
+        assert_eq!(code(may_disable_account(&admin, &own, true, 3)), ErrorCode::CannotDisableSelf);
+        assert_eq!(code(may_disable_account(&admin, "other", true, 0)), ErrorCode::LastPlatformAdmin);
         assert!(may_disable_account(&admin, "other", true, 1).is_ok());
         assert!(may_disable_account(&admin, "other", false, 0).is_ok());
         let coord = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
-        assert_eq!(may_disable_account(&coord, "other", false, 1), Err(DomainError::Forbidden("platform_admin_required")));
+        assert_eq!(may_disable_account(&coord, "other", false, 1), Err(DomainError::Forbidden(ErrorCode::PlatformAdminRequired)));
     }
 
     #[test]
@@ -265,7 +266,7 @@ mod tests {
         let two = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator), ("c2", ProfileKind::CenterCoordinator)]);
         assert!(matches!(
             default_activity_center(&two, None, false),
-            Err(DomainError::Invalid { field: "cancer_center_id", code: "invalid_query", .. })
+            Err(DomainError::Invalid { field: "cancer_center_id", code: ErrorCode::InvalidQuery, .. })
         ));
         let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
         assert_eq!(default_activity_center(&physician, None, false), Ok(None));
@@ -288,11 +289,11 @@ mod tests {
     fn administered_centers_are_all_for_the_admin_and_her_own_for_a_coordinator() {
         let mut admin = principal(Category::Other, &[]);
         admin.is_platform_admin = true;
-        assert_eq!(administered_centers(&admin, "x"), Ok(None));
+        assert_eq!(administered_centers(&admin, ErrorCode::Forbidden), Ok(None));
         let coord = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
-        assert_eq!(administered_centers(&coord, "x"), Ok(Some(vec!["c1".to_owned()])));
+        assert_eq!(administered_centers(&coord, ErrorCode::Forbidden), Ok(Some(vec!["c1".to_owned()])));
         let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
-        assert_eq!(administered_centers(&physician, "x"), Err(DomainError::Forbidden("x")));
+        assert_eq!(administered_centers(&physician, ErrorCode::Forbidden), Err(DomainError::Forbidden(ErrorCode::Forbidden)));
     }
 
     #[test]
@@ -346,7 +347,7 @@ mod tests {
         assert!(may_grant_own_delegation(&doc, "d", &centers, &["c1".to_owned()], true).is_ok());
         assert_eq!(
             may_grant_own_delegation(&doc, "d", &centers, &["c1".to_owned()], false),
-            Err(DomainError::invalid("valid_until", "valid_until_required", "a physician's own delegation has an end date"))
+            Err(DomainError::invalid("valid_until", ErrorCode::ValidUntilRequired, "a physician's own delegation has an end date"))
         );
         assert!(may_grant_own_delegation(&doc, "d", &centers, &["c2".to_owned()], true).is_err());
         assert!(may_grant_own_delegation(&doc, "other", &centers, &["c1".to_owned()], true).is_err());
@@ -359,8 +360,8 @@ mod tests {
         assert!(may_grant_delegation(&doc, "d", &c1, &c1, &c1, true).is_ok());
         assert!(may_grant_delegation(&doc, "d", &c1, &c1, &c1, false).is_err());
         assert!(may_grant_delegation(&doc, "x", &c1, &c1, &c1, true).is_err());
-        assert!(may_end_delegation(&doc, "d", deny("center_coordinator_required")).is_ok());
-        assert!(may_end_delegation(&doc, "other", deny("center_coordinator_required")).is_err());
+        assert!(may_end_delegation(&doc, "d", deny(ErrorCode::CenterCoordinatorRequired)).is_ok());
+        assert!(may_end_delegation(&doc, "other", deny(ErrorCode::CenterCoordinatorRequired)).is_err());
     }
 
     fn principal_for_rules(id: &str) -> Principal {

@@ -1,6 +1,7 @@
 //! Physicians' specialties: what makes a board multidisciplinary.
 
 use crate::DomainError;
+use crate::ErrorCode;
 
 /// A physician's specialty, from the list the INCa quality criteria for RCPs reason with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,7 +64,7 @@ impl Specialty {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| DomainError::invalid(field, "invalid_specialty", format!("unknown specialty {s:?}")))
+            .ok_or_else(|| DomainError::invalid(field, ErrorCode::InvalidSpecialty, format!("unknown specialty {s:?}")))
     }
 
     /// Parses the API spelling.

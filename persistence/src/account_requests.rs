@@ -2,6 +2,7 @@
 //! fulfils or rejects it.
 
 use chrono::NaiveDateTime;
+use concerto_domain::ErrorCode;
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Rpps};
 use concerto_domain::profile::ProfileKind;
@@ -128,7 +129,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<AccountRequest>, Error> {
     let mut query = account_requests::table.into_boxed();
-    if let Some(centers) = rules::administered_centers(p, "platform_admin_required")? {
+    if let Some(centers) = rules::administered_centers(p, ErrorCode::PlatformAdminRequired)? {
         query = query.filter(account_requests::cancer_center_id.eq_any(centers));
     }
     if let Some(status) = status {
@@ -218,7 +219,7 @@ fn claim(conn: &mut DbConnection, id: &str, status: RequestStatus, by: &str) -> 
 fn pending(conn: &mut DbConnection, id: &str) -> Result<AccountRequest, Error> {
     let request = find(conn, id)?;
     if request.status != RequestStatus::Pending.as_str() {
-        return Err(Error::conflict("request_not_pending", format!("this request is already {}", request.status)));
+        return Err(Error::conflict(ErrorCode::RequestNotPending, format!("this request is already {}", request.status)));
     }
     Ok(request)
 }

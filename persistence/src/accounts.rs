@@ -1,6 +1,7 @@
 //! Accounts: the login of a professional, and the principal loaded on every request.
 
 use chrono::NaiveDateTime;
+use concerto_domain::ErrorCode;
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Professional};
 use concerto_domain::profile::{Profile, ProfileKind};
@@ -83,7 +84,7 @@ pub fn change_password(conn: &mut DbConnection, account_id: &str, read_generatio
         .set((accounts::password_hash.eq(password_hash), accounts::token_generation.eq(accounts::token_generation + 1)))
         .execute(conn)?;
     if n == 0 {
-        return Err(Error::conflict("password_changed", "the password was changed meanwhile; log in again"));
+        return Err(Error::conflict(ErrorCode::PasswordChanged, "the password was changed meanwhile; log in again"));
     }
     Ok(())
 }
@@ -112,12 +113,12 @@ pub(crate) fn insert(
     let username = normalize_username(username);
     let taken = accounts::table.filter(accounts::username.eq(&username)).select(accounts::id).first::<String>(conn).optional()?;
     if taken.is_some() {
-        return Err(Error::conflict("username_taken", "this username is already used"));
+        return Err(Error::conflict(ErrorCode::UsernameTaken, "this username is already used"));
     }
     let has_account =
         accounts::table.filter(accounts::professional_id.eq(professional_id)).select(accounts::id).first::<String>(conn).optional()?;
     if has_account.is_some() {
-        return Err(Error::conflict("account_exists", "this professional already has an account"));
+        return Err(Error::conflict(ErrorCode::AccountExists, "this professional already has an account"));
     }
     let account = Account { id: new_id(), professional_id: professional_id.to_owned(), username, is_platform_admin, active: true };
     diesel::insert_into(accounts::table)

@@ -1,6 +1,7 @@
 //! Who attends a session, the quorum its RCP asks for, and whether the board reached it.
 
 use concerto_domain::DomainError;
+use concerto_domain::ErrorCode;
 use concerto_domain::delegation;
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, display_name};
@@ -88,7 +89,7 @@ pub fn record(conn: &mut DbConnection, p: &Principal, session_id: &str, present_
         delegation::may_run_session(p, &roles)?;
         if session.status()? != SessionStatus::InProgress {
             return Err(DomainError::Conflict {
-                code: "session_not_in_progress",
+                code: ErrorCode::SessionNotInProgress,
                 message: format!("attendance is recorded during the session; this one is {}", session.status),
             }
             .into());
@@ -114,7 +115,7 @@ pub fn record(conn: &mut DbConnection, p: &Principal, session_id: &str, present_
         if let Some(stranger) = ids.iter().find(|id| !eligible.contains(id)) {
             return Err(DomainError::invalid(
                 "present_ids",
-                "not_an_attendee",
+                ErrorCode::NotAnAttendee,
                 format!("{stranger} is neither a member of the RCP nor a physician of its center"),
             )
             .into());

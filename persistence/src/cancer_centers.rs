@@ -1,5 +1,6 @@
 //! Cancer centers (3C, Centres de Coordination en Cancérologie).
 
+use concerto_domain::ErrorCode;
 use concerto_domain::principal::Principal;
 use concerto_domain::rules;
 use diesel::prelude::*;
@@ -27,7 +28,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, name: &str, code: &str) ->
     crate::db::write(conn, |c| {
         let taken = cancer_centers::table.filter(cancer_centers::code.eq(code)).select(cancer_centers::id).first::<String>(c).optional()?;
         if taken.is_some() {
-            return Err(Error::conflict("code_taken", "a cancer center with this code already exists"));
+            return Err(Error::conflict(ErrorCode::CodeTaken, "a cancer center with this code already exists"));
         }
         insert(c, name, code)
     })

@@ -2,6 +2,7 @@
 //! (`delegation_events`) in the transaction that makes it, so that "who held Dr X's rights on
 //! 3 March, and through whom" is answered from the record.
 
+use concerto_domain::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDateTime;
@@ -109,7 +110,7 @@ pub fn history(
         let mut query = events_of(c, physician_id)?;
         if let Some((t, id)) = &page.after {
             let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| {
-                concerto_domain::DomainError::invalid("cursor", "invalid_cursor", "this cursor was not issued by this list")
+                concerto_domain::DomainError::invalid("cursor", ErrorCode::InvalidCursor, "this cursor was not issued by this list")
             })?;
             query = query.filter(delegation_events::at.gt(t).or(delegation_events::at.eq(t).and(delegation_events::id.gt(id.clone()))));
         }

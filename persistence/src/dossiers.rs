@@ -1,5 +1,6 @@
 //! Dossiers: a patient's passage in one RCP session (the "fiche RCP").
 
+use concerto_domain::ErrorCode;
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -289,7 +290,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
             .first::<String>(c)
             .optional()?;
         if live.is_some() {
-            return Err(Error::conflict("already_registered", "this patient is already registered in this session"));
+            return Err(Error::conflict(ErrorCode::AlreadyRegistered, "this patient is already registered in this session"));
         }
         let at = now();
         let d = Dossier {
@@ -685,7 +686,7 @@ pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest)
     let plans = if tab == Tab::RcpPassages { db::Plans::Kept } else { db::Plans::Chosen };
     audit::audited_read_planned(conn, plans, p, "dossier.list", "dossier", |c, trail| {
         if !p.dossier_tabs().contains(&tab.as_str()) {
-            return Err(DomainError::Forbidden("tab_not_allowed").into());
+            return Err(DomainError::Forbidden(ErrorCode::TabNotAllowed).into());
         }
         let after = page.after.as_ref().map(|(at, id)| Ok::<_, Error>((parse_cursor_time(at)?, id.clone()))).transpose()?;
         let me = p.professional_id.clone();

@@ -1,6 +1,7 @@
 //! The one error type of the persistence crate.
 
 use concerto_domain::DomainError;
+use concerto_domain::ErrorCode;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 /// What can go wrong when reading or writing the store.
@@ -16,7 +17,7 @@ pub enum Error {
     #[error("conflict: {code}: {message}")]
     Conflict {
         /// Stable machine string (`username_taken`, `code_taken`, …).
-        code: &'static str,
+        code: ErrorCode,
         /// Human-readable explanation.
         message: String,
     },
@@ -25,7 +26,7 @@ pub enum Error {
     #[error("{code}: {n} patient(s) with the same identity", n = candidates.len())]
     Duplicates {
         /// `possible_duplicate` or `ins_taken`.
-        code: &'static str,
+        code: ErrorCode,
         /// Identity traits of the patients concerned.
         candidates: Vec<crate::identity::PatientIdentity>,
     },
@@ -55,30 +56,30 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for a [`Error::Conflict`].
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Conflict { code, message: message.into() }
     }
 }
 
 /// The invariants the database holds with a unique index, and the 409 code each answers: the
 /// index name as PostgreSQL reports it, the columns as SQLite does.
-const UNIQUE_INVARIANTS: &[(&str, &str, &str, &str)] = &[
+const UNIQUE_INVARIANTS: &[(&str, &str, ErrorCode, &str)] = &[
     (
         "dossiers_one_per_session",
         "dossiers.session_id, dossiers.patient_id",
-        "already_registered",
+        ErrorCode::AlreadyRegistered,
         "this patient is already registered in this session",
     ),
-    ("reports_pkey", "reports.dossier_id", "already_validated", "this dossier is already validated"),
-    ("accounts_username_key", "accounts.username", "username_taken", "this username is already used"),
-    ("accounts_professional_id_key", "accounts.professional_id", "account_exists", "this professional already has an account"),
-    ("patients_ins_key", "patients.ins", "ins_taken", "another patient holds this INS"),
-    ("professionals_rpps_key", "professionals.rpps", "rpps_taken", "a professional with this RPPS number already exists"),
-    ("cancer_centers_code_key", "cancer_centers.code", "code_taken", "a cancer center with this code already exists"),
+    ("reports_pkey", "reports.dossier_id", ErrorCode::AlreadyValidated, "this dossier is already validated"),
+    ("accounts_username_key", "accounts.username", ErrorCode::UsernameTaken, "this username is already used"),
+    ("accounts_professional_id_key", "accounts.professional_id", ErrorCode::AccountExists, "this professional already has an account"),
+    ("patients_ins_key", "patients.ins", ErrorCode::InsTaken, "another patient holds this INS"),
+    ("professionals_rpps_key", "professionals.rpps", ErrorCode::RppsTaken, "a professional with this RPPS number already exists"),
+    ("cancer_centers_code_key", "cancer_centers.code", ErrorCode::CodeTaken, "a cancer center with this code already exists"),
     (
         "secretary_groups_cancer_center_id_search_name_key",
         "secretary_groups.cancer_center_id, secretary_groups.search_name",
-        "name_taken",
+        ErrorCode::NameTaken,
         "this center already has a secretary group of that name",
     ),
 ];
@@ -91,8 +92,8 @@ fn unique_conflict(info: &dyn diesel::result::DatabaseErrorInformation) -> Error
         info.constraint_name() == Some(index) || message.strip_prefix("UNIQUE constraint failed: ") == Some(columns)
     });
     match known {
-        Some((_, _, code, text)) => Error::conflict(code, *text),
-        None => Error::conflict("already_exists", format!("a record with the same unique value already exists ({message})")),
+        Some((_, _, code, text)) => Error::conflict(*code, *text),
+        None => Error::conflict(ErrorCode::AlreadyExists, format!("a record with the same unique value already exists ({message})")),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Keyset pagination: `?limit=&cursor=` answered with `{items, next_cursor}`.
 
 use chrono::NaiveDateTime;
+use concerto_domain::ErrorCode;
 use concerto_domain::error::DomainError;
 
 use crate::Error;
@@ -15,7 +16,7 @@ pub(crate) fn cursor_time(t: NaiveDateTime) -> String {
 /// The time of a cursor written by [`cursor_time`].
 pub(crate) fn parse_cursor_time(s: &str) -> Result<NaiveDateTime, Error> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .map_err(|_| DomainError::invalid("cursor", "invalid_cursor", "this cursor was not issued by this list").into())
+        .map_err(|_| DomainError::invalid("cursor", ErrorCode::InvalidCursor, "this cursor was not issued by this list").into())
 }
 
 /// One page of a list.

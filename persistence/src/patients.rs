@@ -4,6 +4,7 @@
 //! here (creator, treating physician, correspondents, and the patient's dossiers the caller can
 //! see); a record the caller may not read is reported as missing, never as forbidden.
 
+use concerto_domain::ErrorCode;
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -204,7 +205,7 @@ pub(crate) fn readable(conn: &mut DbConnection, p: &Principal, id: &str) -> Resu
 fn check_physicians(conn: &mut DbConnection, field: &'static str, ids: &[String]) -> Result<(), Error> {
     for id in ids {
         if directory::find(conn, id)?.category != Category::Physician {
-            return Err(DomainError::invalid(field, "not_a_physician", "only a physician can follow a patient").into());
+            return Err(DomainError::invalid(field, ErrorCode::NotAPhysician, "only a physician can follow a patient").into());
         }
     }
     Ok(())
@@ -223,7 +224,7 @@ fn holder_of(conn: &mut DbConnection, ins: &Ins, except: Option<&str>) -> Result
 /// confirms (the identity search by INS would show the same traits).
 fn ensure_ins_free(conn: &mut DbConnection, ins: Option<&Ins>, except: Option<&str>) -> Result<(), Error> {
     if let Some(holder) = ins.map(|i| holder_of(conn, i, except)).transpose()?.flatten() {
-        return Err(Error::Duplicates { code: "ins_taken", candidates: vec![holder] });
+        return Err(Error::Duplicates { code: ErrorCode::InsTaken, candidates: vec![holder] });
     }
     Ok(())
 }
@@ -231,7 +232,7 @@ fn ensure_ins_free(conn: &mut DbConnection, ins: Option<&Ins>, except: Option<&s
 /// A unique violation on `patients.ins` can only be a concurrent writer taking the INS.
 fn ins_race(e: diesel::result::Error) -> Error {
     match Error::from(e) {
-        Error::Conflict { .. } => Error::conflict("ins_taken", "another patient was given this INS meanwhile"),
+        Error::Conflict { .. } => Error::conflict(ErrorCode::InsTaken, "another patient was given this INS meanwhile"),
         other => other,
     }
 }
@@ -277,7 +278,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, new: &NewPatient, confirm_
                 .map(identity)
                 .collect::<Result<Vec<_>, _>>()?;
             if !candidates.is_empty() {
-                return Err(Error::Duplicates { code: "possible_duplicate", candidates });
+                return Err(Error::Duplicates { code: ErrorCode::PossibleDuplicate, candidates });
             }
         }
         let patient = Patient {

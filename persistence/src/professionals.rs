@@ -1,5 +1,6 @@
 //! The professional directory: creation, search, detail, categories and profiles.
 
+use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::{AffiliationTies, check_category_change};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Professional, Rpps};
@@ -73,7 +74,7 @@ pub(crate) fn insert(conn: &mut DbConnection, new: &NewProfessional) -> Result<P
             .first::<String>(conn)
             .optional()?;
         if taken.is_some() {
-            return Err(Error::conflict("rpps_taken", "a professional with this RPPS number already exists"));
+            return Err(Error::conflict(ErrorCode::RppsTaken, "a professional with this RPPS number already exists"));
         }
     }
     let id = new_id();

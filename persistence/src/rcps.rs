@@ -1,5 +1,6 @@
 //! RCPs (tumor boards) of a cancer center, their members (participants, animateurs) and managers.
 
+use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::ensure_physician;
 use concerto_domain::delegation;
 use concerto_domain::principal::Principal;
@@ -156,7 +157,7 @@ pub fn set_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professi
         let roles = roles(c, rcp_id)?;
         delegation::may_manage_rcp(p, &roles)?;
         ensure_physician(directory::find(c, professional_id)?.category).map_err(|_| concerto_domain::DomainError::Unprocessable {
-            code: "not_a_physician",
+            code: ErrorCode::NotAPhysician,
             message: "only physicians can be members of an RCP".to_owned(),
         })?;
         match roles.role_of(professional_id) {

@@ -1,6 +1,7 @@
 //! The multicriteria dossier search ("recherches multicritères", `GET /dossiers`): only the
 //! dossiers the caller may read, filtered in SQL by the rules of `concerto_domain::delegation`.
 
+use concerto_domain::ErrorCode;
 use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -71,7 +72,9 @@ type FoundRow = (crate::dossiers::SummaryRow, String, NaiveDateTime);
 /// criteria ([`search_from_criteria`]).
 pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &PageRequest) -> Result<Page<FoundDossier>, Error> {
     if s.is_empty() {
-        return Err(DomainError::Unprocessable { code: "search_too_broad", message: "give at least one criterion".to_owned() }.into());
+        return Err(
+            DomainError::Unprocessable { code: ErrorCode::SearchTooBroad, message: "give at least one criterion".to_owned() }.into()
+        );
     }
     let patient = s.patient.as_deref().map(PatientCriterion::parse).transpose()?.flatten();
     let after = page.after.as_ref().map(|(at, id)| parse_cursor_time(at).map(|at| (at, id.clone()))).transpose()?;
@@ -161,7 +164,9 @@ impl PatientCriterion {
         }
         let key = text::search_key(patient);
         if key.chars().count() < 2 {
-            return Err(DomainError::invalid("patient", "search_too_broad", "at least two letters of the family name, or an INS").into());
+            return Err(
+                DomainError::invalid("patient", ErrorCode::SearchTooBroad, "at least two letters of the family name, or an INS").into()
+            );
         }
         Ok(Some(Self::Prefix(key)))
     }

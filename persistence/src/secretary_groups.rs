@@ -1,5 +1,6 @@
 //! Secretary groups: a set of secretaries that can be affiliated to physicians as a whole.
 
+use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::ensure_secretary;
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::Professional;
@@ -32,7 +33,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str, na
         let name = name.trim().to_owned();
         let key = text::search_key(&name);
         if key.is_empty() {
-            return Err(DomainError::invalid("name", "invalid_name", "a group name needs letters or digits").into());
+            return Err(DomainError::invalid("name", ErrorCode::InvalidName, "a group name needs letters or digits").into());
         }
         let taken = secretary_groups::table
             .filter(secretary_groups::cancer_center_id.eq(cancer_center_id))
@@ -41,7 +42,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str, na
             .first::<String>(c)
             .optional()?;
         if taken.is_some() {
-            return Err(Error::conflict("name_taken", "this center already has a secretary group of that name"));
+            return Err(Error::conflict(ErrorCode::NameTaken, "this center already has a secretary group of that name"));
         }
         let group = SecretaryGroup { id: new_id(), cancer_center_id: cancer_center_id.to_owned(), name };
         diesel::insert_into(secretary_groups::table)

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use concerto_domain::DomainError;
+use concerto_domain::ErrorCode;
 use concerto_domain::delegation;
 use concerto_domain::principal::Principal;
 use concerto_domain::rcp::{SessionAction, SessionStatus};
@@ -60,7 +61,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, rcp_id: &str, new: &NewSes
     crate::db::write(conn, |c| {
         delegation::may_create_session(p, &boards::roles(c, rcp_id)?)?;
         if new.ends_at.is_some_and(|end| end <= new.starts_at) {
-            return Err(DomainError::invalid("ends_at", "invalid_period", "ends_at must come after starts_at").into());
+            return Err(DomainError::invalid("ends_at", ErrorCode::InvalidPeriod, "ends_at must come after starts_at").into());
         }
         let session = Session {
             id: new_id(),

@@ -1,6 +1,7 @@
 //! Physicians' specialties: set by the coordinators of their centers, read by everyone (the
 //! directory), counted by the quorum and the activity report.
 
+use concerto_domain::ErrorCode;
 use std::collections::HashMap;
 
 use concerto_domain::affiliation::ensure_physician;
@@ -31,7 +32,7 @@ pub fn set(conn: &mut DbConnection, p: &Principal, id: &str, value: &SpecialtyOf
         let target = directory::find(c, id)?;
         rules::may_set_specialty(p, &directory::centers_of(c, id)?)?;
         ensure_physician(target.category).map_err(|_| concerto_domain::DomainError::Unprocessable {
-            code: "not_a_physician",
+            code: ErrorCode::NotAPhysician,
             message: "only a physician has a specialty".to_owned(),
         })?;
         diesel::delete(professional_specialties::table.find(id)).execute(c)?;

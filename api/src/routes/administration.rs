@@ -13,7 +13,7 @@ use super::common::{List, Paging, created, non_blank};
 use super::professionals::ProfileKindName;
 use crate::auth::hash_password;
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -62,8 +62,8 @@ fn code_chars(code: &str) -> Result<(), validator::ValidationError> {
     request_body = CreateCancerCenter,
     responses(
         (status = 201, description = "Created", body = CancerCenterView),
-        (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`code_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 409, description = "`code_taken`"),
     )
 )]
 #[post("/cancer-centers")]
@@ -191,8 +191,8 @@ pub struct CreateAccountRequest {
     request_body = CreateAccountRequest,
     responses(
         (status = 201, description = "Filed", body = AccountRequestView),
-        (status = 403, description = "Not a coordinator of that center", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such center", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of that center"),
+        (status = 404, description = "No such center"),
     )
 )]
 #[post("/account-requests")]
@@ -233,7 +233,7 @@ pub struct RequestQuery {
     params(RequestQuery, Paging),
     responses(
         (status = 200, description = "A page of requests", body = List<AccountRequestView>),
-        (status = 403, description = "Neither administrator nor coordinator", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither administrator nor coordinator"),
     )
 )]
 #[get("/account-requests")]
@@ -279,9 +279,9 @@ pub struct FulfilmentView {
     request_body = FulfilRequest,
     responses(
         (status = 200, description = "Created", body = FulfilmentView),
-        (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`request_not_pending`, `username_taken`, `rpps_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 404, description = "No such request"),
+        (status = 409, description = "`request_not_pending`, `username_taken`, `rpps_taken`"),
     )
 )]
 #[post("/account-requests/{id}/fulfil")]
@@ -316,9 +316,9 @@ pub struct RejectRequest {
     request_body = RejectRequest,
     responses(
         (status = 200, description = "Rejected", body = AccountRequestView),
-        (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`request_not_pending`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 404, description = "No such request"),
+        (status = 409, description = "`request_not_pending`"),
     )
 )]
 #[post("/account-requests/{id}/reject")]
@@ -383,9 +383,9 @@ pub struct CreateAccount {
     request_body = CreateAccount,
     responses(
         (status = 201, description = "Created", body = AccountView),
-        (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`username_taken`, `account_exists`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 404, description = "No such professional"),
+        (status = 409, description = "`username_taken`, `account_exists`"),
     )
 )]
 #[post("/accounts")]
@@ -415,9 +415,9 @@ pub struct PatchAccount {
     request_body = PatchAccount,
     responses(
         (status = 200, description = "The account", body = AccountView),
-        (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`cannot_disable_self`: an administrator cannot disable his own account; `last_platform_admin`: disabling it would leave no active platform administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 404, description = "No such account"),
+        (status = 409, description = "`cannot_disable_self`: an administrator cannot disable his own account; `last_platform_admin`: disabling it would leave no active platform administrator"),
     )
 )]
 #[patch("/accounts/{id}")]

@@ -2,13 +2,14 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
+use concerto_domain::ErrorCode;
 use concerto_persistence::audit::{self, AuditEvent, AuditFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::common::{List, Paging, non_blank};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Outcome of an audited access.
@@ -80,7 +81,7 @@ pub struct AuditQuery {
     params(AuditQuery, Paging),
     responses(
         (status = 200, description = "A page of events", body = List<AuditEventView>),
-        (status = 403, description = "Neither administrator nor coordinator", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither administrator nor coordinator"),
     )
 )]
 #[get("/audit-events")]
@@ -100,7 +101,7 @@ pub async fn list(
     };
     let found = state
         .db_as(&caller, move |c, p| {
-            let centers = concerto_domain::rules::administered_centers(p, "center_coordinator_required")?;
+            let centers = concerto_domain::rules::administered_centers(p, ErrorCode::CenterCoordinatorRequired)?;
             audit::list(c, &filter, centers.as_deref(), &page)
         })
         .await?;

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -106,9 +106,9 @@ pub struct SpecialtyView {
     request_body = SetSpecialty,
     responses(
         (status = 200, description = "The specialty", body = SpecialtyView),
-        (status = 403, description = "`center_coordinator_required`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_a_physician`, `validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`center_coordinator_required`"),
+        (status = 404, description = "No such professional"),
+        (status = 422, description = "`not_a_physician`, `validation_failed`"),
     )
 )]
 #[put("/professionals/{id}/specialty")]
@@ -157,7 +157,7 @@ impl From<&QuorumRule> for QuorumView {
     params(("id" = String, Path, description = "RCP id")),
     responses(
         (status = 200, description = "The quorum", body = QuorumView),
-        (status = 404, description = "No such RCP", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such RCP"),
     )
 )]
 #[get("/rcps/{id}/quorum")]
@@ -180,9 +180,9 @@ pub async fn get_quorum(state: web::Data<AppState>, caller: Caller, id: web::Pat
     request_body = QuorumView,
     responses(
         (status = 200, description = "The quorum", body = QuorumView),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such RCP", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_quorum`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`"),
+        (status = 404, description = "No such RCP"),
+        (status = 422, description = "`invalid_quorum`"),
     )
 )]
 #[put("/rcps/{id}/quorum")]
@@ -288,10 +288,10 @@ pub struct SetAttendance {
     request_body = SetAttendance,
     responses(
         (status = 200, description = "The attendance and the quorum", body = AttendanceView),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`session_not_in_progress`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_an_attendee`, `validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such session"),
+        (status = 409, description = "`session_not_in_progress`"),
+        (status = 422, description = "`not_an_attendee`, `validation_failed`"),
     )
 )]
 #[put("/sessions/{id}/attendance")]
@@ -314,8 +314,8 @@ pub async fn set_attendance(
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "The attendance and the quorum", body = AttendanceView),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such session"),
     )
 )]
 #[get("/sessions/{id}/attendance")]

@@ -2,6 +2,7 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
+use concerto_domain::ErrorCode;
 use concerto_persistence::{Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -24,10 +25,10 @@ impl Paging {
     pub fn request(&self) -> Result<PageRequest, ApiError> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(ApiError::invalid_field("invalid_limit", "limit", "limit must be between 1 and 200"));
+            return Err(ApiError::invalid_field(ErrorCode::InvalidLimit, "limit", "limit must be between 1 and 200"));
         }
         PageRequest::with_cursor(limit, self.cursor.as_deref())
-            .ok_or_else(|| ApiError::invalid_field("invalid_cursor", "cursor", "this cursor was not issued by this list"))
+            .ok_or_else(|| ApiError::invalid_field(ErrorCode::InvalidCursor, "cursor", "this cursor was not issued by this list"))
     }
 }
 

@@ -4,6 +4,7 @@
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, mime, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::Validity;
 use concerto_persistence::delegations::{self, DelegationEvent, Holder};
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::common::Paging;
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The dates of a delegation as stored and shown: instants, UTC.
@@ -79,12 +80,12 @@ impl DelegationPeriod {
             let json = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
             if !json {
                 return Err(ApiError::UnsupportedMediaType {
-                    code: "unsupported_media_type",
+                    code: ErrorCode::UnsupportedMediaType,
                     detail: "the body must be application/json".to_owned(),
                 });
             }
             let value: serde_json::Value = serde_json::from_slice(body)
-                .map_err(|e| ApiError::BadRequest { code: "malformed_json", detail: format!("the body is not valid JSON: {e}") })?;
+                .map_err(|e| ApiError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("the body is not valid JSON: {e}") })?;
             crate::json::from_value::<Option<DelegationPeriod>>(value)?
         };
         let period = period.unwrap_or_default();
@@ -208,8 +209,8 @@ pub struct HistoryQuery {
     params(("id" = String, Path, description = "Physician id"), HistoryQuery, Paging),
     responses(
         (status = 200, description = "The history", body = DelegationHistory),
-        (status = 403, description = "Not allowed to see it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to see it"),
+        (status = 404, description = "No such professional"),
     )
 )]
 #[get("/professionals/{id}/delegation-history")]

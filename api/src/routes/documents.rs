@@ -4,6 +4,7 @@ use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use concerto_domain::ErrorCode;
 use concerto_domain::document::{DocumentType, MAX_DOCUMENT_BYTES};
 use concerto_persistence::documents::{self, Document, NewDocument};
 use futures_util::StreamExt;
@@ -12,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::common::{List, Paging, created};
 use crate::caller::Caller;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
 /// The largest `metadata` part: a few short fields.
@@ -96,7 +97,7 @@ pub struct DocumentUpload {
 pub struct DocumentBytes(pub Vec<u8>);
 
 fn unsupported(detail: impl Into<String>) -> ApiError {
-    ApiError::UnsupportedMediaType { code: "unsupported_document_type", detail: detail.into() }
+    ApiError::UnsupportedMediaType { code: ErrorCode::UnsupportedDocumentType, detail: detail.into() }
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
@@ -105,10 +106,12 @@ fn multipart_error(e: MultipartError) -> ApiError {
         | MultipartError::ContentTypeParse
         | MultipartError::ContentTypeIncompatible
         | MultipartError::BoundaryMissing => ApiError::UnsupportedMediaType {
-            code: "unsupported_media_type",
+            code: ErrorCode::UnsupportedMediaType,
             detail: "the body must be multipart/form-data with the parts `metadata` and `file`".to_owned(),
         },
-        other => ApiError::BadRequest { code: "malformed_multipart", detail: format!("the multipart body cannot be read: {other}") },
+        other => {
+            ApiError::BadRequest { code: ErrorCode::MalformedMultipart, detail: format!("the multipart body cannot be read: {other}") }
+        }
     }
 }
 
@@ -127,7 +130,7 @@ async fn read_part(field: &mut Field, limit: usize) -> Result<Option<Vec<u8>>, A
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::invalid_field("validation_failed", field, message)
+    ApiError::invalid_field(ErrorCode::ValidationFailed, field, message)
 }
 
 async fn read_metadata(field: &mut Field) -> Result<DocumentMetadata, ApiError> {
@@ -144,7 +147,7 @@ async fn read_metadata(field: &mut Field) -> Result<DocumentMetadata, ApiError> 
     if errors.is_empty() {
         Ok(meta)
     } else {
-        Err(ApiError::Unprocessable { code: "validation_failed", detail: "the metadata has invalid fields".to_owned(), errors })
+        Err(ApiError::Unprocessable { code: ErrorCode::ValidationFailed, detail: "the metadata has invalid fields".to_owned(), errors })
     }
 }
 
@@ -163,7 +166,7 @@ async fn read_file(field: &mut Field) -> Result<(DocumentType, Vec<u8>), ApiErro
 }
 
 fn too_large() -> ApiError {
-    ApiError::PayloadTooLarge { code: "document_too_large", detail: format!("a document holds at most {MAX_DOCUMENT_BYTES} bytes") }
+    ApiError::PayloadTooLarge { code: ErrorCode::DocumentTooLarge, detail: format!("a document holds at most {MAX_DOCUMENT_BYTES} bytes") }
 }
 
 /// Reads the two parts of an upload, in any order.
@@ -194,12 +197,12 @@ async fn read_upload(mut payload: Multipart) -> Result<NewDocument, ApiError> {
     request_body(content = DocumentUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Added", body = DocumentView),
-        (status = 400, description = "`malformed_multipart`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller reads the record but may not add to it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such patient, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`document_too_large`: more than 10 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_document_type`: not PDF, PNG, JPEG or plain text, or the content does not match the declared type; `unsupported_media_type`: the body is not multipart/form-data", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: a part is missing, repeated or unknown, or the metadata is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`malformed_multipart`"),
+        (status = 403, description = "`forbidden`: the caller reads the record but may not add to it"),
+        (status = 404, description = "No such patient, or one the caller may not read"),
+        (status = 413, description = "`document_too_large`: more than 10 MiB"),
+        (status = 415, description = "`unsupported_document_type`: not PDF, PNG, JPEG or plain text, or the content does not match the declared type; `unsupported_media_type`: the body is not multipart/form-data"),
+        (status = 422, description = "`validation_failed`: a part is missing, repeated or unknown, or the metadata is invalid"),
     )
 )]
 #[post("/patients/{id}/documents")]
@@ -231,7 +234,7 @@ pub async fn add(
     params(("id" = String, Path, description = "Patient id"), Paging),
     responses(
         (status = 200, description = "A page of documents", body = List<DocumentView>),
-        (status = 404, description = "No such patient, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient, or one the caller may not read"),
     )
 )]
 #[get("/patients/{id}/documents")]
@@ -253,7 +256,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Document id")),
     responses(
         (status = 200, description = "The metadata", body = DocumentView),
-        (status = 404, description = "No such document, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such document, or one the caller may not read"),
     )
 )]
 #[get("/documents/{id}")]
@@ -272,7 +275,7 @@ pub async fn describe(state: web::Data<AppState>, caller: Caller, id: web::Path<
     responses(
         (status = 200, description = "The bytes", headers(("ETag" = String, description = "SHA-256 of the bytes, lowercase hex, quoted")),
             content((DocumentBytes = "application/pdf"), (DocumentBytes = "image/png"), (DocumentBytes = "image/jpeg"), (DocumentBytes = "text/plain"))),
-        (status = 404, description = "No such document, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such document, or one the caller may not read"),
     )
 )]
 #[get("/documents/{id}/content")]

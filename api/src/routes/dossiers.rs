@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use concerto_domain::ErrorCode;
 use concerto_domain::dossier::ReportChannel;
 use concerto_persistence::dossiers::{self, Dossier, DossierChanges, DossierSummary, NewDossier, Report, Tab, Transmission};
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use validator::Validate;
 
 use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -161,10 +162,10 @@ pub struct RegisterDossier {
     request_body = RegisterDossier,
     responses(
         (status = 201, description = "Registered; `ETag` is its version", body = DossierView),
-        (status = 403, description = "`not_member`, `not_requester`, `medical_act_forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session or patient", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`session_not_open`: started or closed; `already_registered`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_member`, `not_requester`, `medical_act_forbidden`"),
+        (status = 404, description = "No such session or patient"),
+        (status = 409, description = "`session_not_open`: started or closed; `already_registered`"),
+        (status = 422, description = "`validation_failed`"),
     )
 )]
 #[post("/sessions/{id}/dossiers")]
@@ -195,7 +196,7 @@ pub async fn register(
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "The dossier; `ETag` is its version", body = DossierView),
-        (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not visible to the caller"),
     )
 )]
 #[get("/dossiers/{id}")]
@@ -256,12 +257,12 @@ pub struct PatchDossier {
     request_body = PatchDossier,
     responses(
         (status = 200, description = "Changed; `ETag` is the new version", body = DossierView),
-        (status = 403, description = "`medical_act_forbidden` (a secretary), `not_requester`, `not_member`, `forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_validated`, `dossier_withdrawn`, `session_closed`, `session_not_open` (withdrawal)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`: changed since read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: nothing to change, or too long", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`precondition_required`: no `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`medical_act_forbidden` (a secretary), `not_requester`, `not_member`, `forbidden`"),
+        (status = 404, description = "No such dossier, or not visible to the caller"),
+        (status = 409, description = "`already_validated`, `dossier_withdrawn`, `session_closed`, `session_not_open` (withdrawal)"),
+        (status = 412, description = "`precondition_failed`: changed since read"),
+        (status = 422, description = "`validation_failed`: nothing to change, or too long"),
+        (status = 428, description = "`precondition_required`: no `If-Match`"),
     )
 )]
 #[patch("/dossiers/{id}")]
@@ -282,7 +283,7 @@ pub async fn update(
         withdraw: body.status.is_some(),
     };
     if !changes.touches_medical_content() && !changes.withdraw {
-        return Err(ApiError::invalid_field("validation_failed", "body", "nothing to change"));
+        return Err(ApiError::invalid_field(ErrorCode::ValidationFailed, "body", "nothing to change"));
     }
     let version = if_match(&req);
     let id = id.into_inner();
@@ -301,11 +302,11 @@ pub async fn update(
     ),
     responses(
         (status = 200, description = "Validated; the report exists", body = DossierView),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_validated`, `dossier_withdrawn`; `quorum_not_met`: the board present lacks the RCP's quorum (`missing` says what)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`: changed since read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`proposal_missing`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such dossier, or not visible to the caller"),
+        (status = 409, description = "`already_validated`, `dossier_withdrawn`; `quorum_not_met`: the board present lacks the RCP's quorum (`missing` says what)"),
+        (status = 412, description = "`precondition_failed`: changed since read"),
+        (status = 422, description = "`proposal_missing`"),
     )
 )]
 #[post("/dossiers/{id}/validate")]
@@ -347,7 +348,7 @@ impl From<Report> for ReportView {
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "The report", body = ReportView),
-        (status = 404, description = "No such dossier, not visible, or not validated yet", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, not visible, or not validated yet"),
     )
 )]
 #[get("/dossiers/{id}/report")]
@@ -429,10 +430,10 @@ impl From<Transmission> for TransmissionView {
     request_body = SendReport,
     responses(
         (status = 201, description = "Recorded as sent", body = TransmissionView),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier (or not visible), or an unknown recipient", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_validated`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: 1 to 50 recipients, a known channel", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`"),
+        (status = 404, description = "No such dossier (or not visible), or an unknown recipient"),
+        (status = 409, description = "`not_validated`"),
+        (status = 422, description = "`validation_failed`: 1 to 50 recipients, a known channel"),
     )
 )]
 #[post("/dossiers/{id}/report/transmissions")]
@@ -456,7 +457,7 @@ pub async fn send_report(
     params(("id" = String, Path, description = "Dossier id"), Paging),
     responses(
         (status = 200, description = "A page of transmissions", body = List<TransmissionView>),
-        (status = 404, description = "No such dossier, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not visible to the caller"),
     )
 )]
 #[get("/dossiers/{id}/report/transmissions")]
@@ -499,8 +500,8 @@ pub struct TabQuery {
     params(TabQuery, Paging),
     responses(
         (status = 200, description = "A page of dossiers, newest first", body = List<DossierSummaryView>),
-        (status = 403, description = "`tab_not_allowed`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_query`: unknown tab", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`tab_not_allowed`"),
+        (status = 422, description = "`invalid_query`: unknown tab"),
     )
 )]
 #[get("/me/dossiers")]

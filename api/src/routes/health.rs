@@ -27,7 +27,7 @@ pub async fn healthz() -> HttpResponse {
     operation_id = "getReadiness",
     responses(
         (status = 200, description = "The database answers", body = Health),
-        (status = 503, description = "The database does not answer", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer"),
     )
 )]
 #[get("/readyz")]

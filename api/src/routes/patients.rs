@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use concerto_domain::DomainError;
+use concerto_domain::ErrorCode;
 use concerto_domain::patient::{Ins, Sex, check_birth_date, check_birth_place_code};
 use concerto_domain::professional::check_name;
 use concerto_persistence::patients::{self, IdentityQuery, NewPatient, Patient, PatientIdentity, PatientPatch};
@@ -12,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::common::{List, Paging, created, etag, if_match, non_blank};
 use crate::caller::Caller;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::json::Json;
 use crate::state::AppState;
 use crate::views::SexName;
@@ -109,7 +110,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, patient: Patient) -> 
 
 /// Collects every invalid field of a request, so that all are reported at once.
 #[derive(Default)]
-struct Checks(Vec<(&'static str, FieldError)>);
+struct Checks(Vec<(ErrorCode, FieldError)>);
 
 impl Checks {
     /// The value when valid; otherwise notes why.
@@ -121,7 +122,7 @@ impl Checks {
                 None
             }
             Err(other) => {
-                self.0.push(("validation_failed", FieldError { field: "body".to_owned(), message: other.to_string() }));
+                self.0.push((ErrorCode::ValidationFailed, FieldError { field: "body".to_owned(), message: other.to_string() }));
                 None
             }
         }
@@ -132,7 +133,7 @@ impl Checks {
         let code = match self.0.as_slice() {
             [] => return Ok(()),
             [(code, _)] => *code,
-            _ => "validation_failed",
+            _ => ErrorCode::ValidationFailed,
         };
         Err(ApiError::Unprocessable {
             code,
@@ -151,7 +152,7 @@ impl Checks {
 
     fn correspondents(&mut self, ids: Vec<String>) -> Vec<String> {
         if ids.len() > MAX_CORRESPONDENTS {
-            self.take::<()>(Err(DomainError::invalid("correspondent_ids", "validation_failed", "at most 50 correspondents")));
+            self.take::<()>(Err(DomainError::invalid("correspondent_ids", ErrorCode::ValidationFailed, "at most 50 correspondents")));
         }
         ids
     }
@@ -227,10 +228,10 @@ pub struct CreateOptions {
     request_body = CreatePatient,
     responses(
         (status = 201, description = "Created; `ETag` is its version", body = PatientView, headers(("ETag" = String, description = "The version, quoted"))),
-        (status = 403, description = "`forbidden`: neither a physician nor a secretary", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The treating physician or a correspondent does not exist", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`possible_duplicate`: patients with the same names and birth date exist (their identity in `candidates`; send `?confirm_new=true` to add anyway); `ins_taken`: a patient holds this INS", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: `invalid_ins`, `invalid_sex`, `birth_date_in_future`, `invalid_birth_place_code`, `invalid_name`, `not_a_physician`, `validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: neither a physician nor a secretary"),
+        (status = 404, description = "The treating physician or a correspondent does not exist"),
+        (status = 409, description = "`possible_duplicate`: patients with the same names and birth date exist (their identity in `candidates`; send `?confirm_new=true` to add anyway); `ins_taken`: a patient holds this INS"),
+        (status = 422, description = "Invalid fields: `invalid_ins`, `invalid_sex`, `birth_date_in_future`, `invalid_birth_place_code`, `invalid_name`, `not_a_physician`, `validation_failed`"),
     )
 )]
 #[post("/patients")]
@@ -266,8 +267,8 @@ pub struct SearchQuery {
     params(SearchQuery, Paging),
     responses(
         (status = 200, description = "A page of identities, by family name", body = List<PatientIdentityView>),
-        (status = 403, description = "`forbidden`: neither a physician nor a secretary", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`search_too_broad`: give 2 letters of the family name and the birth date, or an INS; `invalid_ins`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: neither a physician nor a secretary"),
+        (status = 422, description = "`search_too_broad`: give 2 letters of the family name and the birth date, or an INS; `invalid_ins`"),
     )
 )]
 #[get("/patients")]
@@ -293,7 +294,7 @@ pub async fn search(
     params(("id" = String, Path, description = "Patient id")),
     responses(
         (status = 200, description = "The record; `ETag` is its version", body = PatientView, headers(("ETag" = String, description = "The version, quoted"))),
-        (status = 404, description = "No such patient, or one the caller may not read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient, or one the caller may not read"),
     )
 )]
 #[get("/patients/{id}")]
@@ -363,7 +364,7 @@ impl PatchPatient {
             && self.treating_physician_id.is_none()
             && self.correspondent_ids.is_none();
         if nothing {
-            return Err(ApiError::invalid_field("validation_failed", "body", "nothing to change"));
+            return Err(ApiError::invalid_field(ErrorCode::ValidationFailed, "body", "nothing to change"));
         }
         let mut checks = Checks::default();
         let patch = PatientPatch {
@@ -392,11 +393,11 @@ impl PatchPatient {
     request_body = PatchPatient,
     responses(
         (status = 200, description = "Changed; `ETag` is the new version", body = PatientView, headers(("ETag" = String, description = "The version, quoted"))),
-        (status = 404, description = "No such patient, one the caller may not read, or an unknown physician", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`ins_taken`: another patient holds this INS", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`: the record changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: `invalid_ins`, `invalid_sex`, `birth_date_in_future`, `not_a_physician`, …", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`precondition_required`: no `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient, one the caller may not read, or an unknown physician"),
+        (status = 409, description = "`ins_taken`: another patient holds this INS"),
+        (status = 412, description = "`precondition_failed`: the record changed since it was read"),
+        (status = 422, description = "Invalid fields: `invalid_ins`, `invalid_sex`, `birth_date_in_future`, `not_a_physician`, …"),
+        (status = 428, description = "`precondition_required`: no `If-Match`"),
     )
 )]
 #[patch("/patients/{id}")]

@@ -1,6 +1,7 @@
 //! The professional directory ("annuaire professionnel"), profiles and "gérer les secrétaires".
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use concerto_domain::ErrorCode;
 use concerto_domain::professional::{Category, Professional, Rpps, check_name};
 use concerto_domain::profile::{Profile, ProfileKind};
 use concerto_persistence::affiliations;
@@ -13,7 +14,7 @@ use validator::Validate;
 use super::common::{self, List, Paging, non_blank};
 use super::delegations::{DelegationDates, DelegationPeriod};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -197,7 +198,11 @@ impl CreateProfessional {
             }
         };
         if !errors.is_empty() {
-            let code = if errors.iter().any(|e| e.field == "rpps") && errors.len() == 1 { "invalid_rpps" } else { "validation_failed" };
+            let code = if errors.iter().any(|e| e.field == "rpps") && errors.len() == 1 {
+                ErrorCode::InvalidRpps
+            } else {
+                ErrorCode::ValidationFailed
+            };
             return Err(ApiError::Unprocessable { code, detail: "the request has invalid fields".to_owned(), errors });
         }
         Ok(NewProfessional {
@@ -217,8 +222,8 @@ impl CreateProfessional {
     request_body = CreateProfessional,
     responses(
         (status = 201, description = "Created", body = ProfessionalView),
-        (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`rpps_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 409, description = "`rpps_taken`"),
     )
 )]
 #[post("/professionals")]
@@ -284,7 +289,7 @@ pub async fn search(
     params(("id" = String, Path, description = "Professional id")),
     responses(
         (status = 200, description = "The professional", body = ProfessionalView),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such professional"),
     )
 )]
 #[get("/professionals/{id}")]
@@ -316,9 +321,9 @@ pub struct SetCategory {
     request_body = SetCategory,
     responses(
         (status = 200, description = "The professional with the new category", body = ProfessionalView),
-        (status = 403, description = "Not a coordinator of one of the professional's centers", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`has_affiliations`: affiliations would no longer fit", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of one of the professional's centers"),
+        (status = 404, description = "No such professional"),
+        (status = 409, description = "`has_affiliations`: affiliations would no longer fit"),
     )
 )]
 #[put("/professionals/{id}/category")]
@@ -349,8 +354,8 @@ pub async fn set_category(
     ),
     responses(
         (status = 204, description = "The profile is held"),
-        (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional, center or kind", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 404, description = "No such professional, center or kind"),
     )
 )]
 #[put("/professionals/{id}/profiles/{cancer_center_id}/{kind}")]
@@ -375,8 +380,8 @@ pub async fn grant_profile(
     ),
     responses(
         (status = 204, description = "The profile is not held"),
-        (status = 403, description = "Not the platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional, center or kind", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 404, description = "No such professional, center or kind"),
     )
 )]
 #[delete("/professionals/{id}/profiles/{cancer_center_id}/{kind}")]
@@ -433,8 +438,8 @@ pub struct SecretariesView {
     params(("id" = String, Path, description = "Physician id")),
     responses(
         (status = 200, description = "His secretaries and groups", body = SecretariesView),
-        (status = 403, description = "Not allowed to see them", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to see them"),
+        (status = 404, description = "No such professional"),
     )
 )]
 #[get("/professionals/{id}/secretaries")]
@@ -476,9 +481,9 @@ pub async fn secretaries(state: web::Data<AppState>, caller: Caller, id: web::Pa
     request_body(content = Option<DelegationPeriod>, description = "Optional dates: days (`YYYY-MM-DD`, in the platform's time zone) or RFC 3339 instants", content_type = "application/json"),
     responses(
         (status = 204, description = "The secretary holds the physician's rights (between the dates given)"),
-        (status = 403, description = "`center_coordinator_required`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_a_physician`, `not_a_secretary`, `invalid_period`, `valid_until_required`, `validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`center_coordinator_required`"),
+        (status = 404, description = "No such professional"),
+        (status = 422, description = "`not_a_physician`, `not_a_secretary`, `invalid_period`, `valid_until_required`, `validation_failed`"),
     )
 )]
 #[put("/professionals/{id}/secretaries/{secretary_id}")]
@@ -502,8 +507,8 @@ pub async fn add_secretary(
     params(("id" = String, Path, description = "Physician id"), ("secretary_id" = String, Path, description = "Secretary id")),
     responses(
         (status = 204, description = "The secretary no longer holds the physician's rights directly"),
-        (status = 403, description = "Not a coordinator of a center where both hold a profile", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of a center where both hold a profile"),
+        (status = 404, description = "No such professional"),
     )
 )]
 #[delete("/professionals/{id}/secretaries/{secretary_id}")]
@@ -526,9 +531,9 @@ pub async fn remove_secretary(
     request_body(content = Option<DelegationPeriod>, description = "Optional dates: days (`YYYY-MM-DD`, in the platform's time zone) or RFC 3339 instants", content_type = "application/json"),
     responses(
         (status = 204, description = "The group's members hold the physician's rights"),
-        (status = 403, description = "Not a coordinator of the group's center where the physician holds a profile", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional or group", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_a_physician`, `invalid_period`, `validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of the group's center where the physician holds a profile"),
+        (status = 404, description = "No such professional or group"),
+        (status = 422, description = "`not_a_physician`, `invalid_period`, `validation_failed`"),
     )
 )]
 #[put("/professionals/{id}/secretary-groups/{group_id}")]
@@ -552,8 +557,8 @@ pub async fn add_group(
     params(("id" = String, Path, description = "Physician id"), ("group_id" = String, Path, description = "Secretary group id")),
     responses(
         (status = 204, description = "The group no longer holds the physician's rights"),
-        (status = 403, description = "Not a coordinator of the group's center where the physician holds a profile", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such professional or group", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of the group's center where the physician holds a profile"),
+        (status = 404, description = "No such professional or group"),
     )
 )]
 #[delete("/professionals/{id}/secretary-groups/{group_id}")]

@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::common::{List, Paging, created, non_blank};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -119,8 +119,8 @@ pub struct CreateRcp {
     request_body = CreateRcp,
     responses(
         (status = 201, description = "Created", body = RcpView),
-        (status = 403, description = "Not a coordinator of that center", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such center", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of that center"),
+        (status = 404, description = "No such center"),
     )
 )]
 #[post("/rcps")]
@@ -160,7 +160,7 @@ pub async fn list(
     params(("id" = String, Path, description = "RCP id")),
     responses(
         (status = 200, description = "The RCP", body = RcpDetailView),
-        (status = 404, description = "No such RCP", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such RCP"),
     )
 )]
 #[get("/rcps/{id}")]
@@ -199,9 +199,9 @@ pub struct SetMember {
     request_body = SetMember,
     responses(
         (status = 204, description = "He is a member with this role"),
-        (status = 403, description = "Neither a coordinator of the center nor a manager", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such RCP or professional", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_a_physician`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a coordinator of the center nor a manager"),
+        (status = 404, description = "No such RCP or professional"),
+        (status = 422, description = "`not_a_physician`"),
     )
 )]
 #[put("/rcps/{id}/members/{professional_id}")]
@@ -223,8 +223,8 @@ pub async fn set_member(
     params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Physician id")),
     responses(
         (status = 204, description = "He is not a member"),
-        (status = 403, description = "Neither a coordinator of the center nor a manager", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such RCP or professional", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a coordinator of the center nor a manager"),
+        (status = 404, description = "No such RCP or professional"),
     )
 )]
 #[delete("/rcps/{id}/members/{professional_id}")]
@@ -245,8 +245,8 @@ pub async fn remove_member(
     params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Professional id")),
     responses(
         (status = 204, description = "He manages the RCP"),
-        (status = 403, description = "Neither a coordinator of the center nor a manager", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such RCP or professional", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a coordinator of the center nor a manager"),
+        (status = 404, description = "No such RCP or professional"),
     )
 )]
 #[put("/rcps/{id}/managers/{professional_id}")]
@@ -263,8 +263,8 @@ pub async fn add_manager(state: web::Data<AppState>, caller: Caller, path: web::
     params(("id" = String, Path, description = "RCP id"), ("professional_id" = String, Path, description = "Professional id")),
     responses(
         (status = 204, description = "He does not manage the RCP"),
-        (status = 403, description = "Neither a coordinator of the center nor a manager", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such RCP or professional", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a coordinator of the center nor a manager"),
+        (status = 404, description = "No such RCP or professional"),
     )
 )]
 #[delete("/rcps/{id}/managers/{professional_id}")]

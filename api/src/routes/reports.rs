@@ -2,12 +2,13 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use concerto_domain::ErrorCode;
 use concerto_persistence::reports::{self, PhysicianSecretaryRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// One physician and one secretary holding his rights.
@@ -70,8 +71,8 @@ pub struct ReportQuery {
             (PhysicianSecretariesReport = "application/json"),
             (String = "text/csv", example = "physician_id,physician_name,rpps,secretary_id,secretary_name,via_group_id,via_group_name\n")
         )),
-        (status = 403, description = "Neither a coordinator of that center nor a manager of one of its RCPs", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such center", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a coordinator of that center nor a manager of one of its RCPs"),
+        (status = 404, description = "No such center"),
     )
 )]
 #[get("/reports/physician-secretaries")]
@@ -247,9 +248,9 @@ pub struct ActivityReport {
             (ActivityReport = "application/json"),
             (String = "text/csv", example = "key,label,sessions_held,dossiers_registered,dossiers_discussed,dossiers_validated,dossiers_withdrawn,reports_sent,validation_delay_median_hours,validation_delay_p90_hours,sending_delay_median_hours,sending_delay_p90_hours,quorum_rate,suppressed\n")
         )),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such center or RCP", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_period`; `invalid_query` (also when a coordinator of several centers names none: the error names `cancer_center_id`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`"),
+        (status = 404, description = "No such center or RCP"),
+        (status = 422, description = "`invalid_period`; `invalid_query` (also when a coordinator of several centers names none: the error names `cancer_center_id`)"),
     )
 )]
 #[get("/reports/activity")]
@@ -264,7 +265,7 @@ pub async fn activity(
     let to = q.to.unwrap_or_else(|| chrono::Utc::now().date_naive() + chrono::Days::new(1));
     let from = q.from.unwrap_or_else(|| to - chrono::Days::new(366));
     if from >= to {
-        return Err(ApiError::invalid_field("invalid_period", "from", "from must come before to"));
+        return Err(ApiError::invalid_field(ErrorCode::InvalidPeriod, "from", "from must come before to"));
     }
     let by = match q.by.unwrap_or(ActivityBy::Rcp) {
         ActivityBy::Rcp => Breakdown::Rcp,

@@ -11,7 +11,7 @@ use super::common::{List, Paging, non_blank};
 use super::dossiers::{DossierStatusName, DossierSummaryView};
 use super::reports::{cell, wants_csv};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The criteria of the dossier search; at least one.
@@ -67,7 +67,7 @@ impl From<FoundDossier> for FoundDossierView {
             (List<FoundDossierView> = "application/json"),
             (String = "text/csv", example = "id,rcp_id,rcp_name,session_starts_at,patient_id,patient_family_name,patient_given_name,patient_birth_date,requester_id,status\n")
         )),
-        (status = 422, description = "`search_too_broad`: no criterion, or a name prefix under two letters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`search_too_broad`: no criterion, or a name prefix under two letters"),
     )
 )]
 #[get("/dossiers")]

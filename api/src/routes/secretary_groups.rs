@@ -8,7 +8,7 @@ use validator::Validate;
 
 use super::common::{List, Paging, created, non_blank};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -69,9 +69,9 @@ pub struct CreateGroup {
     request_body = CreateGroup,
     responses(
         (status = 201, description = "Created", body = SecretaryGroupView),
-        (status = 403, description = "Not a coordinator of that center", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such center", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of that center"),
+        (status = 404, description = "No such center"),
+        (status = 409, description = "`name_taken`"),
     )
 )]
 #[post("/secretary-groups")]
@@ -115,7 +115,7 @@ pub async fn search(
     params(("id" = String, Path, description = "Secretary group id")),
     responses(
         (status = 200, description = "The group", body = SecretaryGroupDetail),
-        (status = 404, description = "No such group", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group"),
     )
 )]
 #[get("/secretary-groups/{id}")]
@@ -138,9 +138,9 @@ pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<St
     params(("id" = String, Path, description = "Secretary group id"), ("professional_id" = String, Path, description = "Secretary id")),
     responses(
         (status = 204, description = "She is a member"),
-        (status = 403, description = "Not a coordinator of the group's center where she holds a profile", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such group or professional", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_a_secretary`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of the group's center where she holds a profile"),
+        (status = 404, description = "No such group or professional"),
+        (status = 422, description = "`not_a_secretary`"),
     )
 )]
 #[put("/secretary-groups/{id}/members/{professional_id}")]
@@ -157,8 +157,8 @@ pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::P
     params(("id" = String, Path, description = "Secretary group id"), ("professional_id" = String, Path, description = "Secretary id")),
     responses(
         (status = 204, description = "She is not a member"),
-        (status = 403, description = "Not a coordinator of the group's center where she holds a profile", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such group or professional", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of the group's center where she holds a profile"),
+        (status = 404, description = "No such group or professional"),
     )
 )]
 #[delete("/secretary-groups/{id}/members/{professional_id}")]

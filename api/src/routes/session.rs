@@ -1,6 +1,7 @@
 //! Login and `/me`: who am I and what may I open.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use concerto_domain::ErrorCode;
 use concerto_persistence::accounts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -48,9 +49,8 @@ pub struct TokenResponse {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 401, description = "`invalid_credentials`: unknown user, wrong password or disabled account (the same answer for all three)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: this account or this address used its attempts of the window; `Retry-After` says when to try again",
-            headers(("Retry-After" = i64, description = "Seconds to wait")), body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: unknown user, wrong password or disabled account (the same answer for all three)"),
+        (status = 429, description = "`too_many_attempts`: this account or this address used its attempts of the window; `Retry-After` says when to try again"),
     )
 )]
 #[post("/auth/login")]
@@ -71,7 +71,10 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Logi
     .await?;
     let Some(account) = account else {
         throttle::refused_attempt(&state, None, "auth.login", &username).await?;
-        return Err(ApiError::Unauthorized { code: "invalid_credentials", detail: "unknown username or wrong password".to_owned() });
+        return Err(ApiError::Unauthorized {
+            code: ErrorCode::InvalidCredentials,
+            detail: "unknown username or wrong password".to_owned(),
+        });
     };
     throttle::succeeded(&state, None, attempt).await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
@@ -104,11 +107,11 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; every earlier token of the account is revoked"),
-        (status = 403, description = "`wrong_password`: the current password is not the right one", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`password_changed`: the password changed meanwhile", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: the new password is shorter than 12 characters", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`wrong_password`: the current password is not the right one"),
+        (status = 409, description = "`password_changed`: the password changed meanwhile"),
+        (status = 422, description = "`validation_failed`: the new password is shorter than 12 characters"),
         (status = 429, description = "`too_many_attempts`: too many wrong passwords for this account or from this address",
-            headers(("Retry-After" = i64, description = "Seconds to wait")), body = crate::error::Problem, content_type = "application/problem+json"),
+            headers(("Retry-After" = i64, description = "Seconds to wait"))),
     )
 )]
 #[post("/me/password")]
@@ -128,7 +131,7 @@ pub async fn change_password(
     let new_hash = web::block(move || verify_password(&current_password, &phc).then(|| hash_password(&new_password))).await?;
     let Some(new_hash) = new_hash.transpose()? else {
         throttle::refused_attempt(&state, Some(&caller.connection), "auth.password_change", &creds.username).await?;
-        return Err(ApiError::Forbidden("wrong_password"));
+        return Err(ApiError::Forbidden(ErrorCode::WrongPassword));
     };
     let (account_id, generation) = (creds.account_id.clone(), creds.token_generation);
     state.db_as(&caller, move |c, _| accounts::change_password(c, &account_id, generation, &new_hash)).await?;

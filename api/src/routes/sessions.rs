@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use concerto_domain::ErrorCode;
 use concerto_domain::rcp::SessionAction;
 use concerto_persistence::sessions::{self, NewSession, Session};
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::common::{List, Paging, created, non_blank};
 use super::dossiers::{DossierSummaryView, DossierView};
 use crate::caller::Caller;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -77,8 +78,8 @@ pub struct CreateSession {
     request_body = CreateSession,
     responses(
         (status = 201, description = "Scheduled", body = SessionView),
-        (status = 403, description = "Not allowed to schedule", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such RCP", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to schedule"),
+        (status = 404, description = "No such RCP"),
     )
 )]
 #[post("/rcps/{id}/sessions")]
@@ -90,7 +91,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let (rcp, body) = (id.into_inner(), body.into_inner());
     if body.location.as_ref().is_some_and(|l| l.chars().count() > 500) {
-        return Err(ApiError::invalid_field("validation_failed", "location", "at most 500 characters"));
+        return Err(ApiError::invalid_field(ErrorCode::ValidationFailed, "location", "at most 500 characters"));
     }
     let new = NewSession {
         starts_at: body.starts_at.naive_utc(),
@@ -108,7 +109,7 @@ pub async fn create(
     params(("id" = String, Path, description = "RCP id"), Paging),
     responses(
         (status = 200, description = "A page of sessions", body = List<SessionView>),
-        (status = 404, description = "No such RCP", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such RCP"),
     )
 )]
 #[get("/rcps/{id}/sessions")]
@@ -135,9 +136,9 @@ async fn transition(state: web::Data<AppState>, caller: Caller, id: String, acti
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "In progress", body = SessionView),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: not planned", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such session"),
+        (status = 409, description = "`invalid_transition`: not planned"),
     )
 )]
 #[post("/sessions/{id}/start")]
@@ -152,9 +153,9 @@ pub async fn start(state: web::Data<AppState>, caller: Caller, id: web::Path<Str
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "Closed", body = SessionView),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: not in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such session"),
+        (status = 409, description = "`invalid_transition`: not in progress"),
     )
 )]
 #[post("/sessions/{id}/close")]
@@ -200,7 +201,7 @@ fn parse_bound(field: &'static str, value: &str) -> Result<NaiveDateTime, ApiErr
     }
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .map(|d| d.and_time(chrono::NaiveTime::MIN))
-        .map_err(|_| ApiError::invalid_field("invalid_query", field, "expected YYYY-MM-DD or an RFC 3339 time"))
+        .map_err(|_| ApiError::invalid_field(ErrorCode::InvalidQuery, field, "expected YYYY-MM-DD or an RFC 3339 time"))
 }
 
 /// The caller's agenda: the sessions she may see (physician: RCPs where he is a member;
@@ -229,7 +230,7 @@ pub async fn agenda(
         None => from + chrono::Duration::days(90),
     };
     if to <= from || to - from > chrono::Duration::days(366) {
-        return Err(ApiError::invalid_field("invalid_period", "to", "`to` must come after `from`, at most 366 days later"));
+        return Err(ApiError::invalid_field(ErrorCode::InvalidPeriod, "to", "`to` must come after `from`, at most 366 days later"));
     }
     let found = state.db_as(&caller, move |c, p| concerto_persistence::agenda::agenda(c, p, from, to, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, |e| AgendaItem {
@@ -270,8 +271,8 @@ pub struct SessionRun {
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "The run", body = SessionRun),
-        (status = 403, description = "`not_animateur`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_animateur`"),
+        (status = 404, description = "No such session"),
     )
 )]
 #[get("/sessions/{id}/run")]
