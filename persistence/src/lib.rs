@@ -25,6 +25,7 @@ pub mod page;
 pub mod patients;
 pub mod professionals;
 pub mod rcps;
+pub mod read_trail;
 pub mod region;
 pub mod reports;
 pub mod reports_to_send;
