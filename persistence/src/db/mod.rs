@@ -9,8 +9,10 @@ pub(crate) mod pool;
 pub(crate) mod statements;
 pub(crate) mod transaction;
 
+#[cfg(feature = "test-support")]
 pub(crate) mod admin;
 
+#[cfg(feature = "test-support")]
 pub use admin::{create_postgres_database, drop_postgres_database, set_postgres_database_open};
 pub use checkpoint::checkpoint_wal;
 pub use connection::{Backend, DbConnection, Store, is_empty, is_sqlite, ping};
