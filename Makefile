@@ -33,6 +33,8 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
+# The suite on SQLite includes the schema check: persistence/src/schema.rs against the tables
+# the migrations build (`db::migrations::schema_check`, a fraction of a second, nothing to install).
 test-sqlite:
 	env -u TEST_POSTGRES_URL $(CARGO) $(TEST_RUNNER) --workspace
 
