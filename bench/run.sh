@@ -32,7 +32,8 @@ BIN=${BENCH_BIN:-target/release/concerto}
 mkdir -p "$CACHE"
 
 command -v wrk >/dev/null || { echo "== installing wrk"; apt-get install -y wrk >/dev/null; }
-if [ -z "${BENCH_BIN:-}" ]; then cargo build --release --bin concerto; fi
+# The generator (`concerto generate`) is in the builds with the `region` feature only.
+if [ -z "${BENCH_BIN:-}" ]; then cargo build --release --bin concerto --features region; fi
 
 base="http://127.0.0.1:$PORT/api/v1"
 json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }

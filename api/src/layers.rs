@@ -1,7 +1,7 @@
 //! The order of the modules of `api`, `persistence` and `domain`, lowest first, checked against
-//! what each module's source names (`crate::…`, and `super::…` between routes): a module may use
-//! only modules below it, so no two modules import each other and a newcomer reads them
-//! bottom-up. A new module fails this test until it takes its place.
+//! what each module's source names (`crate::…`, and `super::…` within a folder module: `routes`,
+//! `db`): a module may use only modules below it, so no two modules import each other and a
+//! newcomer reads them bottom-up. A new module fails this test until it takes its place.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -38,6 +38,16 @@ const PERSISTENCE: &[&str] = &[
     "identity",
     "error",
     "page",
+    // The store: a connection, its statements, the read trail (the audit's events of reads on
+    // SQLite, which the pool opens), migrations, the pool, checkpoints, transactions.
+    "db::connection",
+    "db::statements",
+    "read_trail",
+    "db::migrations",
+    "db::pool",
+    "db::checkpoint",
+    "db::transaction",
+    "db::admin",
     "db",
     "scope",
     "delegation_events",
@@ -85,7 +95,6 @@ const API: &[&str] = &[
     "state",
     "throttle",
     "demo",
-    "openapi",
     "routes::common",
     "routes::health",
     "routes::fallback",
@@ -105,6 +114,7 @@ const API: &[&str] = &[
     "routes::search",
     "routes::sessions",
     "routes",
+    "openapi",
 ];
 
 /// What the crate root re-exports, by the module it comes from.
@@ -120,15 +130,20 @@ const ROOT_ITEMS: &[(&str, &str)] = &[
     ("ErrorCode", "error_code"),
 ];
 
-/// The modules a source names through `crate::` (and, in a route, `super::`), outside its tests.
-fn named_modules(source: &str, in_routes: bool) -> BTreeSet<String> {
+/// The modules a source names through `crate::` (and, in a folder module's file, `super::`),
+/// outside its tests. `folder` is the folder module the source belongs to (`routes`, `db`); a
+/// path into a folder module names its submodule when `order` lists it, the folder otherwise.
+fn named_modules(source: &str, folder: Option<&str>, order: &[&str]) -> BTreeSet<String> {
     let source = source.split("#[cfg(test)]").next().unwrap_or_default();
     let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
     let mut names = BTreeSet::new();
-    let prefixes: &[&str] = if in_routes { &["crate::", "super::"] } else { &["crate::"] };
+    let prefixes: &[&str] = if folder.is_some() { &["crate::", "super::"] } else { &["crate::"] };
     for (at, prefix) in prefixes.iter().flat_map(|p| source.match_indices(p)) {
         let rest = &source[at + prefix.len()..];
-        let rest = if prefix == "super::" { format!("routes::{rest}") } else { rest.to_owned() };
+        let rest = match folder {
+            Some(folder) if prefix == "super::" => format!("{folder}::{rest}"),
+            _ => rest.to_owned(),
+        };
         let rest = rest.as_str();
         if let Some(group) = rest.strip_prefix('{') {
             // `use crate::{a, b::{c, d}, e as f}`: the first identifier of each top-level item.
@@ -146,17 +161,18 @@ fn named_modules(source: &str, in_routes: bool) -> BTreeSet<String> {
                     _ => {}
                 }
             }
-        } else if let Some(route) = rest.strip_prefix("routes::") {
-            let route = ident(route);
-            names.insert(if route.is_empty() { "routes".to_owned() } else { format!("routes::{route}") });
         } else {
-            names.insert(ident(rest));
+            let first = ident(rest);
+            let inner = rest.get(first.len()..).and_then(|r| r.strip_prefix("::")).map(ident).unwrap_or_default();
+            let submodule = format!("{first}::{inner}");
+            names.insert(if order.contains(&submodule.as_str()) { submodule } else { first });
         }
     }
     names.into_iter().map(|n| ROOT_ITEMS.iter().find(|(item, _)| *item == n).map_or(n, |(_, module)| (*module).to_owned())).collect()
 }
 
-/// Every module of `dir` against `order`: the problems found.
+/// Every module of `dir` against `order`: the problems found. A folder with a `mod.rs` is a
+/// module (`routes`, `db`) whose files are its submodules (`routes::board`, `db::pool`).
 fn check(dir: &Path, order: &[&str]) -> Vec<String> {
     let rank = |m: &str| order.iter().position(|o| *o == m);
     let mut problems = Vec::new();
@@ -165,23 +181,31 @@ fn check(dir: &Path, order: &[&str]) -> Vec<String> {
         files.sort();
         files
     };
-    let files = list(dir).into_iter().map(|p| (p, false)).chain(list(&dir.join("routes")).into_iter().map(|p| (p, true)));
-    for (path, in_routes) in files {
+    let folders: Vec<String> = list(dir)
+        .into_iter()
+        .filter(|p| p.join("mod.rs").is_file())
+        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+        .collect();
+    let files = list(dir)
+        .into_iter()
+        .map(|p| (p, None))
+        .chain(folders.iter().flat_map(|f| list(&dir.join(f)).into_iter().map(move |p| (p, Some(f.as_str())))));
+    for (path, folder) in files {
         let Some(stem) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
-        if path.extension().is_none_or(|e| e != "rs") || (!in_routes && ["lib", "main", "layers"].contains(&stem.as_str())) {
+        if path.extension().is_none_or(|e| e != "rs") || (folder.is_none() && ["lib", "main", "layers"].contains(&stem.as_str())) {
             continue;
         }
-        let module = match (in_routes, stem.as_str()) {
-            (true, "mod") => "routes".to_owned(),
-            (true, _) => format!("routes::{stem}"),
-            (false, _) => stem,
+        let module = match (folder, stem.as_str()) {
+            (Some(folder), "mod") => folder.to_owned(),
+            (Some(folder), _) => format!("{folder}::{stem}"),
+            (None, _) => stem,
         };
         let Some(own) = rank(&module) else {
             problems.push(format!("{module}: not in the declared order"));
             continue;
         };
         let source = std::fs::read_to_string(&path).unwrap_or_default();
-        for used in named_modules(&source, in_routes) {
+        for used in named_modules(&source, folder, order) {
             match rank(&used) {
                 Some(r) if r >= own && used != module => problems.push(format!("{module} uses {used}, which is not below it")),
                 _ => {}
@@ -203,9 +227,12 @@ fn each_module_uses_only_modules_below_it() {
 #[test]
 fn the_reader_finds_grouped_renamed_and_re_exported_names() {
     let source = "use crate::{db, Error, audit::{self, Trail}, professionals as directory};\nfn f() { crate::dossiers::find(); }\n#[cfg(test)]\nuse crate::region;";
-    let found: Vec<String> = named_modules(source, false).into_iter().collect();
+    let found: Vec<String> = named_modules(source, None, PERSISTENCE).into_iter().collect();
     assert_eq!(found, ["audit", "db", "dossiers", "error", "professionals"]);
     let route = "use super::common::{List, Paging};\nuse crate::routes::dossiers::View;\nuse crate::state::AppState;";
-    let found: Vec<String> = named_modules(route, true).into_iter().collect();
+    let found: Vec<String> = named_modules(route, Some("routes"), API).into_iter().collect();
     assert_eq!(found, ["routes::common", "routes::dossiers", "state"]);
+    let store = "use super::pool::writer_turn_of;\nuse crate::db::connection::SQLITE_PRAGMAS;\nfn f() { crate::db::write(); }";
+    let found: Vec<String> = named_modules(store, Some("db"), PERSISTENCE).into_iter().collect();
+    assert_eq!(found, ["db", "db::connection", "db::pool"]);
 }

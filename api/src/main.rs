@@ -9,7 +9,7 @@ use concerto_api::auth::{TokenKeys, hash_password};
 use concerto_api::config::Settings;
 use concerto_api::state::AppState;
 use concerto_api::{ServeOptions, demo, openapi};
-use concerto_persistence::{accounts, check, db, region};
+use concerto_persistence::{accounts, check, db};
 
 #[derive(Parser)]
 #[command(name = "concerto", version, about = "Concerto: backend of a regional cancer tumor-board platform")]
@@ -36,7 +36,8 @@ enum Command {
     /// keys) from the source tables and print each difference; exit 1 on any.
     Check,
     /// Fill an empty database with a generated region (benchmarks): 15 centers, 150 RCPs,
-    /// 2,000 physicians, 400 secretaries, weekly sessions, about `dossiers` dossiers.
+    /// 2,000 physicians, 400 secretaries, weekly sessions, about `dossiers` dossiers (a build
+    /// with the `region` feature).
     Generate {
         /// How many dossiers.
         #[arg(long, default_value_t = 10_000)]
@@ -98,6 +99,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
     if let Command::Check = command {
         return check();
     }
+    #[cfg(not(feature = "region"))]
+    if let Command::Generate { .. } = command {
+        return Err(
+            "this build has no region generator: build with `cargo build --release --features region` (as `make bench` does)".to_owned()
+        );
+    }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let pool = db::connect_with_timeout(&settings.store, settings.db_pool_size, settings.db_timeout).map_err(|e| e.to_string())?;
     match command {
@@ -116,7 +123,11 @@ fn run(command: Command) -> Result<ExitCode, String> {
             print!("{world}");
             Ok(())
         }
+        #[cfg(feature = "region")]
         Command::Generate { dossiers, seed, accounts_out } => generate(&pool, dossiers, seed, accounts_out),
+        // Answered above, before connecting.
+        #[cfg(not(feature = "region"))]
+        Command::Generate { .. } => Ok(()),
         Command::Openapi | Command::Check => Ok(()),
     }
     .map(|()| ExitCode::SUCCESS)
@@ -144,8 +155,10 @@ fn check() -> Result<ExitCode, String> {
 }
 
 /// The password of every generated account.
+#[cfg(feature = "region")]
 const GENERATED_PASSWORD: &str = "concerto-bench-2026";
 
+#[cfg(feature = "region")]
 fn generate(pool: &concerto_persistence::Pool, dossiers: usize, seed: u64, accounts_out: Option<std::path::PathBuf>) -> Result<(), String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     if !db::is_empty(&mut conn).map_err(|e| e.to_string())? {
@@ -162,7 +175,7 @@ fn generate(pool: &concerto_persistence::Pool, dossiers: usize, seed: u64, accou
             eprint!("\rgenerating: {done}/{total} dossiers ({percent}%)");
         }
     };
-    let marks = region::generate(&mut conn, dossiers, seed, &hash, &mut progress).map_err(|e| e.to_string())?;
+    let marks = concerto_persistence::region::generate(&mut conn, dossiers, seed, &hash, &mut progress).map_err(|e| e.to_string())?;
     let admin = accounts::create_platform_admin(&mut conn, "admin", &hash).map_err(|e| e.to_string())?;
     eprintln!("\rgenerated {} dossiers in {} sessions in {:.1} s", marks.dossiers, marks.sessions, started.elapsed().as_secs_f64());
     let known = serde_json::json!({

@@ -94,6 +94,7 @@ pub(crate) fn record(conn: &mut DbConnection, actor: &Principal, kind: Kind, act
 /// `actor`: what a bulk load (the benchmark's region) writes after inserting links set-based,
 /// so that its history replays to what exists (`concerto check`). The same statements as
 /// migration `2026-11-26-000007`, standard SQL on both stores.
+#[cfg(feature = "region")]
 pub(crate) fn record_links_without_history(conn: &mut DbConnection, actor: &str) -> Result<(), Error> {
     use diesel::sql_types::Text;
     const STATEMENTS: [&str; 4] = [

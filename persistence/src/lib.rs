@@ -25,6 +25,8 @@ pub mod page;
 pub mod patients;
 pub mod professionals;
 pub mod rcps;
+pub mod read_trail;
+#[cfg(feature = "region")]
 pub mod region;
 pub mod reports;
 pub mod reports_to_send;

@@ -1,5 +1,8 @@
 // Diesel table definitions, kept in step with `migrations/{postgres,sqlite}` by hand: both
-// stores have the same tables and columns. The HTTP tests run every query on both stores.
+// stores have the same tables and columns. The HTTP tests run every query on both stores, and
+// `db::migrations::schema_check` compares every table here with what the SQLite migrations
+// build (columns, order, types, nullability, primary key); `dossiers` leaves out on purpose the
+// two copies its triggers keep (see that test's `LEFT_OUT`).
 
 diesel::table! {
     cancer_centers (id) {
