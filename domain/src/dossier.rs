@@ -38,6 +38,15 @@ impl DossierStatus {
     }
 }
 
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for DossierStatus {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s)
+    }
+}
+
 /// How a validated report is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReportChannel {
@@ -68,6 +77,15 @@ impl ReportChannel {
             .into_iter()
             .find(|c| c.as_str() == s)
             .ok_or_else(|| DomainError::invalid("channel", "invalid_channel", "channel must be one of mssante, mail, print"))
+    }
+}
+
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for ReportChannel {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s)
     }
 }
 

@@ -86,10 +86,10 @@ pub fn record(conn: &mut DbConnection, p: &Principal, session_id: &str, present_
         let session = sessions::find(c, session_id)?;
         let roles = boards::roles(c, &session.rcp_id)?;
         delegation::may_run_session(p, &roles)?;
-        if session.status()? != SessionStatus::InProgress {
+        if session.status != SessionStatus::InProgress {
             return Err(DomainError::Conflict {
                 code: "session_not_in_progress",
-                message: format!("attendance is recorded during the session; this one is {}", session.status),
+                message: format!("attendance is recorded during the session; this one is {}", session.status.as_str()),
             }
             .into());
         }
