@@ -61,13 +61,20 @@ pub struct ActingForNamed {
 
 /// A row of P(S), as `accounts::load_caller` reads it with the rights: the physician's id and
 /// names, the group it comes through, the dates.
-pub(crate) type ActingForRow = (String, String, String, Option<String>, Option<NaiveDateTime>, Option<NaiveDateTime>);
+pub(crate) struct ActingForRow {
+    pub physician_id: String,
+    pub family: String,
+    pub given: String,
+    pub via_group_id: Option<String>,
+    pub valid_from: Option<NaiveDateTime>,
+    pub valid_until: Option<NaiveDateTime>,
+}
 
 /// P(S) from its rows, ordered by name.
 pub(crate) fn named(rows: Vec<ActingForRow>) -> Vec<ActingForNamed> {
     let mut all: Vec<ActingForNamed> = rows
         .into_iter()
-        .map(|(physician_id, family, given, via_group_id, valid_from, valid_until)| ActingForNamed {
+        .map(|ActingForRow { physician_id, family, given, via_group_id, valid_from, valid_until }| ActingForNamed {
             acting_for: ActingFor { physician_id, via_group_id },
             display_name: display_name(&family, &given),
             validity: Validity { valid_from, valid_until },

@@ -175,7 +175,7 @@ pub fn of_session(conn: &mut DbConnection, session: &Session) -> Result<Attendan
         ))
         .order((professionals::search_name, professionals::id))
         .load::<Row>(conn)?;
-    let rule = match rows.first().and_then(|r| r.0.clone()) {
+    let rule = match rows.first().and_then(|(rule, ..)| rule.clone()) {
         None => QuorumRule::default(),
         Some((min_physicians, min_specialties, required)) => {
             let required = required.split_whitespace().map(Specialty::parse).collect::<Result<Vec<_>, _>>()?;

@@ -13,7 +13,17 @@ use crate::delegation_events::{self, Action, Change, Kind};
 use crate::schema::{physician_secretary_groups, professionals, profiles, rcp_members, secretary_affiliations, secretary_group_members};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now};
 
-type Row = (String, String, String, Option<String>, Option<String>, String);
+/// A professional as stored, read as [`COLUMNS`].
+#[derive(Queryable)]
+pub(crate) struct Row {
+    id: String,
+    family_name: String,
+    given_name: String,
+    rpps: Option<String>,
+    email: Option<String>,
+    #[diesel(deserialize_as = String)]
+    category: Category,
+}
 
 /// The columns a [`Professional`] is read from.
 pub(crate) const COLUMNS: (
@@ -32,8 +42,10 @@ pub(crate) const COLUMNS: (
     professionals::category,
 );
 
-pub(crate) fn from_row((id, family_name, given_name, rpps, email, category): Row) -> Result<Professional, Error> {
-    Ok(Professional { id, family_name, given_name, rpps, email, category: Category::parse(&category)? })
+impl From<Row> for Professional {
+    fn from(Row { id, family_name, given_name, rpps, email, category }: Row) -> Self {
+        Professional { id, family_name, given_name, rpps, email, category }
+    }
 }
 
 /// A professional to create.
@@ -111,7 +123,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, new: &NewProfessional) -> 
 /// The professional with this id.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Professional, Error> {
     let row = professionals::table.find(id).select(COLUMNS).first::<Row>(conn).optional()?;
-    from_row(row.ok_or(Error::NotFound("professional"))?)
+    Ok(row.ok_or(Error::NotFound("professional"))?.into())
 }
 
 /// The profiles a professional holds, ordered by center then kind.
@@ -181,9 +193,7 @@ pub fn search(conn: &mut DbConnection, s: &Search, page: &PageRequest) -> Result
         );
     }
     let rows = query.order((professionals::search_name, professionals::id)).limit(page.fetch()).load::<(Row, String)>(conn)?;
-    let page = Page::from_rows(rows, page, |(r, key)| (key.clone(), r.0.clone()));
-    let items = page.items.into_iter().map(|(r, _)| from_row(r)).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor: page.next_cursor })
+    Ok(Page::from_rows(rows, page, |(r, key)| (key.clone(), r.id.clone())).map(|(r, _)| r.into()))
 }
 
 /// The smallest string greater than every string that starts with `key` (which is ASCII, as

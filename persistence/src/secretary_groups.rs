@@ -99,8 +99,8 @@ pub fn members(conn: &mut DbConnection, group_id: &str) -> Result<Vec<Profession
         .filter(secretary_group_members::group_id.eq(group_id))
         .select(directory::COLUMNS)
         .order((professionals::search_name, professionals::id))
-        .load(conn)?;
-    rows.into_iter().map(directory::from_row).collect()
+        .load::<directory::Row>(conn)?;
+    Ok(rows.into_iter().map(Professional::from).collect())
 }
 
 /// Checks the caller may change this group's membership for this professional.
