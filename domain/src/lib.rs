@@ -7,6 +7,7 @@ pub mod delegation;
 pub mod document;
 pub mod dossier;
 pub mod error;
+pub mod id;
 pub mod patient;
 pub mod principal;
 pub mod professional;

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use concerto_domain::DomainError;
+use concerto_domain::id::{CancerCenterId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Rpps};
 use concerto_domain::profile::ProfileKind;
@@ -184,7 +185,12 @@ pub fn fulfil(conn: &mut DbConnection, p: &Principal, id: &str, username: &str, 
         )?;
         let account = accounts::insert(c, &professional.id, username, password_hash, false)?;
         let kind = request.expected_profile;
-        professionals::insert_profile(c, &professional.id, &request.cancer_center_id, kind)?;
+        professionals::insert_profile(
+            c,
+            &ProfessionalId::from(professional.id.as_str()),
+            &CancerCenterId::from(request.cancer_center_id.as_str()),
+            kind,
+        )?;
         let change = crate::delegation_events::Change {
             secretary_id: Some(&professional.id),
             cancer_center_id: Some(&request.cancer_center_id),

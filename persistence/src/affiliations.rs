@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use concerto_domain::affiliation::{ActingFor, Validity, ensure_physician, ensure_secretary};
+use concerto_domain::id::{GroupId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::display_name;
 use concerto_domain::profile::ProfileKind;
@@ -245,7 +246,14 @@ pub fn remove_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &s
 
 /// `PUT /professionals/{id}/secretary-groups/{group_id}`: idempotent; every member gains the
 /// physician's rights at once (or between the dates given). Recorded in the history.
-pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str, dates: Validity) -> Result<(), Error> {
+pub fn add_group(
+    conn: &mut DbConnection,
+    p: &Principal,
+    physician: &ProfessionalId,
+    group: &GroupId,
+    dates: Validity,
+) -> Result<(), Error> {
+    let (physician_id, group_id) = (physician.as_str(), group.as_str());
     crate::db::write(conn, |c| {
         directory::lock(c, &[physician_id])?;
         let physician = directory::find(c, physician_id)?;
@@ -292,7 +300,8 @@ pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, gro
 
 /// `DELETE /professionals/{id}/secretary-groups/{group_id}`: idempotent; the physician himself
 /// may end it too.
-pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str) -> Result<(), Error> {
+pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician: &ProfessionalId, group: &GroupId) -> Result<(), Error> {
+    let (physician_id, group_id) = (physician.as_str(), group.as_str());
     crate::db::write(conn, |c| {
         directory::lock(c, &[physician_id])?;
         directory::find(c, physician_id)?;

@@ -1,6 +1,7 @@
 //! The professional directory: creation, search, detail, categories and profiles.
 
 use concerto_domain::affiliation::{AffiliationTies, check_category_change};
+use concerto_domain::id::{CancerCenterId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Professional, Rpps};
 use concerto_domain::profile::{Profile, ProfileKind};
@@ -268,14 +269,22 @@ fn ties(conn: &mut DbConnection, id: &str) -> Result<AffiliationTies, Error> {
 }
 
 /// `PUT /professionals/{id}/profiles/{center}/{kind}`: idempotent grant by the platform administrator.
-pub fn grant_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &str, kind: ProfileKind) -> Result<(), Error> {
+pub fn grant_profile(
+    conn: &mut DbConnection,
+    p: &Principal,
+    professional: &ProfessionalId,
+    center: &CancerCenterId,
+    kind: ProfileKind,
+) -> Result<(), Error> {
+    let (id, center_id) = (professional.as_str(), center.as_str());
     rules::may_administer_platform(p)?;
     crate::db::write(conn, |c| {
         lock(c, &[id])?;
         find(c, id)?;
-        crate::cancer_centers::find(c, center)?;
-        if insert_profile(c, id, center, kind)? {
-            let change = Change { secretary_id: Some(id), cancer_center_id: Some(center), profile_kind: Some(kind), ..Change::default() };
+        crate::cancer_centers::find(c, center_id)?;
+        if insert_profile(c, professional, center, kind)? {
+            let change =
+                Change { secretary_id: Some(id), cancer_center_id: Some(center_id), profile_kind: Some(kind), ..Change::default() };
             delegation_events::record(c, p, Kind::Profile, Action::Granted, &change)?;
         }
         Ok(())
@@ -283,7 +292,13 @@ pub fn grant_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &
 }
 
 /// Grants a profile unless held; true when it was granted now.
-pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, kind: ProfileKind) -> Result<bool, Error> {
+pub(crate) fn insert_profile(
+    conn: &mut DbConnection,
+    professional: &ProfessionalId,
+    center: &CancerCenterId,
+    kind: ProfileKind,
+) -> Result<bool, Error> {
+    let (id, center) = (professional.as_str(), center.as_str());
     let held = profiles::table.find((id, center, kind.as_str())).select(profiles::professional_id).first::<String>(conn).optional()?;
     if held.is_none() {
         diesel::insert_into(profiles::table)
@@ -300,7 +315,14 @@ pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, ki
 
 /// `DELETE /professionals/{id}/profiles/{center}/{kind}`: idempotent removal; the rights it gave
 /// end with the next request.
-pub fn remove_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &str, kind: ProfileKind) -> Result<(), Error> {
+pub fn remove_profile(
+    conn: &mut DbConnection,
+    p: &Principal,
+    professional: &ProfessionalId,
+    center: &CancerCenterId,
+    kind: ProfileKind,
+) -> Result<(), Error> {
+    let (id, center) = (professional.as_str(), center.as_str());
     rules::may_administer_platform(p)?;
     crate::db::write(conn, |c| {
         lock(c, &[id])?;

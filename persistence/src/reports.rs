@@ -1,5 +1,6 @@
 //! Reports of the "infocentre": the secretaries of each physician of a center.
 
+use concerto_domain::id::{CancerCenterId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::display_name;
 use concerto_domain::profile::ProfileKind;
@@ -66,7 +67,8 @@ impl Keyed {
 pub fn physician_secretaries(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str) -> Result<Vec<PhysicianSecretaryRow>, Error> {
     crate::db::read(conn, |c| {
         crate::cancer_centers::find(c, cancer_center_id)?;
-        let managed = crate::rcps::managed_in_center(c, &p.professional_id, cancer_center_id)?;
+        let managed =
+            crate::rcps::managed_in_center(c, &ProfessionalId::from(p.professional_id.as_str()), &CancerCenterId::from(cancer_center_id))?;
         let physicians: Vec<String> = match rules::report_scope(p, cancer_center_id, !managed.is_empty())? {
             ReportScope::WholeCenter => profiles::table
                 .filter(profiles::cancer_center_id.eq(cancer_center_id))

@@ -1,6 +1,7 @@
 //! Secretary groups: a set of secretaries that can be affiliated to physicians as a whole.
 
 use concerto_domain::affiliation::ensure_secretary;
+use concerto_domain::id::{GroupId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::Professional;
 use concerto_domain::{DomainError, rules, text};
@@ -117,7 +118,8 @@ fn check_member_change(
 
 /// `PUT /secretary-groups/{id}/members/{professional_id}`: idempotent; the new member holds the
 /// rights of the group's physicians from her next request on.
-pub fn add_member(conn: &mut DbConnection, p: &Principal, group_id: &str, professional_id: &str) -> Result<(), Error> {
+pub fn add_member(conn: &mut DbConnection, p: &Principal, group: &GroupId, professional: &ProfessionalId) -> Result<(), Error> {
+    let (group_id, professional_id) = (group.as_str(), professional.as_str());
     crate::db::write(conn, |c| {
         directory::lock(c, &[professional_id])?;
         let group = find(c, group_id)?;
@@ -145,7 +147,8 @@ pub fn add_member(conn: &mut DbConnection, p: &Principal, group_id: &str, profes
 
 /// `DELETE /secretary-groups/{id}/members/{professional_id}`: idempotent; the member loses the
 /// group's physicians with her next request.
-pub fn remove_member(conn: &mut DbConnection, p: &Principal, group_id: &str, professional_id: &str) -> Result<(), Error> {
+pub fn remove_member(conn: &mut DbConnection, p: &Principal, group: &GroupId, professional: &ProfessionalId) -> Result<(), Error> {
+    let (group_id, professional_id) = (group.as_str(), professional.as_str());
     crate::db::write(conn, |c| {
         // The lock `add_member` takes: the history records a join and a leave in their order.
         directory::lock(c, &[professional_id])?;
