@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
 use concerto_domain::affiliation::Validity;
 use concerto_domain::dossier::ReportChannel;
+use concerto_domain::id::{CancerCenterId, GroupId, ProfessionalId, RcpId};
 use concerto_domain::patient::{Ins, Sex};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Rpps, luhn_check_digit};
@@ -148,7 +149,7 @@ fn directory(c: &mut DbConnection, hash: &str) -> Result<(Vec<(String, String)>,
         let prof = professionals::create(c, &admin, &new)?;
         let account = accounts::create(c, &admin, &prof.id, username, hash)?;
         for (center, kind) in profiles {
-            professionals::grant_profile(c, &admin, &prof.id, center, *kind)?;
+            professionals::grant_profile(c, &admin, &ProfessionalId::from(prof.id.as_str()), &CancerCenterId::from(*center), *kind)?;
         }
         listed.push((username.to_owned(), who));
         Ok((prof.id, account.id))
@@ -219,9 +220,10 @@ fn directory(c: &mut DbConnection, hash: &str) -> Result<(Vec<(String, String)>,
     affiliations::add_secretary(c, &coord, &martin, &durand, Validity::default())?;
     affiliations::add_secretary(c, &admin, &petit, &roux, Validity::default())?;
     let group = secretary_groups::create(c, &coord, &north.id, "Secrétariat oncologie")?;
-    secretary_groups::add_member(c, &coord, &group.id, &moreau)?;
-    affiliations::add_group(c, &coord, &bernard, &group.id, Validity::default())?;
-    affiliations::add_group(c, &coord, &petit, &group.id, Validity::default())?;
+    let group_id = GroupId::from(group.id.as_str());
+    secretary_groups::add_member(c, &coord, &group_id, &ProfessionalId::from(moreau.as_str()))?;
+    affiliations::add_group(c, &coord, &ProfessionalId::from(bernard.as_str()), &group_id, Validity::default())?;
+    affiliations::add_group(c, &coord, &ProfessionalId::from(petit.as_str()), &group_id, Validity::default())?;
 
     let mut staff = Vec::new();
     for account in [&martin_account, &bernard_account, &petit_account, &durand_account, &moreau_account, &roux_account] {
@@ -248,17 +250,18 @@ fn clinical(
         return Err(Error::NotFound("demo staff"));
     };
     let id = |p: &Principal| p.professional_id.clone();
+    let pid = |p: &Principal| ProfessionalId::from(p.professional_id.as_str());
     let (digestive, thoracic, breast) = clock::at(cal.at(-419, 10, 0), || {
         let digestive = rcps::create(c, coord, north, "RCP Digestive", "digestive oncology")?;
-        rcps::set_member(c, coord, &digestive.id, &id(petit), MemberRole::Animateur)?;
-        rcps::set_member(c, coord, &digestive.id, &id(martin), MemberRole::Participant)?;
-        rcps::set_member(c, coord, &digestive.id, &id(bernard), MemberRole::Participant)?;
+        rcps::set_member(c, coord, &RcpId::from(digestive.id.as_str()), &pid(petit), MemberRole::Animateur)?;
+        rcps::set_member(c, coord, &RcpId::from(digestive.id.as_str()), &pid(martin), MemberRole::Participant)?;
+        rcps::set_member(c, coord, &RcpId::from(digestive.id.as_str()), &pid(bernard), MemberRole::Participant)?;
         let thoracic = rcps::create(c, coord, north, "RCP Thoracique", "thoracic oncology")?;
-        rcps::set_member(c, coord, &thoracic.id, &id(bernard), MemberRole::Animateur)?;
-        rcps::set_member(c, coord, &thoracic.id, &id(martin), MemberRole::Participant)?;
-        rcps::add_manager(c, coord, &thoracic.id, &id(martin))?;
+        rcps::set_member(c, coord, &RcpId::from(thoracic.id.as_str()), &pid(bernard), MemberRole::Animateur)?;
+        rcps::set_member(c, coord, &RcpId::from(thoracic.id.as_str()), &pid(martin), MemberRole::Participant)?;
+        rcps::add_manager(c, coord, &RcpId::from(thoracic.id.as_str()), &pid(martin))?;
         let breast = rcps::create(c, admin, south, "RCP Sénologie Sud", "breast oncology")?;
-        rcps::set_member(c, admin, &breast.id, &id(petit), MemberRole::Animateur)?;
+        rcps::set_member(c, admin, &RcpId::from(breast.id.as_str()), &pid(petit), MemberRole::Animateur)?;
         // The board's specialties: an oncologist, a radiotherapist, a digestive surgeon.
         for (who, specialty, organ) in [
             (martin, Specialty::MedicalOncology, None),

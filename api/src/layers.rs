@@ -10,6 +10,7 @@ use std::path::Path;
 /// is, the boards and the clinical data, then the rules that decide over all of them.
 const DOMAIN: &[&str] = &[
     "text",
+    "id",
     "error_code",
     "error",
     "specialty",

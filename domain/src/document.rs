@@ -1,5 +1,8 @@
 //! Documents of a patient's record: the formats accepted and how their content is recognised.
 
+use crate::DomainError;
+use crate::ErrorCode;
+
 /// The largest document accepted, in bytes (10 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 
@@ -50,6 +53,17 @@ impl DocumentType {
             // all ASCII: its signature still says what it is.
             Self::Text => !Self::Pdf.matches(content) && std::str::from_utf8(content).is_ok_and(|t| !t.contains('\0')),
         }
+    }
+}
+
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for DocumentType {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
+            DomainError::invalid("content_type", ErrorCode::UnsupportedDocumentType, format!("`{s}` is not an accepted document type"))
+        })
     }
 }
 

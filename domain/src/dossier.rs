@@ -43,6 +43,15 @@ impl DossierStatus {
     }
 }
 
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for DossierStatus {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s)
+    }
+}
+
 /// How a validated report is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReportChannel {
@@ -73,6 +82,15 @@ impl ReportChannel {
             .into_iter()
             .find(|c| c.as_str() == s)
             .ok_or_else(|| DomainError::invalid("channel", ErrorCode::InvalidChannel, "channel must be one of mssante, mail, print"))
+    }
+}
+
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for ReportChannel {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s)
     }
 }
 

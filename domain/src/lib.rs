@@ -9,6 +9,7 @@ pub mod dossier;
 pub mod error;
 pub mod error_code;
 pub mod fiche;
+pub mod id;
 pub mod patient;
 pub mod principal;
 pub mod professional;

@@ -43,6 +43,15 @@ impl Sex {
     }
 }
 
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for Sex {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s)
+    }
+}
+
 /// An INS in its NIR form: the 13-character NIR followed by its 2-digit key.
 ///
 /// The key is `97 - (NIR mod 97)`. Corsican birth departments "2A" and "2B" stand in the 6th

@@ -38,6 +38,15 @@ impl Category {
     }
 }
 
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for Category {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s)
+    }
+}
+
 /// A professional of the directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Professional {

@@ -39,6 +39,15 @@ impl ProfileKind {
     }
 }
 
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for ProfileKind {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s)
+    }
+}
+
 /// A profile held by a professional on a cancer center.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Profile {

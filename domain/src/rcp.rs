@@ -100,6 +100,15 @@ impl SessionStatus {
     }
 }
 
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for SessionStatus {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s)
+    }
+}
+
 /// The relations of one RCP that the delegation rules are decided on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RcpRoles {

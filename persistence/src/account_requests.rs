@@ -2,7 +2,9 @@
 //! fulfils or rejects it.
 
 use chrono::NaiveDateTime;
+use concerto_domain::DomainError;
 use concerto_domain::ErrorCode;
+use concerto_domain::id::{CancerCenterId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Rpps};
 use concerto_domain::profile::ProfileKind;
@@ -40,6 +42,17 @@ impl RequestStatus {
     }
 }
 
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for RequestStatus {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        Self::parse(&s).ok_or_else(|| {
+            DomainError::invalid("status", ErrorCode::InvalidStatus, "account request status must be one of pending, fulfilled, rejected")
+        })
+    }
+}
+
 /// An account request as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct AccountRequest {
@@ -56,9 +69,11 @@ pub struct AccountRequest {
     /// RPPS number, when the person has one.
     pub rpps: Option<String>,
     /// The profile to grant (`secretary` for "secrétaire médecin").
-    pub expected_profile: String,
-    /// `pending`, `fulfilled` or `rejected`.
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub expected_profile: ProfileKind,
+    /// Where it stands.
+    #[diesel(deserialize_as = String)]
+    pub status: RequestStatus,
     /// The coordinator who asked.
     pub requested_by: String,
     /// When it was asked.
@@ -170,8 +185,13 @@ pub fn fulfil(conn: &mut DbConnection, p: &Principal, id: &str, username: &str, 
             },
         )?;
         let account = accounts::insert(c, &professional.id, username, password_hash, false)?;
-        let kind = ProfileKind::parse(&request.expected_profile)?;
-        professionals::insert_profile(c, &professional.id, &request.cancer_center_id, kind)?;
+        let kind = request.expected_profile;
+        professionals::insert_profile(
+            c,
+            &ProfessionalId::from(professional.id.as_str()),
+            &CancerCenterId::from(request.cancer_center_id.as_str()),
+            kind,
+        )?;
         let change = crate::delegation_events::Change {
             secretary_id: Some(&professional.id),
             cancer_center_id: Some(&request.cancer_center_id),
@@ -218,8 +238,8 @@ fn claim(conn: &mut DbConnection, id: &str, status: RequestStatus, by: &str) -> 
 
 fn pending(conn: &mut DbConnection, id: &str) -> Result<AccountRequest, Error> {
     let request = find(conn, id)?;
-    if request.status != RequestStatus::Pending.as_str() {
-        return Err(Error::conflict(ErrorCode::RequestNotPending, format!("this request is already {}", request.status)));
+    if request.status != RequestStatus::Pending {
+        return Err(Error::conflict(ErrorCode::RequestNotPending, format!("this request is already {}", request.status.as_str())));
     }
     Ok(request)
 }

@@ -8,13 +8,13 @@ use concerto_domain::profile::{Profile, ProfileKind};
 use concerto_domain::rules;
 use diesel::prelude::*;
 
-use crate::affiliations::ActingForNamed;
+use crate::affiliations::{ActingForNamed, ActingForRow};
 use crate::professionals::{self, NewProfessional};
 use crate::schema::accounts;
 use crate::{DbConnection, Error, affiliations, new_id, now};
 
-/// What a login is checked against.
-#[derive(Debug, Clone)]
+/// What a login is checked against; read as `CREDENTIALS`.
+#[derive(Debug, Clone, Queryable)]
 pub struct Credentials {
     /// The account's id (the token subject).
     pub account_id: String,
@@ -51,29 +51,23 @@ pub fn normalize_username(username: &str) -> String {
     username.trim().to_lowercase()
 }
 
-type CredentialsRow = (String, String, bool, i64, String);
-
 const CREDENTIALS: (accounts::id, accounts::password_hash, accounts::active, accounts::token_generation, accounts::username) =
     (accounts::id, accounts::password_hash, accounts::active, accounts::token_generation, accounts::username);
-
-fn to_credentials((account_id, password_hash, active, token_generation, username): CredentialsRow) -> Credentials {
-    Credentials { account_id, password_hash, active, token_generation, username }
-}
 
 /// The credentials of a username, if such an account exists.
 pub fn credentials(conn: &mut DbConnection, username: &str) -> Result<Option<Credentials>, Error> {
     let row = accounts::table
         .filter(accounts::username.eq(normalize_username(username)))
         .select(CREDENTIALS)
-        .first::<CredentialsRow>(conn)
+        .first::<Credentials>(conn)
         .optional()?;
-    Ok(row.map(to_credentials))
+    Ok(row)
 }
 
 /// The credentials of an account, by id (`POST /me/password` checks the current password).
 pub fn credentials_of(conn: &mut DbConnection, account_id: &str) -> Result<Credentials, Error> {
-    let row = accounts::table.find(account_id).select(CREDENTIALS).first::<CredentialsRow>(conn).optional()?;
-    row.map(to_credentials).ok_or(Error::NotFound("account"))
+    let row = accounts::table.find(account_id).select(CREDENTIALS).first::<Credentials>(conn).optional()?;
+    row.ok_or(Error::NotFound("account"))
 }
 
 /// Replaces an account's password and moves its token generation on, so every token issued
@@ -272,7 +266,7 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
             profile_rows.extend(center.zip(kind));
             caller.get_or_insert((admin.unwrap_or(false), (id, family, given, rpps, email, category)));
         } else {
-            acting_rows.push((id, family, given, via_group_id, valid_from, valid_until));
+            acting_rows.push(ActingForRow { physician_id: id, family, given, via_group_id, valid_from, valid_until });
         }
     }
     let Some((is_platform_admin, (id, family, given, rpps, email, category))) = caller else {
@@ -280,7 +274,7 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
     };
     let category =
         category.ok_or_else(|| Error::Database(diesel::result::Error::DeserializationError("a professional without a category".into())))?;
-    let professional = professionals::from_row((id, family, given, rpps, email, category))?;
+    let professional = Professional { id, family_name: family, given_name: given, rpps, email, category: Category::parse(&category)? };
     profile_rows.sort();
     let profiles = profile_rows
         .into_iter()

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use concerto_domain::affiliation::{ActingFor, Validity, ensure_physician, ensure_secretary};
+use concerto_domain::id::{GroupId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::display_name;
 use concerto_domain::profile::ProfileKind;
@@ -61,13 +62,20 @@ pub struct ActingForNamed {
 
 /// A row of P(S), as `accounts::load_caller` reads it with the rights: the physician's id and
 /// names, the group it comes through, the dates.
-pub(crate) type ActingForRow = (String, String, String, Option<String>, Option<NaiveDateTime>, Option<NaiveDateTime>);
+pub(crate) struct ActingForRow {
+    pub physician_id: String,
+    pub family: String,
+    pub given: String,
+    pub via_group_id: Option<String>,
+    pub valid_from: Option<NaiveDateTime>,
+    pub valid_until: Option<NaiveDateTime>,
+}
 
 /// P(S) from its rows, ordered by name.
 pub(crate) fn named(rows: Vec<ActingForRow>) -> Vec<ActingForNamed> {
     let mut all: Vec<ActingForNamed> = rows
         .into_iter()
-        .map(|(physician_id, family, given, via_group_id, valid_from, valid_until)| ActingForNamed {
+        .map(|ActingForRow { physician_id, family, given, via_group_id, valid_from, valid_until }| ActingForNamed {
             acting_for: ActingFor { physician_id, via_group_id },
             display_name: display_name(&family, &given),
             validity: Validity { valid_from, valid_until },
@@ -238,7 +246,14 @@ pub fn remove_secretary(conn: &mut DbConnection, p: &Principal, physician_id: &s
 
 /// `PUT /professionals/{id}/secretary-groups/{group_id}`: idempotent; every member gains the
 /// physician's rights at once (or between the dates given). Recorded in the history.
-pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str, dates: Validity) -> Result<(), Error> {
+pub fn add_group(
+    conn: &mut DbConnection,
+    p: &Principal,
+    physician: &ProfessionalId,
+    group: &GroupId,
+    dates: Validity,
+) -> Result<(), Error> {
+    let (physician_id, group_id) = (physician.as_str(), group.as_str());
     crate::db::write(conn, |c| {
         directory::lock(c, &[physician_id])?;
         let physician = directory::find(c, physician_id)?;
@@ -285,7 +300,8 @@ pub fn add_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, gro
 
 /// `DELETE /professionals/{id}/secretary-groups/{group_id}`: idempotent; the physician himself
 /// may end it too.
-pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician_id: &str, group_id: &str) -> Result<(), Error> {
+pub fn remove_group(conn: &mut DbConnection, p: &Principal, physician: &ProfessionalId, group: &GroupId) -> Result<(), Error> {
+    let (physician_id, group_id) = (physician.as_str(), group.as_str());
     crate::db::write(conn, |c| {
         directory::lock(c, &[physician_id])?;
         directory::find(c, physician_id)?;

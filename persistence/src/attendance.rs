@@ -87,10 +87,10 @@ pub fn record(conn: &mut DbConnection, p: &Principal, session_id: &str, present_
         let session = sessions::find(c, session_id)?;
         let roles = boards::roles(c, &session.rcp_id)?;
         delegation::may_run_session(p, &roles)?;
-        if session.status()? != SessionStatus::InProgress {
+        if session.status != SessionStatus::InProgress {
             return Err(DomainError::Conflict {
                 code: ErrorCode::SessionNotInProgress,
-                message: format!("attendance is recorded during the session; this one is {}", session.status),
+                message: format!("attendance is recorded during the session; this one is {}", session.status.as_str()),
             }
             .into());
         }
@@ -176,7 +176,7 @@ pub fn of_session(conn: &mut DbConnection, session: &Session) -> Result<Attendan
         ))
         .order((professionals::search_name, professionals::id))
         .load::<Row>(conn)?;
-    let rule = match rows.first().and_then(|r| r.0.clone()) {
+    let rule = match rows.first().and_then(|(rule, ..)| rule.clone()) {
         None => QuorumRule::default(),
         Some((min_physicians, min_specialties, required)) => {
             let required = required.split_whitespace().map(Specialty::parse).collect::<Result<Vec<_>, _>>()?;

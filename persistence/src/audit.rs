@@ -5,6 +5,8 @@
 //! or failed attempt leaves a `denied` event of its own.
 
 use chrono::NaiveDateTime;
+use concerto_domain::DomainError;
+use concerto_domain::ErrorCode;
 use concerto_domain::delegation::Grant;
 use concerto_domain::principal::Principal;
 use diesel::prelude::*;
@@ -68,10 +70,10 @@ fn audited_planned<T>(
     let mut trail = Trail::default();
     let result = db::write_planned(conn, plans, |c| {
         let value = work(c, &mut trail)?;
-        insert(c, p, action, resource_type, &trail, "allowed")?;
+        insert(c, p, action, resource_type, &trail, Outcome::Allowed)?;
         Ok(value)
     });
-    record_refusal(result, || db::write(conn, |c| insert(c, p, action, resource_type, &trail, "denied")))
+    record_refusal(result, || db::write(conn, |c| insert(c, p, action, resource_type, &trail, Outcome::Denied)))
 }
 
 /// Runs `work`, which only reads, and records it like [`audited`]. Nothing is answered before
@@ -106,10 +108,10 @@ pub fn audited_read_planned<T>(
     }
     let mut trail = Trail::default();
     let result = db::read_in_autocommit(conn, |c| work(c, &mut trail)).and_then(|value| {
-        record_read(conn, p, action, resource_type, &trail, "allowed")?;
+        record_read(conn, p, action, resource_type, &trail, Outcome::Allowed)?;
         Ok(value)
     });
-    record_refusal(result, || record_read(conn, p, action, resource_type, &trail, "denied"))
+    record_refusal(result, || record_read(conn, p, action, resource_type, &trail, Outcome::Denied))
 }
 
 /// A refused or failed attempt leaves a `denied` event, written by `record`; an outage or a bug
@@ -137,12 +139,12 @@ macro_rules! event {
             $t::resource_id.eq(&$trail.resource_id),
             $t::patient_id.eq(&$trail.patient_id),
             $t::cancer_center_id.eq(&$trail.cancer_center_id),
-            $t::outcome.eq($outcome),
+            $t::outcome.eq($outcome.as_str()),
         )
     };
 }
 
-fn insert(conn: &mut DbConnection, p: &Principal, action: &str, resource_type: &str, trail: &Trail, outcome: &str) -> Result<(), Error> {
+fn insert(conn: &mut DbConnection, p: &Principal, action: &str, resource_type: &str, trail: &Trail, outcome: Outcome) -> Result<(), Error> {
     diesel::insert_into(audit_events::table).values(event!(audit_events, p, action, resource_type, trail, outcome)).execute(conn)?;
     Ok(())
 }
@@ -155,7 +157,7 @@ fn record_read(
     action: &str,
     resource_type: &str,
     trail: &Trail,
-    outcome: &str,
+    outcome: Outcome,
 ) -> Result<(), Error> {
     let on_trail = db::on_read_trail(conn, |c| {
         diesel::insert_into(read_events::table).values(event!(read_events, p, action, resource_type, trail, outcome)).execute(c)?;
@@ -196,11 +198,56 @@ pub struct AuditEvent {
     pub patient_id: Option<String>,
     /// The center the data belongs to, when known.
     pub cancer_center_id: Option<String>,
-    /// `allowed` or `denied`.
-    pub outcome: String,
+    /// Allowed or denied.
+    pub outcome: Outcome,
 }
 
-type Row = (String, NaiveDateTime, String, String, String, String, Option<String>, Option<String>, Option<String>, String);
+/// Whether an audited access was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Granted and done.
+    Allowed,
+    /// Refused or failed; nothing was read or written.
+    Denied,
+}
+
+impl Outcome {
+    /// The API and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for Outcome {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        [Self::Allowed, Self::Denied]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| DomainError::invalid("outcome", ErrorCode::InternalError, "outcome must be one of allowed, denied"))
+    }
+}
+
+/// An event as stored: the physicians a secretary acted for are one space-separated column.
+#[derive(Queryable)]
+struct Row {
+    id: String,
+    at: NaiveDateTime,
+    actor_id: String,
+    on_behalf_of: String,
+    action: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    patient_id: Option<String>,
+    cancer_center_id: Option<String>,
+    #[diesel(deserialize_as = String)]
+    outcome: Outcome,
+}
 
 /// Filters of `GET /audit-events`.
 #[derive(Debug, Clone, Default)]
@@ -273,21 +320,23 @@ pub fn list(
     // On SQLite, the same page of the read trail, merged in order: two index walks of a page.
     if let Some(reads) = db::on_read_trail(conn, |c| Ok(events_page!(read_events, c, filter, centers, after, page.fetch())))? {
         rows.extend(reads);
-        rows.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        rows.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         rows.truncate(usize::try_from(page.fetch()).unwrap_or(usize::MAX));
     }
-    let page = Page::from_rows(rows, page, |r| (crate::page::cursor_time(r.1), r.0.clone()));
-    Ok(page.map(|(id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome)| AuditEvent {
-        id,
-        at,
-        actor_id,
-        on_behalf_of: on_behalf_of.split_whitespace().map(str::to_owned).collect(),
-        action,
-        resource_type,
-        resource_id,
-        patient_id,
-        cancer_center_id,
-        outcome,
+    let page = Page::from_rows(rows, page, |r| (crate::page::cursor_time(r.at), r.id.clone()));
+    Ok(page.map(|Row { id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome }| {
+        AuditEvent {
+            id,
+            at,
+            actor_id,
+            on_behalf_of: on_behalf_of.split_whitespace().map(str::to_owned).collect(),
+            action,
+            resource_type,
+            resource_id,
+            patient_id,
+            cancer_center_id,
+            outcome,
+        }
     }))
 }
 
@@ -319,7 +368,7 @@ pub fn record_refused_login(conn: &mut DbConnection, action: &'static str, accou
                     audit_events::resource_id.eq(account_id.filter(|_| actor != "anonymous")),
                     audit_events::patient_id.eq(None::<String>),
                     audit_events::cancer_center_id.eq(center),
-                    audit_events::outcome.eq("denied"),
+                    audit_events::outcome.eq(Outcome::Denied.as_str()),
                 ))
                 .execute(c)?;
         }
@@ -386,13 +435,13 @@ mod tests {
         let mut request = PageRequest::first(1);
         loop {
             let page = list(&mut other, &AuditFilter { actor_id: Some("doc".into()), ..Default::default() }, None, &request).unwrap();
-            seen.extend(page.items.iter().map(|e| (e.resource_id.clone().unwrap(), e.outcome.clone())));
+            seen.extend(page.items.iter().map(|e| (e.resource_id.clone().unwrap(), e.outcome.as_str())));
             match page.next_cursor {
                 Some(cursor) => request = PageRequest::with_cursor(1, Some(&cursor)).unwrap(),
                 None => break,
             }
         }
         let expected = [("d1", "allowed"), ("d2", "denied"), ("d3", "allowed")];
-        assert_eq!(seen, expected.map(|(r, o)| (r.to_owned(), o.to_owned())));
+        assert_eq!(seen, expected.map(|(r, o)| (r.to_owned(), o)));
     }
 }

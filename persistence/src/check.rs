@@ -75,7 +75,17 @@ pub fn run(conn: &mut DbConnection) -> Result<Vec<Difference>, Error> {
 }
 
 /// A validated dossier as the worklist reads it.
-type DossierRow = (String, String, String, String, Option<NaiveDateTime>, Option<String>);
+/// A dossier as the worklist check reads it.
+#[derive(Queryable)]
+struct DossierRow {
+    id: String,
+    #[diesel(deserialize_as = String)]
+    status: DossierStatus,
+    patient_id: String,
+    requester_id: String,
+    validated_at: Option<NaiveDateTime>,
+    treating_physician_id: Option<String>,
+}
 
 /// The worklist, page by page of dossiers in id order.
 fn reports_to_send(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Error> {
@@ -96,8 +106,8 @@ fn reports_to_send(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<()
             .limit(PAGE)
             .load(c)?;
         let Some(last) = page.last() else { return Ok(()) };
-        after = last.0.clone();
-        let ids: Vec<&String> = page.iter().map(|r| &r.0).collect();
+        after = last.id.clone();
+        let ids: Vec<&String> = page.iter().map(|r| &r.id).collect();
         let stored: BTreeMap<String, (String, NaiveDateTime)> = reports_to_send::table
             .filter(reports_to_send::dossier_id.eq_any(&ids))
             .select((reports_to_send::dossier_id, reports_to_send::requester_id, reports_to_send::validated_at))
@@ -107,11 +117,11 @@ fn reports_to_send(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<()
             .collect();
         let validated: Vec<(String, String, String, Option<String>)> = page
             .iter()
-            .filter(|r| r.1 == DossierStatus::Validated.as_str() && r.4.is_some())
-            .map(|(d, _, patient, requester, _, treating)| (d.clone(), patient.clone(), requester.clone(), treating.clone()))
+            .filter(|r| r.status == DossierStatus::Validated && r.validated_at.is_some())
+            .map(|r| (r.id.clone(), r.patient_id.clone(), r.requester_id.clone(), r.treating_physician_id.clone()))
             .collect();
         let waiting = if validated.is_empty() { BTreeSet::new() } else { crate::reports_to_send::waiting(c, &validated)? };
-        for (id, status, _, requester, validated_at, _) in &page {
+        for DossierRow { id, status, requester_id: requester, validated_at, .. } in &page {
             let expected = waiting.contains(id).then(|| (requester.clone(), validated_at.unwrap_or_default()));
             let found = stored.get(id).cloned();
             if expected != found {
@@ -121,7 +131,7 @@ fn reports_to_send(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<()
                 };
                 out.push(Difference {
                     record: "reports_to_send",
-                    key: format!("dossier {id} ({status})"),
+                    key: format!("dossier {id} ({})", status.as_str()),
                     detail: format!("expected {}, found {}", say(&expected), say(&found)),
                 });
             }
@@ -179,8 +189,8 @@ fn search_keys(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Er
             .order(patients::id)
             .limit(PAGE)
             .load(c)?;
-        let Some(last) = page.last() else { break };
-        after = last.0.clone();
+        let Some((last, ..)) = page.last() else { break };
+        after = last.clone();
         for (id, family, given, search_family, search_given) in page {
             for (record, name, key) in
                 [("patients.search_family", &family, &search_family), ("patients.search_given", &given, &search_given)]
@@ -205,8 +215,8 @@ fn search_keys(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Er
             .order(professionals::id)
             .limit(PAGE)
             .load(c)?;
-        let Some(last) = page.last() else { break };
-        after = last.0.clone();
+        let Some((last, ..)) = page.last() else { break };
+        after = last.clone();
         for (id, family, given, name, given_first) in page {
             if search_key(&format!("{family} {given}")) != name || search_key(&format!("{given} {family}")) != given_first {
                 out.push(Difference {

@@ -2,6 +2,8 @@
 //! (affiliations, group affiliations, group membership, profiles), written in the transaction
 //! that makes the change. Read back by `delegations` (the history) and replayed by `check`.
 
+use concerto_domain::DomainError;
+use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::Validity;
 use concerto_domain::principal::Principal;
 use concerto_domain::profile::ProfileKind;
@@ -24,7 +26,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The API and storage spelling.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Affiliation => "affiliation",
             Self::GroupAffiliation => "group_affiliation",
@@ -46,12 +49,37 @@ pub enum Action {
 }
 
 impl Action {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The API and storage spelling.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Granted => "granted",
             Self::Changed => "changed",
             Self::Ended => "ended",
         }
+    }
+}
+
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for Kind {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        [Self::Affiliation, Self::GroupAffiliation, Self::GroupMembership, Self::Profile]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| DomainError::invalid("kind", ErrorCode::InternalError, format!("`{s}` is not a kind of delegation event")))
+    }
+}
+
+/// Reads the storage spelling back: a stored value that is not one of them is a fault of the store.
+impl TryFrom<String> for Action {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        [Self::Granted, Self::Changed, Self::Ended]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| DomainError::invalid("action", ErrorCode::InternalError, format!("`{s}` is not an action of delegation event")))
     }
 }
 

@@ -26,10 +26,12 @@ pub struct DelegationEvent {
     pub at: NaiveDateTime,
     /// Who made it (`migration` for links that existed before the history).
     pub actor_id: String,
-    /// `affiliation`, `group_affiliation`, `group_membership` or `profile`.
-    pub kind: String,
-    /// `granted`, `changed` or `ended`.
-    pub action: String,
+    /// What link changed.
+    #[diesel(deserialize_as = String)]
+    pub kind: Kind,
+    /// What happened to it.
+    #[diesel(deserialize_as = String)]
+    pub action: Action,
     /// The physician, for (group) affiliations.
     pub physician_id: Option<String>,
     /// The secretary (or the professional of a profile).
@@ -133,23 +135,22 @@ fn holders_at(conn: &mut DbConnection, physician_id: &str, t: NaiveDateTime) -> 
     let (mut direct, mut groups) = (BTreeMap::<String, Validity>::new(), BTreeMap::<String, Validity>::new());
     let (mut members, mut profiled) = (BTreeSet::<(String, String)>::new(), BTreeSet::<(String, String)>::new());
     for e in &events {
-        let live = e.action != Action::Ended.as_str();
+        let live = e.action != Action::Ended;
         let validity = Validity { valid_from: e.valid_from, valid_until: e.valid_until };
         let (secretary, group, center) = (
             e.secretary_id.clone().unwrap_or_default(),
             e.group_id.clone().unwrap_or_default(),
             e.cancer_center_id.clone().unwrap_or_default(),
         );
-        match e.kind.as_str() {
-            "affiliation" if live => drop(direct.insert(secretary, validity)),
-            "affiliation" => drop(direct.remove(&secretary)),
-            "group_affiliation" if live => drop(groups.insert(group, validity)),
-            "group_affiliation" => drop(groups.remove(&group)),
-            "group_membership" if live => drop(members.insert((group, secretary))),
-            "group_membership" => drop(members.remove(&(group, secretary))),
-            "profile" if live => drop(profiled.insert((secretary, center))),
-            "profile" => drop(profiled.remove(&(secretary, center))),
-            _ => {}
+        match e.kind {
+            Kind::Affiliation if live => drop(direct.insert(secretary, validity)),
+            Kind::Affiliation => drop(direct.remove(&secretary)),
+            Kind::GroupAffiliation if live => drop(groups.insert(group, validity)),
+            Kind::GroupAffiliation => drop(groups.remove(&group)),
+            Kind::GroupMembership if live => drop(members.insert((group, secretary))),
+            Kind::GroupMembership => drop(members.remove(&(group, secretary))),
+            Kind::Profile if live => drop(profiled.insert((secretary, center))),
+            Kind::Profile => drop(profiled.remove(&(secretary, center))),
         }
     }
     // She holds rights only as a secretary: with a secretary profile on some center.

@@ -26,8 +26,9 @@ pub struct Document {
     pub kind: String,
     /// When the document was written.
     pub document_date: NaiveDate,
-    /// Media type, one of [`DocumentType`].
-    pub content_type: String,
+    /// Media type.
+    #[diesel(deserialize_as = String)]
+    pub content_type: DocumentType,
     /// Size of the bytes.
     pub size_bytes: i64,
     /// SHA-256 of the bytes, lowercase hex.
@@ -96,7 +97,7 @@ pub fn add(conn: &mut DbConnection, p: &Principal, patient_id: &str, new: &NewDo
             title: new.title.trim().to_owned(),
             kind: new.kind.trim().to_owned(),
             document_date: new.document_date,
-            content_type: new.content_type.as_str().to_owned(),
+            content_type: new.content_type,
             size_bytes,
             sha256: sha256_hex(&new.content),
             uploaded_by: p.professional_id.clone(),
@@ -110,7 +111,7 @@ pub fn add(conn: &mut DbConnection, p: &Principal, patient_id: &str, new: &NewDo
                 documents::title.eq(&document.title),
                 documents::kind.eq(&document.kind),
                 documents::document_date.eq(document.document_date),
-                documents::content_type.eq(&document.content_type),
+                documents::content_type.eq(document.content_type.as_str()),
                 documents::size_bytes.eq(document.size_bytes),
                 documents::sha256.eq(&document.sha256),
                 documents::content.eq(&new.content),

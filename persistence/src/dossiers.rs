@@ -36,8 +36,9 @@ pub struct Dossier {
     pub patient_id: String,
     /// The requesting physician ("médecin demandeur").
     pub requester_id: String,
-    /// `registered`, `discussed`, `validated` or `withdrawn`.
-    pub status: String,
+    /// Where it stands.
+    #[diesel(deserialize_as = String)]
+    pub status: DossierStatus,
     /// Medical content: summary of the case.
     pub clinical_summary: Option<String>,
     /// Medical content: the question put to the board.
@@ -60,8 +61,8 @@ pub struct Dossier {
     pub first_sent_at: Option<NaiveDateTime>,
 }
 
-/// What a list shows of a dossier: who, for whom, where it stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a list shows of a dossier: who, for whom, where it stands; read as [`SUMMARY_COLUMNS`].
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct DossierSummary {
     /// The dossier.
     pub id: String,
@@ -80,10 +81,9 @@ pub struct DossierSummary {
     /// The requesting physician.
     pub requester_id: String,
     /// Its status.
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: DossierStatus,
 }
-
-pub(crate) type SummaryRow = (String, String, String, String, String, String, NaiveDate, String, String);
 
 pub(crate) const SUMMARY_COLUMNS: (
     dossiers::id,
@@ -106,20 +106,6 @@ pub(crate) const SUMMARY_COLUMNS: (
     dossiers::requester_id,
     dossiers::status,
 );
-
-pub(crate) fn summary((id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status): SummaryRow) -> DossierSummary {
-    DossierSummary {
-        id,
-        session_id,
-        rcp_id,
-        patient_id,
-        patient_family_name: family,
-        patient_given_name: given,
-        patient_birth_date: birth,
-        requester_id,
-        status,
-    }
-}
 
 /// Locks a dossier's row until the transaction ends (a no-op update, which both stores
 /// understand).
@@ -172,8 +158,8 @@ pub fn visible_in_sessions(
         (false, false) => query.filter(dossiers::session_id.eq_any(whole).or(delegated(partial))),
     };
     let rows =
-        query.select(SUMMARY_COLUMNS).order((dossiers::session_id, patients::search_family, dossiers::id)).load::<SummaryRow>(conn)?;
-    Ok(rows.into_iter().map(summary).collect())
+        query.select(SUMMARY_COLUMNS).order((dossiers::session_id, patients::search_family, dossiers::id)).load::<DossierSummary>(conn)?;
+    Ok(rows)
 }
 
 /// Every dossier of a session (the session run), by patient name.
@@ -257,7 +243,7 @@ fn visible(conn: &mut DbConnection, p: &Principal, id: &str, trail: &mut Trail) 
     trail.cancer_center_id = Some(roles.cancer_center_id.clone());
     let relations = relations(conn, &dossier, treating)?;
     trail.grant = delegation::sees_dossier(p, &roles, &relations).ok_or(Error::NotFound("dossier"))?;
-    let status = DossierStatus::parse(&dossier.status)?;
+    let status = dossier.status;
     Ok(Visible { dossier, roles, relations, status })
 }
 
@@ -271,7 +257,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
         let session = sessions::find(c, session_id)?;
         let roles = boards::roles(c, &session.rcp_id)?;
         trail.cancer_center_id = Some(roles.cancer_center_id.clone());
-        let status = session.status()?;
+        let status = session.status;
         trail.grant = delegation::may_register_dossier(p, &roles, &new.requester_id, status)?;
         // The patient's lock: a change of his family name racing this registration is copied
         // into the new dossier (`patient_search_family`) whichever commits first.
@@ -299,7 +285,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
             rcp_id: session.rcp_id,
             patient_id: new.patient_id.clone(),
             requester_id: new.requester_id.clone(),
-            status: DossierStatus::Registered.as_str().to_owned(),
+            status: DossierStatus::Registered,
             clinical_summary: new.clinical_summary.clone(),
             question: new.question.clone(),
             proposal: None,
@@ -319,7 +305,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
                 dossiers::rcp_id.eq(&d.rcp_id),
                 dossiers::patient_id.eq(&d.patient_id),
                 dossiers::requester_id.eq(&d.requester_id),
-                dossiers::status.eq(&d.status),
+                dossiers::status.eq(d.status.as_str()),
                 dossiers::clinical_summary.eq(&d.clinical_summary),
                 dossiers::question.eq(&d.question),
                 dossiers::version.eq(d.version),
@@ -349,7 +335,7 @@ pub fn update(
 ) -> Result<Dossier, Error> {
     audit::audited(conn, p, "dossier.update", "dossier", |c, trail| {
         let Visible { mut dossier, roles, status, .. } = visible(c, p, id, trail)?;
-        let session_status = sessions::find(c, &dossier.session_id)?.status()?;
+        let session_status = sessions::find(c, &dossier.session_id)?.status;
         let mut grants = Vec::new();
         if changes.touches_medical_content() {
             grants.push(delegation::may_write_medical(p, &roles, &dossier.requester_id, session_status)?);
@@ -375,7 +361,7 @@ pub fn update(
             dossier.proposal = v.clone();
         }
         let next = dossier::edit_transition(status, dossier.proposal.is_some(), changes.withdraw)?;
-        dossier.status = next.as_str().to_owned();
+        dossier.status = next;
         dossier.version += 1;
         dossier.updated_at = now();
         // The version in the filter makes a concurrent writer that slipped in lose, not overwrite.
@@ -384,7 +370,7 @@ pub fn update(
                 dossiers::clinical_summary.eq(&dossier.clinical_summary),
                 dossiers::question.eq(&dossier.question),
                 dossiers::proposal.eq(&dossier.proposal),
-                dossiers::status.eq(&dossier.status),
+                dossiers::status.eq(dossier.status.as_str()),
                 dossiers::version.eq(dossier.version),
                 dossiers::updated_at.eq(dossier.updated_at),
             ))
@@ -451,7 +437,7 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
         if changed == 0 {
             return Err(Error::Stale { current: find(c, id)?.version });
         }
-        dossier.status = DossierStatus::Validated.as_str().to_owned();
+        dossier.status = DossierStatus::Validated;
         dossier.validated_by = Some(p.professional_id.clone());
         dossier.validated_at = Some(at);
         dossier.version += 1;
@@ -545,14 +531,25 @@ pub struct Transmission {
     pub id: String,
     /// The dossier whose report was sent.
     pub dossier_id: String,
-    /// `mssante`, `mail` or `print`.
-    pub channel: String,
+    /// How.
+    pub channel: ReportChannel,
     /// Who sent it.
     pub sent_by: String,
     /// When.
     pub sent_at: NaiveDateTime,
     /// To whom (professional ids, sorted).
     pub recipient_ids: Vec<String>,
+}
+
+/// A transmission as stored, its recipients aside.
+#[derive(Queryable)]
+struct TransmissionRow {
+    id: String,
+    dossier_id: String,
+    #[diesel(deserialize_as = String)]
+    channel: ReportChannel,
+    sent_by: String,
+    sent_at: NaiveDateTime,
 }
 
 /// `POST /dossiers/{id}/report/transmissions`: visibility, `delegation::may_send_report`, a
@@ -581,7 +578,7 @@ pub fn send_report(
         let t = Transmission {
             id: new_id(),
             dossier_id: dossier_id.to_owned(),
-            channel: channel.as_str().to_owned(),
+            channel,
             sent_by: p.professional_id.clone(),
             sent_at: now(),
             recipient_ids: recipients,
@@ -590,7 +587,7 @@ pub fn send_report(
             .values((
                 report_transmissions::id.eq(&t.id),
                 report_transmissions::dossier_id.eq(&t.dossier_id),
-                report_transmissions::channel.eq(&t.channel),
+                report_transmissions::channel.eq(t.channel.as_str()),
                 report_transmissions::sent_by.eq(&t.sent_by),
                 report_transmissions::sent_at.eq(t.sent_at),
             ))
@@ -630,15 +627,9 @@ pub fn transmissions(conn: &mut DbConnection, p: &Principal, dossier_id: &str, p
                 report_transmissions::sent_at.gt(at).or(report_transmissions::sent_at.eq(at).and(report_transmissions::id.gt(id.clone()))),
             );
         }
-        let rows = query.order((report_transmissions::sent_at, report_transmissions::id)).limit(page.fetch()).load::<(
-            String,
-            String,
-            String,
-            String,
-            NaiveDateTime,
-        )>(c)?;
-        let page = Page::from_rows(rows, page, |r| (cursor_time(r.4), r.0.clone()));
-        let ids: Vec<String> = page.items.iter().map(|r| r.0.clone()).collect();
+        let rows = query.order((report_transmissions::sent_at, report_transmissions::id)).limit(page.fetch()).load::<TransmissionRow>(c)?;
+        let page = Page::from_rows(rows, page, |r| (cursor_time(r.sent_at), r.id.clone()));
+        let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
         let mut recipients: HashMap<String, Vec<String>> = HashMap::new();
         for (t, r) in report_transmission_recipients::table
             .filter(report_transmission_recipients::transmission_id.eq_any(&ids))
@@ -648,7 +639,7 @@ pub fn transmissions(conn: &mut DbConnection, p: &Principal, dossier_id: &str, p
         {
             recipients.entry(t).or_default().push(r);
         }
-        Ok(page.map(|(id, dossier_id, channel, sent_by, sent_at)| {
+        Ok(page.map(|TransmissionRow { id, dossier_id, channel, sent_by, sent_at }| {
             let recipient_ids = recipients.remove(&id).unwrap_or_default();
             Transmission { id, dossier_id, channel, sent_by, sent_at, recipient_ids }
         }))
@@ -719,22 +710,23 @@ pub fn tab(conn: &mut DbConnection, p: &Principal, tab: Tab, page: &PageRequest)
                 query.order((dossiers::created_at.desc(), dossiers::id.desc())).limit(page.fetch()).load::<TabRow>(c)?
             }
         };
-        let page = Page::from_rows(rows, page, |(r, at, _)| (cursor_time(*at), r.0.clone()));
+        let page = Page::from_rows(rows, page, |(d, at, _)| (cursor_time(*at), d.id.clone()));
         if tab == Tab::RcpPassages && !p.acting_for.is_empty() {
             // The page's own requests need nobody's rights; only the delegated ones are named.
             // The rule reads the RCP's center and the requester, both on the row already.
-            let physicians = page.items.iter().flat_map(|(row, _, center)| {
-                let rcp = RcpRoles { rcp_id: row.2.clone(), cancer_center_id: center.clone(), members: Vec::new(), managers: Vec::new() };
-                delegation::in_rcp_passages_tab(p, &rcp, &row.7).map(|g| g.on_behalf_of).unwrap_or_default()
+            let physicians = page.items.iter().flat_map(|(d, _, center)| {
+                let rcp =
+                    RcpRoles { rcp_id: d.rcp_id.clone(), cancer_center_id: center.clone(), members: Vec::new(), managers: Vec::new() };
+                delegation::in_rcp_passages_tab(p, &rcp, &d.requester_id).map(|g| g.on_behalf_of).unwrap_or_default()
             });
             trail.grant = Grant::delegated(physicians.collect::<Vec<_>>());
         }
-        Ok(page.map(|(row, _, _)| summary(row)))
+        Ok(page.map(|(summary, _, _)| summary))
     })
 }
 
 /// A tab row: the summary, its sort key and the center of its RCP.
-type TabRow = (SummaryRow, NaiveDateTime, String);
+type TabRow = (DossierSummary, NaiveDateTime, String);
 
 /// One page of the `rcp_passages` tab: the caller's own requests, and those of P(S) in the RCPs
 /// of her secretary centers. A page, not a history, and no table row read:
@@ -813,13 +805,6 @@ fn rcp_passages_page(
     binds.push(Bind::Int(fetch));
     let query = binds
         .into_iter()
-        .fold(CachedSql::<(Text, Text, Text, Text, Text, Text, Date, Text, Text, Timestamp, Text)>::new(sql), CachedSql::bind);
-    type Row = (String, String, String, String, String, String, NaiveDate, String, String, NaiveDateTime, String);
-    Ok(query
-        .load::<Row>(conn)?
-        .into_iter()
-        .map(|(id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status, created_at, center)| {
-            ((id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status), created_at, center)
-        })
-        .collect())
+        .fold(CachedSql::<((Text, Text, Text, Text, Text, Text, Date, Text, Text), Timestamp, Text)>::new(sql), CachedSql::bind);
+    Ok(query.load::<TabRow>(conn)?)
 }

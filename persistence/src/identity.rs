@@ -4,9 +4,11 @@
 
 use chrono::NaiveDate;
 use concerto_domain::patient::Sex;
+use diesel::Queryable;
 
-/// A patient's identity traits: all that the identity search and the duplicate check show.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A patient's identity traits: all that the identity search and the duplicate check show;
+/// read as `patients::IDENTITY`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct PatientIdentity {
     /// Opaque id.
     pub id: String,
@@ -17,6 +19,7 @@ pub struct PatientIdentity {
     /// Birth date.
     pub birth_date: NaiveDate,
     /// Administrative sex.
+    #[diesel(deserialize_as = String)]
     pub sex: Sex,
     /// INSEE code of the birth place.
     pub birth_place_code: Option<String>,

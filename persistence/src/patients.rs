@@ -96,8 +96,7 @@ pub struct IdentityQuery {
     pub ins: Option<String>,
 }
 
-type IdentityRow = (String, String, String, NaiveDate, String, Option<String>, Option<String>);
-type RecordRow = (IdentityRow, Option<String>, String, NaiveDateTime, i32);
+type RecordRow = (PatientIdentity, Option<String>, String, NaiveDateTime, i32);
 
 const IDENTITY: (
     patients::id,
@@ -116,10 +115,6 @@ const IDENTITY: (
     patients::birth_place_code,
     patients::ins,
 );
-
-fn identity((id, family_name, given_name, birth_date, sex, birth_place_code, ins): IdentityRow) -> Result<PatientIdentity, Error> {
-    Ok(PatientIdentity { id, family_name, given_name, birth_date, sex: Sex::parse(&sex)?, birth_place_code, ins })
-}
 
 /// The record with this id, whoever asks: callers decide with [`readable`].
 /// Locks a patient's row until the transaction ends (a no-op update, which both stores
@@ -143,14 +138,7 @@ fn find(conn: &mut DbConnection, id: &str) -> Result<Patient, Error> {
         .optional()?
         .ok_or(Error::NotFound("patient"))?;
     let (ident, treating_physician_id, created_by, created_at, version) = row;
-    Ok(Patient {
-        identity: identity(ident)?,
-        treating_physician_id,
-        correspondent_ids: correspondents_of(conn, id)?,
-        version,
-        created_by,
-        created_at,
-    })
+    Ok(Patient { identity: ident, treating_physician_id, correspondent_ids: correspondents_of(conn, id)?, version, created_by, created_at })
 }
 
 fn correspondents_of(conn: &mut DbConnection, id: &str) -> Result<Vec<String>, Error> {
@@ -217,7 +205,7 @@ fn holder_of(conn: &mut DbConnection, ins: &Ins, except: Option<&str>) -> Result
     if let Some(id) = except {
         query = query.filter(patients::id.ne(id.to_owned()));
     }
-    query.first::<IdentityRow>(conn).optional()?.map(identity).transpose()
+    Ok(query.first::<PatientIdentity>(conn).optional()?)
 }
 
 /// `ins_taken` naming the patient who holds the INS: one INS, one patient, whatever the caller
@@ -273,10 +261,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, new: &NewPatient, confirm_
                 .select(IDENTITY)
                 .order(patients::id)
                 .limit(MAX_CANDIDATES)
-                .load::<IdentityRow>(c)?
-                .into_iter()
-                .map(identity)
-                .collect::<Result<Vec<_>, _>>()?;
+                .load::<PatientIdentity>(c)?;
             if !candidates.is_empty() {
                 return Err(Error::Duplicates { code: ErrorCode::PossibleDuplicate, candidates });
             }
@@ -345,10 +330,9 @@ pub fn search(conn: &mut DbConnection, p: &Principal, query: &IdentityQuery, pag
                 patients::search_family.gt(key.clone()).or(patients::search_family.eq(key.clone()).and(patients::id.gt(id.clone()))),
             );
         }
-        let rows = q.order((patients::search_family, patients::id)).limit(page.fetch()).load::<(IdentityRow, String)>(c)?;
-        let page = Page::from_rows(rows, page, |(r, key)| (key.clone(), r.0.clone()));
-        let items = page.items.into_iter().map(|(r, _)| identity(r)).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        let rows = q.order((patients::search_family, patients::id)).limit(page.fetch()).load::<(PatientIdentity, String)>(c)?;
+        let page = Page::from_rows(rows, page, |(r, key)| (key.clone(), r.id.clone()));
+        Ok(page.map(|(identity, _)| identity))
     })
 }
 

@@ -2,6 +2,7 @@
 
 use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::{AffiliationTies, check_category_change};
+use concerto_domain::id::{CancerCenterId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Professional, Rpps};
 use concerto_domain::profile::{Profile, ProfileKind};
@@ -14,7 +15,17 @@ use crate::delegation_events::{self, Action, Change, Kind};
 use crate::schema::{physician_secretary_groups, professionals, profiles, rcp_members, secretary_affiliations, secretary_group_members};
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now};
 
-type Row = (String, String, String, Option<String>, Option<String>, String);
+/// A professional as stored, read as [`COLUMNS`].
+#[derive(Queryable)]
+pub(crate) struct Row {
+    id: String,
+    family_name: String,
+    given_name: String,
+    rpps: Option<String>,
+    email: Option<String>,
+    #[diesel(deserialize_as = String)]
+    category: Category,
+}
 
 /// The columns a [`Professional`] is read from.
 pub(crate) const COLUMNS: (
@@ -33,8 +44,10 @@ pub(crate) const COLUMNS: (
     professionals::category,
 );
 
-pub(crate) fn from_row((id, family_name, given_name, rpps, email, category): Row) -> Result<Professional, Error> {
-    Ok(Professional { id, family_name, given_name, rpps, email, category: Category::parse(&category)? })
+impl From<Row> for Professional {
+    fn from(Row { id, family_name, given_name, rpps, email, category }: Row) -> Self {
+        Professional { id, family_name, given_name, rpps, email, category }
+    }
 }
 
 /// A professional to create.
@@ -112,7 +125,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, new: &NewProfessional) -> 
 /// The professional with this id.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Professional, Error> {
     let row = professionals::table.find(id).select(COLUMNS).first::<Row>(conn).optional()?;
-    from_row(row.ok_or(Error::NotFound("professional"))?)
+    Ok(row.ok_or(Error::NotFound("professional"))?.into())
 }
 
 /// The profiles a professional holds, ordered by center then kind.
@@ -182,9 +195,7 @@ pub fn search(conn: &mut DbConnection, s: &Search, page: &PageRequest) -> Result
         );
     }
     let rows = query.order((professionals::search_name, professionals::id)).limit(page.fetch()).load::<(Row, String)>(conn)?;
-    let page = Page::from_rows(rows, page, |(r, key)| (key.clone(), r.0.clone()));
-    let items = page.items.into_iter().map(|(r, _)| from_row(r)).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor: page.next_cursor })
+    Ok(Page::from_rows(rows, page, |(r, key)| (key.clone(), r.id.clone())).map(|(r, _)| r.into()))
 }
 
 /// The smallest string greater than every string that starts with `key` (which is ASCII, as
@@ -259,14 +270,22 @@ fn ties(conn: &mut DbConnection, id: &str) -> Result<AffiliationTies, Error> {
 }
 
 /// `PUT /professionals/{id}/profiles/{center}/{kind}`: idempotent grant by the platform administrator.
-pub fn grant_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &str, kind: ProfileKind) -> Result<(), Error> {
+pub fn grant_profile(
+    conn: &mut DbConnection,
+    p: &Principal,
+    professional: &ProfessionalId,
+    center: &CancerCenterId,
+    kind: ProfileKind,
+) -> Result<(), Error> {
+    let (id, center_id) = (professional.as_str(), center.as_str());
     rules::may_administer_platform(p)?;
     crate::db::write(conn, |c| {
         lock(c, &[id])?;
         find(c, id)?;
-        crate::cancer_centers::find(c, center)?;
-        if insert_profile(c, id, center, kind)? {
-            let change = Change { secretary_id: Some(id), cancer_center_id: Some(center), profile_kind: Some(kind), ..Change::default() };
+        crate::cancer_centers::find(c, center_id)?;
+        if insert_profile(c, professional, center, kind)? {
+            let change =
+                Change { secretary_id: Some(id), cancer_center_id: Some(center_id), profile_kind: Some(kind), ..Change::default() };
             delegation_events::record(c, p, Kind::Profile, Action::Granted, &change)?;
         }
         Ok(())
@@ -274,7 +293,13 @@ pub fn grant_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &
 }
 
 /// Grants a profile unless held; true when it was granted now.
-pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, kind: ProfileKind) -> Result<bool, Error> {
+pub(crate) fn insert_profile(
+    conn: &mut DbConnection,
+    professional: &ProfessionalId,
+    center: &CancerCenterId,
+    kind: ProfileKind,
+) -> Result<bool, Error> {
+    let (id, center) = (professional.as_str(), center.as_str());
     let held = profiles::table.find((id, center, kind.as_str())).select(profiles::professional_id).first::<String>(conn).optional()?;
     if held.is_none() {
         diesel::insert_into(profiles::table)
@@ -291,7 +316,14 @@ pub(crate) fn insert_profile(conn: &mut DbConnection, id: &str, center: &str, ki
 
 /// `DELETE /professionals/{id}/profiles/{center}/{kind}`: idempotent removal; the rights it gave
 /// end with the next request.
-pub fn remove_profile(conn: &mut DbConnection, p: &Principal, id: &str, center: &str, kind: ProfileKind) -> Result<(), Error> {
+pub fn remove_profile(
+    conn: &mut DbConnection,
+    p: &Principal,
+    professional: &ProfessionalId,
+    center: &CancerCenterId,
+    kind: ProfileKind,
+) -> Result<(), Error> {
+    let (id, center) = (professional.as_str(), center.as_str());
     rules::may_administer_platform(p)?;
     crate::db::write(conn, |c| {
         lock(c, &[id])?;

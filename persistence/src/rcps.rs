@@ -3,6 +3,7 @@
 use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::ensure_physician;
 use concerto_domain::delegation;
+use concerto_domain::id::{CancerCenterId, ProfessionalId, RcpId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::display_name;
 use concerto_domain::rcp::{MemberRole, RcpRoles};
@@ -151,7 +152,14 @@ pub fn detail(conn: &mut DbConnection, id: &str) -> Result<RcpDetail, Error> {
 }
 
 /// `PUT /rcps/{id}/members/{professional_id}`: adds a physician or changes his role; idempotent.
-pub fn set_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str, role: MemberRole) -> Result<(), Error> {
+pub fn set_member(
+    conn: &mut DbConnection,
+    p: &Principal,
+    rcp: &RcpId,
+    professional: &ProfessionalId,
+    role: MemberRole,
+) -> Result<(), Error> {
+    let (rcp_id, professional_id) = (rcp.as_str(), professional.as_str());
     crate::db::write(conn, |c| {
         directory::lock(c, &[professional_id])?;
         let roles = roles(c, rcp_id)?;
@@ -182,7 +190,8 @@ pub fn set_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professi
 
 /// `DELETE /rcps/{id}/members/{professional_id}`: idempotent; his secretaries lose what they
 /// saw through him with their next request.
-pub fn remove_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
+pub fn remove_member(conn: &mut DbConnection, p: &Principal, rcp: &RcpId, professional: &ProfessionalId) -> Result<(), Error> {
+    let (rcp_id, professional_id) = (rcp.as_str(), professional.as_str());
     crate::db::write(conn, |c| {
         delegation::may_manage_rcp(p, &roles(c, rcp_id)?)?;
         directory::find(c, professional_id)?;
@@ -192,7 +201,8 @@ pub fn remove_member(conn: &mut DbConnection, p: &Principal, rcp_id: &str, profe
 }
 
 /// `PUT /rcps/{id}/managers/{professional_id}`: idempotent.
-pub fn add_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
+pub fn add_manager(conn: &mut DbConnection, p: &Principal, rcp: &RcpId, professional: &ProfessionalId) -> Result<(), Error> {
+    let (rcp_id, professional_id) = (rcp.as_str(), professional.as_str());
     crate::db::write(conn, |c| {
         let roles = roles(c, rcp_id)?;
         delegation::may_manage_rcp(p, &roles)?;
@@ -211,7 +221,8 @@ pub fn add_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, profess
 }
 
 /// `DELETE /rcps/{id}/managers/{professional_id}`: idempotent.
-pub fn remove_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, professional_id: &str) -> Result<(), Error> {
+pub fn remove_manager(conn: &mut DbConnection, p: &Principal, rcp: &RcpId, professional: &ProfessionalId) -> Result<(), Error> {
+    let (rcp_id, professional_id) = (rcp.as_str(), professional.as_str());
     crate::db::write(conn, |c| {
         delegation::may_manage_rcp(p, &roles(c, rcp_id)?)?;
         directory::find(c, professional_id)?;
@@ -221,11 +232,11 @@ pub fn remove_manager(conn: &mut DbConnection, p: &Principal, rcp_id: &str, prof
 }
 
 /// The RCPs of a center that a professional manages.
-pub fn managed_in_center(conn: &mut DbConnection, professional_id: &str, cancer_center_id: &str) -> Result<Vec<String>, Error> {
+pub fn managed_in_center(conn: &mut DbConnection, professional: &ProfessionalId, center: &CancerCenterId) -> Result<Vec<String>, Error> {
     Ok(rcp_managers::table
         .inner_join(rcps::table)
-        .filter(rcp_managers::professional_id.eq(professional_id))
-        .filter(rcps::cancer_center_id.eq(cancer_center_id))
+        .filter(rcp_managers::professional_id.eq(professional.as_str()))
+        .filter(rcps::cancer_center_id.eq(center.as_str()))
         .select(rcps::id)
         .load::<String>(conn)?)
 }

@@ -1,5 +1,6 @@
 //! Reports of the "infocentre": the secretaries of each physician of a center.
 
+use concerto_domain::id::{CancerCenterId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::display_name;
 use concerto_domain::profile::ProfileKind;
@@ -32,7 +33,33 @@ pub struct PhysicianSecretaryRow {
     pub via_group_name: Option<String>,
 }
 
-type NameCols = (String, String, String, String, Option<String>, String, String, String, String);
+/// A physician and a secretary holding his rights, with their sort keys.
+#[derive(Queryable)]
+struct NameCols {
+    physician_key: String,
+    physician_id: String,
+    physician_family: String,
+    physician_given: String,
+    rpps: Option<String>,
+    secretary_key: String,
+    secretary_id: String,
+    secretary_family: String,
+    secretary_given: String,
+}
+
+/// A report row and the names it is ordered by.
+struct Keyed {
+    physician_key: String,
+    secretary_key: String,
+    row: PhysicianSecretaryRow,
+}
+
+impl Keyed {
+    /// By physician, then secretary, direct rows before those through a group.
+    fn order(&self) -> (&str, &str, &str, &str, Option<&str>) {
+        (&self.physician_key, &self.row.physician_id, &self.secretary_key, &self.row.secretary_id, self.row.via_group_name.as_deref())
+    }
+}
 
 /// `GET /reports/physician-secretaries?cancer_center_id=`: the physicians holding a physician
 /// profile on the center (for an RCP manager: the members of the RCPs he manages there), each with every secretary holding his rights (direct rows first, then
@@ -40,7 +67,8 @@ type NameCols = (String, String, String, String, Option<String>, String, String,
 pub fn physician_secretaries(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str) -> Result<Vec<PhysicianSecretaryRow>, Error> {
     crate::db::read(conn, |c| {
         crate::cancer_centers::find(c, cancer_center_id)?;
-        let managed = crate::rcps::managed_in_center(c, &p.professional_id, cancer_center_id)?;
+        let managed =
+            crate::rcps::managed_in_center(c, &ProfessionalId::from(p.professional_id.as_str()), &CancerCenterId::from(cancer_center_id))?;
         let physicians: Vec<String> = match rules::report_scope(p, cancer_center_id, !managed.is_empty())? {
             ReportScope::WholeCenter => profiles::table
                 .filter(profiles::cancer_center_id.eq(cancer_center_id))
@@ -95,40 +123,29 @@ pub fn physician_secretaries(conn: &mut DbConnection, p: &Principal, cancer_cent
                 secretary_groups::name,
             ))
             .load::<(NameCols, String, String)>(c)?;
-        let mut rows: Vec<(String, String, PhysicianSecretaryRow)> = direct
+        let mut rows: Vec<Keyed> = direct
             .into_iter()
             .map(|cols| row(cols, None))
             .chain(via_groups.into_iter().map(|(cols, gid, gname)| row(cols, Some((gid, gname)))))
             .collect();
-        rows.sort_by(|a, b| {
-            (&a.0, &a.2.physician_id, &a.1, &a.2.secretary_id, &a.2.via_group_name).cmp(&(
-                &b.0,
-                &b.2.physician_id,
-                &b.1,
-                &b.2.secretary_id,
-                &b.2.via_group_name,
-            ))
-        });
-        Ok(rows.into_iter().map(|(_, _, r)| r).collect())
+        rows.sort_by(|a, b| a.order().cmp(&b.order()));
+        Ok(rows.into_iter().map(|k| k.row).collect())
     })
 }
 
-fn row(
-    (physician_key, physician_id, pf, pg, rpps, secretary_key, secretary_id, sf, sg): NameCols,
-    group: Option<(String, String)>,
-) -> (String, String, PhysicianSecretaryRow) {
+fn row(cols: NameCols, group: Option<(String, String)>) -> Keyed {
     let (via_group_id, via_group_name) = group.unzip();
-    (
-        physician_key,
-        secretary_key,
-        PhysicianSecretaryRow {
-            physician_id,
-            physician_name: display_name(&pf, &pg),
-            rpps,
-            secretary_id,
-            secretary_name: display_name(&sf, &sg),
+    Keyed {
+        physician_key: cols.physician_key,
+        secretary_key: cols.secretary_key,
+        row: PhysicianSecretaryRow {
+            physician_id: cols.physician_id,
+            physician_name: display_name(&cols.physician_family, &cols.physician_given),
+            rpps: cols.rpps,
+            secretary_id: cols.secretary_id,
+            secretary_name: display_name(&cols.secretary_family, &cols.secretary_given),
             via_group_id,
             via_group_name,
         },
-    )
+    }
 }

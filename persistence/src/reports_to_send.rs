@@ -216,22 +216,23 @@ pub struct ReportToSend {
 }
 
 /// A page row, with the requester's and the treating physician's names (family, given).
-type ToSendRow = (
-    String,
-    String,
-    String,
-    String,
-    NaiveDate,
-    String,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    NaiveDateTime,
-    Option<String>,
-    (String, String),
-    (Option<String>, Option<String>),
-);
+#[derive(Queryable)]
+struct ToSendRow {
+    dossier_id: String,
+    patient_id: String,
+    family: String,
+    given: String,
+    birth: NaiveDate,
+    requester_id: String,
+    rcp_id: String,
+    rcp_name: String,
+    session_id: String,
+    starts_at: NaiveDateTime,
+    validated_at: NaiveDateTime,
+    treating: Option<String>,
+    requester_name: (String, String),
+    treating_name: (Option<String>, Option<String>),
+}
 
 /// Whose reports the caller sends: its own requests, and for a secretary those of P(S) in the
 /// RCPs of her secretary centers (`delegation::in_rcp_passages_tab`).
@@ -305,35 +306,34 @@ fn to_send_page(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> R
 pub fn reports_to_send(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> Result<Page<ReportToSend>, Error> {
     audit::audited_read_planned(conn, crate::db::Plans::Kept, p, "report.worklist", "report", |c, trail| {
         let rows = to_send_page(c, p, page)?;
-        let page = Page::from_rows(rows, page, |r| (cursor_time(r.10), r.0.clone()));
-        let ids: Vec<String> = page.items.iter().map(|r| r.0.clone()).collect();
-        let of: Vec<(String, String, Option<String>)> = page.items.iter().map(|r| (r.1.clone(), r.5.clone(), r.11.clone())).collect();
+        let page = Page::from_rows(rows, page, |r| (cursor_time(r.validated_at), r.dossier_id.clone()));
+        let ids: Vec<String> = page.items.iter().map(|r| r.dossier_id.clone()).collect();
+        let of: Vec<(String, String, Option<String>)> =
+            page.items.iter().map(|r| (r.patient_id.clone(), r.requester_id.clone(), r.treating.clone())).collect();
         let (defaults, mut names) = default_recipients(c, &of)?;
         let reached = reached(c, &ids)?;
-        for (_, _, _, _, _, requester, _, _, _, _, _, treating, (family, given), treating_name) in &page.items {
+        for ToSendRow { requester_id: requester, treating, requester_name: (family, given), treating_name, .. } in &page.items {
             names.insert(requester.clone(), display_name(family, given));
             if let (Some(treating), (Some(family), Some(given))) = (treating, treating_name) {
                 names.insert(treating.clone(), display_name(family, given));
             }
         }
-        trail.grant = delegated_requesters(p, page.items.iter().map(|r| &r.5));
+        trail.grant = delegated_requesters(p, page.items.iter().map(|r| &r.requester_id));
         Ok(page.map(
-            |(
-                dossier_id,
-                patient_id,
-                family,
-                given,
-                birth,
-                requester_id,
-                rcp_id,
-                rcp_name,
-                session_id,
-                starts_at,
-                validated_at,
-                _,
-                _,
-                _,
-            )| {
+            |ToSendRow {
+                 dossier_id,
+                 patient_id,
+                 family,
+                 given,
+                 birth,
+                 requester_id,
+                 rcp_id,
+                 rcp_name,
+                 session_id,
+                 starts_at,
+                 validated_at,
+                 ..
+             }| {
                 let recipients = defaults
                     .get(&(patient_id.clone(), requester_id.clone()))
                     .into_iter()

@@ -4,7 +4,7 @@
 use concerto_domain::ErrorCode;
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use concerto_domain::delegation::Grant;
 use concerto_domain::dossier::DossierStatus;
 use concerto_domain::patient::Ins;
@@ -57,7 +57,7 @@ pub struct FoundDossier {
     pub session_starts_at: NaiveDateTime,
 }
 
-type FoundRow = (crate::dossiers::SummaryRow, String, NaiveDateTime);
+type FoundRow = (crate::dossiers::DossierSummary, String, NaiveDateTime);
 
 /// `GET /dossiers?…`: the dossiers the caller may read (`delegation::sees_dossier`: those of
 /// the agenda, of the `rcp_passages` tab, and a physician's treating and correspondent tabs)
@@ -91,13 +91,9 @@ pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &
         } else {
             search_from_visible(c, p, &scope, s, patient.as_ref(), after.as_ref(), page.fetch())?
         };
-        let page = Page::from_rows(rows, page, |r| (cursor_time(r.2), r.0.0.clone()));
+        let page = Page::from_rows(rows, page, |(d, _, starts_at)| (cursor_time(*starts_at), d.id.clone()));
         trail.grant = search_grant(c, p, &scope, &page.items)?;
-        Ok(page.map(|(row, rcp_name, session_starts_at)| FoundDossier {
-            summary: crate::dossiers::summary(row),
-            rcp_name,
-            session_starts_at,
-        }))
+        Ok(page.map(|(summary, rcp_name, session_starts_at)| FoundDossier { summary, rcp_name, session_starts_at }))
     })
 }
 
@@ -408,15 +404,8 @@ fn search_from_visible(
     binds.push(Bind::Int(fetch));
     let query = binds
         .into_iter()
-        .fold(CachedSql::<(Text, Text, Text, Text, Text, Text, Date, Text, Text, Text, Timestamp)>::new(sql), CachedSql::bind);
-    type Row = (String, String, String, String, String, String, NaiveDate, String, String, String, NaiveDateTime);
-    Ok(query
-        .load::<Row>(c)?
-        .into_iter()
-        .map(|(id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status, rcp_name, starts_at)| {
-            ((id, session_id, rcp_id, patient_id, family, given, birth, requester_id, status), rcp_name, starts_at)
-        })
-        .collect())
+        .fold(CachedSql::<((Text, Text, Text, Text, Text, Text, Date, Text, Text), Text, Timestamp)>::new(sql), CachedSql::bind);
+    Ok(query.load::<FoundRow>(c)?)
 }
 
 /// On whose behalf a secretary found these rows: the requesters of P(S), and the animateurs of
@@ -425,10 +414,13 @@ fn search_grant(conn: &mut DbConnection, p: &Principal, scope: &scope::ClinicalS
     if scope.physicians.is_empty() {
         return Ok(Grant::own());
     }
-    let through_chairs: BTreeSet<&String> =
-        rows.iter().map(|r| &r.0.2).filter(|rcp| scope.delegated_animateur_rcps.contains(rcp) && !scope.own_rcps.contains(rcp)).collect();
+    let through_chairs: BTreeSet<&String> = rows
+        .iter()
+        .map(|(d, _, _)| &d.rcp_id)
+        .filter(|rcp| scope.delegated_animateur_rcps.contains(rcp) && !scope.own_rcps.contains(rcp))
+        .collect();
     let mut named: Vec<String> =
-        rows.iter().map(|r| r.0.7.clone()).filter(|r| *r != p.professional_id && scope.physicians.contains(r)).collect();
+        rows.iter().map(|(d, _, _)| d.requester_id.clone()).filter(|r| *r != p.professional_id && scope.physicians.contains(r)).collect();
     if !through_chairs.is_empty() {
         named.extend(
             rcp_members::table

@@ -2,6 +2,7 @@
 
 use concerto_domain::ErrorCode;
 use concerto_domain::affiliation::ensure_secretary;
+use concerto_domain::id::{GroupId, ProfessionalId};
 use concerto_domain::principal::Principal;
 use concerto_domain::professional::Professional;
 use concerto_domain::{DomainError, rules, text};
@@ -100,8 +101,8 @@ pub fn members(conn: &mut DbConnection, group_id: &str) -> Result<Vec<Profession
         .filter(secretary_group_members::group_id.eq(group_id))
         .select(directory::COLUMNS)
         .order((professionals::search_name, professionals::id))
-        .load(conn)?;
-    rows.into_iter().map(directory::from_row).collect()
+        .load::<directory::Row>(conn)?;
+    Ok(rows.into_iter().map(Professional::from).collect())
 }
 
 /// Checks the caller may change this group's membership for this professional.
@@ -118,7 +119,8 @@ fn check_member_change(
 
 /// `PUT /secretary-groups/{id}/members/{professional_id}`: idempotent; the new member holds the
 /// rights of the group's physicians from her next request on.
-pub fn add_member(conn: &mut DbConnection, p: &Principal, group_id: &str, professional_id: &str) -> Result<(), Error> {
+pub fn add_member(conn: &mut DbConnection, p: &Principal, group: &GroupId, professional: &ProfessionalId) -> Result<(), Error> {
+    let (group_id, professional_id) = (group.as_str(), professional.as_str());
     crate::db::write(conn, |c| {
         directory::lock(c, &[professional_id])?;
         let group = find(c, group_id)?;
@@ -146,7 +148,8 @@ pub fn add_member(conn: &mut DbConnection, p: &Principal, group_id: &str, profes
 
 /// `DELETE /secretary-groups/{id}/members/{professional_id}`: idempotent; the member loses the
 /// group's physicians with her next request.
-pub fn remove_member(conn: &mut DbConnection, p: &Principal, group_id: &str, professional_id: &str) -> Result<(), Error> {
+pub fn remove_member(conn: &mut DbConnection, p: &Principal, group: &GroupId, professional: &ProfessionalId) -> Result<(), Error> {
+    let (group_id, professional_id) = (group.as_str(), professional.as_str());
     crate::db::write(conn, |c| {
         // The lock `add_member` takes: the history records a join and a leave in their order.
         directory::lock(c, &[professional_id])?;

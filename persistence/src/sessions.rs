@@ -25,8 +25,9 @@ pub struct Session {
     pub ends_at: Option<NaiveDateTime>,
     /// Where.
     pub location: Option<String>,
-    /// `planned`, `in_progress` or `closed`.
-    pub status: String,
+    /// Where it stands.
+    #[diesel(deserialize_as = String)]
+    pub status: SessionStatus,
 }
 
 pub(crate) const COLUMNS: (
@@ -37,13 +38,6 @@ pub(crate) const COLUMNS: (
     rcp_sessions::location,
     rcp_sessions::status,
 ) = (rcp_sessions::id, rcp_sessions::rcp_id, rcp_sessions::starts_at, rcp_sessions::ends_at, rcp_sessions::location, rcp_sessions::status);
-
-impl Session {
-    /// The parsed status.
-    pub fn status(&self) -> Result<SessionStatus, Error> {
-        Ok(SessionStatus::parse(&self.status)?)
-    }
-}
 
 /// A session to schedule.
 #[derive(Debug, Clone)]
@@ -69,7 +63,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, rcp_id: &str, new: &NewSes
             starts_at: new.starts_at,
             ends_at: new.ends_at,
             location: new.location.clone(),
-            status: SessionStatus::Planned.as_str().to_owned(),
+            status: SessionStatus::Planned,
         };
         diesel::insert_into(rcp_sessions::table)
             .values((
@@ -78,7 +72,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, rcp_id: &str, new: &NewSes
                 rcp_sessions::starts_at.eq(session.starts_at),
                 rcp_sessions::ends_at.eq(session.ends_at),
                 rcp_sessions::location.eq(&session.location),
-                rcp_sessions::status.eq(&session.status),
+                rcp_sessions::status.eq(session.status.as_str()),
                 rcp_sessions::created_at.eq(now()),
             ))
             .execute(c)?;
@@ -120,9 +114,9 @@ pub fn transition(conn: &mut DbConnection, p: &Principal, id: &str, action: Sess
         lock(c, id)?;
         let mut session = find(c, id)?;
         delegation::may_start_or_close_session(p, &boards::roles(c, &session.rcp_id)?)?;
-        let next = session.status()?.next(action)?;
+        let next = session.status.next(action)?;
         diesel::update(rcp_sessions::table.find(id)).set(rcp_sessions::status.eq(next.as_str())).execute(c)?;
-        session.status = next.as_str().to_owned();
+        session.status = next;
         Ok(session)
     })
 }

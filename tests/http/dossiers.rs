@@ -256,7 +256,7 @@ async fn secretary_of_an_animateur_runs_the_session_and_validates() {
     assert_eq!(v.header("etag").as_deref(), Some("\"3\""));
     let validated = events(&app, &sec_chair, "dossier.validate").await;
     assert_eq!(validated.len(), 1);
-    assert_eq!(validated[0].outcome, "allowed");
+    assert_eq!(validated[0].outcome.as_str(), "allowed");
     assert_eq!(validated[0].on_behalf_of, vec![chair.id.clone()]);
     assert_eq!(validated[0].resource_id.as_deref(), Some(d1.as_str()));
     assert_eq!(validated[0].cancer_center_id.as_deref(), Some(center.as_str()));
@@ -340,7 +340,7 @@ async fn a_secretary_never_writes_medical_content() {
     assert_eq!(after.body["status"], "registered");
     assert_eq!(after.body["updated_at"], before.body["updated_at"]);
     let refused = events(&app, &sec_chair, "dossier.update").await;
-    assert!(!refused.is_empty() && refused.iter().all(|e| e.outcome == "denied"));
+    assert!(!refused.is_empty() && refused.iter().all(|e| e.outcome.as_str() == "denied"));
 }
 
 // Row "write the medical content" for physicians, and optimistic concurrency.

@@ -358,10 +358,10 @@ fn person(c: &mut DbConnection, ids: &mut Ids, family: &str, category: Category)
 fn set_role(c: &mut DbConnection, ids: &Ids, r: usize, p: usize, role: Role) {
     let (rcp, physician) = (&ids.rcps[r], &ids.physicians[p]);
     match role {
-        None => rcps::remove_member(c, &ids.admin, rcp, physician).unwrap(),
+        None => rcps::remove_member(c, &ids.admin, &rcp.as_str().into(), &physician.as_str().into()).unwrap(),
         Some(chair) => {
             let role = if chair { MemberRole::Animateur } else { MemberRole::Participant };
-            rcps::set_member(c, &ids.admin, rcp, physician, role).unwrap();
+            rcps::set_member(c, &ids.admin, &rcp.as_str().into(), &physician.as_str().into(), role).unwrap();
         }
     }
 }
@@ -390,7 +390,7 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
     }
     for i in 0..PHYSICIANS {
         let (id, account) = person(c, &mut ids, &format!("Physician{i}"), Category::Physician);
-        professionals::grant_profile(c, &ids.admin, &id, &ids.centers[0], ProfileKind::Physician).unwrap();
+        professionals::grant_profile(c, &ids.admin, &id.as_str().into(), &ids.centers[0].as_str().into(), ProfileKind::Physician).unwrap();
         ids.physicians.push(id);
         ids.physician_accounts.push(account);
     }
@@ -398,7 +398,14 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
         let (id, _) = person(c, &mut ids, &format!("Secretary{s}"), Category::Secretary);
         for center in 0..CENTERS {
             if m.secretary_profile[s][center] {
-                professionals::grant_profile(c, &ids.admin, &id, &ids.centers[center], ProfileKind::Secretary).unwrap();
+                professionals::grant_profile(
+                    c,
+                    &ids.admin,
+                    &id.as_str().into(),
+                    &ids.centers[center].as_str().into(),
+                    ProfileKind::Secretary,
+                )
+                .unwrap();
             }
         }
         ids.secretaries.push(id);
@@ -411,7 +418,7 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
     ids.group = secretary_groups::create(c, &ids.admin, &ids.centers[0], "group").unwrap().id;
     for s in 0..SECRETARIES {
         if m.group_members[s] {
-            secretary_groups::add_member(c, &ids.admin, &ids.group, &ids.secretaries[s]).unwrap();
+            secretary_groups::add_member(c, &ids.admin, &ids.group.as_str().into(), &ids.secretaries[s].as_str().into()).unwrap();
         }
     }
     for p in 0..PHYSICIANS {
@@ -419,7 +426,8 @@ fn build(c: &mut DbConnection, admin: concerto_domain::principal::Principal, cas
     }
     let (coordinator, account) = person(c, &mut ids, "Coordinator", Category::Other);
     for center in &ids.centers {
-        professionals::grant_profile(c, &ids.admin, &coordinator, center, ProfileKind::CenterCoordinator).unwrap();
+        professionals::grant_profile(c, &ids.admin, &coordinator.as_str().into(), &center.as_str().into(), ProfileKind::CenterCoordinator)
+            .unwrap();
     }
     let coordinator = accounts::load_principal(c, &account).unwrap().unwrap().0;
     for r in 0..RCPS {
@@ -476,7 +484,7 @@ fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
     for (i, specialty) in [Specialty::Surgery, Specialty::Radiotherapy, Specialty::Pathology].into_iter().enumerate() {
         let (id, account) = person(c, ids, &format!("Board{i}"), Category::Physician);
         for center in ids.centers.clone() {
-            professionals::grant_profile(c, &ids.admin, &id, &center, ProfileKind::Physician).unwrap();
+            professionals::grant_profile(c, &ids.admin, &id.as_str().into(), &center.as_str().into(), ProfileKind::Physician).unwrap();
         }
         specialties::set(c, &ids.admin, &id, &specialties::SpecialtyOf { specialty, subspecialty: None }).unwrap();
         board.push((id, account));
@@ -486,7 +494,8 @@ fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
     let chair = accounts::load_principal(c, &board[0].1).unwrap().unwrap().0;
     let present: Vec<String> = board.iter().map(|(id, _)| id.clone()).collect();
     for r in 0..RCPS {
-        rcps::set_member(c, &ids.admin, &ids.rcps[r], &chair.professional_id, MemberRole::Animateur).unwrap();
+        rcps::set_member(c, &ids.admin, &ids.rcps[r].as_str().into(), &chair.professional_id.as_str().into(), MemberRole::Animateur)
+            .unwrap();
         sessions::transition(c, &ids.admin, &ids.sessions[r], concerto_domain::rcp::SessionAction::Start).unwrap();
         attendance::record(c, &chair, &ids.sessions[r], &present).unwrap();
     }
@@ -546,9 +555,9 @@ fn affiliate_group(c: &mut DbConnection, ids: &Ids, p: usize, link: Link) {
     use diesel::prelude::*;
     let physician = &ids.physicians[p];
     match link {
-        None => affiliations::remove_group(c, &ids.admin, physician, &ids.group).unwrap(),
+        None => affiliations::remove_group(c, &ids.admin, &physician.as_str().into(), &ids.group.as_str().into()).unwrap(),
         Some(window) => {
-            affiliations::add_group(c, &ids.admin, physician, &ids.group, dates(window)).unwrap();
+            affiliations::add_group(c, &ids.admin, &physician.as_str().into(), &ids.group.as_str().into(), dates(window)).unwrap();
             if window == Window::Past {
                 diesel::update(g::table.find((physician, &ids.group))).set(g::valid_until.eq(ended_an_hour_ago())).execute(c).unwrap();
             }
@@ -562,16 +571,20 @@ fn change_world(c: &mut DbConnection, ids: &Ids, dossiers: &[(usize, usize)], ch
     let admin = &ids.admin;
     match *change {
         Change::Affiliate { p, s, link } => affiliate(c, ids, p, s, link),
-        Change::GroupMember { s, on: true } => secretary_groups::add_member(c, admin, &ids.group, &ids.secretaries[s]).unwrap(),
-        Change::GroupMember { s, on: false } => secretary_groups::remove_member(c, admin, &ids.group, &ids.secretaries[s]).unwrap(),
+        Change::GroupMember { s, on: true } => {
+            secretary_groups::add_member(c, admin, &ids.group.as_str().into(), &ids.secretaries[s].as_str().into()).unwrap()
+        }
+        Change::GroupMember { s, on: false } => {
+            secretary_groups::remove_member(c, admin, &ids.group.as_str().into(), &ids.secretaries[s].as_str().into()).unwrap()
+        }
         Change::GroupPhysician { p, link } => affiliate_group(c, ids, p, link),
         Change::SetRole { r, p, role } => set_role(c, ids, r, p, role),
         Change::SecretaryProfile { s, c: center, on } => {
             let (who, at) = (&ids.secretaries[s], &ids.centers[center]);
             if on {
-                professionals::grant_profile(c, admin, who, at, ProfileKind::Secretary).unwrap();
+                professionals::grant_profile(c, admin, &who.as_str().into(), &at.as_str().into(), ProfileKind::Secretary).unwrap();
             } else {
-                professionals::remove_profile(c, admin, who, at, ProfileKind::Secretary).unwrap();
+                professionals::remove_profile(c, admin, &who.as_str().into(), &at.as_str().into(), ProfileKind::Secretary).unwrap();
             }
         }
         Change::RequesterLeaves { n } => {

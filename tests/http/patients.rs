@@ -41,7 +41,7 @@ fn events(app: &TestApp, patient: &str) -> Vec<AuditEvent> {
 }
 
 fn count(events: &[AuditEvent], action: &str, actor: &User, outcome: &str) -> usize {
-    events.iter().filter(|e| e.action == action && e.actor_id == actor.id && e.outcome == outcome).count()
+    events.iter().filter(|e| e.action == action && e.actor_id == actor.id && e.outcome.as_str() == outcome).count()
 }
 
 fn metadata(title: &str) -> Vec<u8> {
@@ -283,7 +283,8 @@ async fn who_reads_a_patient_record() {
     assert_problem(&app.get("/api/v1/patients/no-such-patient", &creator.token).await, 404, "not_found");
 
     let trail = events(&app, &patient);
-    let by_requester_sec: Vec<&AuditEvent> = trail.iter().filter(|e| e.actor_id == requester_sec.id && e.outcome == "allowed").collect();
+    let by_requester_sec: Vec<&AuditEvent> =
+        trail.iter().filter(|e| e.actor_id == requester_sec.id && e.outcome.as_str() == "allowed").collect();
     assert_eq!(by_requester_sec.len(), 1);
     assert_eq!(by_requester_sec[0].action, "patient.read");
     assert_eq!(by_requester_sec[0].on_behalf_of, vec![requester.id.clone()]);
@@ -292,7 +293,7 @@ async fn who_reads_a_patient_record() {
     assert_eq!(count(&trail, "patient.read", &other_sec, "denied"), 1);
     assert_eq!(count(&trail, "patient.read", &admin, "denied"), 1);
     assert_eq!(count(&trail, "patient.read", &creator, "allowed"), 2);
-    let own: Vec<&AuditEvent> = trail.iter().filter(|e| e.actor_id == member.id && e.outcome == "allowed").collect();
+    let own: Vec<&AuditEvent> = trail.iter().filter(|e| e.actor_id == member.id && e.outcome.as_str() == "allowed").collect();
     assert_eq!(own.len(), 1);
     assert!(own[0].on_behalf_of.is_empty());
 }
@@ -475,7 +476,7 @@ async fn each_call_leaves_exactly_one_audit_event() {
 
     let trail = events(&app, &patient);
     let summary: Vec<(String, String, String, Vec<String>)> =
-        trail.iter().map(|e| (e.action.clone(), e.actor_id.clone(), e.outcome.clone(), e.on_behalf_of.clone())).collect();
+        trail.iter().map(|e| (e.action.clone(), e.actor_id.clone(), e.outcome.as_str().to_owned(), e.on_behalf_of.clone())).collect();
     let own = Vec::<String>::new;
     assert_eq!(
         summary,

@@ -96,6 +96,16 @@ pub enum RequestStatusName {
     Rejected,
 }
 
+impl From<RequestStatus> for RequestStatusName {
+    fn from(s: RequestStatus) -> Self {
+        match s {
+            RequestStatus::Pending => Self::Pending,
+            RequestStatus::Fulfilled => Self::Fulfilled,
+            RequestStatus::Rejected => Self::Rejected,
+        }
+    }
+}
+
 impl From<RequestStatusName> for RequestStatus {
     fn from(s: RequestStatusName) -> Self {
         match s {
@@ -122,11 +132,9 @@ pub struct AccountRequestView {
     /// RPPS number.
     pub rpps: Option<String>,
     /// The profile to grant on the requesting center.
-    #[schema(value_type = ProfileKindName)]
-    pub expected_profile: String,
+    pub expected_profile: ProfileKindName,
     /// `pending`, `fulfilled` or `rejected`.
-    #[schema(value_type = RequestStatusName)]
-    pub status: String,
+    pub status: RequestStatusName,
     /// The coordinator who asked.
     pub requested_by: String,
     /// When it was asked.
@@ -150,8 +158,8 @@ impl From<AccountRequest> for AccountRequestView {
             given_name: r.given_name,
             email: r.email,
             rpps: r.rpps,
-            expected_profile: r.expected_profile,
-            status: r.status,
+            expected_profile: r.expected_profile.into(),
+            status: r.status.into(),
             requested_by: r.requested_by,
             created_at: r.created_at.and_utc(),
             decided_at: r.decided_at.map(|t| t.and_utc()),

@@ -22,6 +22,15 @@ pub enum Outcome {
     Denied,
 }
 
+impl From<audit::Outcome> for Outcome {
+    fn from(o: audit::Outcome) -> Self {
+        match o {
+            audit::Outcome::Allowed => Self::Allowed,
+            audit::Outcome::Denied => Self::Denied,
+        }
+    }
+}
+
 /// One access to patient data.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventView {
@@ -40,8 +49,7 @@ pub struct AuditEventView {
     /// Whose data.
     pub patient_id: Option<String>,
     /// Allowed or denied.
-    #[schema(value_type = Outcome)]
-    pub outcome: String,
+    pub outcome: Outcome,
 }
 
 impl From<AuditEvent> for AuditEventView {
@@ -54,7 +62,7 @@ impl From<AuditEvent> for AuditEventView {
             resource_type: e.resource_type,
             resource_id: e.resource_id,
             patient_id: e.patient_id,
-            outcome: e.outcome,
+            outcome: e.outcome.into(),
         }
     }
 }

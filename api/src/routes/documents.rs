@@ -54,7 +54,7 @@ impl From<Document> for DocumentView {
             title: d.title,
             kind: d.kind,
             document_date: d.document_date,
-            content_type: d.content_type,
+            content_type: d.content_type.as_str().to_owned(),
             size_bytes: d.size_bytes,
             sha256: d.sha256,
             uploaded_by: d.uploaded_by,
@@ -283,17 +283,17 @@ pub async fn download(state: web::Data<AppState>, caller: Caller, id: web::Path<
     let id = id.into_inner();
     let (document, bytes) = state.db_as(&caller, move |c, p| documents::content(c, p, &id)).await?;
     // Text was checked to be UTF-8 on the way in: say so, so accents show right.
-    let extension = match DocumentType::ALL.into_iter().find(|t| t.as_str() == document.content_type) {
-        Some(DocumentType::Pdf) => "pdf",
-        Some(DocumentType::Png) => "png",
-        Some(DocumentType::Jpeg) => "jpg",
-        _ => "txt",
+    let extension = match document.content_type {
+        DocumentType::Pdf => "pdf",
+        DocumentType::Png => "png",
+        DocumentType::Jpeg => "jpg",
+        DocumentType::Text => "txt",
     };
     // Saved, never shown inline: a browser does not render user bytes in the API's origin.
     // Named after the document id, never its title, which may name the patient.
     let disposition = format!("attachment; filename=\"{}.{extension}\"", document.id);
     let content_type =
-        if document.content_type == DocumentType::Text.as_str() { "text/plain; charset=utf-8".to_owned() } else { document.content_type };
+        if document.content_type == DocumentType::Text { "text/plain; charset=utf-8" } else { document.content_type.as_str() };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::CONTENT_DISPOSITION, disposition))

@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use concerto_domain::ErrorCode;
-use concerto_domain::dossier::ReportChannel;
+use concerto_domain::dossier::{DossierStatus, ReportChannel};
 use concerto_persistence::dossiers::{self, Dossier, DossierChanges, DossierSummary, NewDossier, Report, Tab, Transmission};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -29,6 +29,28 @@ pub enum DossierStatusName {
     Withdrawn,
 }
 
+impl From<DossierStatus> for DossierStatusName {
+    fn from(s: DossierStatus) -> Self {
+        match s {
+            DossierStatus::Registered => Self::Registered,
+            DossierStatus::Discussed => Self::Discussed,
+            DossierStatus::Validated => Self::Validated,
+            DossierStatus::Withdrawn => Self::Withdrawn,
+        }
+    }
+}
+
+impl From<DossierStatusName> for DossierStatus {
+    fn from(s: DossierStatusName) -> Self {
+        match s {
+            DossierStatusName::Registered => Self::Registered,
+            DossierStatusName::Discussed => Self::Discussed,
+            DossierStatusName::Validated => Self::Validated,
+            DossierStatusName::Withdrawn => Self::Withdrawn,
+        }
+    }
+}
+
 /// A dossier as a list shows it: the patient's identity, the requester, the status.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DossierSummaryView {
@@ -49,8 +71,7 @@ pub struct DossierSummaryView {
     /// The requesting physician.
     pub requester_id: String,
     /// Where it stands.
-    #[schema(value_type = DossierStatusName)]
-    pub status: String,
+    pub status: DossierStatusName,
 }
 
 impl From<DossierSummary> for DossierSummaryView {
@@ -64,7 +85,7 @@ impl From<DossierSummary> for DossierSummaryView {
             patient_given_name: d.patient_given_name,
             patient_birth_date: d.patient_birth_date,
             requester_id: d.requester_id,
-            status: d.status,
+            status: d.status.into(),
         }
     }
 }
@@ -83,8 +104,7 @@ pub struct DossierView {
     /// The requesting physician.
     pub requester_id: String,
     /// Where it stands.
-    #[schema(value_type = DossierStatusName)]
-    pub status: String,
+    pub status: DossierStatusName,
     /// Summary of the case.
     pub clinical_summary: Option<String>,
     /// The question put to the board.
@@ -113,7 +133,7 @@ impl From<Dossier> for DossierView {
             rcp_id: d.rcp_id,
             patient_id: d.patient_id,
             requester_id: d.requester_id,
-            status: d.status,
+            status: d.status.into(),
             clinical_summary: d.clinical_summary,
             question: d.question,
             proposal: d.proposal,
@@ -380,6 +400,16 @@ impl From<ChannelName> for ReportChannel {
     }
 }
 
+impl From<ReportChannel> for ChannelName {
+    fn from(c: ReportChannel) -> Self {
+        match c {
+            ReportChannel::Mssante => Self::Mssante,
+            ReportChannel::Mail => Self::Mail,
+            ReportChannel::Print => Self::Print,
+        }
+    }
+}
+
 /// `POST /dossiers/{id}/report/transmissions`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct SendReport {
@@ -399,8 +429,7 @@ pub struct TransmissionView {
     /// The dossier.
     pub dossier_id: String,
     /// How.
-    #[schema(value_type = ChannelName)]
-    pub channel: String,
+    pub channel: ChannelName,
     /// Who sent it.
     pub sent_by: String,
     /// When.
@@ -414,7 +443,7 @@ impl From<Transmission> for TransmissionView {
         Self {
             id: t.id,
             dossier_id: t.dossier_id,
-            channel: t.channel,
+            channel: t.channel.into(),
             sent_by: t.sent_by,
             sent_at: t.sent_at.and_utc(),
             recipient_ids: t.recipient_ids,

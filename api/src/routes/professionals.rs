@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use concerto_domain::ErrorCode;
+use concerto_domain::id::{CancerCenterId, GroupId, ProfessionalId};
 use concerto_domain::professional::{Category, Professional, Rpps, check_name};
 use concerto_domain::profile::{Profile, ProfileKind};
 use concerto_persistence::affiliations;
@@ -365,6 +366,7 @@ pub async fn grant_profile(
     path: web::Path<(String, String, ProfileKindName)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, center, kind) = path.into_inner();
+    let (id, center) = (ProfessionalId::from(id), CancerCenterId::from(center));
     state.db_as(&caller, move |c, p| directory::grant_profile(c, p, &id, &center, kind.into())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -391,6 +393,7 @@ pub async fn remove_profile(
     path: web::Path<(String, String, ProfileKindName)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, center, kind) = path.into_inner();
+    let (id, center) = (ProfessionalId::from(id), CancerCenterId::from(center));
     state.db_as(&caller, move |c, p| directory::remove_profile(c, p, &id, &center, kind.into())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -546,6 +549,7 @@ pub async fn add_group(
 ) -> Result<HttpResponse, ApiError> {
     let dates = DelegationPeriod::from_body(&req, &body, state.time_zone)?;
     let (physician, group) = path.into_inner();
+    let (physician, group) = (ProfessionalId::from(physician), GroupId::from(group));
     state.db_as(&caller, move |c, p| affiliations::add_group(c, p, &physician, &group, dates)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -564,6 +568,7 @@ pub async fn add_group(
 #[delete("/professionals/{id}/secretary-groups/{group_id}")]
 pub async fn remove_group(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (physician, group) = path.into_inner();
+    let (physician, group) = (ProfessionalId::from(physician), GroupId::from(group));
     state.db_as(&caller, move |c, p| affiliations::remove_group(c, p, &physician, &group)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

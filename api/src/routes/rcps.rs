@@ -1,6 +1,7 @@
 //! RCPs (tumor boards): creation, members, managers.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
+use concerto_domain::id::{ProfessionalId, RcpId};
 use concerto_domain::rcp::MemberRole;
 use concerto_persistence::rcps::{self, Person, Rcp};
 use serde::{Deserialize, Serialize};
@@ -212,6 +213,7 @@ pub async fn set_member(
     body: Json<SetMember>,
 ) -> Result<HttpResponse, ApiError> {
     let ((rcp, member), role) = (path.into_inner(), MemberRole::from(body.role));
+    let (rcp, member) = (RcpId::from(rcp), ProfessionalId::from(member));
     state.db_as(&caller, move |c, p| rcps::set_member(c, p, &rcp, &member, role)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -234,6 +236,7 @@ pub async fn remove_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (rcp, member) = path.into_inner();
+    let (rcp, member) = (RcpId::from(rcp), ProfessionalId::from(member));
     state.db_as(&caller, move |c, p| rcps::remove_member(c, p, &rcp, &member)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -252,6 +255,7 @@ pub async fn remove_member(
 #[put("/rcps/{id}/managers/{professional_id}")]
 pub async fn add_manager(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (rcp, manager) = path.into_inner();
+    let (rcp, manager) = (RcpId::from(rcp), ProfessionalId::from(manager));
     state.db_as(&caller, move |c, p| rcps::add_manager(c, p, &rcp, &manager)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -274,6 +278,7 @@ pub async fn remove_manager(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (rcp, manager) = path.into_inner();
+    let (rcp, manager) = (RcpId::from(rcp), ProfessionalId::from(manager));
     state.db_as(&caller, move |c, p| rcps::remove_manager(c, p, &rcp, &manager)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

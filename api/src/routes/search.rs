@@ -84,12 +84,7 @@ pub async fn search(
         rcp_id: non_blank(q.rcp_id),
         session_from: q.session_from.map(|d| d.and_time(chrono::NaiveTime::MIN)),
         session_to: q.session_to.map(|d| d.and_time(chrono::NaiveTime::MIN)),
-        status: q.status.map(|s| match s {
-            DossierStatusName::Registered => DossierStatus::Registered,
-            DossierStatusName::Discussed => DossierStatus::Discussed,
-            DossierStatusName::Validated => DossierStatus::Validated,
-            DossierStatusName::Withdrawn => DossierStatus::Withdrawn,
-        }),
+        status: q.status.map(DossierStatus::from),
         requester_id: non_blank(q.requester_id),
         patient: non_blank(q.patient),
     };
@@ -136,7 +131,7 @@ fn search_csv(rows: &[FoundDossierView]) -> Result<Vec<u8>, ApiError> {
                 cell(Some(&d.patient_given_name)),
                 d.patient_birth_date.to_string(),
                 cell(Some(&d.requester_id)),
-                cell(Some(&d.status)),
+                cell(Some(DossierStatus::from(d.status).as_str())),
             ])
             .map_err(csv_error)?;
     }

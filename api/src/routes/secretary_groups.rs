@@ -1,6 +1,7 @@
 //! Secretary groups and their members.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
+use concerto_domain::id::{GroupId, ProfessionalId};
 use concerto_persistence::secretary_groups::{self as groups, SecretaryGroup};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -146,6 +147,7 @@ pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<St
 #[put("/secretary-groups/{id}/members/{professional_id}")]
 pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (group, member) = path.into_inner();
+    let (group, member) = (GroupId::from(group), ProfessionalId::from(member));
     state.db_as(&caller, move |c, p| groups::add_member(c, p, &group, &member)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -168,6 +170,7 @@ pub async fn remove_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (group, member) = path.into_inner();
+    let (group, member) = (GroupId::from(group), ProfessionalId::from(member));
     state.db_as(&caller, move |c, p| groups::remove_member(c, p, &group, &member)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use concerto_domain::ErrorCode;
-use concerto_domain::rcp::SessionAction;
+use concerto_domain::rcp::{SessionAction, SessionStatus};
 use concerto_persistence::sessions::{self, NewSession, Session};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -27,6 +27,16 @@ pub enum SessionStatusName {
     Closed,
 }
 
+impl From<SessionStatus> for SessionStatusName {
+    fn from(s: SessionStatus) -> Self {
+        match s {
+            SessionStatus::Planned => Self::Planned,
+            SessionStatus::InProgress => Self::InProgress,
+            SessionStatus::Closed => Self::Closed,
+        }
+    }
+}
+
 /// A session of an RCP.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
@@ -41,8 +51,7 @@ pub struct SessionView {
     /// Where.
     pub location: Option<String>,
     /// Where it stands.
-    #[schema(value_type = SessionStatusName)]
-    pub status: String,
+    pub status: SessionStatusName,
 }
 
 impl From<Session> for SessionView {
@@ -53,7 +62,7 @@ impl From<Session> for SessionView {
             starts_at: s.starts_at.and_utc(),
             ends_at: s.ends_at.map(|t| t.and_utc()),
             location: s.location,
-            status: s.status,
+            status: s.status.into(),
         }
     }
 }
@@ -189,8 +198,7 @@ pub struct AgendaItem {
     /// Where.
     pub location: Option<String>,
     /// Where it stands.
-    #[schema(value_type = SessionStatusName)]
-    pub status: String,
+    pub status: SessionStatusName,
     /// Only the dossiers the caller may see.
     pub dossiers: Vec<DossierSummaryView>,
 }
@@ -240,7 +248,7 @@ pub async fn agenda(
         starts_at: e.session.starts_at.and_utc(),
         ends_at: e.session.ends_at.map(|t| t.and_utc()),
         location: e.session.location,
-        status: e.session.status,
+        status: e.session.status.into(),
         dossiers: e.dossiers.into_iter().map(Into::into).collect(),
     })))
 }
@@ -255,8 +263,7 @@ pub struct SessionRun {
     /// Start.
     pub starts_at: DateTime<Utc>,
     /// Where it stands.
-    #[schema(value_type = SessionStatusName)]
-    pub status: String,
+    pub status: SessionStatusName,
     /// Every dossier, by patient name.
     pub dossiers: Vec<DossierView>,
     /// Who is present, and where the board stands against its quorum.
@@ -283,7 +290,7 @@ pub async fn run(state: web::Data<AppState>, caller: Caller, id: web::Path<Strin
         id: run.session.id,
         rcp_id: run.session.rcp_id,
         starts_at: run.session.starts_at.and_utc(),
-        status: run.session.status,
+        status: run.session.status.into(),
         dossiers: run.dossiers.into_iter().map(Into::into).collect(),
         attendance: run.attendance.into(),
     }))
