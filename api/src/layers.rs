@@ -37,7 +37,8 @@ const PERSISTENCE: &[&str] = &[
     "attendance",
     "activity",
     "reports",
-    // Patients and dossiers.
+    // Patients and dossiers, and the code lists their fiche is coded with.
+    "terminology",
     "reports_to_send",
     "patients",
     "documents",
@@ -62,6 +63,7 @@ const API: &[&str] = &[
     "caller",
     "state",
     "throttle",
+    "terminology",
     "demo",
     "openapi",
     "routes::common",
@@ -82,6 +84,7 @@ const API: &[&str] = &[
     "routes::reports_to_send",
     "routes::search",
     "routes::sessions",
+    "routes::terminology",
     "routes",
 ];
 

@@ -32,6 +32,7 @@ const WITHOUT_DATABASE: [&str; 1] = ["/healthz"];
         (name = "dossiers", description = "Dossiers, validation, reports and transmissions"),
         (name = "audit", description = "The audit trail of patient data"),
         (name = "reports", description = "Infocentre reports"),
+        (name = "terminology", description = "Code lists (CIM-10, CIM-O-3, the FRCP's lists) for the fiche's pickers"),
         (name = "operations", description = "Probes"),
     )
 )]
