@@ -381,3 +381,48 @@ pub fn loads(conn: &mut DbConnection, system: &str) -> Result<Vec<Load>, Error> 
         .select((loads::version, loads::source, loads::loaded_at, loads::codes, loads::added, loads::changed, loads::retired))
         .load(conn)?)
 }
+
+/// Codes read at a time by [`stale_search_words`].
+const CHECK_PAGE: i64 = 2_000;
+
+/// For `concerto check`: every code whose search keys (`code_key`, `search_label`) or words
+/// (`terminology_terms`) are not those its code and label give, as (`system code`, what
+/// differs). Read a page of codes at a time.
+pub fn stale_search_words(c: &mut DbConnection) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for system in systems(c)? {
+        let mut after = String::new();
+        loop {
+            let page: Vec<(String, String, String, String)> = codes::table
+                .filter(codes::system.eq(&system.name))
+                .filter(codes::code.gt(&after))
+                .order(codes::code)
+                .limit(CHECK_PAGE)
+                .select((codes::code, codes::label, codes::code_key, codes::search_label))
+                .load(c)?;
+            let (Some(first), Some(last)) = (page.first(), page.last()) else { break };
+            let stored: Vec<(String, String)> = terms::table
+                .filter(terms::system.eq(&system.name))
+                .filter(terms::code.ge(&first.0).and(terms::code.le(&last.0)))
+                .select((terms::code, terms::term))
+                .load(c)?;
+            let mut words: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> = std::collections::BTreeMap::new();
+            for (code, term) in &stored {
+                words.entry(code.as_str()).or_default().insert(term.clone());
+            }
+            for (code, label, key, folded) in &page {
+                let name = format!("{} {code}", system.name);
+                if *key != terminology::code_key(code) || *folded != search_key(label) {
+                    out.push((name.clone(), format!("search keys {key:?} / {folded:?}, expected from the code and label")));
+                }
+                let expected = terminology::terms(code, label);
+                let found = words.remove(code.as_str()).unwrap_or_default();
+                if found != expected {
+                    out.push((name, format!("words {expected:?} expected, found {found:?}")));
+                }
+            }
+            after = last.0.clone();
+        }
+    }
+    Ok(out)
+}

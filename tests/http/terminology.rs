@@ -172,6 +172,18 @@ async fn a_new_version_retires_the_codes_it_drops_and_loading_it_again_changes_n
     let out = load(&app, std::slice::from_ref(&v1), &[]);
     assert!(stdout(&out).contains("3 codes, 0 added, 2 changed, 0 retired"), "{}", stdout(&out));
     assert_eq!(codes_of(&app, &admin.token, "cim10", "").await, ["C20", "C50.9", "C61"]);
+
+    // `concerto check` recomputes the search words of every code.
+    assert_eq!(concerto_persistence::check::run(&mut conn).unwrap(), []);
+    {
+        use concerto_persistence::schema::terminology_terms as t;
+        use diesel::prelude::*;
+        let gone = diesel::delete(t::table.filter(t::code.eq("C50.9")).filter(t::term.eq("sein"))).execute(&mut *conn).unwrap();
+        assert_eq!(gone, 1);
+    }
+    let differences: Vec<String> = concerto_persistence::check::run(&mut conn).unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(differences.len(), 1, "{differences:?}");
+    assert!(differences[0].starts_with("terminology_terms cim10 C50.9: words"), "{differences:?}");
 }
 
 #[actix_rt::test]
