@@ -20,7 +20,9 @@ use concerto_persistence::patients::{self, NewPatient};
 use concerto_persistence::professionals::{self, NewProfessional};
 use concerto_persistence::sessions::{self, NewSession};
 use concerto_persistence::specialties::{self, SpecialtyOf};
-use concerto_persistence::{DbConnection, Error, accounts, affiliations, attendance, cancer_centers, clock, db, rcps, secretary_groups};
+use concerto_persistence::{
+    DbConnection, Error, accounts, affiliations, attendance, cancer_centers, clock, db, rcps, secretary_groups, terminology,
+};
 
 use crate::auth::hash_password;
 
@@ -57,7 +59,21 @@ pub fn load(conn: &mut DbConnection) -> Result<DemoWorld, Error> {
         return Err(Error::conflict(ErrorCode::NotEmpty, "the database already holds data; the demo loads into an empty one only"));
     }
     let hash = hash_password(DEMO_PASSWORD).map_err(|e| Error::Unavailable(e.to_string()))?;
-    db::write(conn, |c| build(c, &hash))
+    db::write(conn, |c| {
+        let world = build(c, &hash)?;
+        load_code_lists(c)?;
+        Ok(world)
+    })
+}
+
+/// The code lists the project ships (`terminology/`), as `concerto terminology load` would
+/// load them.
+fn load_code_lists(c: &mut DbConnection) -> Result<(), Error> {
+    let known: Vec<String> = terminology::systems(c)?.into_iter().map(|s| s.name).collect();
+    let lists = crate::terminology::shipped(&known).map_err(|e| Error::Migration(format!("a shipped code list does not read: {e}")))?;
+    let at = clock::now();
+    terminology::load(c, &lists, at, at.date())?;
+    Ok(())
 }
 
 fn build(c: &mut DbConnection, hash: &str) -> Result<DemoWorld, Error> {

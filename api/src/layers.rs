@@ -13,6 +13,7 @@ const DOMAIN: &[&str] = &[
     "id",
     "error_code",
     "error",
+    "terminology",
     "specialty",
     "profile",
     "professional",
@@ -69,7 +70,8 @@ const PERSISTENCE: &[&str] = &[
     "attendance",
     "activity",
     "reports",
-    // Patients and dossiers.
+    // Patients and dossiers, and the code lists their fiche is coded with.
+    "terminology",
     "reports_to_send",
     "patients",
     "documents",
@@ -95,6 +97,7 @@ const API: &[&str] = &[
     "caller",
     "state",
     "throttle",
+    "terminology",
     "demo",
     "routes::common",
     "routes::health",
@@ -114,6 +117,7 @@ const API: &[&str] = &[
     "routes::reports_to_send",
     "routes::search",
     "routes::sessions",
+    "routes::terminology",
     "routes",
     "openapi",
 ];

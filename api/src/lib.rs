@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod precondition;
 pub mod routes;
 pub mod state;
+pub mod terminology;
 pub mod throttle;
 pub mod views;
 

@@ -1,4 +1,5 @@
-//! The `concerto` binary: `serve` (default), `create-admin`, `demo`, `check`, `generate`, `openapi`.
+//! The `concerto` binary: `serve` (default), `create-admin`, `demo`, `check`, `generate`, `openapi`,
+//! `terminology load`.
 
 use std::io::BufRead;
 use std::net::TcpListener;
@@ -9,7 +10,7 @@ use concerto_api::auth::{TokenKeys, hash_password};
 use concerto_api::config::Settings;
 use concerto_api::state::AppState;
 use concerto_api::{ServeOptions, demo, openapi};
-use concerto_persistence::{accounts, check, db};
+use concerto_persistence::{accounts, check, db, terminology};
 
 #[derive(Parser)]
 #[command(name = "concerto", version, about = "Concerto: backend of a regional cancer tumor-board platform")]
@@ -48,6 +49,26 @@ enum Command {
         /// Where to write the known accounts (JSON).
         #[arg(long)]
         accounts_out: Option<std::path::PathBuf>,
+    },
+    /// Code lists: CIM-10, CIM-O-3, the FRCP's treatment types, organs and RCP natures.
+    Terminology {
+        #[command(subcommand)]
+        command: TerminologyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TerminologyCommand {
+    /// Load code lists from CSV files (system,code,label,valid_from[,valid_until]), all in one
+    /// transaction: each system's rows are its new version; codes it drops stay, valid through
+    /// yesterday. Loading the same version again changes nothing.
+    Load {
+        /// The CSV files (UTF-8, with a header row).
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// The version's name (by default the files' names).
+        #[arg(long = "list-version")]
+        list_version: Option<String>,
     },
 }
 
@@ -99,6 +120,9 @@ fn run(command: Command) -> Result<ExitCode, String> {
     if let Command::Check = command {
         return check();
     }
+    if let Command::Terminology { command: TerminologyCommand::Load { files, list_version } } = command {
+        return load_terminology(&files, list_version.as_deref());
+    }
     #[cfg(not(feature = "region"))]
     if let Command::Generate { .. } = command {
         return Err(
@@ -128,7 +152,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
         // Answered above, before connecting.
         #[cfg(not(feature = "region"))]
         Command::Generate { .. } => Ok(()),
-        Command::Openapi | Command::Check => Ok(()),
+        Command::Openapi | Command::Check | Command::Terminology { .. } => Ok(()),
     }
     .map(|()| ExitCode::SUCCESS)
 }
@@ -152,6 +176,43 @@ fn check() -> Result<ExitCode, String> {
         eprintln!("check: {} difference(s)", differences.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// `concerto terminology load FILE…`: reads only `DATABASE_URL` and `CONCERTO_TIME_ZONE` (today,
+/// the first day without the codes a new version drops), like `check`; migrates the store as
+/// `serve` would. Prints and logs one line per list loaded.
+fn load_terminology(files: &[std::path::PathBuf], version: Option<&str>) -> Result<ExitCode, String> {
+    let store = concerto_persistence::Store::from_url(&std::env::var("DATABASE_URL").unwrap_or_else(|_| "concerto.db".to_owned()));
+    let time_zone = match std::env::var("CONCERTO_TIME_ZONE") {
+        Ok(name) => name.parse::<chrono_tz::Tz>().map_err(|_| format!("CONCERTO_TIME_ZONE={name:?} is not an IANA time zone"))?,
+        Err(_) => concerto_api::config::DEFAULT_TIME_ZONE,
+    };
+    let mut texts = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        texts.push((path.display().to_string(), text));
+    }
+    let pool = db::connect_with_timeout(&store, 1, std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let known: Vec<String> = terminology::systems(&mut conn).map_err(|e| e.to_string())?.into_iter().map(|s| s.name).collect();
+    let lists = concerto_api::terminology::read(&texts, &known, version)?;
+    let at = concerto_persistence::now();
+    let today = chrono::Utc::now().with_timezone(&time_zone).date_naive();
+    for done in terminology::load(&mut conn, &lists, at, today).map_err(|e| e.to_string())? {
+        let line = if done.already_loaded {
+            format!("terminology: {} version {} is loaded already ({} codes); nothing changed", done.system, done.version, done.codes)
+        } else {
+            let last_day = today.pred_opt().unwrap_or(today);
+            let kept = if done.retired > 0 { format!(" (kept, valid through {last_day})") } else { String::new() };
+            format!(
+                "terminology: loaded {} version {}: {} codes, {} added, {} changed, {} retired{kept}",
+                done.system, done.version, done.codes, done.added, done.changed, done.retired
+            )
+        };
+        log::info!("{line}");
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The password of every generated account.

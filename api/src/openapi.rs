@@ -33,6 +33,7 @@ const WITHOUT_DATABASE: [&str; 1] = ["/healthz"];
         (name = "dossiers", description = "Dossiers, validation, reports and transmissions"),
         (name = "audit", description = "The audit trail of patient data"),
         (name = "reports", description = "Infocentre reports"),
+        (name = "terminology", description = "Code lists (CIM-10, CIM-O-3, the FRCP's lists) for the fiche's pickers"),
         (name = "operations", description = "Probes"),
     )
 )]
@@ -435,9 +436,14 @@ mod tests {
     /// Codes the server answers that the committed document does not name yet: documenting
     /// them changes the contract, which this list keeps visible rather than hides.
     /// (`not_empty` is the demo command's, never an HTTP answer.)
-    const UNDOCUMENTED: [ErrorCode; 11] = [
-        // Answered by validation once the fiche is wired into the dossier (issue 27).
+    const UNDOCUMENTED: [ErrorCode; 15] = [
+        // Answered once the fiche is wired into the dossier (issue 27).
         ErrorCode::FicheIncomplete,
+        ErrorCode::UnknownCode,
+        // `concerto terminology load` only, never an HTTP answer.
+        ErrorCode::InvalidCode,
+        ErrorCode::InvalidLabel,
+        ErrorCode::InvalidValidity,
         ErrorCode::InsufficientStorage,
         ErrorCode::InvalidCategory,
         ErrorCode::InvalidRpps,

@@ -79,6 +79,12 @@ error_codes! {
     NotASecretary = "not_a_secretary", "the professional is not a secretary";
     NotAnAttendee = "not_an_attendee", "neither a member of the RCP nor a physician of its center";
     ProposalMissing = "proposal_missing", "the dossier has no proposal yet";
+    UnknownSystem = "unknown_system", "no such code system on this platform";
+    ListNotLoaded = "list_not_loaded", "the code system's list was never loaded";
+    UnknownCode = "unknown_code", "a coded field holds a code that is not in its loaded list; the field and the system are named";
+    InvalidCode = "invalid_code", "a code list's line holds no usable code (`concerto terminology load`)";
+    InvalidLabel = "invalid_label", "a code list's line holds no usable label (`concerto terminology load`)";
+    InvalidValidity = "invalid_validity", "a code list's line ends before it starts (`concerto terminology load`)";
     FicheIncomplete = "fiche_incomplete", "the fiche lacks what a validated fiche RCP must hold; `errors` lists the missing fields";
     // Rights.
     Forbidden = "forbidden", "the caller's rights do not allow this action";

@@ -19,6 +19,7 @@ pub mod rcp;
 pub mod rules;
 pub mod specialty;
 pub mod suppression;
+pub mod terminology;
 pub mod text;
 
 pub use error::DomainError;

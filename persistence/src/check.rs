@@ -10,6 +10,7 @@
 //! - the copies the triggers keep: a dossier's session start (`session_starts_at`) and its
 //!   patient's search key (`patient_search_family`);
 //! - the search keys of patients, professionals and secretary groups, from their names;
+//! - the search keys and words of the codes of the code lists, from their codes and labels;
 //! - the delegation history (`delegation_events`): replayed from the first event to now, every
 //!   event must follow from the state before it (a grant of what was not held, a change or an
 //!   end of what was, from the dates it had) and the state it ends in must be the live
@@ -68,6 +69,9 @@ pub fn run(conn: &mut DbConnection) -> Result<Vec<Difference>, Error> {
         reports_to_send(c, &mut out)?;
         copies(c, &mut out)?;
         search_keys(c, &mut out)?;
+        for (key, detail) in crate::terminology::stale_search_words(c)? {
+            out.push(Difference { record: "terminology_terms", key, detail });
+        }
         history(c, &mut out)?;
         out.sort();
         Ok(out)

@@ -37,6 +37,7 @@ pub mod search;
 pub mod secretary_groups;
 pub mod sessions;
 pub mod specialties;
+pub mod terminology;
 
 pub use clock::now;
 pub use db::{DbConnection, Pool, Store};

@@ -321,6 +321,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    code_systems (name) {
+        name -> Text,
+        label -> Text,
+        oid -> Nullable<Text>,
+        value_set_oid -> Nullable<Text>,
+        version -> Nullable<Text>,
+        loaded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    terminology_codes (system, code) {
+        system -> Text,
+        code -> Text,
+        label -> Text,
+        code_key -> Text,
+        search_label -> Text,
+        valid_from -> Date,
+        valid_until -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    terminology_terms (system, term, code) {
+        system -> Text,
+        term -> Text,
+        code -> Text,
+    }
+}
+
+diesel::table! {
+    terminology_loads (id) {
+        id -> Text,
+        system -> Text,
+        version -> Text,
+        source -> Text,
+        loaded_at -> Timestamp,
+        codes -> Integer,
+        added -> Integer,
+        changed -> Integer,
+        retired -> Integer,
+    }
+}
+
 diesel::joinable!(accounts -> professionals (professional_id));
 diesel::joinable!(profiles -> professionals (professional_id));
 diesel::joinable!(profiles -> cancer_centers (cancer_center_id));
@@ -376,4 +421,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     delegation_events,
     reports_to_send,
     login_throttle,
+    code_systems,
+    terminology_codes,
+    terminology_terms,
+    terminology_loads,
 );

@@ -25,4 +25,5 @@ mod region;
 mod round_trips;
 mod secretary_groups;
 mod session;
+mod terminology;
 mod worklist;

@@ -292,6 +292,8 @@ async fn request(app: &TestApp, w: &World, op: &str) -> Req {
         | "GET /api/v1/professionals"
         | "GET /api/v1/rcps"
         | "GET /api/v1/secretary-groups" => (op.split(' ').nth(1).unwrap_or_default().to_owned(), None, anyone()),
+        // No list is loaded in this world: every caller past the rights gets 422.
+        "GET /api/v1/terminology/{system}" => ("/api/v1/terminology/cim10?q=sein".into(), None, anyone()),
         // Every authenticated caller changes her own password. The row sends a new password that
         // is too short (422, past the rights) so that the world's tokens survive; the change
         // itself is tested in `hardening.rs`.

@@ -18,6 +18,7 @@ pub mod search;
 pub mod secretary_groups;
 pub mod session;
 pub mod sessions;
+pub mod terminology;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -90,7 +91,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(delegations::history)
         .service(reports_to_send::reports_to_send_count)
         .service(reports_to_send::reports_to_send)
-        .service(search::search);
+        .service(search::search)
+        .service(terminology::search);
 }
 
 /// The probes, outside `/api/v1`.
