@@ -52,6 +52,10 @@ pub enum Error {
     /// Migrations could not be applied.
     #[error("migrations failed: {0}")]
     Migration(String),
+    /// A stored value that does not read back (a fiche's JSON): a fault of the store, never of
+    /// the request.
+    #[error("a stored value does not read back: {0}")]
+    Stored(String),
 }
 
 impl Error {

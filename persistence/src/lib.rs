@@ -19,6 +19,7 @@ pub mod delegations;
 pub mod documents;
 pub mod dossiers;
 pub mod error;
+pub mod fiche;
 pub mod identity;
 pub mod login_throttle;
 pub mod page;

@@ -10,6 +10,7 @@ diesel::table! {
         name -> Text,
         code -> Text,
         created_at -> Timestamp,
+        finess -> Nullable<Text>,
     }
 }
 
@@ -114,6 +115,11 @@ diesel::table! {
         name -> Text,
         specialty -> Text,
         created_at -> Timestamp,
+        nature -> Nullable<Text>,
+        organ -> Nullable<Text>,
+        network_id -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        national_id -> Nullable<Text>,
     }
 }
 
@@ -392,6 +398,28 @@ diesel::joinable!(session_attendance -> professionals (professional_id));
 diesel::joinable!(session_quorum -> rcp_sessions (session_id));
 diesel::joinable!(reports_to_send -> dossiers (dossier_id));
 
+diesel::table! {
+    dossier_fiches (dossier_id) {
+        dossier_id -> Text,
+        fiche -> Text,
+        tumour_site -> Nullable<Text>,
+        conform -> Nullable<Bool>,
+        complete -> Bool,
+        quorum -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_treatments (dossier_id, code) {
+        dossier_id -> Text,
+        code -> Text,
+    }
+}
+
+diesel::joinable!(dossier_fiches -> dossiers (dossier_id));
+diesel::joinable!(dossier_treatments -> dossiers (dossier_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     cancer_centers,
     professionals,
@@ -425,4 +453,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     terminology_codes,
     terminology_terms,
     terminology_loads,
+    dossier_fiches,
+    dossier_treatments,
 );

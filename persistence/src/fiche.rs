@@ -1,0 +1,89 @@
+//! The structured fiche of a dossier (FRCP 2025.01): kept as JSON in a row of its own beside the
+//! dossier, with the projections the activity report counts by (the tumour site's category,
+//! conformity, the treatment types). Written only inside the dossier's own transactions, after
+//! the dossier's conditional update, so a writer that lost the version race writes none of it.
+
+use chrono::NaiveDateTime;
+use concerto_domain::fiche::{Fiche, QuorumStatus, missing_for_validation};
+use diesel::prelude::*;
+
+use crate::schema::{dossier_fiches, dossier_treatments};
+use crate::{DbConnection, Error};
+
+/// A dossier's fiche as stored, with the quorum recorded at its validation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoredFiche {
+    /// The fiche; every part absent when nobody filled any in.
+    pub fiche: Fiche,
+    /// The board's quorum when the dossier was validated; `unknown` before.
+    pub quorum: Option<QuorumStatus>,
+}
+
+/// The quorum's storage spelling.
+fn quorum_str(q: QuorumStatus) -> &'static str {
+    match q {
+        QuorumStatus::Reached => "reached",
+        QuorumStatus::NotReached => "not_reached",
+        QuorumStatus::Unknown => "unknown",
+    }
+}
+
+/// Reads the quorum's storage spelling.
+fn parse_quorum(s: &str) -> QuorumStatus {
+    match s {
+        "reached" => QuorumStatus::Reached,
+        "not_reached" => QuorumStatus::NotReached,
+        _ => QuorumStatus::Unknown,
+    }
+}
+
+/// The fiche of `dossier_id`, empty when none was written (dossiers from before the fiche keep
+/// their free text and start with an empty one).
+pub fn load(conn: &mut DbConnection, dossier_id: &str) -> Result<StoredFiche, Error> {
+    let row = dossier_fiches::table
+        .find(dossier_id)
+        .select((dossier_fiches::fiche, dossier_fiches::quorum))
+        .first::<(String, String)>(conn)
+        .optional()?;
+    let Some((json, quorum)) = row else { return Ok(StoredFiche::default()) };
+    let fiche = serde_json::from_str(&json).map_err(|e| Error::Stored(format!("the fiche of dossier {dossier_id}: {e}")))?;
+    Ok(StoredFiche { fiche, quorum: Some(parse_quorum(&quorum)) })
+}
+
+/// Replaces the fiche of `dossier_id` and its projections (no upsert through the
+/// MultiConnection: the row is deleted and written again, under the dossier's row lock).
+pub fn save(conn: &mut DbConnection, dossier_id: &str, fiche: &Fiche, at: NaiveDateTime) -> Result<(), Error> {
+    let json = serde_json::to_string(fiche).map_err(|e| Error::Stored(e.to_string()))?;
+    let quorum = dossier_fiches::table
+        .find(dossier_id)
+        .select(dossier_fiches::quorum)
+        .first::<String>(conn)
+        .optional()?
+        .unwrap_or_else(|| quorum_str(QuorumStatus::Unknown).to_owned());
+    diesel::delete(dossier_fiches::table.find(dossier_id)).execute(conn)?;
+    diesel::insert_into(dossier_fiches::table)
+        .values((
+            dossier_fiches::dossier_id.eq(dossier_id),
+            dossier_fiches::fiche.eq(json),
+            dossier_fiches::tumour_site.eq(fiche.tumour_site_category()),
+            dossier_fiches::conform.eq(fiche.conform()),
+            dossier_fiches::complete.eq(missing_for_validation(fiche).is_empty()),
+            dossier_fiches::quorum.eq(quorum),
+            dossier_fiches::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::delete(dossier_treatments::table.filter(dossier_treatments::dossier_id.eq(dossier_id))).execute(conn)?;
+    for code in fiche.treatment_types() {
+        diesel::insert_into(dossier_treatments::table)
+            .values((dossier_treatments::dossier_id.eq(dossier_id), dossier_treatments::code.eq(code)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records the board's quorum at the dossier's validation (the fiche exists: validation needs a
+/// complete one).
+pub fn record_quorum(conn: &mut DbConnection, dossier_id: &str, quorum: QuorumStatus) -> Result<(), Error> {
+    diesel::update(dossier_fiches::table.find(dossier_id)).set(dossier_fiches::quorum.eq(quorum_str(quorum))).execute(conn)?;
+    Ok(())
+}
