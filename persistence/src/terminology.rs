@@ -6,6 +6,8 @@
 //! today by code prefix and by label words (`terminology_terms`, one row per word); a query's
 //! rarest word leads through that index, and a common one walks the codes in order instead.
 
+use std::collections::BTreeSet;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use concerto_domain::DomainError;
 use concerto_domain::ErrorCode;
@@ -20,7 +22,7 @@ use crate::{DbConnection, Error, Page, PageRequest, db, new_id};
 
 /// Under this many index entries, a query word's codes are read from the word index and only
 /// they are probed; above, the codes are walked in order, where matches are then frequent.
-const RARE_TERMS: i64 = 500;
+const RARE_TERMS: i64 = 2_000;
 
 /// Rows of one multi-row insert: far below both stores' limits on bound parameters.
 const BATCH: usize = 500;
@@ -245,71 +247,96 @@ pub fn search(conn: &mut DbConnection, system: &str, q: Option<&str>, day: Naive
     db::read_in_autocommit(conn, |c| {
         loaded_system(c, system)?;
         let after = page.after.as_ref().map(|(code, _)| code.clone());
-        let mut query = codes::table
-            .filter(codes::system.eq(system))
-            .filter(codes::valid_from.le(day))
-            .filter(codes::valid_until.is_null().or(codes::valid_until.ge(day)))
-            .select(CODE_COLUMNS)
-            .into_boxed();
-        if let Some(after) = &after {
-            query = query.filter(codes::code.gt(after.clone()));
-        }
-        if let Some(q) = q.and_then(Query::parse) {
-            if let Some(mut candidates) = rare_candidates(c, system, &q)? {
-                candidates.retain(|code| after.as_ref().is_none_or(|a| code > a));
-                if candidates.is_empty() {
-                    return Ok(Page { items: Vec::new(), next_cursor: None });
-                }
-                query = query.filter(codes::code.eq_any(candidates));
+        let parsed = q.and_then(Query::parse);
+        // The page's statement, over the codes of `among` when given (in code order).
+        let statement = |among: Option<&[String]>| {
+            let mut query = codes::table
+                .filter(codes::system.eq(system.to_owned()))
+                .filter(codes::valid_from.le(day))
+                .filter(codes::valid_until.is_null().or(codes::valid_until.ge(day)))
+                .select(CODE_COLUMNS)
+                .into_boxed();
+            if let Some(after) = &after {
+                query = query.filter(codes::code.gt(after.clone()));
             }
-            // A word starts the code's key or a word of the label (words are joined by one space).
-            let starts_a_word = |w: &String| -> Box<dyn BoxableExpression<codes::table, db::Backend, SqlType = Bool>> {
-                Box::new(
-                    codes::code_key
-                        .like(format!("{w}%"))
-                        .or(codes::search_label.like(format!("{w}%")))
-                        .or(codes::search_label.like(format!("% {w}%"))),
-                )
-            };
-            let mut words = q.words.iter().map(starts_a_word);
-            let first = words.next().ok_or(Error::NotFound("query word"))?;
-            let all_words = words.fold(first, |all, next| Box::new(all.and(next)));
-            query = query.filter(codes::code_key.like(format!("{}%", q.code_key)).or(all_words));
-        }
-        let rows = query.order(codes::code).limit(page.fetch()).load::<Code>(c)?;
+            if let Some(among) = among {
+                query = query.filter(codes::code.eq_any(among.to_vec()));
+            }
+            if let Some(q) = &parsed {
+                // A word starts the code's key or a word of the label (joined by one space).
+                let starts_a_word = |w: &String| -> Box<dyn BoxableExpression<codes::table, db::Backend, SqlType = Bool>> {
+                    Box::new(
+                        codes::code_key
+                            .like(format!("{w}%"))
+                            .or(codes::search_label.like(format!("{w}%")))
+                            .or(codes::search_label.like(format!("% {w}%"))),
+                    )
+                };
+                let by_code: Box<dyn BoxableExpression<codes::table, db::Backend, SqlType = Bool>> =
+                    Box::new(codes::code_key.like(format!("{}%", q.code_key)));
+                let all_words = q.words.iter().map(starts_a_word).reduce(|all, next| Box::new(all.and(next)));
+                query = match all_words {
+                    Some(all_words) => query.filter(by_code.or(all_words)),
+                    None => query.filter(by_code),
+                };
+            }
+            query.order(codes::code).limit(page.fetch())
+        };
+        let candidates = match &parsed {
+            Some(q) => rare_candidates(c, system, q)?,
+            None => None,
+        };
+        let rows = match candidates {
+            None => statement(None).load::<Code>(c)?,
+            Some(mut candidates) => {
+                // The candidates in code order, a few at a time: the first page's worth usually
+                // holds the page; binding every candidate would cost more than the search.
+                candidates.retain(|code| after.as_ref().is_none_or(|a| code > a));
+                let fetch = usize::try_from(page.fetch()).unwrap_or(1);
+                let (mut rows, mut rest, mut chunk) = (Vec::new(), candidates.as_slice(), fetch.max(1));
+                while !rest.is_empty() && rows.len() < fetch {
+                    let (now, later) = rest.split_at(chunk.min(rest.len()));
+                    rows.extend(statement(Some(now)).load::<Code>(c)?);
+                    rest = later;
+                    chunk *= 2;
+                }
+                rows.truncate(fetch);
+                rows
+            }
+        };
         Ok(Page::from_rows(rows, page, |r| (r.code.clone(), r.code.clone())))
     })
 }
 
-/// The codes that may answer `q`, when few: those under the code's key, and those under the
-/// query word with the fewest index entries (every word must match). `None` when either is
-/// common, and walking the codes in order finds a page sooner.
+/// The codes that may answer `q`, when few: those under the code's key, and those under every
+/// query word that has few index entries (their intersection: every word must match; a
+/// word with many is tested on the codes' keys instead). `None` when the code's key or every
+/// word is common, and walking the codes in order finds a page sooner.
 fn rare_candidates(c: &mut DbConnection, system: &str, q: &Query) -> Result<Option<Vec<String>>, Error> {
-    let mut under = |prefix: &str| -> Result<Option<Vec<String>>, Error> {
+    let mut under = |prefix: &str| -> Result<Option<BTreeSet<String>>, Error> {
         let found: Vec<String> = terms::table
             .filter(terms::system.eq(system))
             .filter(terms::term.ge(prefix.to_owned()).and(terms::term.lt(prefix_upper_bound(prefix))))
             .select(terms::code)
             .limit(RARE_TERMS + 1)
             .load(c)?;
-        Ok((found.len() <= usize::try_from(RARE_TERMS).unwrap_or(0)).then_some(found))
+        Ok((found.len() <= usize::try_from(RARE_TERMS).unwrap_or(0)).then(|| found.into_iter().collect()))
     };
-    let Some(mut found) = under(&q.code_key)? else { return Ok(None) };
-    let mut fewest: Option<Vec<String>> = None;
+    let Some(by_code) = under(&q.code_key)? else { return Ok(None) };
     let mut words: Vec<&String> = q.words.iter().collect();
+    words.sort();
     words.dedup();
+    let mut all_words: Option<BTreeSet<String>> = None;
     for w in words {
-        if let Some(codes) = under(w)?
-            && fewest.as_ref().is_none_or(|f| codes.len() < f.len())
-        {
-            fewest = Some(codes);
+        if let Some(codes) = under(w)? {
+            all_words = Some(match all_words {
+                None => codes,
+                Some(before) => before.intersection(&codes).cloned().collect(),
+            });
         }
     }
-    let Some(fewest) = fewest else { return Ok(None) };
-    found.extend(fewest);
-    found.sort_unstable();
-    found.dedup();
-    Ok(Some(found))
+    let Some(all_words) = all_words else { return Ok(None) };
+    Ok(Some(by_code.union(&all_words).cloned().collect()))
 }
 
 /// The code `code` of `system`, valid or not (a dossier's old code stays readable); 404 when

@@ -215,7 +215,7 @@ async fn a_large_list_answers_every_query_as_the_rule_says() {
     let admin = app.admin().await;
     let dir = tempfile::tempdir().unwrap();
     let words = ["tumeur", "maligne", "bénigne", "côlon", "sein", "rein", "foie", "œsophage"];
-    let entries: Vec<(String, String)> = (0..1500)
+    let entries: Vec<(String, String)> = (0..2500)
         .map(|i: usize| {
             let label = format!("{} {} {} n{i}", words[i % 8], words[(i / 8) % 8], words[(i / 64) % 8]);
             (format!("X{:02}.{}", i / 10, i % 10), label)
