@@ -74,11 +74,11 @@ enum TerminologyCommand {
 
 /// Bounds what glibc keeps. Each thread that allocates under contention gets an arena of its own,
 /// up to eight per core, and keeps what each arena once held: with SQLite's page caches
-/// allocated on actix's blocking threads, the server's peak RSS reached 160 MB on a 1M-dossier
-/// store; with two arenas, 93 MB. And glibc raises its mmap threshold to the size of a freed
-/// mapping, so after the first login argon2's 19 MiB blocks came from the heap and stayed there:
-/// 840 MB after a burst of logins; with the threshold pinned at 4 MiB, 104 MB, for 63 logins a
-/// second on two cores instead of 100 (bench/RESULTS.md). `MALLOC_ARENA_MAX` and
+/// allocated on actix's blocking threads, the server kept what every blocking thread once held;
+/// two arenas bound it. And glibc raises its mmap threshold to the size of a freed mapping, so
+/// after the first login argon2's 19 MiB blocks came from the heap and stayed there after a
+/// burst of logins; the threshold is pinned at 4 MiB, at some cost to login throughput (both
+/// measured in bench/RESULTS.md). `MALLOC_ARENA_MAX` and
 /// `MALLOC_MMAP_THRESHOLD_`, when set, still decide.
 fn bound_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -393,7 +393,7 @@ mod tests {
         diesel::sql_query(sql).get_result::<Number>(conn).unwrap().n
     }
 
-    /// The read trail's reason to be (#11): a read on SQLite commits nothing to the store's
+    /// The read trail's reason to be: a read on SQLite commits nothing to the store's
     /// file, so the other connections keep their page cache of it; a write still commits its
     /// event there; and the trail lists both files' events as one, in order, page after page.
     #[test]

@@ -37,7 +37,7 @@ PRAGMA user_version = 1;";
 ///
 /// Why a file of its own: SQLite empties every other connection's page cache of a file each
 /// time one connection commits to it. Written in the store's file, the event of every read
-/// made each following read start cold, reading its index pages again (#11, eighth round). A
+/// made each following read start cold, reading its index pages again. A
 /// write keeps its event in the store's file, committed with it.
 pub fn read_trail_path(store_path: &str) -> String {
     match store_path.split_once('?') {

@@ -252,8 +252,8 @@ fn to_send_page(conn: &mut DbConnection, p: &Principal, page: &PageRequest) -> R
     let (who, centers) = requesters(p);
     // The page is chosen on the worklist, its dossiers and their RCPs alone; patients, sessions
     // and names are joined to the page after its limit. A subquery with a limit is planned on its
-    // own: PostgreSQL, which plans each call of a statement with parameters afresh, spent 4 ms
-    // planning the seven joins as one, 2 ms this way.
+    // own: PostgreSQL, which plans each call of a statement with parameters afresh, plans two
+    // small statements faster than the seven joins as one.
     let mut sql = format!(
         "SELECT d.id, pa.id, pa.family_name, pa.given_name, pa.birth_date, d.requester_id, r.id, r.name, s.id, s.starts_at, \
          w.validated_at, pa.treating_physician_id, q.family_name, q.given_name, t.family_name, t.given_name \

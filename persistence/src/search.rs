@@ -104,8 +104,8 @@ const WIDE_SCOPE_RCPS: usize = 10;
 
 /// Under this many patients, a name prefix is narrower than what any caller sees: the search
 /// walks the name range. A secretary of five physicians sees a few thousand dossiers of a
-/// region of a million, and reading them all cost the same 16 ms for a prefix of 11 patients as
-/// for one of 111,112 (#11); a real family name's prefix usually matches a few dozen.
+/// region, and reading them all costs as much for a prefix of a few patients as for a common
+/// one; a real family name's prefix usually matches a few dozen.
 const RARE_PREFIX_PATIENTS: i64 = 100;
 
 /// How many patients' family names start with `key`, counted up to `cap` on the name index.
@@ -115,8 +115,7 @@ const RARE_PREFIX_PATIENTS: i64 = 100;
 /// search's transaction is [`db::Plans::Switchable`] for it).
 /// Both paths a caller who does not see many RCPs whole can take are planned alike whatever
 /// the values: the visible walk, and the name range under a rare prefix. Re-planning the
-/// visible walk on every call cost PostgreSQL 1.3-1.7 ms, as much as running it, at 1M dossiers
-/// (#11). A caller who sees many RCPs whole keeps PostgreSQL's choice: under a common prefix
+/// visible walk on every call cost PostgreSQL as much as running it. A caller who sees many RCPs whole keeps PostgreSQL's choice: under a common prefix
 /// his search is best led by the sessions, which only a plan that knows the prefix sees.
 fn patients_under_prefix(c: &mut DbConnection, key: &str, cap: i64, keep_plans: bool) -> Result<i64, Error> {
     use crate::cached_sql::{Bind, CachedSql};
@@ -169,8 +168,8 @@ impl PatientCriterion {
 }
 
 /// The search as one filtered join, the visibility an `OR` tested on every row the criteria
-/// lead to: the planner picks the index (at 1M, SQLite walks the name range, PostgreSQL the
-/// sessions newest first), so its cost is that of the criteria, not of what the caller sees.
+/// lead to: the planner picks the index (SQLite walks the name range, PostgreSQL the sessions
+/// newest first, on a large region), so its cost is that of the criteria, not of what the caller sees.
 fn search_from_criteria(
     c: &mut DbConnection,
     p: &Principal,
@@ -239,7 +238,7 @@ fn search_from_criteria(
 ///
 /// SQLite pushes those joins into each arm and merges the arms in order (`MERGE (UNION ALL)`),
 /// stopping at the page: a common name prefix reads about a page's worth of matches, not all she
-/// sees (#11). PostgreSQL cannot merge arms that have a `WHERE` (an appendrel member has no
+/// sees. PostgreSQL cannot merge arms that have a `WHERE` (an appendrel member has no
 /// place for quals); it walks what she sees on the arms' indexes alone (index-only scans), which
 /// the per-requester indexes keep to her own, and reads the patients of the matches only.
 ///
@@ -337,7 +336,7 @@ fn search_from_visible(
     }
     // The arms from the patients test the name on the patient too, before they reach his
     // dossiers: a physician treats thousands of patients over the years, and probing the
-    // dossiers of each was most of an animateur's search at 1M (12 of 14 ms for `dr0`).
+    // dossiers of each was most of an animateur's search.
     let by_name = if name_range.is_empty() { "" } else { " AND t.search_family >= ? AND t.search_family < ?" };
     let treating = arm(
         &format!("patients t CROSS JOIN dossiers x WHERE t.treating_physician_id = ?{by_name} AND x.patient_id = t.id"),
@@ -365,8 +364,8 @@ fn search_from_visible(
     let mut binds = Vec::new();
     // SQLite merges the arms in the order of the outer `ORDER BY` and stops at the page.
     // PostgreSQL appends them, then sorts: each arm whose rows the outer test below never
-    // drops (the RCPs seen whole, his own requests) stops at a page itself, on its index. An
-    // animateur's RCP at 1M went from 9,500 entries read to a few hundred (#11, eighth round).
+    // drops (the RCPs seen whole, his own requests) stops at a page itself, on its index, so an
+    // animateur's large RCP is not read whole.
     let sqlite = db::is_sqlite(c);
     let stops_alone = if sqlite { 0 } else { own + 1 };
     for (i, (arm, arm_binds)) in arms.into_iter().enumerate() {

@@ -10,7 +10,7 @@ use crate::Error;
 /// "database is locked"; foreign keys are off by default in SQLite. Memory: each connection's
 /// page cache keeps SQLite's default of 2 MiB (the pool holds 10); the bundled library is built
 /// without memory statistics and with a page cache per connection (`.cargo/config.toml`), since
-/// their process-wide mutexes serialized the pool's connections (#11, seventh round), so a
+/// their process-wide mutexes serialized the pool's connections, so a
 /// process-wide soft heap limit would no longer be enforced and is not set.
 pub(crate) const SQLITE_PRAGMAS: &str =
     "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;";
@@ -86,7 +86,7 @@ mod tests {
 
     /// The bundled SQLite is the one `.cargo/config.toml` asks for: a build without these flags
     /// (another workspace root, a system library) would still pass every other test while it
-    /// prepared every list again on each call and serialized the pool on its mutexes (#11).
+    /// prepared every list again on each call and serialized the pool on its mutexes.
     #[test]
     fn the_bundled_sqlite_is_built_for_the_pool() {
         let mut conn = SqliteConnection::establish(":memory:").unwrap();

@@ -106,11 +106,10 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for Customizer {
         match conn {
             DbConnection::Sqlite(c) => c.batch_execute(SQLITE_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?,
             // PostgreSQL compiles any statement its planner costs above `jit_above_cost`: the
-            // activity report over a region's year spent 800 ms of its 1.3 s compiling, and the
+            // activity report over a region's year spent most of its time compiling, and the
             // short statements of every other request never gain from it. Nor do they gain from
-            // parallel workers, which PostgreSQL starts for any plan it costs high enough: at 1M
-            // dossiers and 16 connections, a search that reads a secretary's 1,500 dossiers went
-            // from 130 to 200-300 requests/s without them, the activity report unchanged (#11).
+            // parallel workers, which PostgreSQL starts for any plan it costs high enough: under
+            // concurrency the workers take the cores the other requests need.
             DbConnection::Postgresql(c) => {
                 c.batch_execute("SET jit = off; SET max_parallel_workers_per_gather = 0").map_err(diesel::r2d2::Error::QueryError)?
             }

@@ -46,10 +46,9 @@ pub enum Plans {
     /// (`search::patients_under_prefix`).
     Switchable,
     /// Each prepared statement keeps its generic plan (`plan_cache_mode = force_generic_plan`,
-    /// set in the round trip of the `BEGIN`). For the lists of #11 whose plans are index walks
-    /// that do not depend on the values: planning them with `IN`/`ANY` lists afresh on every
-    /// call cost as much as running them (at 1M dossiers, 16 connections: the agenda went from
-    /// 1,050 to 1,870 requests/s, reports to send from 750 to 1,490).
+    /// set in the round trip of the `BEGIN`). For the lists whose plans are index walks that do
+    /// not depend on the values: planning them with `IN`/`ANY` lists afresh on every call cost
+    /// as much as running them.
     Kept,
 }
 
@@ -77,7 +76,7 @@ pub fn write_planned<T>(
     };
     // A pool's writers queue on its mutex before asking SQLite for its lock: a waiter wakes the
     // moment the writer before it commits, whereas SQLite's busy handler polls with sleeps of up
-    // to 100 ms, which made the p99 of every audited read 60-80 ms under load. `busy_timeout`
+    // to 100 ms, which stretched the tail of every audited read under load. `busy_timeout`
     // still arbitrates with other pools and processes (the CLI, a second instance), and is all a
     // connection outside a pool has.
     let _turn = turn.as_ref().map(|t| t.lock().unwrap_or_else(PoisonError::into_inner));
@@ -113,9 +112,8 @@ pub fn read<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> 
 /// Runs `work`, which only reads, for an audited read with PostgreSQL's own plans: on SQLite in
 /// a snapshot ([`read`]); on PostgreSQL in no transaction at all, each statement its own, which
 /// is what `READ COMMITTED` gives each statement inside a transaction too (a snapshot of its
-/// own). Its `BEGIN` and `COMMIT` were two of a dossier read's five round trips: pgbench, 1M
-/// dossiers, 16 clients, ran a dossier read's statements at 2,413-2,464 transactions/s with
-/// them and 2,894-3,098 without (#11, ninth round). Inside a transaction already, a savepoint.
+/// own). Its `BEGIN` and `COMMIT` were two of a dossier read's five round trips, for nothing.
+/// Inside a transaction already, a savepoint.
 pub fn read_in_autocommit<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, Error>) -> Result<T, Error> {
     if is_sqlite(conn) || in_transaction(conn)? { read(conn, work) } else { work(conn) }
 }
