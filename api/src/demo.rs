@@ -67,8 +67,8 @@ pub fn load(conn: &mut DbConnection) -> Result<DemoWorld, Error> {
 }
 
 /// The code lists the project ships (`terminology/`), as `concerto terminology load` would
-/// load them.
-fn load_code_lists(c: &mut DbConnection) -> Result<(), Error> {
+/// load them (again: a list loaded already is left as it is).
+pub fn load_code_lists(c: &mut DbConnection) -> Result<(), Error> {
     let known: Vec<String> = terminology::systems(c)?.into_iter().map(|s| s.name).collect();
     let lists = crate::terminology::shipped(&known).map_err(|e| Error::Migration(format!("a shipped code list does not read: {e}")))?;
     let at = clock::now();
@@ -339,8 +339,9 @@ fn clinical(
             question: Some(Some(question.to_owned())),
             proposal: proposal.map(|p| Some(p.to_owned())),
             withdraw: false,
+            fiche: None,
         };
-        clock::at(at, || dossiers::update(c, by, &dossier.id, Some(dossier.version), &changes))
+        clock::at(at, || dossiers::update(c, by, &dossier.id, Some(dossier.version), &changes).map(|(d, _)| d))
     };
     let transition = |c: &mut DbConnection, at: NaiveDateTime, session: &str, action: SessionAction| {
         clock::at(at, || sessions::transition(c, coord, session, action))

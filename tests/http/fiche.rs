@@ -1,0 +1,162 @@
+//! The fiche RCP on the dossier (FRCP 2025.01): read beside the free text, written part by part,
+//! its administrative part by a secretary and the rest by who writes the medical content, codes
+//! checked against the loaded lists, and what validation requires of it.
+
+use serde_json::{Value, json};
+
+use crate::support::{Board, Resp, TestApp, User, assert_problem};
+
+fn path(dossier: &str) -> String {
+    format!("/api/v1/dossiers/{dossier}")
+}
+
+/// `PATCH /dossiers/{id}` with the ETag just read.
+async fn patch(app: &TestApp, user: &User, dossier: &str, body: Value) -> Resp {
+    let etag = app.get(&path(dossier), &user.token).await.header("etag").unwrap();
+    app.with_if_match("PATCH", &path(dossier), &user.token, &etag, body).await
+}
+
+/// A board's planned session and a dossier of its participant in it, registered by him with
+/// free text only.
+async fn dossier(b: &Board) -> (String, String) {
+    let session = b.app.session(&b.coord, &b.rcp, 2).await;
+    let patient = b.app.patient(&b.member, "Fiche", None, &[]).await;
+    let r = b
+        .app
+        .post(
+            &format!("/api/v1/sessions/{session}/dossiers"),
+            &b.member.token,
+            json!({"patient_id": patient, "requester_id": b.member.id, "clinical_summary": "Adénocarcinome sigmoïdien.", "question": "Chirurgie ?"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    (session, r.id())
+}
+
+const REQUIRED: [&str; 4] =
+    ["fiche.referral.reasons", "fiche.referral.case_status", "fiche.diagnosis.tumour_site", "fiche.proposal.treatments"];
+
+#[actix_rt::test]
+async fn a_dossier_with_free_text_only_reads_with_an_empty_fiche() {
+    let b = Board::new().await;
+    let (_, d) = dossier(&b).await;
+    let r = b.app.get(&path(&d), &b.member.token).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["clinical_summary"], json!("Adénocarcinome sigmoïdien."));
+    assert_eq!(
+        r.body["fiche"],
+        json!({"referral": null, "case": null, "diagnosis": null, "proposal": null, "framework": null}),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["fiche_missing"], json!(REQUIRED));
+    assert_eq!(r.body["fiche_quorum"], json!("unknown"));
+    // Whoever reads the dossier reads its fiche: the requester's secretary too.
+    assert_eq!(b.app.get(&path(&d), &b.secretary.token).await.body["fiche"], r.body["fiche"]);
+}
+
+#[actix_rt::test]
+async fn a_full_fiche_round_trips_every_section() {
+    let b = Board::new().await;
+    let (_, d) = dossier(&b).await;
+    let fiche = b.app.complete_fiche().await;
+    let w = patch(&b.app, &b.member, &d, json!({"fiche": fiche})).await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    assert_eq!(w.body["fiche"], fiche, "{}", w.text);
+    assert_eq!(w.body["fiche_missing"], json!([]));
+    assert_eq!(w.body["version"], json!(2));
+    assert_eq!(w.header("etag").as_deref(), Some("\"2\""));
+    let r = b.app.get(&path(&d), &b.chair.token).await;
+    assert_eq!(r.body["fiche"], fiche, "{}", r.text);
+    assert_eq!(r.body["fiche_missing"], json!([]));
+    // The fiche is beside the free text, which it leaves as it was.
+    assert_eq!(r.body["question"], json!("Chirurgie ?"));
+    assert_eq!(r.body["status"], json!("registered"));
+    // A stale ETag writes nothing.
+    let stale = b.app.with_if_match("PATCH", &path(&d), &b.member.token, "\"1\"", json!({"fiche": {"case": null}})).await;
+    assert_problem(&stale, 412, "precondition_failed");
+    assert_eq!(b.app.get(&path(&d), &b.member.token).await.body["fiche"], fiche);
+}
+
+#[actix_rt::test]
+async fn a_part_sent_replaces_that_part_null_clears_it_and_an_absent_one_is_left() {
+    let b = Board::new().await;
+    let (_, d) = dossier(&b).await;
+    let fiche = b.app.complete_fiche().await;
+    assert_eq!(patch(&b.app, &b.member, &d, json!({"fiche": fiche})).await.status, 200);
+    let w = patch(&b.app, &b.member, &d, json!({"fiche": {"diagnosis": {"tumour_site": "C20"}, "case": null}})).await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    let mut expected = fiche.clone();
+    expected["diagnosis"] = json!({
+        "tumour_site": "C20", "morphology": null, "laterality": null, "date": null, "date_precision": null,
+        "tnm": null, "other_classification": null
+    });
+    expected["case"] = Value::Null;
+    assert_eq!(w.body["fiche"], expected, "{}", w.text);
+    assert_eq!(b.app.get(&path(&d), &b.member.token).await.body["fiche"], expected);
+    // `fiche: {}` changes nothing.
+    assert_problem(&patch(&b.app, &b.member, &d, json!({"fiche": {}})).await, 422, "validation_failed");
+    // `fiche: null` is not a way to clear it all, and unknown parts are refused.
+    assert_problem(&patch(&b.app, &b.member, &d, json!({"fiche": null})).await, 422, "validation_failed");
+    assert_problem(&patch(&b.app, &b.member, &d, json!({"fiche": {"status": "complete"}})).await, 422, "validation_failed");
+}
+
+#[actix_rt::test]
+async fn a_secretary_writes_the_referral_for_her_physician_but_never_the_medical_parts() {
+    let b = Board::new().await;
+    let (session, d) = dossier(&b).await;
+    let fiche = b.app.complete_fiche().await;
+    let referral = json!({"reasons": ["diagnostic_opinion", "treatment_proposal"], "case_status": "discussed"});
+    let w = patch(&b.app, &b.secretary, &d, json!({"fiche": {"referral": referral}})).await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    assert_eq!(w.body["fiche"]["referral"], referral);
+    for medical in [
+        json!({"diagnosis": fiche["diagnosis"]}),
+        json!({"referral": fiche["referral"], "proposal": fiche["proposal"]}),
+        json!({"case": null}),
+    ] {
+        let r = patch(&b.app, &b.secretary, &d, json!({"fiche": medical})).await;
+        assert_problem(&r, 403, "medical_act_forbidden");
+    }
+    let r = b.app.get(&path(&d), &b.member.token).await;
+    assert_eq!(r.body["fiche"]["referral"], referral, "nothing of a refused write is kept: {}", r.text);
+    assert_eq!(r.body["fiche"]["diagnosis"], Value::Null);
+    assert_eq!(r.body["version"], json!(2));
+    // During the session too: the referral is administrative, whatever the session's status.
+    assert_eq!(b.app.post(&format!("/api/v1/sessions/{session}/start"), &b.chair.token, json!({})).await.status, 200);
+    let w = patch(&b.app, &b.secretary, &d, json!({"fiche": {"referral": {"reasons": ["referral"], "case_status": "registered"}}})).await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    // A participant who is not the requester writes the medical parts during the session, but
+    // not the referral: he does not register for the requester.
+    let other = b.app.physician("Other", &b.center).await;
+    b.app.member(&b.coord, &b.rcp, &other, "participant").await;
+    assert_eq!(patch(&b.app, &other, &d, json!({"fiche": {"diagnosis": fiche["diagnosis"]}})).await.status, 200);
+    assert_problem(&patch(&b.app, &other, &d, json!({"fiche": {"referral": null}})).await, 403, "not_requester");
+}
+
+#[actix_rt::test]
+async fn a_code_outside_its_loaded_list_is_refused_and_nothing_is_written() {
+    let b = Board::new().await;
+    let (_, d) = dossier(&b).await;
+    let fiche = b.app.complete_fiche().await;
+    let mut wrong_site = fiche.clone();
+    wrong_site["diagnosis"]["tumour_site"] = json!("C99.9");
+    let r = patch(&b.app, &b.member, &d, json!({"fiche": wrong_site})).await;
+    assert_problem(&r, 422, "unknown_code");
+    assert_eq!(r.body["errors"][0]["field"], json!("fiche.diagnosis.tumour_site"), "{}", r.text);
+    assert!(r.text.contains("cim10"), "the system is named: {}", r.text);
+    let mut wrong_treatment = fiche.clone();
+    wrong_treatment["proposal"]["treatments"][1]["code"] = json!("NOT-A-TREATMENT");
+    let r = patch(&b.app, &b.member, &d, json!({"fiche": wrong_treatment})).await;
+    assert_problem(&r, 422, "unknown_code");
+    assert_eq!(r.body["errors"][0]["field"], json!("fiche.proposal.treatments.code"), "{}", r.text);
+    assert!(r.text.contains("frcp-treatment"), "{}", r.text);
+    // The fiche's own rules, before any code.
+    let r = patch(&b.app, &b.member, &d, json!({"fiche": {"case": {"performance_status": 7}}})).await;
+    assert_problem(&r, 422, "validation_failed");
+    let r = patch(&b.app, &b.member, &d, json!({"fiche": {"framework": {"conform": true, "nonconformity_reason": "x"}}})).await;
+    assert_problem(&r, 422, "validation_failed");
+    let read = b.app.get(&path(&d), &b.member.token).await;
+    assert_eq!(read.body["version"], json!(1), "{}", read.text);
+    assert_eq!(read.body["fiche"]["diagnosis"], Value::Null);
+}
