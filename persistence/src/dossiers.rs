@@ -463,6 +463,7 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
             return Err(Error::Stale { current: dossier.version });
         }
         dossier::validate_transition(status, dossier.proposal.as_deref().is_some_and(|t| !t.trim().is_empty()))?;
+        fiche_rules::ensure_complete(&stored.fiche)?;
         // The opinion is the board's only when the board is there: its quorum, present now;
         // a case registered without discussion follows its guideline and needs none.
         let session = sessions::find(c, &dossier.session_id)?;
