@@ -160,3 +160,70 @@ async fn a_code_outside_its_loaded_list_is_refused_and_nothing_is_written() {
     assert_eq!(read.body["version"], json!(1), "{}", read.text);
     assert_eq!(read.body["fiche"]["diagnosis"], Value::Null);
 }
+
+#[actix_rt::test]
+async fn validation_names_every_missing_field_of_the_fiche() {
+    let b = Board::new().await;
+    let (session, d) = dossier(&b).await;
+    assert_eq!(b.app.post(&format!("/api/v1/sessions/{session}/start"), &b.chair.token, json!({})).await.status, 200);
+    b.app.quorum_present(&b.center, &session, &b.chair).await;
+    // A proposal in free text, a registered case without its guideline, nothing else.
+    let body = json!({"proposal": "Chirurgie", "fiche": {"referral": {"reasons": [], "case_status": "registered"}}});
+    assert_eq!(patch(&b.app, &b.member, &d, body).await.status, 200);
+    let missing = ["fiche.referral.reasons", "fiche.diagnosis.tumour_site", "fiche.proposal.treatments", "fiche.framework.guideline"];
+    let read = b.app.get(&path(&d), &b.chair.token).await;
+    assert_eq!(read.body["fiche_missing"], json!(missing), "{}", read.text);
+    let r = b.app.post(&format!("{}/validate", path(&d)), &b.chair.token, json!({})).await;
+    assert_problem(&r, 422, "fiche_incomplete");
+    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, missing, "{}", r.text);
+    assert_eq!(b.app.get(&path(&d), &b.chair.token).await.body["status"], json!("discussed"));
+    // Complete, it is validated, the board present: its quorum is recorded reached, and the
+    // report says the fiche's main facts.
+    assert_eq!(patch(&b.app, &b.member, &d, json!({"fiche": b.app.complete_fiche().await})).await.status, 200);
+    let v = b.app.post(&format!("{}/validate", path(&d)), &b.chair.token, json!({})).await;
+    assert_eq!(v.status, 200, "{}", v.text);
+    assert_eq!((v.body["fiche_quorum"].clone(), v.body["fiche_missing"].clone()), (json!("reached"), json!([])), "{}", v.text);
+    let report = b.app.get(&format!("{}/report", path(&d)), &b.member.token).await;
+    let text = report.body["body"].as_str().unwrap();
+    for fact in ["C18.7", "387713003", "C15632", "FOLFOX 6 mois", "TNCD — cancer du côlon", "PRODIGE 99"] {
+        assert!(text.contains(fact), "{fact} missing from the report: {text}");
+    }
+    // Validated, the fiche is frozen, its referral too.
+    assert_problem(&patch(&b.app, &b.secretary, &d, json!({"fiche": {"referral": null}})).await, 409, "already_validated");
+}
+
+#[actix_rt::test]
+async fn a_registered_case_is_validated_without_the_quorum_which_is_recorded_not_reached() {
+    let b = Board::new().await;
+    let (session, registered) = dossier(&b).await;
+    let patient = b.app.patient(&b.member, "Discussed", None, &[]).await;
+    let discussed = b.app.dossier(&b.member, &session, &patient, &b.member).await;
+    let unattended_session = b.app.session(&b.coord, &b.rcp, 3).await;
+    let patient = b.app.patient(&b.member, "Unattended", None, &[]).await;
+    let unattended = b.app.dossier(&b.member, &unattended_session, &patient, &b.member).await;
+    let mut fiche = b.app.complete_fiche().await;
+    fiche["referral"]["case_status"] = json!("registered");
+    for d in [&registered, &unattended] {
+        assert_eq!(patch(&b.app, &b.member, d, json!({"proposal": "Surveillance", "fiche": fiche})).await.status, 200);
+    }
+    let full = b.app.complete_fiche().await;
+    assert_eq!(patch(&b.app, &b.member, &discussed, json!({"proposal": "Chirurgie", "fiche": full})).await.status, 200);
+    for s in [&session, &unattended_session] {
+        assert_eq!(b.app.post(&format!("/api/v1/sessions/{s}/start"), &b.chair.token, json!({})).await.status, 200);
+    }
+    // Only the chair and one participant are there.
+    let r = b
+        .app
+        .put(&format!("/api/v1/sessions/{session}/attendance"), &b.chair.token, Some(json!({"present_ids": [b.chair.id, b.member.id]})))
+        .await;
+    assert_eq!((r.status, r.body["quorum"]["met"].clone()), (200, json!(false)), "{}", r.text);
+    assert_problem(&b.app.post(&format!("{}/validate", path(&discussed)), &b.chair.token, json!({})).await, 409, "quorum_not_met");
+    let v = b.app.post(&format!("{}/validate", path(&registered)), &b.chair.token, json!({})).await;
+    assert_eq!(v.status, 200, "{}", v.text);
+    assert_eq!((v.body["status"].clone(), v.body["fiche_quorum"].clone()), (json!("validated"), json!("not_reached")), "{}", v.text);
+    assert_eq!(b.app.get(&path(&registered), &b.member.token).await.body["fiche_quorum"], json!("not_reached"));
+    // No attendance recorded at all: the quorum is not known.
+    let v = b.app.post(&format!("{}/validate", path(&unattended)), &b.chair.token, json!({})).await;
+    assert_eq!((v.status, v.body["fiche_quorum"].clone()), (200, json!("unknown")), "{}", v.text);
+}
