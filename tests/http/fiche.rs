@@ -227,3 +227,49 @@ async fn a_registered_case_is_validated_without_the_quorum_which_is_recorded_not
     let v = b.app.post(&format!("{}/validate", path(&unattended)), &b.chair.token, json!({})).await;
     assert_eq!((v.status, v.body["fiche_quorum"].clone()), (200, json!("unknown")), "{}", v.text);
 }
+
+/// `concerto check` on the test's store: one line per difference.
+async fn differences(app: &TestApp) -> Vec<String> {
+    let pool = app.pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        concerto_persistence::check::run(&mut conn).unwrap().into_iter().map(|d| d.to_string()).collect()
+    })
+    .await
+    .unwrap()
+}
+
+#[actix_rt::test]
+async fn the_fiches_projections_follow_the_fiche_through_racing_writes_and_check_finds_a_stale_one() {
+    use diesel::prelude::*;
+    let b = Board::new().await;
+    let (_, d) = dossier(&b).await;
+    let fiche = b.app.complete_fiche().await;
+    let mut other = fiche.clone();
+    other["diagnosis"]["tumour_site"] = json!("C20");
+    other["proposal"]["treatments"] = json!([{"code": "C15313", "order": 1}]);
+    // Two writers of the same version: one wins, and the projections are the winner's.
+    let etag = b.app.get(&path(&d), &b.member.token).await.header("etag").unwrap();
+    let target = path(&d);
+    let bodies = [json!({"fiche": fiche}), json!({"fiche": other})];
+    let answers = futures_util::future::join_all(
+        bodies.iter().map(|body| b.app.with_if_match("PATCH", &target, &b.member.token, &etag, body.clone())),
+    )
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert!(statuses.contains(&200) && statuses.contains(&412), "{statuses:?}");
+    assert_eq!(differences(&b.app).await, Vec::<String>::new());
+    // A projection that no longer says what its fiche says is found.
+    let pool = b.app.pool.clone();
+    let id = d.clone();
+    actix_web::web::block(move || {
+        use concerto_persistence::schema::dossier_fiches;
+        diesel::update(dossier_fiches::table.find(id)).set(dossier_fiches::tumour_site.eq("C99")).execute(&mut pool.get().unwrap())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let found = differences(&b.app).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with(&format!("dossier_fiches dossier {d}")), "{found:?}");
+}
