@@ -7,6 +7,9 @@ use std::fmt;
 use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
 use concerto_domain::affiliation::Validity;
 use concerto_domain::dossier::ReportChannel;
+use concerto_domain::fiche::{
+    CaseStatus, Diagnosis, FichePatch, Framework, Guideline, Intention, Proposal, Reason, Referral, SURVEILLANCE_ONLY, Treatment,
+};
 use concerto_domain::id::{CancerCenterId, GroupId, ProfessionalId, RcpId};
 use concerto_domain::patient::{Ins, Sex};
 use concerto_domain::principal::Principal;
@@ -60,15 +63,56 @@ pub fn load(conn: &mut DbConnection) -> Result<DemoWorld, Error> {
     }
     let hash = hash_password(DEMO_PASSWORD).map_err(|e| Error::Unavailable(e.to_string()))?;
     db::write(conn, |c| {
-        let world = build(c, &hash)?;
+        // The lists first: the fiches the world's dossiers carry are coded from them.
         load_code_lists(c)?;
-        Ok(world)
+        build(c, &hash)
     })
 }
 
+/// A demo dossier's fiche: its site and morphology, its treatments in order, the digestive
+/// guideline, conform unless a reason of non-conformity is given.
+fn fiche(
+    case_status: CaseStatus,
+    site: &str,
+    morphology: Option<&str>,
+    treatments: &[(&str, &str)],
+    nonconformity_reason: Option<&str>,
+) -> FichePatch {
+    let treatments = (1..)
+        .zip(treatments)
+        .map(|(order, (code, detail))| Treatment {
+            code: (*code).to_owned(),
+            order,
+            intention: Some(Intention::Curative),
+            detail: Some((*detail).to_owned()),
+        })
+        .collect();
+    FichePatch {
+        referral: Some(Some(Referral { reasons: vec![Reason::TreatmentProposal], case_status: Some(case_status) })),
+        case: None,
+        diagnosis: Some(Some(Diagnosis {
+            tumour_site: Some(site.to_owned()),
+            morphology: morphology.map(str::to_owned),
+            ..Diagnosis::default()
+        })),
+        proposal: Some(Some(Proposal { treatments, ..Proposal::default() })),
+        framework: Some(Some(Framework {
+            guideline: Some(Guideline {
+                name: "Thésaurus national de cancérologie digestive".to_owned(),
+                version: Some("2025".to_owned()),
+                date: None,
+            }),
+            conform: Some(nonconformity_reason.is_none()),
+            nonconformity_reason: nonconformity_reason.map(str::to_owned),
+            trial_proposed: Some(false),
+            trial_name: None,
+        })),
+    }
+}
+
 /// The code lists the project ships (`terminology/`), as `concerto terminology load` would
-/// load them.
-fn load_code_lists(c: &mut DbConnection) -> Result<(), Error> {
+/// load them (again: a list loaded already is left as it is).
+pub fn load_code_lists(c: &mut DbConnection) -> Result<(), Error> {
     let known: Vec<String> = terminology::systems(c)?.into_iter().map(|s| s.name).collect();
     let lists = crate::terminology::shipped(&known).map_err(|e| Error::Migration(format!("a shipped code list does not read: {e}")))?;
     let at = clock::now();
@@ -333,14 +377,16 @@ fn clinical(
                  dossier: &dossiers::Dossier,
                  summary: &str,
                  question: &str,
-                 proposal: Option<&str>| {
+                 proposal: Option<&str>,
+                 fiche: FichePatch| {
         let changes = DossierChanges {
             clinical_summary: Some(Some(summary.to_owned())),
             question: Some(Some(question.to_owned())),
             proposal: proposal.map(|p| Some(p.to_owned())),
             withdraw: false,
+            fiche: Some(fiche),
         };
-        clock::at(at, || dossiers::update(c, by, &dossier.id, Some(dossier.version), &changes))
+        clock::at(at, || dossiers::update(c, by, &dossier.id, Some(dossier.version), &changes).map(|(d, _)| d))
     };
     let transition = |c: &mut DbConnection, at: NaiveDateTime, session: &str, action: SessionAction| {
         clock::at(at, || sessions::transition(c, coord, session, action))
@@ -361,18 +407,33 @@ fn clinical(
     // so before it, discussed and validated during it with the three specialties present, each
     // report sent to all its default recipients (requester, treating physician, correspondents)
     // one to three days later; so the activity report has months and delays to show.
-    let history: [(&String, &[&Principal]); 4] =
-        [(&garnier, &[martin, bernard]), (&lefevre, &[]), (&roussel, &[bernard]), (&dupuis, &[martin])];
+    let history: [(&String, &[&Principal], &str); 4] =
+        [(&garnier, &[martin, bernard], "C18.7"), (&lefevre, &[], "C22.0"), (&roussel, &[bernard], "C25.0"), (&dupuis, &[martin], "C20")];
     for k in 2..=13_i64 {
         let day = -28 * k;
         let held = session(c, &digestive.id, cal.at(day, 14, 0))?;
         let mut ready = Vec::new();
         for (i, requester) in [martin, bernard].into_iter().enumerate() {
-            let (patient, others) = history[(k as usize + i) % 4];
+            let (patient, others, site) = history[(k as usize + i) % 4];
             let registered = cal.at(day - 6 - k % 4 - i as i64, 9 + 2 * i as u32, 15 * (k % 4) as u32);
             let d = register(c, registered, requester, &held.id, patient, requester)?;
-            let proposal = if i == 0 { "Surveillance" } else { "Chimiothérapie" };
-            let d = write(c, registered + Duration::hours(27), requester, &d, "Dossier d'archive.", "Conduite à tenir ?", Some(proposal))?;
+            // Surveillance after a treatment that followed the guideline is registered without
+            // discussion (FRCP ORG-128); a chemotherapy is discussed.
+            let (proposal, fiche) = if i == 0 {
+                ("Surveillance", fiche(CaseStatus::Registered, site, None, &[(SURVEILLANCE_ONLY, "Surveillance selon référentiel")], None))
+            } else {
+                ("Chimiothérapie", fiche(CaseStatus::Discussed, site, None, &[("C15632", "Chimiothérapie")], None))
+            };
+            let d = write(
+                c,
+                registered + Duration::hours(27),
+                requester,
+                &d,
+                "Dossier d'archive.",
+                "Conduite à tenir ?",
+                Some(proposal),
+                fiche,
+            )?;
             let mut recipients: Vec<String> = std::iter::once(requester).chain(others.iter().copied()).map(id).collect();
             recipients.sort();
             recipients.dedup();
@@ -404,6 +465,7 @@ fn clinical(
         "Adénocarcinome du côlon sigmoïde, pT3N1.",
         "Chimiothérapie adjuvante ?",
         Some("FOLFOX 6 mois"),
+        fiche(CaseStatus::Discussed, "C18.7", Some("8140/3"), &[("C15632", "FOLFOX 6 mois")], None),
     )?;
     let mercier =
         clock::at(cal.at(-13, 9, 10), || patient(c, moreau, ("Mercier", "Yvette", (1958, 9, 17), Sex::Female), None, Some(bernard), &[]))?;
@@ -416,6 +478,13 @@ fn clinical(
         "Métastase hépatique unique d'un cancer rectal opéré.",
         "Radiothérapie stéréotaxique ?",
         Some("Radiothérapie stéréotaxique hépatique"),
+        fiche(
+            CaseStatus::Discussed,
+            "C20",
+            Some("8140/3"),
+            &[("C15313", "Stéréotaxie hépatique, 3 × 15 Gy")],
+            Some("Métastase unique récusée pour la chirurgie par la patiente : radiothérapie stéréotaxique hors référentiel"),
+        ),
     )?;
     transition(c, cal.at(-7, 14, 0), &past.id, SessionAction::Start)?;
     clock::at(cal.at(-7, 14, 5), || attendance::record(c, petit, &past.id, &board))?;
@@ -437,6 +506,7 @@ fn clinical(
         "Carcinome hépatocellulaire sur cirrhose.",
         "Radiofréquence ou résection ?",
         Some("Résection segmentaire"),
+        fiche(CaseStatus::Discussed, "C22.0", Some("8170/3"), &[("387713003", "Résection segmentaire")], None),
     )?;
     register(c, cal.at(-2, 16, 45), moreau, &today.id, &roussel, bernard)?;
     transition(c, start, &today.id, SessionAction::Start)?;
@@ -453,7 +523,22 @@ fn clinical(
 
     let thoracic_session = session(c, &thoracic.id, cal.at(3, 12, 0))?;
     let d = register(c, cal.at(-2, 15, 0), martin, &thoracic_session.id, &dupuis, martin)?;
-    write(c, cal.at(-2, 15, 20), martin, &d, "Nodule pulmonaire de 18 mm, TEP positive.", "Biopsie ou chirurgie d'emblée ?", None)?;
+    // Prepared before its board: the reason and the site, the proposal still to come.
+    let prepared = FichePatch {
+        referral: Some(Some(Referral { reasons: vec![Reason::DiagnosticOpinion], case_status: Some(CaseStatus::Discussed) })),
+        diagnosis: Some(Some(Diagnosis { tumour_site: Some("C34.9".to_owned()), ..Diagnosis::default() })),
+        ..FichePatch::default()
+    };
+    write(
+        c,
+        cal.at(-2, 15, 20),
+        martin,
+        &d,
+        "Nodule pulmonaire de 18 mm, TEP positive.",
+        "Biopsie ou chirurgie d'emblée ?",
+        None,
+        prepared,
+    )?;
     let breast_session = session(c, &breast.id, cal.at(5, 9, 0))?;
     register(c, cal.at(-1, 14, 0), roux, &breast_session.id, &blanc, petit)?;
 

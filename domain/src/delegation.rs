@@ -171,6 +171,19 @@ pub fn may_manage_rcp(p: &Principal, rcp: &RcpRoles) -> Result<Grant, DomainErro
 /// Refusals: `not_member` when the caller has no standing in the RCP (neither a member nor a
 /// secretary of one there), `not_requester` when it has but may not name this requester.
 pub fn may_register_dossier(p: &Principal, rcp: &RcpRoles, requester_id: &str, status: SessionStatus) -> Result<Grant, DomainError> {
+    let grant = registers_for(p, rcp, requester_id)?;
+    if status != SessionStatus::Planned {
+        return Err(DomainError::Conflict {
+            code: ErrorCode::SessionNotOpen,
+            message: format!("dossiers are registered before the session; this one is {}", status.as_str()),
+        });
+    }
+    Ok(grant)
+}
+
+/// Whether the principal stands for `requester_id` in this RCP as a registration needs, whatever
+/// the session's status: the requester himself, an animateur, a secretary of the requester.
+fn registers_for(p: &Principal, rcp: &RcpRoles, requester_id: &str) -> Result<Grant, DomainError> {
     let requester_is_member = rcp.is_member(requester_id);
     let role = own_role(p, rcp);
     let may_name = |r: MemberRole| requester_id == p.professional_id || animateur(r);
@@ -183,13 +196,38 @@ pub fn may_register_dossier(p: &Principal, rcp: &RcpRoles, requester_id: &str, s
         let standing = role.is_some() || delegated.iter().any(|id| rcp.is_member(id));
         return Err(deny(if standing { ErrorCode::NotRequester } else { ErrorCode::NotMember }));
     };
-    if status != SessionStatus::Planned {
-        return Err(DomainError::Conflict {
-            code: ErrorCode::SessionNotOpen,
-            message: format!("dossiers are registered before the session; this one is {}", status.as_str()),
-        });
-    }
     Ok(grant)
+}
+
+/// Which parts of the fiche RCP a write touches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FicheParts {
+    /// The referral (reasons, case status): administrative.
+    pub referral: bool,
+    /// Any other part (case, diagnosis, proposal, framework): medical content.
+    pub medical: bool,
+}
+
+/// `PATCH /dossiers/{id}` on the fiche RCP. Its referral part is administrative: whoever may
+/// register a dossier for this requester (a secretary of his included) writes it, whatever the
+/// session's status (the dossier's own state, not validated, is judged by
+/// `dossier::edit_transition`). Every other part is medical content ([`may_write_medical`]): a
+/// secretary who sends any of it is refused whole (`medical_act_forbidden`).
+pub fn may_write_fiche(
+    p: &Principal,
+    rcp: &RcpRoles,
+    requester_id: &str,
+    status: SessionStatus,
+    parts: FicheParts,
+) -> Result<Vec<Grant>, DomainError> {
+    let mut grants = Vec::new();
+    if parts.medical {
+        grants.push(may_write_medical(p, rcp, requester_id, status)?);
+    }
+    if parts.referral {
+        grants.push(registers_for(p, rcp, requester_id)?);
+    }
+    Ok(grants)
 }
 
 /// `PATCH /dossiers/{id}` on the medical content (summary, question, proposal): the requester
@@ -858,5 +896,34 @@ mod tests {
                 prop_assert_eq!(may_validate(p, rcp), may_run_session(p, rcp));
             }
         }
+    }
+
+    #[test]
+    fn the_referral_is_the_registrants_and_the_rest_of_the_fiche_is_medical() {
+        let board = rcp("c1", &[("chair", Animateur), ("m", Participant)], &[]);
+        let referral = FicheParts { referral: true, medical: false };
+        let medical = FicheParts { referral: false, medical: true };
+        let both = FicheParts { referral: true, medical: true };
+        let sec = secretary_of(&["m"]);
+        // The secretary prepares the referral for her physician, before or during the session.
+        for status in [Planned, InProgress, Closed] {
+            assert_eq!(may_write_fiche(&sec, &board, "m", status, referral), Ok(vec![on_behalf(&["m"])]));
+        }
+        // Never the medical parts, nor the referral sent with them.
+        for parts in [medical, both] {
+            assert_eq!(may_write_fiche(&sec, &board, "m", Planned, parts), Err(deny(ErrorCode::MedicalActForbidden)));
+        }
+        // Not for a physician she does not stand for.
+        assert_eq!(may_write_fiche(&sec, &board, "chair", Planned, referral), Err(deny(ErrorCode::NotRequester)));
+        // The requester writes both before the session; another member only the medical parts
+        // during it, and the referral never (he does not register for the requester).
+        assert_eq!(may_write_fiche(&physician("m"), &board, "m", Planned, both), Ok(vec![Grant::own(), Grant::own()]));
+        assert_eq!(may_write_fiche(&physician("chair"), &board, "m", InProgress, medical), Ok(vec![Grant::own()]));
+        assert_eq!(may_write_fiche(&physician("chair"), &board, "m", InProgress, referral), Ok(vec![Grant::own()]));
+        let other = rcp("c1", &[("chair", Animateur), ("m", Participant), ("o", Participant)], &[]);
+        assert_eq!(may_write_fiche(&physician("o"), &other, "m", InProgress, referral), Err(deny(ErrorCode::NotRequester)));
+        assert_eq!(may_write_fiche(&physician("o"), &other, "m", InProgress, medical), Ok(vec![Grant::own()]));
+        // Nothing asked, nothing granted.
+        assert_eq!(may_write_fiche(&sec, &board, "m", Planned, FicheParts::default()), Ok(vec![]));
     }
 }

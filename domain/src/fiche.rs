@@ -349,6 +349,74 @@ impl Fiche {
     }
 }
 
+/// A part of a `PATCH`: absent leaves the part, `null` clears it, a value replaces it whole.
+fn part<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// What `PATCH /dossiers/{id}` changes of the fiche, part by part: a part absent is left as it
+/// is, `null` clears it, a value replaces the whole part.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(min_properties = 1))]
+#[serde(deny_unknown_fields)]
+pub struct FichePatch {
+    /// Why and how the case is presented (administrative: a secretary may write it).
+    #[serde(default, deserialize_with = "part")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Referral>))]
+    pub referral: Option<Option<Referral>>,
+    /// The clinical case (medical content).
+    #[serde(default, deserialize_with = "part")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<ClinicalCase>))]
+    pub case: Option<Option<ClinicalCase>>,
+    /// The diagnosis (medical content).
+    #[serde(default, deserialize_with = "part")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Diagnosis>))]
+    pub diagnosis: Option<Option<Diagnosis>>,
+    /// The proposal (medical content).
+    #[serde(default, deserialize_with = "part")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Proposal>))]
+    pub proposal: Option<Option<Proposal>>,
+    /// The framework of the proposal (medical content).
+    #[serde(default, deserialize_with = "part")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Framework>))]
+    pub framework: Option<Option<Framework>>,
+}
+
+impl FichePatch {
+    /// True when the administrative part is sent (even unchanged: the attempt is the act).
+    pub fn touches_referral(&self) -> bool {
+        self.referral.is_some()
+    }
+
+    /// True when no part is sent.
+    pub fn is_empty(&self) -> bool {
+        !self.touches_referral() && !self.touches_medical_content()
+    }
+
+    /// True when a medical part is sent (even unchanged, or `null`).
+    pub fn touches_medical_content(&self) -> bool {
+        self.case.is_some() || self.diagnosis.is_some() || self.proposal.is_some() || self.framework.is_some()
+    }
+
+    /// The fiche once this patch is applied to `fiche`.
+    pub fn apply(&self, fiche: &Fiche) -> Fiche {
+        fn pick<T: Clone>(sent: &Option<Option<T>>, kept: &Option<T>) -> Option<T> {
+            match sent {
+                Some(v) => v.clone(),
+                None => kept.clone(),
+            }
+        }
+        Fiche {
+            referral: pick(&self.referral, &fiche.referral),
+            case: pick(&self.case, &fiche.case),
+            diagnosis: pick(&self.diagnosis, &fiche.diagnosis),
+            proposal: pick(&self.proposal, &fiche.proposal),
+            framework: pick(&self.framework, &fiche.framework),
+        }
+    }
+}
+
 /// Every coded value of the fiche, with its system and the field that carries it, for the
 /// terminology to check against its loaded lists.
 pub fn coded_fields(fiche: &Fiche) -> Vec<(&'static str, &'static str, &str)> {
@@ -529,6 +597,21 @@ pub fn missing_for_validation(fiche: &Fiche) -> Vec<&'static str> {
         missing.push("fiche.framework.trial_name");
     }
     missing
+}
+
+/// Whether validating this fiche needs the board's quorum present: a case registered without
+/// discussion (FRCP ORG-128) follows its guideline and is validated without one.
+pub fn needs_quorum(fiche: &Fiche) -> bool {
+    fiche.referral.as_ref().and_then(|r| r.case_status) != Some(CaseStatus::Registered)
+}
+
+/// The quorum recorded at validation: unknown when no attendance was recorded.
+pub fn quorum_at_validation(attendance_recorded: bool, quorum_met: bool) -> QuorumStatus {
+    match (attendance_recorded, quorum_met) {
+        (false, _) => QuorumStatus::Unknown,
+        (true, true) => QuorumStatus::Reached,
+        (true, false) => QuorumStatus::NotReached,
+    }
 }
 
 /// `POST /dossiers/{id}/validate`: refuses a fiche the volet would not accept as validated,
@@ -729,5 +812,42 @@ mod tests {
             let back: Fiche = serde_json::from_value(serde_json::to_value(&f).unwrap()).unwrap();
             prop_assert_eq!(back, f);
         }
+    }
+
+    #[test]
+    fn a_patch_replaces_the_parts_it_sends_clears_the_null_ones_and_leaves_the_rest() {
+        let before = Fiche {
+            referral: Some(Referral { reasons: vec![Reason::TreatmentProposal], case_status: Some(CaseStatus::Discussed) }),
+            case: Some(ClinicalCase { phase: Some(Phase::Initial), ..ClinicalCase::default() }),
+            diagnosis: Some(Diagnosis { tumour_site: Some("C34".into()), morphology: Some("8140/3".into()), ..Diagnosis::default() }),
+            proposal: None,
+            framework: None,
+        };
+        let patch: FichePatch =
+            serde_json::from_value(serde_json::json!({"diagnosis": {"tumour_site": "C50"}, "case": null})).expect("a patch");
+        assert!(patch.touches_medical_content() && !patch.touches_referral());
+        let after = patch.apply(&before);
+        assert_eq!(after.referral, before.referral);
+        assert_eq!(after.case, None);
+        // The part sent is whole: the morphology not sent again is gone.
+        assert_eq!(after.diagnosis, Some(Diagnosis { tumour_site: Some("C50".into()), ..Diagnosis::default() }));
+        let referral_only: FichePatch = serde_json::from_value(serde_json::json!({"referral": null})).expect("a patch");
+        assert!(referral_only.touches_referral() && !referral_only.touches_medical_content());
+        assert_eq!(referral_only.apply(&before).referral, None);
+        assert!(serde_json::from_value::<FichePatch>(serde_json::json!({"status": {}})).is_err());
+    }
+
+    #[test]
+    fn only_a_discussed_case_needs_the_quorum_and_what_is_recorded_says_what_was_known() {
+        let registered =
+            Fiche { referral: Some(Referral { reasons: vec![], case_status: Some(CaseStatus::Registered) }), ..Fiche::default() };
+        assert!(!needs_quorum(&registered));
+        assert!(needs_quorum(&Fiche::default()));
+        let discussed =
+            Fiche { referral: Some(Referral { reasons: vec![], case_status: Some(CaseStatus::Discussed) }), ..Fiche::default() };
+        assert!(needs_quorum(&discussed));
+        assert_eq!(quorum_at_validation(false, true), QuorumStatus::Unknown);
+        assert_eq!(quorum_at_validation(true, true), QuorumStatus::Reached);
+        assert_eq!(quorum_at_validation(true, false), QuorumStatus::NotReached);
     }
 }

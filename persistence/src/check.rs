@@ -11,6 +11,8 @@
 //!   patient's search key (`patient_search_family`);
 //! - the search keys of patients, professionals and secretary groups, from their names;
 //! - the search keys and words of the codes of the code lists, from their codes and labels;
+//! - the projections of a dossier's fiche RCP (`dossier_fiches.tumour_site`, `conform`,
+//!   `complete`, and its treatment types in `dossier_treatments`), from the fiche's JSON;
 //! - the delegation history (`delegation_events`): replayed from the first event to now, every
 //!   event must follow from the state before it (a grant of what was not held, a change or an
 //!   end of what was, from the dates it had) and the state it ends in must be the live
@@ -32,8 +34,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::schema::{
-    delegation_events, dossiers, patients, physician_secretary_groups, professionals, profiles, reports_to_send, secretary_affiliations,
-    secretary_group_members, secretary_groups,
+    delegation_events, dossier_fiches, dossier_treatments, dossiers, patients, physician_secretary_groups, professionals, profiles,
+    reports_to_send, secretary_affiliations, secretary_group_members, secretary_groups,
 };
 use crate::{DbConnection, Error, db};
 
@@ -69,6 +71,7 @@ pub fn run(conn: &mut DbConnection) -> Result<Vec<Difference>, Error> {
         reports_to_send(c, &mut out)?;
         copies(c, &mut out)?;
         search_keys(c, &mut out)?;
+        fiches(c, &mut out)?;
         for (key, detail) in crate::terminology::stale_search_words(c)? {
             out.push(Difference { record: "terminology_terms", key, detail });
         }
@@ -179,6 +182,79 @@ fn copies(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Error> 
         for m in diesel::sql_query(sql).load::<Mismatch>(c)? {
             out.push(Difference { record, key: format!("dossier {}", m.id), detail: m.detail });
         }
+    }
+    Ok(())
+}
+
+/// A fiche's stored projections: tumour site, conformity, completeness.
+type FicheRow = (String, String, Option<String>, Option<bool>, bool);
+
+/// The projections of the fiches, recomputed from their JSON page by page, and the treatment
+/// types of dossiers without a fiche (none should have any).
+fn fiches(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Error> {
+    let mut after = String::new();
+    loop {
+        let page: Vec<FicheRow> = dossier_fiches::table
+            .filter(dossier_fiches::dossier_id.gt(&after))
+            .select((
+                dossier_fiches::dossier_id,
+                dossier_fiches::fiche,
+                dossier_fiches::tumour_site,
+                dossier_fiches::conform,
+                dossier_fiches::complete,
+            ))
+            .order(dossier_fiches::dossier_id)
+            .limit(PAGE)
+            .load(c)?;
+        let Some((last, ..)) = page.last() else { break };
+        after = last.clone();
+        let ids: Vec<&String> = page.iter().map(|(id, ..)| id).collect();
+        let mut treatments: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (id, code) in dossier_treatments::table
+            .filter(dossier_treatments::dossier_id.eq_any(&ids))
+            .select((dossier_treatments::dossier_id, dossier_treatments::code))
+            .load::<(String, String)>(c)?
+        {
+            treatments.entry(id).or_default().insert(code);
+        }
+        for (id, json, site, conform, complete) in &page {
+            let key = format!("dossier {id}");
+            let fiche: concerto_domain::fiche::Fiche = match serde_json::from_str(json) {
+                Ok(f) => f,
+                Err(e) => {
+                    out.push(Difference { record: "dossier_fiches.fiche", key, detail: format!("does not read: {e}") });
+                    continue;
+                }
+            };
+            let expected =
+                (fiche.tumour_site_category(), fiche.conform(), concerto_domain::fiche::missing_for_validation(&fiche).is_empty());
+            let found = (site.clone(), *conform, *complete);
+            if expected != found {
+                out.push(Difference {
+                    record: "dossier_fiches",
+                    key: key.clone(),
+                    detail: format!("expected (tumour_site, conform, complete) {expected:?}, found {found:?}"),
+                });
+            }
+            let expected: BTreeSet<String> = fiche.treatment_types().into_iter().map(str::to_owned).collect();
+            let found = treatments.remove(id).unwrap_or_default();
+            if expected != found {
+                out.push(Difference { record: "dossier_treatments", key, detail: format!("expected {expected:?}, found {found:?}") });
+            }
+        }
+    }
+    let orphans = dossier_treatments::table
+        .left_join(dossier_fiches::table.on(dossier_fiches::dossier_id.eq(dossier_treatments::dossier_id)))
+        .filter(dossier_fiches::dossier_id.nullable().is_null())
+        .select(dossier_treatments::dossier_id)
+        .distinct()
+        .load::<String>(c)?;
+    for id in orphans {
+        out.push(Difference {
+            record: "dossier_treatments",
+            key: format!("dossier {id}"),
+            detail: "treatment types without a fiche".to_owned(),
+        });
     }
     Ok(())
 }

@@ -7,15 +7,18 @@ use chrono::{NaiveDate, NaiveDateTime};
 use concerto_domain::DomainError;
 use concerto_domain::delegation::{self, DossierRelations, Grant};
 use concerto_domain::dossier::{self, DossierStatus, ReportChannel};
+use concerto_domain::fiche::{self as fiche_rules, Fiche, FichePatch, QuorumStatus};
 use concerto_domain::principal::Principal;
 use concerto_domain::rcp::RcpRoles;
 use diesel::prelude::*;
 
 use crate::attendance::{self, Attendance};
 use crate::audit::{self, Trail};
+use crate::fiche::{self, StoredFiche};
 use crate::page::{cursor_time, parse_cursor_time};
 use crate::schema::{
-    dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions, reports,
+    dossier_fiches, dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions,
+    reports,
 };
 use crate::scope::ClinicalScope;
 use crate::{DbConnection, Error, Page, PageRequest, db, new_id, now, rcps as boards, sessions};
@@ -197,12 +200,19 @@ pub struct DossierChanges {
     pub proposal: Option<Option<String>>,
     /// Take the dossier out of its session.
     pub withdraw: bool,
+    /// The parts of the fiche RCP to change.
+    pub fiche: Option<FichePatch>,
 }
 
 impl DossierChanges {
     /// True when the medical content is touched (even to the same value: the attempt is the act).
     pub fn touches_medical_content(&self) -> bool {
         self.clinical_summary.is_some() || self.question.is_some() || self.proposal.is_some()
+    }
+
+    /// True when nothing would change (a fiche without any part changes nothing).
+    pub fn is_empty(&self) -> bool {
+        !self.touches_medical_content() && !self.withdraw && self.fiche.as_ref().is_none_or(FichePatch::is_empty)
     }
 }
 
@@ -212,6 +222,7 @@ struct Visible {
     roles: RcpRoles,
     relations: DossierRelations,
     status: DossierStatus,
+    fiche: StoredFiche,
 }
 
 /// The patient-side relations a dossier's visibility depends on, the treating physician being
@@ -227,15 +238,16 @@ fn relations(conn: &mut DbConnection, d: &Dossier, treating_physician_id: Option
 
 /// Loads a dossier and decides, with `delegation::sees_dossier`, whether the caller may know it
 /// exists: an invisible dossier is `NotFound`, never forbidden. Fills the trail as it learns.
-/// Three round trips: the dossier with its patient's treating physician, the RCP's roles, the
-/// patient's correspondents.
+/// Three round trips: the dossier with its patient's treating physician and its fiche, the RCP's
+/// roles, the patient's correspondents.
 fn visible(conn: &mut DbConnection, p: &Principal, id: &str, trail: &mut Trail) -> Result<Visible, Error> {
     trail.resource_id = Some(id.to_owned());
-    let (dossier, treating) = dossiers::table
+    let (dossier, treating, fiche_row) = dossiers::table
         .inner_join(patients::table)
+        .left_join(dossier_fiches::table)
         .filter(dossiers::id.eq(id))
-        .select((dossiers::all_columns, patients::treating_physician_id))
-        .first::<(Dossier, Option<String>)>(conn)
+        .select((dossiers::all_columns, patients::treating_physician_id, (dossier_fiches::fiche, dossier_fiches::quorum).nullable()))
+        .first::<(Dossier, Option<String>, Option<(String, String)>)>(conn)
         .optional()?
         .ok_or(Error::NotFound("dossier"))?;
     trail.patient_id = Some(dossier.patient_id.clone());
@@ -244,7 +256,8 @@ fn visible(conn: &mut DbConnection, p: &Principal, id: &str, trail: &mut Trail) 
     let relations = relations(conn, &dossier, treating)?;
     trail.grant = delegation::sees_dossier(p, &roles, &relations).ok_or(Error::NotFound("dossier"))?;
     let status = dossier.status;
-    Ok(Visible { dossier, roles, relations, status })
+    let fiche = fiche::from_row(id, fiche_row)?;
+    Ok(Visible { dossier, roles, relations, status, fiche })
 }
 
 /// `POST /sessions/{id}/dossiers`: registers a patient in a planned session. The rights come
@@ -318,23 +331,29 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
     })
 }
 
-/// `GET /dossiers/{id}`: the dossier, when `delegation::sees_dossier` grants it (else not found).
-pub fn read(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<Dossier, Error> {
-    audit::audited_read(conn, p, "dossier.read", "dossier", |c, trail| Ok(visible(c, p, id, trail)?.dossier))
+/// `GET /dossiers/{id}`: the dossier and its fiche, when `delegation::sees_dossier` grants it
+/// (else not found). Whoever reads the dossier reads its fiche, as its free text.
+pub fn read(conn: &mut DbConnection, p: &Principal, id: &str) -> Result<(Dossier, StoredFiche), Error> {
+    audit::audited_read(conn, p, "dossier.read", "dossier", |c, trail| {
+        let v = visible(c, p, id, trail)?;
+        Ok((v.dossier, v.fiche))
+    })
 }
 
 /// `PATCH /dossiers/{id}`: medical content through `delegation::may_write_medical`, withdrawal
 /// through `delegation::may_register_dossier` (whoever may register for this requester, while
-/// the session is still planned); then the version the caller read, then the dossier's state.
+/// the session is still planned), the fiche through `delegation::may_write_fiche`; then the
+/// version the caller read, then the dossier's state, then the fiche's rules and codes; the fiche
+/// is written after the dossier's conditional update, under its row lock.
 pub fn update(
     conn: &mut DbConnection,
     p: &Principal,
     id: &str,
     expected_version: Option<i32>,
     changes: &DossierChanges,
-) -> Result<Dossier, Error> {
+) -> Result<(Dossier, StoredFiche), Error> {
     audit::audited(conn, p, "dossier.update", "dossier", |c, trail| {
-        let Visible { mut dossier, roles, status, .. } = visible(c, p, id, trail)?;
+        let Visible { mut dossier, roles, status, fiche: mut stored, .. } = visible(c, p, id, trail)?;
         let session_status = sessions::find(c, &dossier.session_id)?.status;
         let mut grants = Vec::new();
         if changes.touches_medical_content() {
@@ -342,6 +361,10 @@ pub fn update(
         }
         if changes.withdraw {
             grants.push(delegation::may_register_dossier(p, &roles, &dossier.requester_id, session_status)?);
+        }
+        if let Some(patch) = &changes.fiche {
+            let parts = delegation::FicheParts { referral: patch.touches_referral(), medical: patch.touches_medical_content() };
+            grants.extend(delegation::may_write_fiche(p, &roles, &dossier.requester_id, session_status, parts)?);
         }
         if let Some(grant) = merge(grants) {
             trail.grant = grant;
@@ -361,6 +384,7 @@ pub fn update(
             dossier.proposal = v.clone();
         }
         let next = dossier::edit_transition(status, dossier.proposal.is_some(), changes.withdraw)?;
+        let new_fiche = changes.fiche.as_ref().map(|patch| checked_fiche(c, patch, &stored.fiche)).transpose()?;
         dossier.status = next;
         dossier.version += 1;
         dossier.updated_at = now();
@@ -378,8 +402,26 @@ pub fn update(
         if changed == 0 {
             return Err(Error::Stale { current: find(c, id)?.version });
         }
-        Ok(dossier)
+        if let Some(new_fiche) = new_fiche {
+            fiche::save(c, id, &new_fiche, dossier.updated_at)?;
+            stored = StoredFiche { fiche: new_fiche, quorum: Some(stored.quorum.unwrap_or(QuorumStatus::Unknown)) };
+        }
+        Ok((dossier, stored))
     })
+}
+
+/// The fiche `patch` makes of `current`, once its rules hold (`fiche::check`) and each code of
+/// the parts sent is in its loaded list (`unknown_code`); the parts left are not judged again,
+/// so a code retired since it was written does not block a change elsewhere.
+fn checked_fiche(conn: &mut DbConnection, patch: &FichePatch, current: &Fiche) -> Result<Fiche, Error> {
+    let next = patch.apply(current);
+    fiche_rules::check(&next)?;
+    let sent = patch.apply(&Fiche::default());
+    let today = now().date();
+    for (system, field, code) in fiche_rules::coded_fields(&sent) {
+        crate::terminology::check_code(conn, field, system, code, today)?;
+    }
+    Ok(next)
 }
 
 /// The grant of an access that needed several rules: own when any was own.
@@ -409,21 +451,28 @@ pub struct Report {
 /// `POST /dossiers/{id}/validate`: visibility, then `delegation::may_validate`, then the state
 /// (`dossier::validate_transition`); the dossier is validated and its report produced in the
 /// same transaction. `expected_version` is the `If-Match` the caller sent, if any.
-pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_version: Option<i32>) -> Result<Dossier, Error> {
+pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_version: Option<i32>) -> Result<(Dossier, StoredFiche), Error> {
     audit::audited(conn, p, "dossier.validate", "dossier", |c, trail| {
         // Of two validations racing, the second waits here and then reads the first one's
         // result (`already_validated`), on PostgreSQL as on SQLite; a change of the patient's
         // physicians waits for the reports to send this validation lists.
         lock_with_patient(c, id)?;
-        let Visible { mut dossier, roles, status, .. } = visible(c, p, id, trail)?;
+        let Visible { mut dossier, roles, status, fiche: mut stored, .. } = visible(c, p, id, trail)?;
         trail.grant = delegation::may_validate(p, &roles)?;
         if expected_version.is_some_and(|v| v != dossier.version) {
             return Err(Error::Stale { current: dossier.version });
         }
         dossier::validate_transition(status, dossier.proposal.as_deref().is_some_and(|t| !t.trim().is_empty()))?;
-        // The opinion is the board's only when the board is there: its quorum, present now.
+        fiche_rules::ensure_complete(&stored.fiche)?;
+        // The opinion is the board's only when the board is there: its quorum, present now;
+        // a case registered without discussion follows its guideline and needs none.
         let session = sessions::find(c, &dossier.session_id)?;
-        let attendance = attendance::ensure_quorum(c, &session)?;
+        let attendance = if fiche_rules::needs_quorum(&stored.fiche) {
+            attendance::ensure_quorum(c, &session)?
+        } else {
+            attendance::of_session(c, &session)?
+        };
+        let quorum = fiche_rules::quorum_at_validation(!attendance.present.is_empty(), attendance.shortfall.is_met());
         let at = now();
         let changed = diesel::update(dossiers::table.find(id).filter(dossiers::version.eq(dossier.version)))
             .set((
@@ -442,7 +491,9 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
         dossier.validated_at = Some(at);
         dossier.version += 1;
         dossier.updated_at = at;
-        let body = report_body(c, &dossier, &session, &attendance)?;
+        fiche::record_quorum(c, id, quorum)?;
+        stored.quorum = Some(quorum);
+        let body = report_body(c, &dossier, &stored.fiche, &session, &attendance)?;
         diesel::insert_into(reports::table)
             .values((
                 reports::dossier_id.eq(&dossier.id),
@@ -452,7 +503,7 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
             ))
             .execute(c)?;
         crate::reports_to_send::refresh(c, id)?;
-        Ok(dossier)
+        Ok((dossier, stored))
     })
 }
 
@@ -468,7 +519,13 @@ fn name_of(conn: &mut DbConnection, id: &str) -> Result<String, Error> {
 
 /// The plain-text compte rendu: the RCP, the session, the patient, the request, the proposal
 /// and who validated it when.
-fn report_body(conn: &mut DbConnection, d: &Dossier, session: &sessions::Session, attendance: &Attendance) -> Result<String, Error> {
+fn report_body(
+    conn: &mut DbConnection,
+    d: &Dossier,
+    fiche: &Fiche,
+    session: &sessions::Session,
+    attendance: &Attendance,
+) -> Result<String, Error> {
     let rcp_name = rcps::table.find(&d.rcp_id).select(rcps::name).first::<String>(conn)?;
     let (family, given, birth) = patients::table
         .find(&d.patient_id)
@@ -490,6 +547,7 @@ fn report_body(conn: &mut DbConnection, d: &Dossier, session: &sessions::Session
          Résumé clinique :\n{summary}\n\n\
          Question posée :\n{question}\n\n\
          Proposition thérapeutique :\n{proposal}\n\n\
+         Fiche RCP :\n{fiche}\n\n\
          Médecins présents :\n{attendees}\n\n\
          Validé par {validator} le {validated_at}\n",
         session = session.starts_at.format("%d/%m/%Y %H:%M UTC"),
@@ -498,8 +556,36 @@ fn report_body(conn: &mut DbConnection, d: &Dossier, session: &sessions::Session
         summary = text(&d.clinical_summary),
         question = text(&d.question),
         proposal = text(&d.proposal),
+        fiche = fiche_facts(fiche),
         attendees = attendees(attendance),
     ))
+}
+
+/// The fiche's main facts for the report, one a line: the tumour site, the treatments in their
+/// order, the framework.
+fn fiche_facts(fiche: &Fiche) -> String {
+    let mut lines = Vec::new();
+    if let Some(site) = fiche.diagnosis.as_ref().and_then(|d| d.tumour_site.as_deref()) {
+        lines.push(format!("- Localisation (CIM-10) : {site}"));
+    }
+    for t in fiche.proposal.iter().flat_map(|p| &p.treatments) {
+        let detail = t.detail.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
+        lines.push(format!("- Traitement {} : {}{detail}", t.order, t.code));
+    }
+    if let Some(f) = &fiche.framework {
+        if let Some(g) = &f.guideline {
+            lines.push(format!("- Référentiel : {}{}", g.name, g.version.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()));
+        }
+        match (f.conform, &f.nonconformity_reason) {
+            (Some(true), _) => lines.push("- Conforme au référentiel".to_owned()),
+            (Some(false), reason) => lines.push(format!("- Non conforme au référentiel : {}", reason.as_deref().unwrap_or("—"))),
+            (None, _) => {}
+        }
+        if let Some(trial) = &f.trial_name {
+            lines.push(format!("- Essai proposé : {trial}"));
+        }
+    }
+    if lines.is_empty() { "—".to_owned() } else { lines.join("\n") }
 }
 
 /// The attendees of the report, one a line with the specialty, as national report models list

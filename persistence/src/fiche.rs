@@ -45,6 +45,12 @@ pub fn load(conn: &mut DbConnection, dossier_id: &str) -> Result<StoredFiche, Er
         .select((dossier_fiches::fiche, dossier_fiches::quorum))
         .first::<(String, String)>(conn)
         .optional()?;
+    from_row(dossier_id, row)
+}
+
+/// The fiche of `dossier_id` from its row (`fiche`, `quorum`), read beside the dossier; empty
+/// without one.
+pub(crate) fn from_row(dossier_id: &str, row: Option<(String, String)>) -> Result<StoredFiche, Error> {
     let Some((json, quorum)) = row else { return Ok(StoredFiche::default()) };
     let fiche = serde_json::from_str(&json).map_err(|e| Error::Stored(format!("the fiche of dossier {dossier_id}: {e}")))?;
     Ok(StoredFiche { fiche, quorum: Some(parse_quorum(&quorum)) })

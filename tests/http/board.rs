@@ -52,7 +52,15 @@ async fn attend(app: &TestApp, by: &User, session: &str, present: &[&User]) -> c
 
 async fn propose(app: &TestApp, by: &User, dossier: &str) {
     let etag = app.get(&format!("/api/v1/dossiers/{dossier}"), &by.token).await.header("etag").unwrap();
-    let r = app.with_if_match("PATCH", &format!("/api/v1/dossiers/{dossier}"), &by.token, &etag, json!({"proposal": "RCC"})).await;
+    let r = app
+        .with_if_match(
+            "PATCH",
+            &format!("/api/v1/dossiers/{dossier}"),
+            &by.token,
+            &etag,
+            json!({"proposal": "RCC", "fiche": app.complete_fiche().await}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 

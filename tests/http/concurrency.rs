@@ -93,7 +93,15 @@ async fn board(ready: usize) -> Board {
     app.quorum_present(&center, &running, &chair).await;
     for id in &ids {
         let etag = app.get(&format!("/api/v1/dossiers/{id}"), &chair.token).await.header("etag").unwrap();
-        let r = app.with_if_match("PATCH", &format!("/api/v1/dossiers/{id}"), &chair.token, &etag, json!({"proposal": "RCC"})).await;
+        let r = app
+            .with_if_match(
+                "PATCH",
+                &format!("/api/v1/dossiers/{id}"),
+                &chair.token,
+                &etag,
+                json!({"proposal": "RCC", "fiche": app.complete_fiche().await}),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
     Board { app, center, coord, chair, members, secretaries, planned, running, ready: ids }

@@ -80,7 +80,9 @@ async fn start(app: &TestApp, user: &User, session: &str) {
 /// Records a proposal as `user` with the current ETag (asserts 200).
 async fn propose(app: &TestApp, user: &User, id: &str, proposal: &str) -> Resp {
     let etag = read(app, user, id).await.header("etag").unwrap();
-    let r = app.with_if_match("PATCH", &dossier_path(id), &user.token, &etag, json!({"proposal": proposal})).await;
+    let r = app
+        .with_if_match("PATCH", &dossier_path(id), &user.token, &etag, json!({"proposal": proposal, "fiche": app.complete_fiche().await}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r
 }

@@ -14,6 +14,7 @@ mod demo;
 mod directory;
 mod dossiers;
 mod errors;
+mod fiche;
 mod hardening;
 mod matrix;
 mod model;

@@ -158,7 +158,7 @@ async fn world(app: &TestApp) -> World {
             &format!("/api/v1/dossiers/{}", w.validated),
             &requester.token,
             "\"1\"",
-            json!({"proposal": "chimiothérapie"}),
+            json!({"proposal": "chimiothérapie", "fiche": app.complete_fiche().await}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -493,6 +493,8 @@ fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
     ids.board_accounts = board.iter().map(|(_, account)| account.clone()).collect();
     let chair = accounts::load_principal(c, &board[0].1).unwrap().unwrap().0;
     let present: Vec<String> = board.iter().map(|(id, _)| id.clone()).collect();
+    // The fiches written below are coded from the shipped lists.
+    concerto_api::demo::load_code_lists(c).unwrap();
     for r in 0..RCPS {
         rcps::set_member(c, &ids.admin, &ids.rcps[r].as_str().into(), &chair.professional_id.as_str().into(), MemberRole::Animateur)
             .unwrap();
@@ -502,7 +504,9 @@ fn validate_some(c: &mut DbConnection, ids: &mut Ids) {
     for (id, (_, requester), (validated, sent)) in &chosen {
         if *validated {
             let d = dossiers::find(c, id).unwrap();
-            let proposal = dossiers::DossierChanges { proposal: Some(Some("RCC".into())), ..dossiers::DossierChanges::default() };
+            let fiche = serde_json::from_value(crate::support::complete_fiche()).unwrap();
+            let proposal =
+                dossiers::DossierChanges { proposal: Some(Some("RCC".into())), fiche: Some(fiche), ..dossiers::DossierChanges::default() };
             dossiers::update(c, &chair, id, Some(d.version), &proposal).unwrap();
             dossiers::validate(c, &chair, id, None).unwrap();
             if *sent {

@@ -139,7 +139,16 @@ impl World {
         for (_, id) in &out {
             let path = format!("/api/v1/dossiers/{id}");
             let etag = self.app.get(&path, &self.chair.token).await.header("etag").unwrap();
-            let r = self.app.with_if_match("PATCH", &path, &self.chair.token, &etag, json!({"proposal": "Chirurgie"})).await;
+            let r = self
+                .app
+                .with_if_match(
+                    "PATCH",
+                    &path,
+                    &self.chair.token,
+                    &etag,
+                    json!({"proposal": "Chirurgie", "fiche": self.app.complete_fiche().await}),
+                )
+                .await;
             assert_eq!(r.status, 200, "{}", r.text);
             if validate {
                 let r = self.app.post(&format!("{path}/validate"), &self.chair.token, json!({})).await;

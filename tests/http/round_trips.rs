@@ -70,7 +70,9 @@ async fn validated_reports(app: &TestApp, coord: &User, center: &str, chair: &Us
     for dossier in dossiers {
         let path = format!("/api/v1/dossiers/{dossier}");
         let etag = app.get(&path, &chair.token).await.header("etag").unwrap();
-        let r = app.with_if_match("PATCH", &path, &chair.token, &etag, json!({"proposal": "Chirurgie"})).await;
+        let r = app
+            .with_if_match("PATCH", &path, &chair.token, &etag, json!({"proposal": "Chirurgie", "fiche": app.complete_fiche().await}))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text);
         let r = app.post(&format!("{path}/validate"), &chair.token, json!({})).await;
         assert_eq!(r.status, 200, "{}", r.text);

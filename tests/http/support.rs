@@ -81,6 +81,7 @@ pub struct TestApp {
     db: TestDb,
     admin: OnceLock<User>,
     counter: std::cell::Cell<u32>,
+    code_lists: std::cell::Cell<bool>,
 }
 
 /// The same URL with TLS off. The tests' server is on loopback; with TLS, libpq runs OpenSSL,
@@ -141,6 +142,7 @@ impl TestApp {
             db: test_db,
             admin: OnceLock::new(),
             counter: std::cell::Cell::new(0),
+            code_lists: std::cell::Cell::new(false),
         }
     }
 
@@ -384,6 +386,37 @@ impl TestApp {
 pub const BOUNDARY: &str = "concerto-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A multipart/form-data body, as a browser builds it: parts of (name, content type, bytes).
+/// A complete fiche RCP: every part filled in, a discussed case (validated with the board's
+/// quorum), codes of the shipped lists ([`TestApp::complete_fiche`] loads them).
+pub fn complete_fiche() -> Value {
+    json!({
+        "referral": {"reasons": ["treatment_proposal"], "case_status": "discussed"},
+        "case": {
+            "phase": "initial", "local_progression": false, "regional_progression": true, "distant_progression": false,
+            "found_by_screening": true, "performance_status": 1
+        },
+        "diagnosis": {
+            "tumour_site": "C18.7", "morphology": "8140/3", "laterality": "not_applicable",
+            "date": "2026-09-01", "date_precision": "month",
+            "tnm": {"t": "cT3", "n": "cN1", "m": "cM0", "stage": "III", "edition": "8"},
+            "other_classification": {"name": "Dukes", "version": "1932", "value": "C"}
+        },
+        "proposal": {
+            "treatments": [
+                {"code": "387713003", "order": 1, "intention": "curative", "detail": "Colectomie gauche"},
+                {"code": "C15632", "order": 2, "intention": "curative", "detail": "FOLFOX 6 mois"}
+            ],
+            "referral_rcp_requested": false,
+            "requests": [{"kind": "follow_up", "description": "Scanner TAP", "earliest": "2027-03-01", "latest": "2027-04-30"}],
+            "comment": "Selon tolérance"
+        },
+        "framework": {
+            "guideline": {"name": "TNCD — cancer du côlon", "version": "2025", "date": "2025-06-01"},
+            "conform": true, "nonconformity_reason": null, "trial_proposed": true, "trial_name": "PRODIGE 99"
+        }
+    })
+}
+
 pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, content_type, bytes) in parts {
@@ -455,6 +488,24 @@ impl TestApp {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body["quorum"]["met"], json!(true), "{}", r.text);
         present
+    }
+
+    /// A complete fiche RCP (every part filled in, a discussed case), to send as the `fiche` of a
+    /// `PATCH /dossiers/{id}` before validating; loads the shipped code lists its codes are
+    /// checked against, once per app.
+    pub async fn complete_fiche(&self) -> Value {
+        if !self.code_lists.get() {
+            let pool = self.pool.clone();
+            actix_web::web::block(move || {
+                let mut c = pool.get().expect("a connection");
+                db::write(&mut c, concerto_api::demo::load_code_lists)
+            })
+            .await
+            .expect("a blocking call")
+            .expect("the shipped code lists load");
+            self.code_lists.set(true);
+        }
+        complete_fiche()
     }
 
     /// Sends JSON with an `If-Match` header.

@@ -61,7 +61,13 @@ async fn validated(d: &Day, requester: &User, family: &str, treating: Option<&Us
 async fn discuss_and_validate(d: &Day, dossier: &str) {
     let path = format!("/api/v1/dossiers/{dossier}");
     let etag = d.app.get(&path, &d.chair.token).await.header("etag").unwrap();
-    assert_eq!(d.app.with_if_match("PATCH", &path, &d.chair.token, &etag, json!({"proposal": "Chirurgie"})).await.status, 200);
+    assert_eq!(
+        d.app
+            .with_if_match("PATCH", &path, &d.chair.token, &etag, json!({"proposal": "Chirurgie", "fiche": d.app.complete_fiche().await}))
+            .await
+            .status,
+        200
+    );
     let v = d.app.post(&format!("{path}/validate"), &d.chair.token, json!({})).await;
     assert_eq!(v.status, 200, "{}", v.text);
 }

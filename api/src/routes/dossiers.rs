@@ -4,7 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use concerto_domain::ErrorCode;
 use concerto_domain::dossier::{DossierStatus, ReportChannel};
+use concerto_domain::fiche::{self, Fiche, FichePatch, QuorumStatus};
 use concerto_persistence::dossiers::{self, Dossier, DossierChanges, DossierSummary, NewDossier, Report, Tab, Transmission};
+use concerto_persistence::fiche::StoredFiche;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -123,6 +125,32 @@ pub struct DossierView {
     pub validated_by: Option<String>,
     /// When.
     pub validated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The fiche RCP (FRCP 2025.01), each part `null` until someone fills it in; shown to
+    /// whoever reads the dossier. Absent from the session run's list: read the dossier for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fiche: Option<Fiche>,
+    /// What validation would refuse now (`fiche_incomplete`): the paths of the missing fields,
+    /// empty when the fiche is complete. Absent where `fiche` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fiche_missing: Option<Vec<String>>,
+    /// The board's quorum recorded at validation: `reached`, `not_reached` (a case registered
+    /// without discussion), `unknown` before validation or when no attendance was recorded.
+    /// Absent where `fiche` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fiche_quorum: Option<QuorumStatus>,
+}
+
+impl DossierView {
+    /// The dossier with its fiche, as the dossier's own operations answer it.
+    pub fn with_fiche(d: Dossier, stored: StoredFiche) -> Self {
+        let missing = fiche::missing_for_validation(&stored.fiche).into_iter().map(str::to_owned).collect();
+        Self {
+            fiche_missing: Some(missing),
+            fiche_quorum: Some(stored.quorum.unwrap_or(QuorumStatus::Unknown)),
+            fiche: Some(stored.fiche),
+            ..Self::from(d)
+        }
+    }
 }
 
 impl From<Dossier> for DossierView {
@@ -143,14 +171,17 @@ impl From<Dossier> for DossierView {
             updated_at: d.updated_at.and_utc(),
             validated_by: d.validated_by,
             validated_at: d.validated_at.map(|t| t.and_utc()),
+            fiche: None,
+            fiche_missing: None,
+            fiche_quorum: None,
         }
     }
 }
 
-/// A dossier answered with its `ETag`.
-fn with_etag(status: actix_web::http::StatusCode, d: Dossier) -> HttpResponse {
+/// A dossier and its fiche answered with its `ETag`.
+fn with_etag(status: actix_web::http::StatusCode, (d, stored): (Dossier, StoredFiche)) -> HttpResponse {
     let tag = etag(d.version);
-    HttpResponse::build(status).insert_header((header::ETAG, tag)).json(DossierView::from(d))
+    HttpResponse::build(status).insert_header((header::ETAG, tag)).json(DossierView::with_fiche(d, stored))
 }
 
 /// `POST /sessions/{id}/dossiers`.
@@ -205,7 +236,7 @@ pub async fn register(
     };
     let d = state.db_as(&caller, move |c, p| dossiers::register(c, p, &session, &new)).await?;
     let tag = etag(d.version);
-    Ok(created(&format!("/dossiers/{}", d.id)).insert_header((header::ETAG, tag)).json(DossierView::from(d)))
+    Ok(created(&format!("/dossiers/{}", d.id)).insert_header((header::ETAG, tag)).json(DossierView::with_fiche(d, StoredFiche::default())))
 }
 
 /// A dossier: for whoever sees it (agenda, dossier tabs); 404 for anyone else, who may not even
@@ -263,10 +294,19 @@ pub struct PatchDossier {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub status: Option<RequestedStatus>,
+    /// Parts of the fiche RCP: a part sent replaces that part whole, `null` clears it, a part
+    /// absent is left as it is. `referral` is administrative (whoever may register for the
+    /// requester, a secretary of his included, until validation); every other part is medical
+    /// content (as `clinical_summary`). Checked before anything is written: the fiche's rules
+    /// (`validation_failed`) and each code sent against its loaded list (`unknown_code`).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub fiche: Option<FichePatch>,
 }
 
 /// Changes the medical content (the requester before the session, the members during it; never
-/// a secretary) or withdraws the dossier. Needs `If-Match` with the ETag read.
+/// a secretary), the fiche RCP (its `referral` part also by a secretary of the requester), or
+/// withdraws the dossier. Needs `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "dossiers",
     operation_id = "updateDossier",
@@ -281,7 +321,7 @@ pub struct PatchDossier {
         (status = 404, description = "No such dossier, or not visible to the caller"),
         (status = 409, description = "`already_validated`, `dossier_withdrawn`, `session_closed`, `session_not_open` (withdrawal)"),
         (status = 412, description = "`precondition_failed`: changed since read"),
-        (status = 422, description = "`validation_failed`: nothing to change, or too long"),
+        (status = 422, description = "`validation_failed`: nothing to change, too long, or a fiche that breaks its rules; `unknown_code`: a code of the fiche outside its loaded list (the field and the system are named); `list_not_loaded`"),
         (status = 428, description = "`precondition_required`: no `If-Match`"),
     )
 )]
@@ -301,8 +341,9 @@ pub async fn update(
         question: body.question.map(|t| non_blank(Some(t))),
         proposal: body.proposal.map(|t| non_blank(Some(t))),
         withdraw: body.status.is_some(),
+        fiche: body.fiche,
     };
-    if !changes.touches_medical_content() && !changes.withdraw {
+    if changes.is_empty() {
         return Err(ApiError::invalid_field(ErrorCode::ValidationFailed, "body", "nothing to change"));
     }
     let version = if_match(&req);
@@ -312,7 +353,11 @@ pub async fn update(
 }
 
 /// Validates a dossier and produces its report: the animateurs of its RCP and their
-/// secretaries. Honours `If-Match` when sent.
+/// secretaries. Honours `If-Match` when sent. Requires a proposal, then a complete fiche RCP
+/// (`fiche_missing` of the dossier empty: reasons, case status, tumour site, treatments, the
+/// guideline of a `registered` case, the reason of a non-conform proposal, the name of a proposed
+/// trial), then the board's quorum present, except for a case `registered` without discussion
+/// (FRCP ORG-128). The quorum is recorded in `fiche_quorum`.
 #[utoipa::path(
     tag = "dossiers",
     operation_id = "validateDossier",
@@ -326,7 +371,7 @@ pub async fn update(
         (status = 404, description = "No such dossier, or not visible to the caller"),
         (status = 409, description = "`already_validated`, `dossier_withdrawn`; `quorum_not_met`: the board present lacks the RCP's quorum (`missing` says what)"),
         (status = 412, description = "`precondition_failed`: changed since read"),
-        (status = 422, description = "`proposal_missing`"),
+        (status = 422, description = "`proposal_missing`; `fiche_incomplete`: `errors` names each missing field of the fiche"),
     )
 )]
 #[post("/dossiers/{id}/validate")]
