@@ -17,6 +17,7 @@ mod errors;
 mod hardening;
 mod matrix;
 mod model;
+mod national;
 mod openapi;
 mod patients;
 mod process;
