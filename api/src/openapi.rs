@@ -436,10 +436,9 @@ mod tests {
     /// Codes the server answers that the committed document does not name yet: documenting
     /// them changes the contract, which this list keeps visible rather than hides.
     /// (`not_empty` is the demo command's, never an HTTP answer.)
-    const UNDOCUMENTED: [ErrorCode; 15] = [
+    const UNDOCUMENTED: [ErrorCode; 14] = [
         // Answered once the fiche is wired into the dossier (issue 27).
         ErrorCode::FicheIncomplete,
-        ErrorCode::UnknownCode,
         // `concerto terminology load` only, never an HTTP answer.
         ErrorCode::InvalidCode,
         ErrorCode::InvalidLabel,
