@@ -25,7 +25,7 @@ PORT=${BENCH_PORT:-18080}
 PG_PREFIX=${BENCH_PG_PREFIX:-concerto_bench}
 CACHE=target/bench
 # Bump when `concerto generate` changes what it writes: cached regions are keyed by it.
-GENERATOR=5
+GENERATOR=6
 OUT=${BENCH_OUT:-$CACHE/results-$N.md}
 # BENCH_BIN: another build of the server to measure (e.g. an older commit) on the same region.
 BIN=${BENCH_BIN:-target/release/concerto}

@@ -23,6 +23,7 @@ const DOMAIN: &[&str] = &[
     "quorum",
     "dossier",
     "fiche",
+    "national",
     "document",
     "patient",
     "suppression",
@@ -64,14 +65,15 @@ const PERSISTENCE: &[&str] = &[
     "delegations",
     "login_throttle",
     "audit",
+    // The code lists that the boards' settings and the fiche are coded with.
+    "terminology",
     // The boards.
     "rcps",
     "sessions",
     "attendance",
     "activity",
     "reports",
-    // Patients and dossiers, and the code lists their fiche is coded with.
-    "terminology",
+    // Patients and dossiers.
     "reports_to_send",
     "patients",
     "documents",

@@ -10,6 +10,7 @@ pub mod error;
 pub mod error_code;
 pub mod fiche;
 pub mod id;
+pub mod national;
 pub mod patient;
 pub mod principal;
 pub mod professional;

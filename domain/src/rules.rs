@@ -22,6 +22,12 @@ pub fn may_administer_center(p: &Principal, cancer_center_id: &str) -> Result<()
     if p.is_platform_admin || p.coordinates(cancer_center_id) { Ok(()) } else { deny(ErrorCode::CenterCoordinatorRequired) }
 }
 
+/// The national settings of an RCP or of a center (its nature, organ, national identifiers,
+/// FINESS): the platform administrator and the coordinators of the center (the RCP's center).
+pub fn may_set_national_settings(p: &Principal, cancer_center_id: &str) -> Result<(), DomainError> {
+    may_administer_center(p, cancer_center_id)
+}
+
 /// `PATCH /accounts/{id}` with `active: false`: never one's own account (an administrator who
 /// disables himself is locked out at once), and never the last active platform administrator
 /// (only `concerto create-admin` on the server would bring one back). `target_is_admin` and
@@ -238,6 +244,17 @@ mod tests {
             may_manage_affiliation(&physician, &centers(&["c1"]), &centers(&["c1"])),
             Err(DomainError::Forbidden(ErrorCode::CenterCoordinatorRequired))
         );
+    }
+
+    #[test]
+    fn national_settings_are_the_centers_coordinators_and_the_administrators() {
+        let coord = principal(Category::Other, &[("c1", ProfileKind::CenterCoordinator)]);
+        assert!(may_set_national_settings(&coord, "c1").is_ok());
+        assert_eq!(may_set_national_settings(&coord, "c2"), Err(DomainError::Forbidden(ErrorCode::CenterCoordinatorRequired)));
+        let physician = principal(Category::Physician, &[("c1", ProfileKind::Physician)]);
+        assert!(may_set_national_settings(&physician, "c1").is_err());
+        let admin = Principal { is_platform_admin: true, ..principal(Category::Other, &[]) };
+        assert!(may_set_national_settings(&admin, "c2").is_ok());
     }
 
     #[test]

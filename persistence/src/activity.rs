@@ -26,6 +26,11 @@ pub enum Breakdown {
     Requester,
     /// One row per requester's specialty (`unknown` when not set).
     Specialty,
+    /// One row per tumour site of the fiche, its CIM-10 category (`unknown` when not given).
+    TumourSite,
+    /// One row per treatment type of the fiche's proposal (`none` when it has none): a dossier
+    /// with several types counts in each of their rows, so the rows overlap.
+    ProposalType,
 }
 
 /// What `GET /reports/activity` asks.
@@ -77,6 +82,9 @@ pub struct ActivityRow {
     pub sending_delay_hours: Delay,
     /// Share of the sessions held that reached their quorum (0 to 1).
     pub quorum_rate: Option<f64>,
+    /// Share of the validated dossiers whose fiche says whether the proposal conforms to its
+    /// guideline that say it does (0 to 1); `None` when no validated fiche says.
+    pub conform_share: Option<f64>,
     /// Small-number suppression applied.
     pub suppressed: bool,
 }
@@ -109,6 +117,12 @@ struct Figures {
     sending_p50: Option<f64>,
     #[diesel(sql_type = Nullable<Double>)]
     sending_p90: Option<f64>,
+    /// Validated dossiers whose fiche says the proposal conforms.
+    #[diesel(sql_type = BigInt)]
+    conform: i64,
+    /// Validated dossiers whose fiche says whether it conforms.
+    #[diesel(sql_type = BigInt)]
+    conform_known: i64,
     /// Distinct requesters of the row's dossiers.
     #[diesel(sql_type = BigInt)]
     requesters: i64,
@@ -165,6 +179,8 @@ impl Dialect {
             Breakdown::Month => (self.month("s.starts_at"), self.month("s.starts_at")),
             Breakdown::Requester => ("d.requester_id".to_owned(), "d.requester_id".to_owned()),
             Breakdown::Specialty => ("COALESCE(ps.specialty, 'unknown')".to_owned(), "COALESCE(ps.specialty, 'unknown')".to_owned()),
+            Breakdown::TumourSite => ("COALESCE(f.tumour_site, 'unknown')".to_owned(), "COALESCE(f.tumour_site, 'unknown')".to_owned()),
+            Breakdown::ProposalType => ("COALESCE(t.code, 'none')".to_owned(), "COALESCE(t.code, 'none')".to_owned()),
         }
     }
 }
@@ -221,13 +237,22 @@ fn sessions_cte(f: &Filter) -> String {
 }
 
 /// The period's dossiers, sessions first: `CROSS JOIN` keeps SQLite from walking the whole
-/// `dossiers` index when it has no statistics; every column read is in the covering index
-/// `dossiers_session_requester`, so no dossier row is read at all.
+/// `dossiers` index when it has no statistics; every column read of `dossiers` is in the
+/// covering index `dossiers_session_requester`, so no dossier row is read at all. Each joins
+/// its fiche's projections (by primary key; conformity is on every row), and by proposal type
+/// its treatment types: one joined row per (dossier, type), so each type's row counts the
+/// dossier once.
 fn dossiers_of_sessions(by: Breakdown) -> &'static str {
-    if by == Breakdown::Specialty {
-        "s CROSS JOIN dossiers d LEFT JOIN professional_specialties ps ON ps.professional_id = d.requester_id"
-    } else {
-        "s CROSS JOIN dossiers d"
+    match by {
+        Breakdown::Specialty => {
+            "s CROSS JOIN dossiers d LEFT JOIN dossier_fiches f ON f.dossier_id = d.id \
+             LEFT JOIN professional_specialties ps ON ps.professional_id = d.requester_id"
+        }
+        Breakdown::ProposalType => {
+            "s CROSS JOIN dossiers d LEFT JOIN dossier_fiches f ON f.dossier_id = d.id \
+             LEFT JOIN dossier_treatments t ON t.dossier_id = d.id"
+        }
+        _ => "s CROSS JOIN dossiers d LEFT JOIN dossier_fiches f ON f.dossier_id = d.id",
     }
 }
 
@@ -299,18 +324,30 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
          COALESCE(SUM(CASE WHEN d.status = 'validated' THEN 1 ELSE 0 END), 0) AS validated, \
          COALESCE(SUM(CASE WHEN d.status = 'withdrawn' THEN 1 ELSE 0 END), 0) AS withdrawn, \
          COALESCE(SUM(CASE WHEN d.first_sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS sent, \
-         {delays}, COUNT(DISTINCT d.requester_id) AS requesters, MIN(d.requester_id) AS a_requester \
+         {delays}, \
+         COALESCE(SUM(CASE WHEN d.status = 'validated' AND f.conform = TRUE THEN 1 ELSE 0 END), 0) AS conform, \
+         COALESCE(SUM(CASE WHEN d.status = 'validated' AND f.conform IS NOT NULL THEN 1 ELSE 0 END), 0) AS conform_known, \
+         COUNT(DISTINCT d.requester_id) AS requesters, MIN(d.requester_id) AS a_requester \
          FROM {from} WHERE d.session_id = s.id GROUP BY {key}"
     );
-    // The requester's name is joined to the aggregate, not to each dossier.
-    let figures = if q.by == Breakdown::Requester {
+    // The requester's name, and a code's label from its list, are joined to the aggregate, not
+    // to each dossier.
+    let columns = "a.k, a.held, a.quorum, a.registered, a.discussed, a.validated, a.withdrawn, a.sent, a.validation_p50, \
+                   a.validation_p90, a.sending_p50, a.sending_p90, a.conform, a.conform_known, a.requesters, a.a_requester";
+    let labelled = |system: &str| {
         format!(
-            "WITH {sessions} SELECT a.k, (p.given_name || ' ' || UPPER(p.family_name)) AS label, a.held, a.quorum, a.registered, \
-             a.discussed, a.validated, a.withdrawn, a.sent, a.validation_p50, a.validation_p90, a.sending_p50, a.sending_p90, \
-             a.requesters, a.a_requester FROM ({figures}) a JOIN professionals p ON p.id = a.k"
+            "WITH {sessions} SELECT {columns}, COALESCE(tc.label, a.k) AS label FROM ({figures}) a \
+             LEFT JOIN terminology_codes tc ON tc.system = '{system}' AND tc.code = a.k"
         )
-    } else {
-        format!("WITH {sessions} {figures}")
+    };
+    let figures = match q.by {
+        Breakdown::Requester => format!(
+            "WITH {sessions} SELECT {columns}, (p.given_name || ' ' || UPPER(p.family_name)) AS label \
+             FROM ({figures}) a JOIN professionals p ON p.id = a.k"
+        ),
+        Breakdown::TumourSite => labelled(concerto_domain::fiche::CIM10),
+        Breakdown::ProposalType => labelled(concerto_domain::fiche::FRCP_TREATMENT),
+        _ => format!("WITH {sessions} {figures}"),
     };
     let mut rows: BTreeMap<String, ActivityRow> = BTreeMap::new();
     // Who each row is drawn from, for suppression: (distinct requesters, one of them).
@@ -326,7 +363,7 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
             "WITH {sessions} SELECT {key} AS k, MIN({label}) AS label, COUNT(*) AS held, SUM(s.reached) AS quorum, \
              {zero} AS registered, {zero} AS discussed, {zero} AS validated, {zero} AS withdrawn, {zero} AS sent, \
              {none} AS validation_p50, {none} AS validation_p90, {none} AS sending_p50, {none} AS sending_p90, \
-             {zero} AS requesters, CAST(NULL AS TEXT) AS a_requester FROM s WHERE s.held = 1 GROUP BY {key}"
+             {zero} AS conform, {zero} AS conform_known, {zero} AS requesters, CAST(NULL AS TEXT) AS a_requester FROM s WHERE s.held = 1 GROUP BY {key}"
         );
         for s in load::<Figures>(conn, &sql, &f.binds)? {
             let row = rows.entry(s.k.clone()).or_insert_with(|| figures_row(&s));
@@ -371,6 +408,7 @@ fn figures_row(r: &Figures) -> ActivityRow {
         dossiers_withdrawn: Some(r.withdrawn),
         reports_sent: Some(r.sent),
         quorum_rate: rate(r.quorum, r.held),
+        conform_share: rate(r.conform, r.conform_known),
         validation_delay_hours: Delay { median: r.validation_p50, p90: r.validation_p90 },
         sending_delay_hours: Delay { median: r.sending_p50, p90: r.sending_p90 },
         suppressed: false,
@@ -378,7 +416,7 @@ fn figures_row(r: &Figures) -> ActivityRow {
 }
 
 fn rate(part: i64, whole: i64) -> Option<f64> {
-    #[allow(clippy::cast_precision_loss)] // counts of sessions, far below 2^52
+    #[allow(clippy::cast_precision_loss)] // counts of sessions or dossiers, far below 2^52
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 

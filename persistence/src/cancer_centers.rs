@@ -17,10 +17,24 @@ pub struct CancerCenter {
     pub name: String,
     /// Short unique code.
     pub code: String,
+    /// Its FINESS number, once given.
+    pub finess: Option<String>,
 }
 
-const COLUMNS: (cancer_centers::id, cancer_centers::name, cancer_centers::code) =
-    (cancer_centers::id, cancer_centers::name, cancer_centers::code);
+const COLUMNS: (cancer_centers::id, cancer_centers::name, cancer_centers::code, cancer_centers::finess) =
+    (cancer_centers::id, cancer_centers::name, cancer_centers::code, cancer_centers::finess);
+
+/// `PATCH /cancer-centers/{id}`: sets (or with `None` clears) the center's FINESS. The platform
+/// administrator and the center's coordinators.
+pub fn set_finess(conn: &mut DbConnection, p: &Principal, id: &str, finess: Option<&str>) -> Result<CancerCenter, Error> {
+    crate::db::write(conn, |c| {
+        let mut center = find(c, id)?;
+        rules::may_set_national_settings(p, id)?;
+        center.finess = finess.map(concerto_domain::national::finess).transpose()?;
+        diesel::update(cancer_centers::table.find(id)).set(cancer_centers::finess.eq(&center.finess)).execute(c)?;
+        Ok(center)
+    })
+}
 
 /// `POST /cancer-centers`: the platform administrator opens a center; codes are unique.
 pub fn create(conn: &mut DbConnection, p: &Principal, name: &str, code: &str) -> Result<CancerCenter, Error> {
@@ -35,7 +49,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, name: &str, code: &str) ->
 }
 
 pub(crate) fn insert(conn: &mut DbConnection, name: &str, code: &str) -> Result<CancerCenter, Error> {
-    let center = CancerCenter { id: new_id(), name: name.trim().to_owned(), code: code.trim().to_owned() };
+    let center = CancerCenter { id: new_id(), name: name.trim().to_owned(), code: code.trim().to_owned(), finess: None };
     diesel::insert_into(cancer_centers::table)
         .values((
             cancer_centers::id.eq(&center.id),

@@ -24,10 +24,55 @@ pub struct Rcp {
     pub name: String,
     /// Specialty (digestive, thoracic, …).
     pub specialty: String,
+    /// Its national settings.
+    #[diesel(embed)]
+    pub national: National,
 }
 
-const COLUMNS: (rcps::id, rcps::cancer_center_id, rcps::name, rcps::specialty) =
-    (rcps::id, rcps::cancer_center_id, rcps::name, rcps::specialty);
+/// The national settings of an RCP (the FRCP header), each unset until given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Queryable)]
+pub struct National {
+    /// Its nature, a `frcp-rcp-nature` code: `ORG-117` organ RCP, `ORG-132` cross-cutting.
+    pub nature: Option<String>,
+    /// Its organ, a `frcp-organ` code.
+    pub organ: Option<String>,
+    /// The regional cancer network's identifier (OID `1.2.250.1.161.1.20.1.1`).
+    pub network_id: Option<String>,
+    /// The RCP manager's identifier (OID `1.2.250.1.161.1.20.2.1`).
+    pub manager_id: Option<String>,
+    /// The RCP's national identifier (OID `1.2.250.1.161.1.20.3.1`).
+    pub national_id: Option<String>,
+}
+
+/// A change of national settings: `None` leaves a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NationalPatch {
+    /// The nature (checked against its list).
+    pub nature: Option<Option<String>>,
+    /// The organ (checked against its list).
+    pub organ: Option<Option<String>>,
+    /// The network's identifier.
+    pub network_id: Option<Option<String>>,
+    /// The manager's identifier.
+    pub manager_id: Option<Option<String>>,
+    /// The RCP's national identifier.
+    pub national_id: Option<Option<String>>,
+}
+
+#[allow(clippy::type_complexity)] // the columns of `Rcp`, in its order
+const COLUMNS: (
+    rcps::id,
+    rcps::cancer_center_id,
+    rcps::name,
+    rcps::specialty,
+    (rcps::nature, rcps::organ, rcps::network_id, rcps::manager_id, rcps::national_id),
+) = (
+    rcps::id,
+    rcps::cancer_center_id,
+    rcps::name,
+    rcps::specialty,
+    (rcps::nature, rcps::organ, rcps::network_id, rcps::manager_id, rcps::national_id),
+);
 
 /// A member or manager with the name to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +106,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str, na
             cancer_center_id: cancer_center_id.to_owned(),
             name: name.trim().to_owned(),
             specialty: specialty.trim().to_owned(),
+            national: National::default(),
         };
         diesel::insert_into(rcps::table)
             .values((
@@ -69,6 +115,50 @@ pub fn create(conn: &mut DbConnection, p: &Principal, cancer_center_id: &str, na
                 rcps::name.eq(&rcp.name),
                 rcps::specialty.eq(&rcp.specialty),
                 rcps::created_at.eq(now()),
+            ))
+            .execute(c)?;
+        Ok(rcp)
+    })
+}
+
+/// `PATCH /rcps/{id}`: sets the RCP's national settings (the coded ones checked against their
+/// loaded lists, on today's date). The platform administrator and the coordinators of its center.
+pub fn set_national(conn: &mut DbConnection, p: &Principal, id: &str, patch: &NationalPatch) -> Result<Rcp, Error> {
+    use concerto_domain::fiche::{FRCP_ORGAN, FRCP_RCP_NATURE};
+    use concerto_domain::national::identifier;
+    crate::db::write(conn, |c| {
+        let mut rcp = find(c, id)?;
+        rules::may_set_national_settings(p, &rcp.cancer_center_id)?;
+        let today = now().date();
+        let n = &mut rcp.national;
+        if let Some(nature) = &patch.nature {
+            if let Some(code) = nature {
+                crate::terminology::check_code(c, "nature", FRCP_RCP_NATURE, code, today)?;
+            }
+            n.nature = nature.as_ref().map(|v| v.trim().to_owned());
+        }
+        if let Some(organ) = &patch.organ {
+            if let Some(code) = organ {
+                crate::terminology::check_code(c, "organ", FRCP_ORGAN, code, today)?;
+            }
+            n.organ = organ.as_ref().map(|v| v.trim().to_owned());
+        }
+        for (field, value, slot) in [
+            ("network_id", &patch.network_id, &mut n.network_id),
+            ("manager_id", &patch.manager_id, &mut n.manager_id),
+            ("national_id", &patch.national_id, &mut n.national_id),
+        ] {
+            if let Some(value) = value {
+                *slot = value.as_deref().map(|v| identifier(field, v)).transpose()?;
+            }
+        }
+        diesel::update(rcps::table.find(id))
+            .set((
+                rcps::nature.eq(&n.nature),
+                rcps::organ.eq(&n.organ),
+                rcps::network_id.eq(&n.network_id),
+                rcps::manager_id.eq(&n.manager_id),
+                rcps::national_id.eq(&n.national_id),
             ))
             .execute(c)?;
         Ok(rcp)

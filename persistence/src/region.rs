@@ -8,9 +8,9 @@ use concerto_domain::text::search_key;
 use diesel::prelude::*;
 
 use crate::schema::{
-    accounts, cancer_centers, dossiers, patients, physician_secretary_groups, professionals, profiles, rcp_members, rcp_sessions, rcps,
-    report_transmission_recipients, report_transmissions, reports_to_send, secretary_affiliations, secretary_group_members,
-    secretary_groups, session_quorum,
+    accounts, cancer_centers, dossier_fiches, dossier_treatments, dossiers, patients, physician_secretary_groups, professionals, profiles,
+    rcp_members, rcp_sessions, rcps, report_transmission_recipients, report_transmissions, reports_to_send, secretary_affiliations,
+    secretary_group_members, secretary_groups, session_quorum,
 };
 use crate::{DbConnection, Error, now};
 
@@ -88,6 +88,58 @@ macro_rules! insert_rows {
             DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
         }
     };
+}
+
+/// A board's organ, its tumour sites with their weights, its usual treatments.
+type BoardKind = (&'static str, &'static [(&'static str, usize)], &'static [&'static str]);
+
+/// The boards' organs, in turn: the RCP's organ (`frcp-organ`) and its dossiers' tumour sites
+/// (CIM-10, with their weights out of 100) and usual treatments (`frcp-treatment`).
+const BOARD_KINDS: [BoardKind; 4] = [
+    ("DIG-COLON", &[("C18.7", 45), ("C20", 25), ("C25.0", 15), ("C16.9", 10), ("C22.0", 5)], &["387713003", "C15632", "C93352"]),
+    ("THO-POUMON", &[("C34.1", 85), ("C45.0", 10), ("C38.4", 5)], &["387713003", "C15632", "C15313", "C15262"]),
+    ("SEIN-SEIN", &[("C50.4", 95), ("D05.1", 5)], &["387713003", "C15313", "C547", "C15632"]),
+    ("URO-PROST", &[("C61", 60), ("C67.9", 25), ("C64", 15)], &["387713003", "C15313", "C547", "MED-226"]),
+];
+
+/// A generated dossier's fiche: its tumour site drawn from its board's distribution, one or two
+/// of the board's treatments, and, once validated, conform to its guideline nine times in ten.
+fn generated_fiche(rng: &mut Rng, kind: usize, validated: bool) -> concerto_domain::fiche::Fiche {
+    use concerto_domain::fiche::{Diagnosis, Fiche, Framework, Guideline, Proposal, Treatment};
+    let (_, sites, treatments) = BOARD_KINDS[kind % BOARD_KINDS.len()];
+    let mut draw = rng.below(100);
+    let mut site = sites[0].0;
+    for (code, weight) in sites {
+        if draw < *weight {
+            site = code;
+            break;
+        }
+        draw -= weight;
+    }
+    let first = rng.below(treatments.len());
+    let mut codes = vec![treatments[first]];
+    if rng.below(3) == 0 {
+        codes.push(treatments[(first + 1) % treatments.len()]);
+    }
+    let conform = rng.below(10) != 0;
+    Fiche {
+        diagnosis: Some(Diagnosis { tumour_site: Some(site.to_owned()), ..Diagnosis::default() }),
+        proposal: validated.then(|| Proposal {
+            treatments: codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Treatment { code: (*c).to_owned(), order: u8::try_from(i + 1).unwrap_or(1), intention: None, detail: None })
+                .collect(),
+            ..Proposal::default()
+        }),
+        framework: validated.then(|| Framework {
+            guideline: Some(Guideline { name: "INCa".to_owned(), version: None, date: None }),
+            conform: Some(conform),
+            nonconformity_reason: (!conform).then(|| "Choix du patient".to_owned()),
+            ..Framework::default()
+        }),
+        ..Fiche::default()
+    }
 }
 
 /// Rows per multi-row insert: under SQLite's 32,766 bound parameters with 13 columns.
@@ -210,6 +262,8 @@ fn generate_in(
                 rcps::cancer_center_id.eq(center.clone()),
                 rcps::name.eq(format!("RCP {k}-{r}")),
                 rcps::specialty.eq("digestive"),
+                rcps::nature.eq(Some("ORG-117")),
+                rcps::organ.eq(Some(BOARD_KINDS[r % BOARD_KINDS.len()].0)),
                 rcps::created_at.eq(at),
             ));
             let members: Vec<usize> = (0..14).map(|j| docs[(r * 13 + j) % docs.len()]).collect();
@@ -317,6 +371,8 @@ fn generate_in(
         let mut quorum_rows = Vec::new();
         let mut transmission_rows = Vec::new();
         let mut recipient_rows = Vec::new();
+        let mut fiche_rows = Vec::new();
+        let mut treatment_rows = Vec::new();
         for (r, rcp) in rcp_ids.iter().enumerate() {
             let starts_at =
                 first_week + Duration::weeks(i64::try_from(week).unwrap_or(0)) + Duration::hours(i64::try_from(r % 8).unwrap_or(0));
@@ -332,7 +388,8 @@ fn generate_in(
                 rcp_sessions::created_at.eq(at),
             ));
             // Two boards in three were quorate.
-            if !future && (week + r) % 3 != 0 {
+            let quorate = !future && (week + r) % 3 != 0;
+            if quorate {
                 quorum_rows.push((session_quorum::session_id.eq(session.clone()), session_quorum::reached_at.eq(starts_at)));
             }
             if r == 0 && week == current {
@@ -395,6 +452,23 @@ fn generate_in(
                         report_transmission_recipients::recipient_id.eq(physicians[requester].clone()),
                     ));
                 }
+                let fiche = generated_fiche(&mut rng, r % RCPS_PER_CENTER, !future);
+                for code in fiche.treatment_types() {
+                    treatment_rows.push((dossier_treatments::dossier_id.eq(id.clone()), dossier_treatments::code.eq(code.to_owned())));
+                }
+                fiche_rows.push((
+                    dossier_fiches::dossier_id.eq(id.clone()),
+                    dossier_fiches::fiche.eq(serde_json::to_string(&fiche).map_err(|e| Error::Stored(e.to_string()))?),
+                    dossier_fiches::tumour_site.eq(fiche.tumour_site_category()),
+                    dossier_fiches::conform.eq(fiche.conform()),
+                    dossier_fiches::complete.eq(concerto_domain::fiche::missing_for_validation(&fiche).is_empty()),
+                    dossier_fiches::quorum.eq(match (future, quorate) {
+                        (true, _) => "unknown",
+                        (false, true) => "reached",
+                        (false, false) => "not_reached",
+                    }),
+                    dossier_fiches::updated_at.eq(created),
+                ));
                 dossier_rows.push((
                     dossiers::id.eq(id),
                     dossiers::session_id.eq(session.clone()),
@@ -419,6 +493,12 @@ fn generate_in(
         }
         for chunk in dossier_rows.chunks(BATCH) {
             insert_rows!(c, dossiers::table, chunk)?;
+        }
+        for chunk in fiche_rows.chunks(BATCH) {
+            insert_rows!(c, dossier_fiches::table, chunk)?;
+        }
+        for chunk in treatment_rows.chunks(BATCH) {
+            insert_rows!(c, dossier_treatments::table, chunk)?;
         }
         insert_rows!(c, session_quorum::table, &quorum_rows)?;
         for chunk in transmission_rows.chunks(BATCH) {

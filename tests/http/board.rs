@@ -344,27 +344,73 @@ fn fate() -> impl Strategy<Value = Fate> {
     prop_oneof![Just(Fate::Registered), Just(Fate::Withdrawn), Just(Fate::Discussed), Just(Fate::Validated), Just(Fate::Sent)]
 }
 
-/// One session: held or not, quorum or not, and its dossiers' fates by requester (0 or 1).
+/// The tumour sites and treatment types the random fiches draw from.
+const SITES: [&str; 2] = ["C34", "C50"];
+const TREATMENTS: [&str; 3] = ["387713003", "C15632", "MED-226"];
+
+/// A dossier's fiche projections: no fiche, or a site (an index of `SITES`, or none), the
+/// conformity, and the treatment types (a bit mask over `TREATMENTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FicheCase {
+    site: Option<usize>,
+    conform: Option<bool>,
+    types: u8,
+}
+
+fn fiche_case() -> impl Strategy<Value = Option<FicheCase>> {
+    proptest::option::weighted(
+        0.8,
+        (proptest::option::of(0..SITES.len()), proptest::option::of(any::<bool>()), 0u8..8).prop_map(|(site, conform, types)| FicheCase {
+            site,
+            conform,
+            types,
+        }),
+    )
+}
+
+impl FicheCase {
+    fn fiche(&self) -> concerto_domain::fiche::Fiche {
+        use concerto_domain::fiche::{Diagnosis, Fiche, Framework, Proposal, Treatment};
+        let treatments = (0..TREATMENTS.len())
+            .filter(|t| self.types & (1 << t) != 0)
+            .map(|t| Treatment { code: TREATMENTS[t].to_owned(), order: 1, intention: None, detail: None })
+            .collect();
+        Fiche {
+            // A site given with its subdivision counts by its category.
+            diagnosis: Some(Diagnosis { tumour_site: self.site.map(|s| format!("{}.1", SITES[s])), ..Diagnosis::default() }),
+            proposal: Some(Proposal { treatments, ..Proposal::default() }),
+            framework: Some(Framework { conform: self.conform, ..Framework::default() }),
+            ..Fiche::default()
+        }
+    }
+}
+
+/// One session: held or not, quorum or not, and its dossiers' fates by requester (0 or 1),
+/// with their fiches.
 #[derive(Debug, Clone)]
 struct SessionCase {
     held: bool,
     quorum: bool,
     dossiers: Vec<(usize, Fate)>,
+    fiches: Vec<Option<FicheCase>>,
 }
 
 fn session_case() -> impl Strategy<Value = SessionCase> {
-    (any::<bool>(), any::<bool>(), proptest::collection::vec((0..2usize, fate()), 0..7)).prop_map(|(held, quorum, dossiers)| {
-        // Only a held session with its quorum discusses and validates.
-        let dossiers = dossiers
-            .into_iter()
-            .map(|(r, f)| match f {
-                Fate::Discussed | Fate::Validated | Fate::Sent if !held => (r, Fate::Registered),
-                Fate::Validated | Fate::Sent if !quorum => (r, Fate::Discussed),
-                other => (r, other),
-            })
-            .collect();
-        SessionCase { held, quorum: quorum && held, dossiers }
-    })
+    (any::<bool>(), any::<bool>(), proptest::collection::vec((0..2usize, fate(), fiche_case()), 0..7)).prop_map(
+        |(held, quorum, dossiers)| {
+            let fiches = dossiers.iter().map(|(_, _, f)| *f).collect();
+            // Only a held session with its quorum discusses and validates.
+            let dossiers = dossiers
+                .into_iter()
+                .map(|(r, f, _)| match f {
+                    Fate::Discussed | Fate::Validated | Fate::Sent if !held => (r, Fate::Registered),
+                    Fate::Validated | Fate::Sent if !quorum => (r, Fate::Discussed),
+                    other => (r, other),
+                })
+                .collect();
+            SessionCase { held, quorum: quorum && held, dossiers, fiches }
+        },
+    )
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -423,6 +469,18 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
                     }
                     created.push(id.clone());
                 }
+                // The fiches' projections, as the dossier's writes leave them.
+                for (id, fiche) in ids.iter().zip(&case.fiches) {
+                    if let Some(fiche) = fiche {
+                        let (pool, id, fiche) = (app.pool.clone(), id.clone(), fiche.fiche());
+                        actix_web::web::block(move || {
+                            concerto_persistence::fiche::save(&mut pool.get().unwrap(), &id, &fiche, chrono::Utc::now().naive_utc())
+                        })
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    }
+                }
             }
             // Expected, from the dossiers as the API shows them.
             let mut validation = Vec::new();
@@ -459,7 +517,7 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
             if (1..5).contains(&registered) {
                 prop_assert_eq!(row["suppressed"].as_bool(), Some(true), "{}", row);
                 prop_assert!(row["dossiers_registered"].is_null() && row["sessions_held"].is_null(), "{}", row);
-                for by in ["month", "specialty", "requester"] {
+                for by in ["month", "specialty", "requester", "tumour_site", "proposal_type"] {
                     let cut = activity(app, &b.coord, &format!("rcp_id={}&by={by}", b.rcp)).await;
                     prop_assert!(
                         cut.values().all(|r| r["suppressed"] == json!(true) || r["dossiers_registered"] == json!(0)),
@@ -487,6 +545,70 @@ fn activity_figures_equal_those_of_the_raw_dossiers() {
             prop_assert!(close(&row["sending_delay_hours"]["p90"], rank(&sending, 0.9)), "{} vs {:?}", row, sending);
             let rate = (held > 0).then(|| reached as f64 / held as f64);
             prop_assert!(close(&row["quorum_rate"], rate), "{} vs {:?}", row, rate);
+            // Every dossier with its fiche (or none), and what each key of the fiche's
+            // breakdowns expects: (dossiers, validated, validated conform, validated saying).
+            let all: Vec<(Fate, Option<FicheCase>)> =
+                cases.iter().flat_map(|c| c.dossiers.iter().map(|(_, f)| *f).zip(c.fiches.iter().copied())).collect();
+            let is_validated = |f: &Fate| matches!(f, Fate::Validated | Fate::Sent);
+            type Expected = BTreeMap<String, (i64, i64, i64, i64)>;
+            let tally = |keys: &dyn Fn(Option<FicheCase>) -> Vec<String>| {
+                let mut want = Expected::new();
+                for (f, fiche) in &all {
+                    for k in keys(*fiche) {
+                        let e = want.entry(k).or_default();
+                        e.0 += 1;
+                        if is_validated(f) {
+                            e.1 += 1;
+                            let conform = fiche.and_then(|c| c.conform);
+                            e.2 += i64::from(conform == Some(true));
+                            e.3 += i64::from(conform.is_some());
+                        }
+                    }
+                }
+                want
+            };
+            let share = |(_, _, yes, known): (i64, i64, i64, i64)| (known > 0).then(|| yes as f64 / known as f64);
+            let whole = all.iter().fold((0, 0, 0, 0), |acc, (f, fiche)| {
+                let conform = fiche.and_then(|c| c.conform).filter(|_| is_validated(f));
+                (acc.0, acc.1, acc.2 + i64::from(conform == Some(true)), acc.3 + i64::from(conform.is_some()))
+            });
+            prop_assert!(close(&row["conform_share"], share(whole)), "{} vs {:?}", row, whole);
+            let by_site = tally(&|fiche| vec![fiche.and_then(|c| c.site).map_or_else(|| "unknown".to_owned(), |s| SITES[s].to_owned())]);
+            let by_type = tally(&|fiche| {
+                let types: Vec<String> = (0..TREATMENTS.len())
+                    .filter(|t| fiche.is_some_and(|c| c.types & (1 << t) != 0))
+                    .map(|t| TREATMENTS[t].to_owned())
+                    .collect();
+                if types.is_empty() { vec!["none".to_owned()] } else { types }
+            });
+            for (by, want) in [("tumour_site", &by_site), ("proposal_type", &by_type)] {
+                let cut = activity(app, &b.coord, &format!("rcp_id={}&by={by}", b.rcp)).await;
+                prop_assert_eq!(cut.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "by {}", by);
+                let hidden: Vec<&String> = cut.iter().filter(|(_, r)| r["suppressed"] == json!(true)).map(|(k, _)| k).collect();
+                // Never one row suppressed alone, nor rows of one dossier each: subtraction
+                // (or, by type, knowing the overlap) would give them back.
+                if !hidden.is_empty() {
+                    prop_assert!(hidden.len() >= 2, "by {}: one row suppressed alone: {:?}", by, cut);
+                    let sum: i64 = hidden.iter().map(|k| want[*k].0).sum();
+                    prop_assert!(sum > hidden.len() as i64, "by {}: {:?} from {:?}", by, cut, want);
+                }
+                for (k, (n, validated, yes, known)) in want {
+                    let r = &cut[k];
+                    if (1..5).contains(n) {
+                        prop_assert_eq!(r["suppressed"].as_bool(), Some(true), "by {} {}: {}", by, k, r);
+                    }
+                    if r["suppressed"] == json!(true) {
+                        prop_assert!(r["dossiers_registered"].is_null() && r["conform_share"].is_null(), "{}", r);
+                        continue;
+                    }
+                    prop_assert_eq!(r["dossiers_registered"].as_i64(), Some(*n), "by {} {}", by, k);
+                    prop_assert_eq!(r["dossiers_validated"].as_i64(), Some(*validated), "by {} {}", by, k);
+                    prop_assert!(close(&r["conform_share"], share((*n, *validated, *yes, *known))), "by {} {}: {}", by, k, r);
+                }
+                if by == "tumour_site" && hidden.is_empty() {
+                    prop_assert_eq!(cut.values().map(|r| r["dossiers_registered"].as_i64().unwrap_or(0)).sum::<i64>(), registered);
+                }
+            }
             // The other cuts count the same dossiers: by month and by specialty they add up,
             // unless rows are suppressed: then never one alone (the total would give it back).
             for by in ["month", "specialty"] {

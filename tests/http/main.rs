@@ -18,6 +18,7 @@ mod fiche;
 mod hardening;
 mod matrix;
 mod model;
+mod national;
 mod openapi;
 mod patients;
 mod process;

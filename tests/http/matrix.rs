@@ -406,6 +406,14 @@ async fn request(app: &TestApp, w: &World, op: &str) -> Req {
         "GET /api/v1/sessions/{id}/attendance" => {
             (format!("/api/v1/sessions/{}/attendance", w.session), None, only(&[Animateur, SecOfAnimateur], Expect::Deny))
         }
+        // National settings: the administrator and the coordinators of the center; an RCP's
+        // managers keep its members and sessions, not its national identity.
+        "PATCH /api/v1/rcps/{id}" => {
+            (format!("/api/v1/rcps/{}", w.rcp), Some(json!({"network_id": "RRC-X"})), only(&[Admin, CoordHere], Expect::Deny))
+        }
+        "PATCH /api/v1/cancer-centers/{id}" => {
+            (format!("/api/v1/cancer-centers/{}", w.here), Some(json!({"finess": "750000001"})), only(&[Admin, CoordHere], Expect::Deny))
+        }
         "GET /api/v1/rcps/{id}/quorum" => (format!("/api/v1/rcps/{}/quorum", w.rcp), None, anyone()),
         "PUT /api/v1/rcps/{id}/quorum" => (
             format!("/api/v1/rcps/{}/quorum", w.rcp),

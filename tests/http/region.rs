@@ -34,6 +34,19 @@ async fn a_generated_region_answers_the_bench_scenarios_and_repeats_for_a_seed()
     let differences = concerto_persistence::check::run(&mut app.pool.get().unwrap()).unwrap();
     assert!(differences.is_empty(), "{:?}", &differences[..differences.len().min(5)]);
 
+    // Its dossiers carry fiche projections: activity by tumour site and by proposal type.
+    let admin = app.admin().await;
+    let year = "from=2000-01-01&to=2100-01-01";
+    let by_site = app.get(&format!("/api/v1/reports/activity?by=tumour_site&{year}"), &admin.token).await;
+    let sites: Vec<&str> = by_site.body["items"].as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert!(sites.contains(&"C34") && sites.contains(&"C50") && !sites.contains(&"unknown"), "{}", by_site.text);
+    let total: i64 = by_site.body["items"].as_array().unwrap().iter().map(|r| r["dossiers_registered"].as_i64().unwrap_or(0)).sum();
+    assert!(total > 300, "{}", by_site.text);
+    let by_type = app.get(&format!("/api/v1/reports/activity?by=proposal_type&{year}"), &admin.token).await;
+    let surgery = by_type.body["items"].as_array().unwrap().iter().find(|r| r["key"] == "387713003").unwrap();
+    let share = surgery["conform_share"].as_f64().unwrap();
+    assert!(share > 0.5 && share < 1.0, "{}", by_type.text);
+
     let again = generated(&TestApp::spawn().await, 7).await;
     assert_eq!((&again.current_session, &again.dossier, &again.secretary), (&marks.current_session, &marks.dossier, &marks.secretary));
 }

@@ -26,12 +26,55 @@ pub struct CancerCenterView {
     pub name: String,
     /// Short unique code.
     pub code: String,
+    /// Its FINESS number (9 characters), `null` until set.
+    pub finess: Option<String>,
 }
 
 impl From<CancerCenter> for CancerCenterView {
     fn from(c: CancerCenter) -> Self {
-        Self { id: c.id, name: c.name, code: c.code }
+        Self { id: c.id, name: c.name, code: c.code, finess: c.finess }
     }
+}
+
+/// `PATCH /cancer-centers/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(min_properties = 1)]
+pub struct PatchCancerCenter {
+    /// Its FINESS number (the identifier of organisations in the FRCP's CDA header, under OID
+    /// `1.2.250.1.71.4.2.2`): 9 characters, the département (2 digits, or `2A` / `2B`) then 7
+    /// digits; the last one is a check key, which is not verified. `null` clears it.
+    #[serde(default, deserialize_with = "super::common::nullable")]
+    #[schema(value_type = Option<String>, min_length = 9, max_length = 9, pattern = "^(?:[0-9]{2}|2[ABab])[0-9]{7}$")]
+    pub finess: Option<Option<String>>,
+}
+
+/// Sets a center's national settings (its FINESS): the platform administrator and the center's
+/// coordinators.
+#[utoipa::path(
+    tag = "administration",
+    operation_id = "setCancerCenterNationalSettings",
+    params(("id" = String, Path, description = "Cancer center id")),
+    request_body = PatchCancerCenter,
+    responses(
+        (status = 200, description = "The center", body = CancerCenterView),
+        (status = 403, description = "`center_coordinator_required`"),
+        (status = 404, description = "No such center"),
+        (status = 422, description = "`validation_failed`"),
+    )
+)]
+#[patch("/cancer-centers/{id}")]
+pub async fn patch_center(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Json<PatchCancerCenter>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(finess) = body.into_inner().finess else {
+        return Err(ApiError::invalid_field(concerto_domain::ErrorCode::ValidationFailed, "body", "nothing to change"));
+    };
+    let id = id.into_inner();
+    let center = state.db_as(&caller, move |c, p| cancer_centers::set_finess(c, p, &id, finess.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(CancerCenterView::from(center)))
 }
 
 /// `POST /cancer-centers`.

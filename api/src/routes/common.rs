@@ -78,3 +78,8 @@ pub fn if_match(req: &HttpRequest) -> Option<i32> {
     let text = text.strip_prefix("W/").unwrap_or(text);
     Some(text.trim_matches('"').parse().unwrap_or(0))
 }
+
+/// Reads a field that may be absent (left as is) or `null` (cleared).
+pub(crate) fn nullable<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -11,7 +11,7 @@ use concerto_persistence::patients::{self, IdentityQuery, NewPatient, Patient, P
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{List, Paging, created, etag, if_match, non_blank};
+use super::common::{List, Paging, created, etag, if_match, non_blank, nullable};
 use crate::caller::Caller;
 use crate::error::{ApiError, FieldError};
 use crate::json::Json;
@@ -302,11 +302,6 @@ pub async fn read(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     let id = id.into_inner();
     let patient = state.db_as(&caller, move |c, p| patients::read(c, p, &id)).await?;
     Ok(with_etag(HttpResponse::Ok(), patient))
-}
-
-/// Reads a field that may be absent (left as is) or `null` (cleared).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A field that may be absent but not `null`: it has no value to clear.

@@ -1,14 +1,14 @@
 //! RCPs (tumor boards): creation, members, managers.
 
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use concerto_domain::id::{ProfessionalId, RcpId};
 use concerto_domain::rcp::MemberRole;
-use concerto_persistence::rcps::{self, Person, Rcp};
+use concerto_persistence::rcps::{self, National, NationalPatch, Person, Rcp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::common::{List, Paging, created, non_blank};
+use super::common::{List, Paging, created, non_blank, nullable};
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::json::Json;
@@ -53,11 +53,36 @@ pub struct RcpView {
     pub name: String,
     /// Specialty.
     pub specialty: String,
+    /// Its national settings (FRCP header), each `null` until set.
+    #[serde(flatten)]
+    pub national: NationalView,
 }
 
 impl From<Rcp> for RcpView {
     fn from(r: Rcp) -> Self {
-        Self { id: r.id, cancer_center_id: r.cancer_center_id, name: r.name, specialty: r.specialty }
+        Self { id: r.id, cancer_center_id: r.cancer_center_id, name: r.name, specialty: r.specialty, national: r.national.into() }
+    }
+}
+
+/// The national settings of an RCP, as the FRCP header names them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NationalView {
+    /// Its nature, a `frcp-rcp-nature` code: `ORG-117` organ RCP, `ORG-132` cross-cutting
+    /// (supportive care).
+    pub nature: Option<String>,
+    /// Its organ, a `frcp-organ` code (list `1.2.250.1.213.1.1.5.598`).
+    pub organ: Option<String>,
+    /// The regional cancer network's identifier (extension under OID `1.2.250.1.161.1.20.1.1`).
+    pub network_id: Option<String>,
+    /// The RCP manager's identifier (extension under OID `1.2.250.1.161.1.20.2.1`).
+    pub manager_id: Option<String>,
+    /// The RCP's national identifier (extension under OID `1.2.250.1.161.1.20.3.1`).
+    pub national_id: Option<String>,
+}
+
+impl From<National> for NationalView {
+    fn from(n: National) -> Self {
+        Self { nature: n.nature, organ: n.organ, network_id: n.network_id, manager_id: n.manager_id, national_id: n.national_id }
     }
 }
 
@@ -92,6 +117,9 @@ pub struct RcpDetailView {
     pub name: String,
     /// Specialty.
     pub specialty: String,
+    /// Its national settings (FRCP header), each `null` until set.
+    #[serde(flatten)]
+    pub national: NationalView,
     /// Members by name.
     pub members: Vec<MemberView>,
     /// Managers by name.
@@ -175,6 +203,7 @@ pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<St
         cancer_center_id: d.rcp.cancer_center_id,
         name: d.rcp.name,
         specialty: d.rcp.specialty,
+        national: d.rcp.national.into(),
         members: d.members.into_iter().filter_map(member).collect(),
         managers: d
             .managers
@@ -182,6 +211,70 @@ pub async fn detail(state: web::Data<AppState>, caller: Caller, id: web::Path<St
             .map(|p| ManagerView { professional_id: p.professional_id, display_name: p.display_name })
             .collect(),
     }))
+}
+
+/// `PATCH /rcps/{id}`: the RCP's national settings. Only the fields sent change (at least
+/// one); `null` clears one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(min_properties = 1)]
+pub struct PatchRcp {
+    /// Its nature, a code of the loaded `frcp-rcp-nature` list (`ORG-117` organ RCP, `ORG-132`
+    /// cross-cutting); 422 `unknown_code` otherwise.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub nature: Option<Option<String>>,
+    /// Its organ, a code of the loaded `frcp-organ` list; 422 `unknown_code` otherwise.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub organ: Option<Option<String>>,
+    /// The regional cancer network's identifier (extension under OID
+    /// `1.2.250.1.161.1.20.1.1`): 1–64 printable ASCII characters, no space.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
+    pub network_id: Option<Option<String>>,
+    /// The RCP manager's identifier (extension under OID `1.2.250.1.161.1.20.2.1`): 1–64
+    /// printable ASCII characters, no space.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
+    pub manager_id: Option<Option<String>>,
+    /// The RCP's national identifier (extension under OID `1.2.250.1.161.1.20.3.1`): 1–64
+    /// printable ASCII characters, no space.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
+    pub national_id: Option<Option<String>>,
+}
+
+/// Sets the RCP's national settings (its nature, organ and national identifiers): the platform
+/// administrator and the coordinators of its center. The coded ones are checked against the
+/// loaded lists on today's date.
+#[utoipa::path(
+    tag = "rcps",
+    operation_id = "setRcpNationalSettings",
+    params(("id" = String, Path, description = "RCP id")),
+    request_body = PatchRcp,
+    responses(
+        (status = 200, description = "The RCP", body = RcpView),
+        (status = 403, description = "`center_coordinator_required`"),
+        (status = 404, description = "No such RCP"),
+        (status = 422, description = "`validation_failed`; `unknown_code`; `list_not_loaded`"),
+    )
+)]
+#[patch("/rcps/{id}")]
+pub async fn set_national(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Json<PatchRcp>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    if b.nature.is_none() && b.organ.is_none() && b.network_id.is_none() && b.manager_id.is_none() && b.national_id.is_none() {
+        return Err(ApiError::invalid_field(concerto_domain::ErrorCode::ValidationFailed, "body", "nothing to change"));
+    }
+    let patch =
+        NationalPatch { nature: b.nature, organ: b.organ, network_id: b.network_id, manager_id: b.manager_id, national_id: b.national_id };
+    let id = id.into_inner();
+    let rcp = state.db_as(&caller, move |c, p| rcps::set_national(c, p, &id, &patch)).await?;
+    Ok(HttpResponse::Ok().json(RcpView::from(rcp)))
 }
 
 /// `PUT /rcps/{id}/members/{professional_id}`.

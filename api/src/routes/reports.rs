@@ -143,6 +143,13 @@ pub enum ActivityBy {
     Requester,
     /// One row per requester's specialty.
     Specialty,
+    /// One row per tumour site of the fiche, its CIM-10 category (`C34`); `unknown` when the
+    /// fiche gives none.
+    TumourSite,
+    /// One row per treatment type of the fiche's proposal (`frcp-treatment` code); `none` when
+    /// it has none. A dossier with several types counts in each of their rows: these rows do not
+    /// add up to the total.
+    ProposalType,
 }
 
 /// Parameters of the activity report.
@@ -176,9 +183,10 @@ pub struct DelayView {
 /// dossiers, or hidden so that the total does not give such a row back).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityRowView {
-    /// The RCP id, month (`YYYY-MM`), requester id or specialty.
+    /// The RCP id, month (`YYYY-MM`), requester id, specialty, tumour site or treatment type.
     pub key: String,
-    /// The RCP's name, the month, the requester's name or the specialty.
+    /// The RCP's name, the month, the requester's name, the specialty, or the code's label in
+    /// its loaded list (the code when the list does not have it).
     pub label: String,
     /// Sessions held (started) in the period.
     pub sessions_held: Option<i64>,
@@ -198,6 +206,9 @@ pub struct ActivityRowView {
     pub sending_delay_hours: DelayView,
     /// Share of the sessions held that reached their quorum (0–1).
     pub quorum_rate: Option<f64>,
+    /// Share of the validated dossiers whose fiche says whether the proposal conforms to its
+    /// guideline that say it does (0–1); `null` when no validated fiche of the row says.
+    pub conform_share: Option<f64>,
     /// Small-number suppression applied.
     pub suppressed: bool,
 }
@@ -217,6 +228,7 @@ impl From<concerto_persistence::activity::ActivityRow> for ActivityRowView {
             validation_delay_hours: delay(r.validation_delay_hours),
             sending_delay_hours: delay(r.sending_delay_hours),
             quorum_rate: r.quorum_rate,
+            conform_share: r.conform_share,
             suppressed: r.suppressed,
         }
     }
@@ -229,7 +241,8 @@ pub struct ActivityReport {
     pub items: Vec<ActivityRowView>,
 }
 
-/// Activity of the boards: sessions, dossiers by fate, reports sent, delays, quorum rate; JSON,
+/// Activity of the boards: sessions, dossiers by fate, reports sent, delays, quorum rate, share
+/// of validated fiches conform to their guideline; JSON,
 /// or CSV with `Accept: text/csv` (the same figures, written as JSON writes them: no rounding).
 /// The platform administrator (any scope; the region when no center or RCP is named), the
 /// coordinators of the center (without `cancer_center_id` and `rcp_id`, the center she
@@ -238,7 +251,11 @@ pub struct ActivityReport {
 /// unless all of them are the caller's own requests; and, since every breakdown of a query adds
 /// up to the same total, a row that would give a suppressed one back by subtraction: while fewer
 /// than two rows are suppressed (or they hold one dossier each), the next smallest row is
-/// suppressed too. Suppression is within one answer: comparing overlapping periods is not covered.
+/// suppressed too. By proposal type the rows overlap (a dossier counts in each of its types'
+/// rows, `none` holds those without one), so subtraction gives only a lower bound of the
+/// suppressed rows' sum: the same rule applies to the rows' own counts, so a suppressed row is
+/// protected even from a reader who knows the overlap. Suppression is within one answer:
+/// comparing overlapping periods is not covered.
 #[utoipa::path(
     tag = "reports",
     operation_id = "getActivityReport",
@@ -246,7 +263,7 @@ pub struct ActivityReport {
     responses(
         (status = 200, description = "The rows", content(
             (ActivityReport = "application/json"),
-            (String = "text/csv", example = "key,label,sessions_held,dossiers_registered,dossiers_discussed,dossiers_validated,dossiers_withdrawn,reports_sent,validation_delay_median_hours,validation_delay_p90_hours,sending_delay_median_hours,sending_delay_p90_hours,quorum_rate,suppressed\n")
+            (String = "text/csv", example = "key,label,sessions_held,dossiers_registered,dossiers_discussed,dossiers_validated,dossiers_withdrawn,reports_sent,validation_delay_median_hours,validation_delay_p90_hours,sending_delay_median_hours,sending_delay_p90_hours,quorum_rate,conform_share,suppressed\n")
         )),
         (status = 403, description = "`forbidden`"),
         (status = 404, description = "No such center or RCP"),
@@ -272,6 +289,8 @@ pub async fn activity(
         ActivityBy::Month => Breakdown::Month,
         ActivityBy::Requester => Breakdown::Requester,
         ActivityBy::Specialty => Breakdown::Specialty,
+        ActivityBy::TumourSite => Breakdown::TumourSite,
+        ActivityBy::ProposalType => Breakdown::ProposalType,
     };
     let query = ActivityQuery {
         cancer_center_id: super::common::non_blank(q.cancer_center_id),
@@ -306,6 +325,7 @@ fn activity_csv(rows: &[ActivityRowView]) -> Result<Vec<u8>, ApiError> {
             "sending_delay_median_hours",
             "sending_delay_p90_hours",
             "quorum_rate",
+            "conform_share",
             "suppressed",
         ])
         .map_err(csv_error)?;
@@ -328,6 +348,7 @@ fn activity_csv(rows: &[ActivityRowView]) -> Result<Vec<u8>, ApiError> {
                 f(r.sending_delay_hours.median),
                 f(r.sending_delay_hours.p90),
                 f(r.quorum_rate),
+                f(r.conform_share),
                 r.suppressed.to_string(),
             ])
             .map_err(csv_error)?;
