@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Board, Resp, TestApp, User, assert_problem};
+use crate::support::{Board, Resp, TestApp, User, assert_problem, check_differences};
 
 fn path(dossier: &str) -> String {
     format!("/api/v1/dossiers/{dossier}")
@@ -228,17 +228,6 @@ async fn a_registered_case_is_validated_without_the_quorum_which_is_recorded_not
     assert_eq!((v.status, v.body["fiche_quorum"].clone()), (200, json!("unknown")), "{}", v.text);
 }
 
-/// `concerto check` on the test's store: one line per difference.
-async fn differences(app: &TestApp) -> Vec<String> {
-    let pool = app.pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get().unwrap();
-        concerto_persistence::check::run(&mut conn).unwrap().into_iter().map(|d| d.to_string()).collect()
-    })
-    .await
-    .unwrap()
-}
-
 #[actix_rt::test]
 async fn the_fiches_projections_follow_the_fiche_through_racing_writes_and_check_finds_a_stale_one() {
     use diesel::prelude::*;
@@ -258,7 +247,7 @@ async fn the_fiches_projections_follow_the_fiche_through_racing_writes_and_check
     .await;
     let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
     assert!(statuses.contains(&200) && statuses.contains(&412), "{statuses:?}");
-    assert_eq!(differences(&b.app).await, Vec::<String>::new());
+    assert_eq!(check_differences(&b.app).await, Vec::<String>::new());
     // A projection that no longer says what its fiche says is found.
     let pool = b.app.pool.clone();
     let id = d.clone();
@@ -269,7 +258,7 @@ async fn the_fiches_projections_follow_the_fiche_through_racing_writes_and_check
     .await
     .unwrap()
     .unwrap();
-    let found = differences(&b.app).await;
+    let found = check_differences(&b.app).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with(&format!("dossier_fiches dossier {d}")), "{found:?}");
 }

@@ -14,7 +14,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::support::{Board, Resp, TestApp, User};
+use crate::support::{Board, Resp, TestApp, User, check_differences};
 
 /// Tries of each race.
 fn tries() -> usize {
@@ -55,17 +55,6 @@ impl Failures {
     }
 }
 
-/// `concerto check` on the test's store: one line per difference.
-async fn differences(app: &TestApp) -> Vec<String> {
-    let pool = app.pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get().unwrap();
-        concerto_persistence::check::run(&mut conn).unwrap().into_iter().map(|d| d.to_string()).collect()
-    })
-    .await
-    .unwrap()
-}
-
 /// Audit events of writes (the store's own table; reads go to SQLite's read trail).
 async fn write_events(app: &TestApp) -> i64 {
     use diesel::prelude::*;
@@ -98,7 +87,7 @@ async fn problems(app: &TestApp, answers: &[(&str, &Resp, u16)]) -> Vec<String> 
         .filter(|(_, r, want)| r.status != *want)
         .map(|(what, r, want)| format!("{what}: {} (wanted {want}): {}", r.status, r.text))
         .collect();
-    out.extend(differences(app).await);
+    out.extend(check_differences(app).await);
     out
 }
 
@@ -412,7 +401,7 @@ async fn check_finds_what_a_direct_write_broke_and_the_binary_exits_1() {
     let dossiers = w.dossiers(1, Some(&w.treating), true).await;
     let direct = format!("/api/v1/professionals/{}/secretaries/{}", w.member.id, w.secretary.id);
     assert_eq!(w.app.delete(&direct, &w.coord.token).await.status, 204);
-    assert!(differences(&w.app).await.is_empty(), "{:?}", differences(&w.app).await);
+    assert!(check_differences(&w.app).await.is_empty(), "{:?}", check_differences(&w.app).await);
     let binary = |app: &TestApp| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_concerto"))
             .arg("check")
@@ -439,7 +428,7 @@ async fn check_finds_what_a_direct_write_broke_and_the_binary_exits_1() {
     })
     .await
     .unwrap();
-    let found = differences(&w.app).await;
+    let found = check_differences(&w.app).await;
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found.iter().any(|d| d.starts_with("reports_to_send") && d.contains(&dossiers[0].1)), "{found:?}");
     assert!(found.iter().any(|d| d.starts_with("delegation_events") && d.contains("does not hold it")), "{found:?}");

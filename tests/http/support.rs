@@ -543,3 +543,14 @@ impl Board {
         Board { app, center, coord, chair, member, secretary, rcp }
     }
 }
+
+/// `concerto check` on the test's store: one line per difference.
+pub async fn check_differences(app: &TestApp) -> Vec<String> {
+    let pool = app.pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        concerto_persistence::check::run(&mut conn).unwrap().into_iter().map(|d| d.to_string()).collect()
+    })
+    .await
+    .unwrap()
+}
