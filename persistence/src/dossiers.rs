@@ -403,7 +403,7 @@ pub fn update(
             return Err(Error::Stale { current: find(c, id)?.version });
         }
         if let Some(new_fiche) = new_fiche {
-            fiche::save(c, id, &new_fiche, dossier.updated_at)?;
+            fiche::replace(c, id, &stored, &new_fiche, dossier.updated_at)?;
             stored = StoredFiche { fiche: new_fiche, quorum: Some(stored.quorum.unwrap_or(QuorumStatus::Unknown)) };
         }
         Ok((dossier, stored))
@@ -418,9 +418,7 @@ fn checked_fiche(conn: &mut DbConnection, patch: &FichePatch, current: &Fiche) -
     fiche_rules::check(&next)?;
     let sent = patch.apply(&Fiche::default());
     let today = now().date();
-    for (system, field, code) in fiche_rules::coded_fields(&sent) {
-        crate::terminology::check_code(conn, field, system, code, today)?;
-    }
+    crate::terminology::check_codes(conn, &fiche_rules::coded_fields(&sent), today)?;
     Ok(next)
 }
 

@@ -15,7 +15,8 @@ use crate::{DbConnection, Error};
 pub struct StoredFiche {
     /// The fiche; every part absent when nobody filled any in.
     pub fiche: Fiche,
-    /// The board's quorum when the dossier was validated; `unknown` before.
+    /// The board's quorum when the dossier was validated, `unknown` before; `None` when no
+    /// fiche row is stored yet (what [`replace`] reads to update or insert).
     pub quorum: Option<QuorumStatus>,
 }
 
@@ -56,33 +57,58 @@ pub(crate) fn from_row(dossier_id: &str, row: Option<(String, String)>) -> Resul
     Ok(StoredFiche { fiche, quorum: Some(parse_quorum(&quorum)) })
 }
 
-/// Replaces the fiche of `dossier_id` and its projections (no upsert through the
-/// MultiConnection: the row is deleted and written again, under the dossier's row lock).
+/// Replaces the fiche of `dossier_id` and its projections, reading first what is stored (for
+/// writers outside a dossier's own transaction: the tests, the generator's checks).
 pub fn save(conn: &mut DbConnection, dossier_id: &str, fiche: &Fiche, at: NaiveDateTime) -> Result<(), Error> {
+    let before = load(conn, dossier_id)?;
+    replace(conn, dossier_id, &before, fiche, at)
+}
+
+/// Replaces the fiche of `dossier_id`, `before` being what is stored (read with the dossier,
+/// under its row lock since the dossier's conditional update): its row is updated in place when
+/// it exists, and the treatment types are written again only when they changed. No upsert
+/// through the MultiConnection, hence the two paths.
+pub fn replace(conn: &mut DbConnection, dossier_id: &str, before: &StoredFiche, fiche: &Fiche, at: NaiveDateTime) -> Result<(), Error> {
     let json = serde_json::to_string(fiche).map_err(|e| Error::Stored(e.to_string()))?;
-    let quorum = dossier_fiches::table
-        .find(dossier_id)
-        .select(dossier_fiches::quorum)
-        .first::<String>(conn)
-        .optional()?
-        .unwrap_or_else(|| quorum_str(QuorumStatus::Unknown).to_owned());
-    diesel::delete(dossier_fiches::table.find(dossier_id)).execute(conn)?;
-    diesel::insert_into(dossier_fiches::table)
-        .values((
-            dossier_fiches::dossier_id.eq(dossier_id),
-            dossier_fiches::fiche.eq(json),
-            dossier_fiches::tumour_site.eq(fiche.tumour_site_category()),
-            dossier_fiches::conform.eq(fiche.conform()),
-            dossier_fiches::complete.eq(missing_for_validation(fiche).is_empty()),
-            dossier_fiches::quorum.eq(quorum),
-            dossier_fiches::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-    diesel::delete(dossier_treatments::table.filter(dossier_treatments::dossier_id.eq(dossier_id))).execute(conn)?;
-    for code in fiche.treatment_types() {
-        diesel::insert_into(dossier_treatments::table)
-            .values((dossier_treatments::dossier_id.eq(dossier_id), dossier_treatments::code.eq(code)))
+    let (site, conform, complete) = (fiche.tumour_site_category(), fiche.conform(), missing_for_validation(fiche).is_empty());
+    if before.quorum.is_some() {
+        diesel::update(dossier_fiches::table.find(dossier_id))
+            .set((
+                dossier_fiches::fiche.eq(json),
+                dossier_fiches::tumour_site.eq(site),
+                dossier_fiches::conform.eq(conform),
+                dossier_fiches::complete.eq(complete),
+                dossier_fiches::updated_at.eq(at),
+            ))
             .execute(conn)?;
+    } else {
+        diesel::insert_into(dossier_fiches::table)
+            .values((
+                dossier_fiches::dossier_id.eq(dossier_id),
+                dossier_fiches::fiche.eq(json),
+                dossier_fiches::tumour_site.eq(site),
+                dossier_fiches::conform.eq(conform),
+                dossier_fiches::complete.eq(complete),
+                dossier_fiches::quorum.eq(quorum_str(QuorumStatus::Unknown)),
+                dossier_fiches::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    let sorted = |f: &Fiche| {
+        let mut types: Vec<String> = f.treatment_types().into_iter().map(str::to_owned).collect();
+        types.sort_unstable();
+        types
+    };
+    let (old_types, new_types) = (sorted(&before.fiche), sorted(fiche));
+    if old_types != new_types {
+        if !old_types.is_empty() {
+            diesel::delete(dossier_treatments::table.filter(dossier_treatments::dossier_id.eq(dossier_id))).execute(conn)?;
+        }
+        for code in &new_types {
+            diesel::insert_into(dossier_treatments::table)
+                .values((dossier_treatments::dossier_id.eq(dossier_id), dossier_treatments::code.eq(code)))
+                .execute(conn)?;
+        }
     }
     Ok(())
 }

@@ -380,6 +380,46 @@ pub fn check_code(conn: &mut DbConnection, field: &'static str, system: &str, co
     }
 }
 
+/// Checks many coded fields at once, `(system, field, code)` each, in two statements whatever
+/// their number: the systems (422 `unknown_system` / `list_not_loaded` for the first that cannot
+/// tell), then every code of those systems valid on `day`; the first code not found answers 422
+/// `unknown_code` naming its field and system, as [`check_code`] would.
+pub fn check_codes(conn: &mut DbConnection, fields: &[(&str, &'static str, &str)], day: NaiveDate) -> Result<(), Error> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = fields.iter().map(|(system, _, _)| *system).collect();
+    names.sort_unstable();
+    names.dedup();
+    let known: Vec<CodeSystem> = code_systems::table.filter(code_systems::name.eq_any(&names)).load(conn)?;
+    for name in &names {
+        match known.iter().find(|s| s.name == *name) {
+            None => return system(conn, name).map(|_| ()),
+            Some(s) if s.version.is_none() => return loaded_system(conn, name).map(|_| ()),
+            Some(_) => {}
+        }
+    }
+    let wanted: Vec<&str> = fields.iter().map(|(_, _, code)| code.trim()).collect();
+    let found: Vec<(String, String)> = codes::table
+        .filter(codes::system.eq_any(&names))
+        .filter(codes::code.eq_any(&wanted))
+        .filter(codes::valid_from.le(day))
+        .filter(codes::valid_until.is_null().or(codes::valid_until.ge(day)))
+        .select((codes::system, codes::code))
+        .load(conn)?;
+    for (system, field, code) in fields {
+        if !found.iter().any(|(s, c)| s == system && c == code.trim()) {
+            return Err(DomainError::invalid(
+                field,
+                ErrorCode::UnknownCode,
+                format!("`{code}` is not a code of `{system}` valid on {day}"),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// One version of a list as it was loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct Load {

@@ -262,3 +262,34 @@ async fn the_fiches_projections_follow_the_fiche_through_racing_writes_and_check
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with(&format!("dossier_fiches dossier {d}")), "{found:?}");
 }
+
+/// Statements a `PATCH` sends besides `BEGIN`/`COMMIT`, the ETag's read excluded.
+async fn patch_cost(app: &TestApp, user: &User, dossier: &str, body: Value) -> u64 {
+    let etag = app.get(&path(dossier), &user.token).await.header("etag").unwrap();
+    let before = app.statements.get();
+    let r = app.with_if_match("PATCH", &path(dossier), &user.token, &etag, body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    app.statements.get().since(before).besides_transactions()
+}
+
+#[actix_rt::test]
+async fn a_full_fiche_costs_a_few_statements_more_than_a_plain_patch_whatever_its_codes() {
+    let b = Board::new().await;
+    let (_, d) = dossier(&b).await;
+    let fiche = b.app.complete_fiche().await;
+    let plain = patch_cost(&b.app, &b.member, &d, json!({"question": "Chirurgie d'emblée ?"})).await;
+    // First write: the codes in two statements (their systems, then every code at once), the
+    // fiche's row and one row per treatment type.
+    let first = patch_cost(&b.app, &b.member, &d, json!({"fiche": fiche})).await;
+    let types = fiche["proposal"]["treatments"].as_array().unwrap().len() as u64;
+    assert_eq!(first, plain + 2 + 1 + types, "plain PATCH {plain}, first fiche {first}");
+    // A change elsewhere in the fiche rewrites its row in place, and not the treatment types.
+    let mut changed = fiche.clone();
+    changed["framework"]["conform"] = json!(false);
+    changed["framework"]["nonconformity_reason"] = json!("Patient âgé");
+    let again = patch_cost(&b.app, &b.member, &d, json!({"fiche": {"framework": changed["framework"]}})).await;
+    assert_eq!(again, plain + 1, "plain PATCH {plain}, framework only {again}");
+    let r = b.app.get(&path(&d), &b.member.token).await;
+    assert_eq!(r.body["fiche"]["framework"]["conform"], json!(false), "{}", r.text);
+    assert_eq!(r.body["fiche"]["proposal"], fiche["proposal"]);
+}
