@@ -106,6 +106,17 @@ async fn demo_world_loads_once_and_shows_the_rules_at_work() {
         assert_eq!(waiting[0]["patient_family_name"], "Mercier", "{waiting:?}");
     }
 
+    // The fiches: Mercier's proposal is non-conform, with its reason; the board's sites show in
+    // the activity by tumour site.
+    let mercier = to_send(&bernard).await[0]["dossier_id"].as_str().unwrap().to_owned();
+    let fiche = app.get(&format!("/api/v1/dossiers/{mercier}"), &bernard).await.body;
+    assert_eq!(fiche["fiche"]["framework"]["conform"], false, "{fiche}");
+    assert!(fiche["fiche"]["framework"]["nonconformity_reason"].is_string(), "{fiche}");
+    assert_eq!(fiche["fiche_missing"], serde_json::json!([]), "{fiche}");
+    let sites = app.get("/api/v1/reports/activity?by=tumour_site", &coord).await.body;
+    let keys: Vec<&serde_json::Value> = sites["items"].as_array().unwrap().iter().map(|r| &r["key"]).collect();
+    assert!(keys.iter().filter(|k| **k != "unknown").count() >= 3, "{sites}");
+
     // Dr Bernard's holiday cover by Anne Roux is in his history.
     let me = app.get("/api/v1/me", &roux).await.body;
     assert!(me["acting_for"].as_array().unwrap().iter().any(|a| a["dates"]["valid_until"].is_string()), "{me}");
