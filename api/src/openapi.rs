@@ -473,6 +473,37 @@ mod tests {
         }
     }
 
+    /// utoipa names a schema after its type and lets the last of two types of one name win
+    /// silently: the document would then describe one with the other's schema.
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for crate_dir in ["domain/src", "api/src"] {
+            sources(&root.join(crate_dir), &mut files);
+        }
+        let mut names = Vec::new();
+        for file in &files {
+            let source = std::fs::read_to_string(file).unwrap_or_default();
+            let mut lines = source.lines();
+            while let Some(line) = lines.next() {
+                if !line.contains("ToSchema") || !line.trim_start().starts_with("#[") {
+                    continue;
+                }
+                let renamed = line.contains("schema(as =");
+                let Some(item) = lines.by_ref().find(|l| l.starts_with("pub struct ") || l.starts_with("pub enum ")) else { break };
+                let name = item.split_whitespace().nth(2).unwrap_or_default().trim_end_matches(['{', '(', ';', '<']).to_owned();
+                if !renamed {
+                    names.push((name, file.display().to_string()));
+                }
+            }
+        }
+        assert!(names.len() > 50, "the schemas were not found: {names:?}");
+        names.sort();
+        let twice: Vec<_> = names.windows(2).filter(|w| w[0].0 == w[1].0).collect();
+        assert!(twice.is_empty(), "schemas of one name: {twice:?}");
+    }
+
     #[test]
     fn no_code_is_spelled_as_a_string_outside_the_enum() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

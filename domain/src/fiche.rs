@@ -125,9 +125,11 @@ pub enum DatePrecision {
     Unknown,
 }
 
+// Named `FicheQuorum` in the OpenAPI document: the api's `QuorumStatus` is the board's quorum
+// during a session, and utoipa lets the last schema of a name win silently.
 /// The board's quorum when the fiche was validated (FRCP ORG-125).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = FicheQuorum))]
 #[serde(rename_all = "snake_case")]
 pub enum QuorumStatus {
     /// Reached (ORG-126).
