@@ -14,6 +14,7 @@ const DOMAIN: &[&str] = &[
     "error_code",
     "error",
     "terminology",
+    "code_index",
     "specialty",
     "profile",
     "professional",

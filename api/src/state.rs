@@ -37,6 +37,8 @@ pub struct AppState {
     pub blocking_calls: Tally,
     /// The platform's time zone: a delegation's `YYYY-MM-DD` is a day there.
     pub time_zone: chrono_tz::Tz,
+    /// The code lists held in memory for the pickers' search.
+    pub code_indexes: Arc<concerto_persistence::terminology::CodeIndexes>,
     /// Held shared by every piece of database work, and exclusively by the SQLite WAL checkpoint
     /// for the instant it needs no reader and no writer (see [`AppState::checkpoint_wal`]).
     gate: Arc<RwLock<()>>,
@@ -99,6 +101,7 @@ impl AppState {
             checkouts: Tally::default(),
             blocking_calls: Tally::default(),
             time_zone: crate::config::DEFAULT_TIME_ZONE,
+            code_indexes: Arc::default(),
             gate: Arc::default(),
             turns,
         }

@@ -72,9 +72,6 @@ pub fn run(conn: &mut DbConnection) -> Result<Vec<Difference>, Error> {
         copies(c, &mut out)?;
         search_keys(c, &mut out)?;
         fiches(c, &mut out)?;
-        for (key, detail) in crate::terminology::stale_search_words(c)? {
-            out.push(Difference { record: "terminology_terms", key, detail });
-        }
         history(c, &mut out)?;
         out.sort();
         Ok(out)

@@ -335,6 +335,7 @@ diesel::table! {
         value_set_oid -> Nullable<Text>,
         version -> Nullable<Text>,
         loaded_at -> Nullable<Timestamp>,
+        load_id -> Nullable<Text>,
     }
 }
 
@@ -343,18 +344,8 @@ diesel::table! {
         system -> Text,
         code -> Text,
         label -> Text,
-        code_key -> Text,
-        search_label -> Text,
         valid_from -> Date,
         valid_until -> Nullable<Date>,
-    }
-}
-
-diesel::table! {
-    terminology_terms (system, term, code) {
-        system -> Text,
-        term -> Text,
-        code -> Text,
     }
 }
 
@@ -451,7 +442,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     code_systems,
     terminology_codes,
-    terminology_terms,
     terminology_loads,
     dossier_fiches,
     dossier_treatments,

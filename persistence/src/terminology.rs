@@ -2,27 +2,22 @@
 //! loaded by `concerto terminology load`, the pickers' search and the check of a coded field.
 //!
 //! A list's codes are never deleted: a code its new version drops stays, valid through the day
-//! before the load, so a dossier coded with it still reads it. The search finds the codes valid
-//! today by code prefix and by label words (`terminology_terms`, one row per word); a query's
-//! rarest word leads through that index, and a common one walks the codes in order instead.
+//! before the load, so a dossier coded with it still reads it. The search runs over the list
+//! held in memory ([`CodeIndexes`]), one index per loaded version: a search costs one statement,
+//! the one that tells which version is current.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use concerto_domain::DomainError;
 use concerto_domain::ErrorCode;
+use concerto_domain::code_index::CodeIndex;
 use concerto_domain::terminology::{self, Change, Entry, Query};
-use concerto_domain::text::search_key;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 
-use crate::professionals::prefix_upper_bound;
-use crate::schema::{code_systems, terminology_codes as codes, terminology_loads as loads, terminology_terms as terms};
+use crate::schema::{code_systems, terminology_codes as codes, terminology_loads as loads};
 use crate::{DbConnection, Error, Page, PageRequest, db, new_id};
-
-/// Under this many index entries, a query word's codes are read from the word index and only
-/// they are probed; above, the codes are walked in order, where matches are then frequent.
-const RARE_TERMS: i64 = 2_000;
 
 /// Rows of one multi-row insert: far below both stores' limits on bound parameters.
 const BATCH: usize = 500;
@@ -42,6 +37,9 @@ pub struct CodeSystem {
     pub version: Option<String>,
     /// When that version was loaded.
     pub loaded_at: Option<NaiveDateTime>,
+    /// The load that wrote the list as it stands (`terminology_loads.id`): the key of the index
+    /// held in memory, new at every load that changes a code.
+    pub load_id: Option<String>,
 }
 
 /// A code of a list.
@@ -159,15 +157,8 @@ fn load_one(c: &mut DbConnection, list: &ListVersion, at: NaiveDateTime, today: 
                 loaded.changed += 1;
                 let key = (codes::system.eq(&list.system), codes::code.eq(&entry.code));
                 diesel::update(codes::table.filter(key.0).filter(key.1))
-                    .set((
-                        codes::label.eq(&entry.label),
-                        codes::search_label.eq(search_key(&entry.label)),
-                        codes::valid_from.eq(entry.valid_from),
-                        codes::valid_until.eq(entry.valid_until),
-                    ))
+                    .set((codes::label.eq(&entry.label), codes::valid_from.eq(entry.valid_from), codes::valid_until.eq(entry.valid_until)))
                     .execute(c)?;
-                diesel::delete(terms::table.filter(terms::system.eq(&list.system)).filter(terms::code.eq(&entry.code))).execute(c)?;
-                insert_terms(c, &list.system, std::slice::from_ref(&entry))?;
             }
             Change::Retire { code, valid_until } => {
                 loaded.retired += 1;
@@ -179,14 +170,14 @@ fn load_one(c: &mut DbConnection, list: &ListVersion, at: NaiveDateTime, today: 
     }
     loaded.added = added.len();
     insert_codes(c, &list.system, &added)?;
-    insert_terms(c, &list.system, &added)?;
+    let load_id = new_id();
     diesel::update(code_systems::table.find(&list.system))
-        .set((code_systems::version.eq(&list.version), code_systems::loaded_at.eq(at)))
+        .set((code_systems::version.eq(&list.version), code_systems::loaded_at.eq(at), code_systems::load_id.eq(&load_id)))
         .execute(c)?;
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     diesel::insert_into(loads::table)
         .values((
-            loads::id.eq(new_id()),
+            loads::id.eq(&load_id),
             loads::system.eq(&list.system),
             loads::version.eq(&list.version),
             loads::source.eq(&list.source),
@@ -211,8 +202,6 @@ fn insert_codes(c: &mut DbConnection, system: &str, entries: &[Entry]) -> Result
                     codes::system.eq(system),
                     codes::code.eq(&e.code),
                     codes::label.eq(&e.label),
-                    codes::code_key.eq(terminology::code_key(&e.code)),
-                    codes::search_label.eq(search_key(&e.label)),
                     codes::valid_from.eq(e.valid_from),
                     codes::valid_until.eq(e.valid_until),
                 )
@@ -226,117 +215,85 @@ fn insert_codes(c: &mut DbConnection, system: &str, entries: &[Entry]) -> Result
     Ok(())
 }
 
-/// Inserts the search words of these codes (see [`terminology::terms`]).
-fn insert_terms(c: &mut DbConnection, system: &str, entries: &[Entry]) -> Result<(), Error> {
-    let all: Vec<(String, String)> =
-        entries.iter().flat_map(|e| terminology::terms(&e.code, &e.label).into_iter().map(|t| (t, e.code.clone()))).collect();
-    for chunk in all.chunks(BATCH) {
-        let rows: Vec<_> =
-            chunk.iter().map(|(term, code)| (terms::system.eq(system), terms::term.eq(term), terms::code.eq(code))).collect();
-        match c {
-            DbConnection::Postgresql(pg) => diesel::insert_into(terms::table).values(rows).execute(pg)?,
-            DbConnection::Sqlite(lite) => diesel::insert_into(terms::table).values(rows).execute(lite)?,
-        };
+/// The lists held in memory for the pickers' search, one [`CodeIndex`] per code system, each
+/// the version whose load it was built from. Shared by every request of a server; an index is
+/// built at the first search after a load (any instance's: the current load is read from the
+/// store by every search), and a list of 60,000 codes takes about 20 MB.
+#[derive(Debug, Default)]
+pub struct CodeIndexes {
+    held: Mutex<HashMap<String, Arc<HeldIndex>>>,
+    /// Taken while an index is built, so that the searches that find it missing build it once.
+    building: Mutex<()>,
+}
+
+#[derive(Debug)]
+struct HeldIndex {
+    load_id: Option<String>,
+    index: CodeIndex,
+}
+
+impl CodeIndexes {
+    fn current(&self, system: &str, load_id: Option<&String>) -> Option<Arc<HeldIndex>> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.get(system).filter(|h| h.load_id.as_ref() == load_id).cloned()
     }
-    Ok(())
+
+    /// The index of the list of `system` as loaded by `load_id`, built from the store when
+    /// this server holds another or none.
+    fn index(&self, c: &mut DbConnection, system: &str, load_id: Option<&String>) -> Result<Arc<HeldIndex>, Error> {
+        if let Some(held) = self.current(system, load_id) {
+            return Ok(held);
+        }
+        let _building = self.building.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = self.current(system, load_id) {
+            return Ok(held);
+        }
+        // The list and the load that wrote it, read in one snapshot: a load committing in
+        // between must not give its codes the key of the version before.
+        let built = db::read(c, |c| {
+            let stored = loaded_system(c, system)?;
+            let entries: Vec<Entry> = codes::table
+                .filter(codes::system.eq(system))
+                .select(CODE_COLUMNS)
+                .load::<Code>(c)?
+                .into_iter()
+                .map(|r| Entry { code: r.code, label: r.label, valid_from: r.valid_from, valid_until: r.valid_until })
+                .collect();
+            Ok::<_, Error>(Arc::new(HeldIndex { load_id: stored.load_id, index: CodeIndex::new(entries) }))
+        })?;
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).insert(system.to_owned(), Arc::clone(&built));
+        Ok(built)
+    }
 }
 
 /// `GET /terminology/{system}?q=`: a page of the codes valid on `day` that answer `q` (see
-/// [`Query`]; every valid code without one), in code order.
-pub fn search(conn: &mut DbConnection, system: &str, q: Option<&str>, day: NaiveDate, page: &PageRequest) -> Result<Page<Code>, Error> {
-    db::read_in_autocommit(conn, |c| {
-        loaded_system(c, system)?;
-        let after = page.after.as_ref().map(|(code, _)| code.clone());
-        let parsed = q.and_then(Query::parse);
-        // The page's statement, over the codes of `among` when given (in code order).
-        let statement = |among: Option<&[String]>| {
-            let mut query = codes::table
-                .filter(codes::system.eq(system.to_owned()))
-                .filter(codes::valid_from.le(day))
-                .filter(codes::valid_until.is_null().or(codes::valid_until.ge(day)))
-                .select(CODE_COLUMNS)
-                .into_boxed();
-            if let Some(after) = &after {
-                query = query.filter(codes::code.gt(after.clone()));
-            }
-            if let Some(among) = among {
-                query = query.filter(codes::code.eq_any(among.to_vec()));
-            }
-            if let Some(q) = &parsed {
-                // A word starts the code's key or a word of the label (joined by one space).
-                let starts_a_word = |w: &String| -> Box<dyn BoxableExpression<codes::table, db::Backend, SqlType = Bool>> {
-                    Box::new(
-                        codes::code_key
-                            .like(format!("{w}%"))
-                            .or(codes::search_label.like(format!("{w}%")))
-                            .or(codes::search_label.like(format!("% {w}%"))),
-                    )
-                };
-                let by_code: Box<dyn BoxableExpression<codes::table, db::Backend, SqlType = Bool>> =
-                    Box::new(codes::code_key.like(format!("{}%", q.code_key)));
-                let all_words = q.words.iter().map(starts_a_word).reduce(|all, next| Box::new(all.and(next)));
-                query = match all_words {
-                    Some(all_words) => query.filter(by_code.or(all_words)),
-                    None => query.filter(by_code),
-                };
-            }
-            query.order(codes::code).limit(page.fetch())
-        };
-        let candidates = match &parsed {
-            Some(q) => rare_candidates(c, system, q)?,
-            None => None,
-        };
-        let rows = match candidates {
-            None => statement(None).load::<Code>(c)?,
-            Some(mut candidates) => {
-                // The candidates in code order, a few at a time: the first page's worth usually
-                // holds the page; binding every candidate would cost more than the search.
-                candidates.retain(|code| after.as_ref().is_none_or(|a| code > a));
-                let fetch = usize::try_from(page.fetch()).unwrap_or(1);
-                let (mut rows, mut rest, mut chunk) = (Vec::new(), candidates.as_slice(), fetch.max(1));
-                while !rest.is_empty() && rows.len() < fetch {
-                    let (now, later) = rest.split_at(chunk.min(rest.len()));
-                    rows.extend(statement(Some(now)).load::<Code>(c)?);
-                    rest = later;
-                    chunk *= 2;
-                }
-                rows.truncate(fetch);
-                rows
-            }
-        };
-        Ok(Page::from_rows(rows, page, |r| (r.code.clone(), r.code.clone())))
-    })
-}
-
-/// The codes that may answer `q`, when few: those under the code's key, and those under every
-/// query word that has few index entries (their intersection: every word must match; a
-/// word with many is tested on the codes' keys instead). `None` when the code's key or every
-/// word is common, and walking the codes in order finds a page sooner.
-fn rare_candidates(c: &mut DbConnection, system: &str, q: &Query) -> Result<Option<Vec<String>>, Error> {
-    let mut under = |prefix: &str| -> Result<Option<BTreeSet<String>>, Error> {
-        let found: Vec<String> = terms::table
-            .filter(terms::system.eq(system))
-            .filter(terms::term.ge(prefix.to_owned()).and(terms::term.lt(prefix_upper_bound(prefix))))
-            .select(terms::code)
-            .limit(RARE_TERMS + 1)
-            .load(c)?;
-        Ok((found.len() <= usize::try_from(RARE_TERMS).unwrap_or(0)).then(|| found.into_iter().collect()))
-    };
-    let Some(by_code) = under(&q.code_key)? else { return Ok(None) };
-    let mut words: Vec<&String> = q.words.iter().collect();
-    words.sort();
-    words.dedup();
-    let mut all_words: Option<BTreeSet<String>> = None;
-    for w in words {
-        if let Some(codes) = under(w)? {
-            all_words = Some(match all_words {
-                None => codes,
-                Some(before) => before.intersection(&codes).cloned().collect(),
-            });
-        }
-    }
-    let Some(all_words) = all_words else { return Ok(None) };
-    Ok(Some(by_code.union(&all_words).cloned().collect()))
+/// [`Query`]; every valid code without one), in code order. One statement, whatever the list's
+/// size, once this server holds the list's current version (see [`CodeIndexes`]).
+pub fn search(
+    conn: &mut DbConnection,
+    indexes: &CodeIndexes,
+    system: &str,
+    q: Option<&str>,
+    day: NaiveDate,
+    page: &PageRequest,
+) -> Result<Page<Code>, Error> {
+    let stored = db::read_in_autocommit(conn, |c| loaded_system(c, system))?;
+    let held = indexes.index(conn, system, stored.load_id.as_ref())?;
+    let after = page.after.as_ref().map(|(code, _)| code.as_str());
+    let fetch = usize::try_from(page.fetch()).unwrap_or(1);
+    let rows = held
+        .index
+        .search(q.and_then(Query::parse).as_ref(), day, after, fetch)
+        .into_iter()
+        .map(|e| Code {
+            system: system.to_owned(),
+            code: e.code.clone(),
+            label: e.label.clone(),
+            valid_from: e.valid_from,
+            valid_until: e.valid_until,
+        })
+        .collect();
+    Ok(Page::from_rows(rows, page, |r| (r.code.clone(), r.code.clone())))
 }
 
 /// The code `code` of `system`, valid or not (a dossier's old code stays readable); 404 when
@@ -446,49 +403,4 @@ pub fn loads(conn: &mut DbConnection, system: &str) -> Result<Vec<Load>, Error> 
         .order((loads::loaded_at.desc(), loads::id.desc()))
         .select((loads::version, loads::source, loads::loaded_at, loads::codes, loads::added, loads::changed, loads::retired))
         .load(conn)?)
-}
-
-/// Codes read at a time by [`stale_search_words`].
-const CHECK_PAGE: i64 = 2_000;
-
-/// For `concerto check`: every code whose search keys (`code_key`, `search_label`) or words
-/// (`terminology_terms`) are not those its code and label give, as (`system code`, what
-/// differs). Read a page of codes at a time.
-pub fn stale_search_words(c: &mut DbConnection) -> Result<Vec<(String, String)>, Error> {
-    let mut out = Vec::new();
-    for system in systems(c)? {
-        let mut after = String::new();
-        loop {
-            let page: Vec<(String, String, String, String)> = codes::table
-                .filter(codes::system.eq(&system.name))
-                .filter(codes::code.gt(&after))
-                .order(codes::code)
-                .limit(CHECK_PAGE)
-                .select((codes::code, codes::label, codes::code_key, codes::search_label))
-                .load(c)?;
-            let (Some(first), Some(last)) = (page.first(), page.last()) else { break };
-            let stored: Vec<(String, String)> = terms::table
-                .filter(terms::system.eq(&system.name))
-                .filter(terms::code.ge(&first.0).and(terms::code.le(&last.0)))
-                .select((terms::code, terms::term))
-                .load(c)?;
-            let mut words: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> = std::collections::BTreeMap::new();
-            for (code, term) in &stored {
-                words.entry(code.as_str()).or_default().insert(term.clone());
-            }
-            for (code, label, key, folded) in &page {
-                let name = format!("{} {code}", system.name);
-                if *key != terminology::code_key(code) || *folded != search_key(label) {
-                    out.push((name.clone(), format!("search keys {key:?} / {folded:?}, expected from the code and label")));
-                }
-                let expected = terminology::terms(code, label);
-                let found = words.remove(code.as_str()).unwrap_or_default();
-                if found != expected {
-                    out.push((name, format!("words {expected:?} expected, found {found:?}")));
-                }
-            }
-            after = last.0.clone();
-        }
-    }
-    Ok(out)
 }

@@ -385,7 +385,6 @@ impl TestApp {
 /// The boundary of the multipart bodies the tests build.
 pub const BOUNDARY: &str = "concerto-test-boundary-7MA4YWxkTrZu0gW";
 
-/// A multipart/form-data body, as a browser builds it: parts of (name, content type, bytes).
 /// A complete fiche RCP: every part filled in, a discussed case (validated with the board's
 /// quorum), codes of the shipped lists ([`TestApp::complete_fiche`] loads them).
 pub fn complete_fiche() -> Value {
@@ -417,6 +416,7 @@ pub fn complete_fiche() -> Value {
     })
 }
 
+/// A multipart/form-data body, as a browser builds it: parts of (name, content type, bytes).
 pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, content_type, bytes) in parts {

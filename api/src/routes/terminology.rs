@@ -1,5 +1,7 @@
 //! The code lists' pickers: `GET /terminology/{system}?q=`.
 
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, get, web};
 use concerto_persistence::terminology::{self, Code};
 use serde::{Deserialize, Serialize};
@@ -62,6 +64,7 @@ pub async fn search(
     let page = paging.request()?;
     let (system, q) = (system.into_inner(), non_blank(query.into_inner().q));
     let today = chrono::Utc::now().with_timezone(&state.time_zone).date_naive();
-    let found = state.db_as(&caller, move |c, _| terminology::search(c, &system, q.as_deref(), today, &page)).await?;
+    let indexes = Arc::clone(&state.code_indexes);
+    let found = state.db_as(&caller, move |c, _| terminology::search(c, &indexes, &system, q.as_deref(), today, &page)).await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, CodeView::from)))
 }
