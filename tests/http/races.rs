@@ -1,5 +1,6 @@
 //! The race harness: every pair of writes that touch one derived record (a report to send, the
-//! delegation history, a dossier's copy of its patient's name, the attendance), sent at the same
+//! delegation history, a dossier's copy of its patient's name, the attendance, a fiche's
+//! projections), sent at the same
 //! moment, `CONCERTO_RACE_TRIES` times (20 by default; `make races` runs 500 on both stores).
 //! After each try `concerto check` (`check::run`) must find nothing, and the answers must keep
 //! their invariants (one "ended" per end, one winner where one must win, one audit event per
@@ -387,6 +388,123 @@ async fn two_attendance_lists_at_once_leave_one_of_them() {
         present.sort();
         if present != a && present != b {
             p.push(format!("attendance {present:?} is neither list"));
+        }
+        failures.record(i, p);
+    }
+    failures.assert_none();
+}
+
+/// Another complete fiche than `complete_fiche`: another site, a non-conform proposal with its
+/// reason, another treatment list, so that every projection (site, conformity, treatment
+/// types) differs between the two.
+fn other_fiche(mut fiche: Value) -> Value {
+    fiche["diagnosis"]["tumour_site"] = json!("C20");
+    fiche["framework"]["conform"] = json!(false);
+    fiche["framework"]["nonconformity_reason"] = json!("Patient âgé, chirurgie récusée");
+    fiche["proposal"]["treatments"] = json!([{"code": "C15313", "order": 1, "intention": "palliative", "detail": null}]);
+    fiche
+}
+
+/// What the dossier's fiche projections say, read from the store (`dossier_fiches`,
+/// `dossier_treatments`).
+async fn projections(app: &TestApp, dossier: &str) -> (Option<String>, Option<bool>, Vec<String>) {
+    use concerto_persistence::schema::{dossier_fiches as f, dossier_treatments as t};
+    use diesel::prelude::*;
+    let (pool, id) = (app.pool.clone(), dossier.to_owned());
+    actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        let (site, conform) = f::table.find(&id).select((f::tumour_site, f::conform)).first(&mut conn).unwrap();
+        let treatments = t::table.filter(t::dossier_id.eq(&id)).select(t::code).order(t::code).load(&mut conn).unwrap();
+        (site, conform, treatments)
+    })
+    .await
+    .unwrap()
+}
+
+/// Issue 27: a fiche change and the validation at once. Either the change wins and the
+/// validation validates the changed fiche, or the validation wins and the change is refused
+/// (the dossier moved on): the projections are those of the fiche the store holds, the quorum
+/// is recorded, one audit event per call (a refused one leaves its `denied` event).
+#[actix_rt::test]
+async fn a_fiche_change_racing_the_validation_leaves_the_projections_of_the_fiche_validated() {
+    let w = world().await;
+    let dossiers = w.dossiers(tries(), None, false).await;
+    let other = other_fiche(w.app.complete_fiche().await);
+    let mut failures = Failures::new("fiche change × validation");
+    let mut change_won = 0;
+    for (i, (_, dossier)) in dossiers.iter().enumerate() {
+        let path = format!("/api/v1/dossiers/{dossier}");
+        let etag = w.app.get(&path, &w.chair.token).await.header("etag").unwrap();
+        let before = write_events(&w.app).await;
+        let (changed, validated) = futures_util::future::join(
+            w.app.with_if_match("PATCH", &path, &w.member.token, &etag, json!({"fiche": other})),
+            w.app.post(&format!("{path}/validate"), &w.chair.token, json!({})),
+        )
+        .await;
+        let mut p = problems(&w.app, &[("validation", &validated, 200)]).await;
+        if ![200, 409, 412].contains(&changed.status) {
+            p.push(format!("fiche change: {} {}", changed.status, changed.text));
+        }
+        // One event per call: the write's, or the `denied` event of a refused one.
+        let written = write_events(&w.app).await - before;
+        if written != 2 {
+            p.push(format!("{written} audit events for two calls"));
+        }
+        let now = w.app.get(&path, &w.chair.token).await;
+        let wanted = if changed.status == 200 { other.clone() } else { w.app.complete_fiche().await };
+        if now.body["fiche"] != wanted || now.body["status"] != json!("validated") || now.body["fiche_quorum"] != json!("reached") {
+            p.push(format!("after the race: {}", now.text));
+        }
+        change_won += usize::from(changed.status == 200);
+        let site = if changed.status == 200 { "C20" } else { "C18" };
+        let (stored_site, _, _) = projections(&w.app, dossier).await;
+        if stored_site.as_deref() != Some(site) {
+            p.push(format!("tumour site {stored_site:?} projected, {site} expected"));
+        }
+        failures.record(i, p);
+    }
+    eprintln!("race fiche change × validation: the change won {change_won} of {} tries", dossiers.len());
+    failures.assert_none();
+}
+
+/// Two fiche changes from the same version at once: one wins, the other is refused as stale,
+/// and the projections are the winner's.
+#[actix_rt::test]
+async fn two_fiche_changes_at_once_leave_the_projections_of_the_one_that_won() {
+    let w = world().await;
+    let dossiers = w.dossiers(tries(), None, false).await;
+    let (first, second) = (w.app.complete_fiche().await, other_fiche(w.app.complete_fiche().await));
+    let mut failures = Failures::new("fiche change × fiche change");
+    for (i, (_, dossier)) in dossiers.iter().enumerate() {
+        let path = format!("/api/v1/dossiers/{dossier}");
+        let etag = w.app.get(&path, &w.chair.token).await.header("etag").unwrap();
+        // The dossier holds `first` already: write `second` from one side and a `first` with
+        // another comment from the other, so that either winner is visible.
+        let mut third = first.clone();
+        third["proposal"]["comment"] = json!(format!("Relecture {i}"));
+        let (a, b, audit) = audited_pair(
+            &w.app,
+            w.app.with_if_match("PATCH", &path, &w.member.token, &etag, json!({"fiche": second})),
+            w.app.with_if_match("PATCH", &path, &w.chair.token, &etag, json!({"fiche": third})),
+        )
+        .await;
+        let mut p = check_differences(&w.app).await;
+        let statuses = [a.status, b.status];
+        if statuses != [200, 412] && statuses != [412, 200] {
+            p.push(format!("answers {statuses:?}, one 200 and one 412 expected"));
+        }
+        // One event per call: the winner's write and the loser's `denied`.
+        p.extend(audit);
+        let (winner, site, conform, treatments) =
+            if a.status == 200 { (&second, "C20", false, vec!["C15313"]) } else { (&third, "C18", true, vec!["387713003", "C15632"]) };
+        let now = w.app.get(&path, &w.chair.token).await;
+        if &now.body["fiche"] != winner {
+            p.push(format!("the fiche read is not the winner's: {}", now.text));
+        }
+        let stored = projections(&w.app, dossier).await;
+        let expected = (Some(site.to_owned()), Some(conform), treatments.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>());
+        if stored != expected {
+            p.push(format!("projections {stored:?}, {expected:?} expected"));
         }
         failures.record(i, p);
     }
