@@ -66,6 +66,10 @@ for store in $STORES; do
     echo "$(json "$accounts" "d['password']")" | DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret "$BIN" create-admin --username benchadmin >/dev/null
     [ "$store" = postgres ] && psql "$url" -qc "VACUUM ANALYZE" || true
   fi
+  # The shipped code lists and a national-size CIM-10 list for the pickers (bench/codes.py: 60,000
+  # codes); loaded again unchanged, a list writes nothing.
+  [ -s "$CACHE/codes-60000.csv" ] || python3 bench/codes.py 60000 >"$CACHE/codes-60000.csv"
+  DATABASE_URL="$url" "$BIN" terminology load --list-version bench-60000 terminology/*.csv "$CACHE/codes-60000.csv" | tail -2
   # Login throttling at its ceiling: the login scenario is one user logging in again and again.
   start_server() {
     DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret CONCERTO_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
@@ -204,6 +208,30 @@ for store in $STORES; do
     echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| registration (animateur) | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
     [ -d "$scripts" ] && sed -i '$ s/$/ | |/' "$OUT"
     tail -1 "$OUT"
+  done
+  # The fiche RCP: a plain PATCH (the free text) against a full fiche's (every part, codes checked
+  # against the lists), on registered dossiers of the animateur's planned sessions, each request
+  # with its dossier's current ETag (bench/patch.lua); then the read of a dossier holding one.
+  fiche_sql="SELECT d.id || ':' || d.version FROM dossiers d JOIN rcp_sessions s ON s.id = d.session_id WHERE s.rcp_id = '$rcp' AND s.status = 'planned' AND d.status = 'registered' ORDER BY d.id LIMIT 64"
+  if [ "$store" = sqlite ]; then
+    targets=$(python3 -c "import sqlite3; print(' '.join(r[0] for r in sqlite3.connect('$url').execute(\"$fiche_sql\")))")
+  else
+    targets=$(psql "$url" -tAc "$fiche_sql" | xargs)
+  fi
+  plain='{"clinical_summary":"Adénocarcinome du côlon sigmoïde, bilan d extension négatif."}'
+  full=$(python3 -c "import json; print(json.dumps({'fiche': json.load(open('bench/fiche.json'))}))")
+  for kind in plain full; do
+    body=$plain; [ $kind = full ] && body=$full
+    r=$(BENCH_TOKEN=$chair BENCH_BODY=$body BENCH_DOSSIERS="$targets" BENCH_THREADS=2 wrk -t2 -c16 -d"${SECONDS_EACH}s" --latency -s bench/patch.lua "$base/dossiers" | tail -1)
+    echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| PATCH /dossiers/ID, $kind (animateur) | 16 | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
+    [ -d "$scripts" ] && sed -i '$ s/$/ | |/' "$OUT"
+    tail -1 "$OUT"
+  done
+  patched=${targets%%:*}
+  conns=16 scenario "GET /dossiers/ID, full fiche (animateur)" "$chair" "/dossiers/$patched"
+  # The pickers on 60,000 codes: a code prefix, a rare word, a common word, three common words.
+  for q in k2 prostate tumeur "tumeur+maligne+sans"; do
+    conns=16 scenario "terminology search q=$q (60,000 codes)" "$sec" "/terminology/cim10?q=$q&limit=20"
   done
   scenario "login" "" "/auth/login" POST "{\"username\":\"sec0\",\"password\":\"$password\"}"
   rss_all=$(awk '/VmHWM/{print $2/1024 " MB"}' /proc/$server/status)

@@ -130,17 +130,16 @@ pub fn set_national(conn: &mut DbConnection, p: &Principal, id: &str, patch: &Na
         let mut rcp = find(c, id)?;
         rules::may_set_national_settings(p, &rcp.cancer_center_id)?;
         let today = now().date();
+        // Both codes in the statements of one check, whichever of them the patch sets.
+        let coded = [(FRCP_RCP_NATURE, "nature", &patch.nature), (FRCP_ORGAN, "organ", &patch.organ)];
+        let codes: Vec<(&str, &'static str, &str)> =
+            coded.iter().filter_map(|(system, field, value)| Some((*system, *field, value.as_ref()?.as_deref()?))).collect();
+        crate::terminology::check_codes(c, &codes, today)?;
         let n = &mut rcp.national;
         if let Some(nature) = &patch.nature {
-            if let Some(code) = nature {
-                crate::terminology::check_code(c, "nature", FRCP_RCP_NATURE, code, today)?;
-            }
             n.nature = nature.as_ref().map(|v| v.trim().to_owned());
         }
         if let Some(organ) = &patch.organ {
-            if let Some(code) = organ {
-                crate::terminology::check_code(c, "organ", FRCP_ORGAN, code, today)?;
-            }
             n.organ = organ.as_ref().map(|v| v.trim().to_owned());
         }
         for (field, value, slot) in [
