@@ -289,6 +289,24 @@ fn spawn_wal_checkpoints(state: AppState) {
     });
 }
 
+/// Builds the pickers' code lists in memory beside the first requests, instead of in the first
+/// search of each list (about 0.2 s for 60,000 codes). A failure only logs: the searches build
+/// what they need themselves.
+fn spawn_code_list_warm_up(state: &AppState) {
+    let (pool, indexes) = (state.pool.clone(), std::sync::Arc::clone(&state.code_indexes));
+    std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let held = pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| concerto_persistence::terminology::warm_up(&mut c, &indexes).map_err(|e| e.to_string()));
+        match held {
+            Ok(codes) => log::info!("code lists held in memory: {codes} codes in {:?}", start.elapsed()),
+            Err(e) => log::warn!("code lists not held in memory at start-up: {e}"),
+        }
+    });
+}
+
 fn serve(settings: Settings, pool: concerto_persistence::Pool) -> Result<(), String> {
     let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let state = AppState::new(pool, TokenKeys::new(&settings.jwt_secret, settings.token_ttl_seconds), settings.auth.clone())
@@ -296,6 +314,7 @@ fn serve(settings: Settings, pool: concerto_persistence::Pool) -> Result<(), Str
     if matches!(settings.store, concerto_persistence::Store::Sqlite(_)) {
         spawn_wal_checkpoints(state.clone());
     }
+    spawn_code_list_warm_up(&state);
     log::info!("serving on http://{} (docs at /docs/)", settings.bind);
     let options = ServeOptions {
         workers: std::thread::available_parallelism().map_or(2, usize::from),

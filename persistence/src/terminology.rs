@@ -266,6 +266,16 @@ impl CodeIndexes {
     }
 }
 
+/// Builds the index of every loaded list, so that the first searches after a start do not wait
+/// for it (`concerto serve` calls it on a thread of its own); answers how many codes it holds.
+pub fn warm_up(conn: &mut DbConnection, indexes: &CodeIndexes) -> Result<usize, Error> {
+    let mut held = 0;
+    for system in systems(conn)?.into_iter().filter(|s| s.version.is_some()) {
+        held += indexes.index(conn, &system.name, system.load_id.as_ref())?.index.len();
+    }
+    Ok(held)
+}
+
 /// `GET /terminology/{system}?q=`: a page of the codes valid on `day` that answer `q` (see
 /// [`Query`]; every valid code without one), in code order. One statement, whatever the list's
 /// size, once this server holds the list's current version (see [`CodeIndexes`]).

@@ -78,6 +78,8 @@ pub struct TestApp {
     pub checkouts: concerto_api::state::Tally,
     /// The pieces of request work the server has run on its blocking pool so far.
     pub blocking_calls: concerto_api::state::Tally,
+    /// The code lists the server holds in memory.
+    pub code_indexes: std::sync::Arc<concerto_persistence::terminology::CodeIndexes>,
     db: TestDb,
     admin: OnceLock<User>,
     counter: std::cell::Cell<u32>,
@@ -139,6 +141,7 @@ impl TestApp {
             statements: state.statements,
             checkouts: state.checkouts,
             blocking_calls: state.blocking_calls,
+            code_indexes: state.code_indexes,
             db: test_db,
             admin: OnceLock::new(),
             counter: std::cell::Cell::new(0),

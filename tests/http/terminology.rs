@@ -219,6 +219,13 @@ async fn a_large_list_answers_every_query_as_the_rule_says() {
     let rows: Vec<String> = entries.iter().map(|(code, label)| format!("cim10,{code},{label},2025-01-01,")).collect();
     let out = load(&app, &[csv(dir.path(), "big.csv", &rows)], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // As `concerto serve` does at start-up: the lists built before any search.
+    let (pool, indexes) = (app.pool.clone(), std::sync::Arc::clone(&app.code_indexes));
+    let held = actix_web::web::block(move || terminology::warm_up(&mut pool.get().unwrap(), &indexes)).await.unwrap().unwrap();
+    assert_eq!(held, 2500);
+    let before = app.statements.get();
+    assert_eq!(app.get("/api/v1/terminology/cim10?q=tumeur&limit=5", &admin.token).await.status, 200);
+    assert_eq!(app.statements.get().since(before).besides_transactions(), 2, "the first search finds the list built");
     for q in ["x1", "X10.5", "x105", "tumeur", "sein rein", "oesophage benigne foie", "n14", "n149", "x", "n1 sein", "zzz"] {
         let query = Query::parse(q).unwrap();
         let mut expected: Vec<String> = entries.iter().filter(|(c, l)| query.matches(c, l)).map(|(c, _)| c.clone()).collect();
