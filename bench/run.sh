@@ -177,7 +177,7 @@ for store in $STORES; do
   admin=$(login benchadmin)
   # A coordinator's yearly report, not a list twenty people open at once: its latency is what
   # counts, measured at wrk's minimum of 2 connections, every breakdown.
-  for by in rcp month requester specialty; do
+  for by in rcp month requester specialty tumour_site proposal_type; do
     conns=2 scenario "activity report (region, a year, by $by)" "$admin" "/reports/activity?by=$by"
   done
   # Peak RSS of the reads, before the logins (argon2 takes 19 MiB per hash in flight).
