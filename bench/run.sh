@@ -4,7 +4,8 @@
 # BENCH_CONNECTIONS ("16 64"), BENCH_POSTGRES_ADMIN (the local server's Unix socket when it has
 # one, postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres, else postgres://postgres@127.0.0.1:5432/postgres),
 # BENCH_PG_PREFIX (concerto_bench: the generated databases' names), BENCH_PG_LOG (the PostgreSQL
-# server's log file: found by itself when the server logs to a file it can read).
+# server's log file: found by itself when the server logs to a file it can read), BENCH_ONLY (a
+# bash regex: only the scenarios whose name matches, e.g. BENCH_ONLY='terminology|PATCH').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${BENCH_DOSSIERS:-10000}
@@ -135,8 +136,10 @@ for store in $STORES; do
     fi
   } >>"$OUT"
   scripts_exist=""; [ -d "$scripts" ] && scripts_exist=1
+  wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ "$1" =~ $BENCH_ONLY ]]; }
   scenario() { # name token path [method body]; $script: the pgbench script of this read
     local name=$1 token=$2 path=$3 method=${4:-} body=${5:-} tps ratio
+    wanted "$name" || return 0
     for c in ${conns:-$CONNECTIONS}; do
       r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$base$path" | tail -1)
       row=$(echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| $name | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')")
@@ -198,6 +201,7 @@ for store in $STORES; do
     requester=$(psql "$url" -tAc "$member_sql")
   fi
   for c in $CONNECTIONS; do
+    wanted "registration" || break
     # Four fresh sessions: a small region's patients, each registered once per session.
     fresh=""
     for _ in 1 2 3 4; do
@@ -224,6 +228,7 @@ for store in $STORES; do
   plain='{"clinical_summary":"Adénocarcinome du côlon sigmoïde, bilan d extension négatif."}'
   full=$(python3 -c "import json; print(json.dumps({'fiche': json.load(open('bench/fiche.json'))}))")
   for kind in plain full; do
+    wanted "PATCH /dossiers/ID, $kind" || continue
     body=$plain; [ $kind = full ] && body=$full
     targets=$(sql "$fiche_sql") # each dossier's version now
     r=$(BENCH_TOKEN=$author BENCH_BODY=$body BENCH_DOSSIERS="$targets" BENCH_THREADS=2 wrk -t2 -c16 -d"${SECONDS_EACH}s" --latency -s bench/patch.lua "$base/dossiers" | tail -1)
