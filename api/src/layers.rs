@@ -23,6 +23,7 @@ const DOMAIN: &[&str] = &[
     "quorum",
     "dossier",
     "fiche",
+    "cda",
     "national",
     "document",
     "patient",
