@@ -1040,9 +1040,17 @@ fn framework(x: &mut Xml, f: &Fiche) -> io::Result<()> {
             Some(d) => x.empty("effectiveTime", &[("value", &day(d))])?,
             None => x.empty("effectiveTime", &[("nullFlavor", "UNK")])?,
         }
-        x.value(&Value::Bool(fw.conform))?;
-        if let Some(reason) = &fw.nonconformity_reason {
-            x.comment("entryRelationship", &[("typeCode", "SUBJ")], reason)?;
+        // The guideline is named, not coded (the volet has no list of guidelines).
+        x.open("value", &[("xsi:type", "CD")])?;
+        x.text("originalText", &[], &named)?;
+        x.close("value")?;
+        // Conformity has no code either: a non-conform proposal says so, and why, in a comment.
+        if fw.conform == Some(false) {
+            let said = match &fw.nonconformity_reason {
+                Some(reason) => format!("Proposition non conforme au référentiel : {reason}"),
+                None => "Proposition non conforme au référentiel".to_owned(),
+            };
+            x.comment("entryRelationship", &[("typeCode", "SUBJ")], &said)?;
         }
         x.close("observation")?;
         x.close("entry")?;

@@ -297,7 +297,7 @@ async fn a_minimal_fiche_still_has_the_nine_sections_with_null_flavours_where_no
         r#"<value xsi:type="BL" value="false"/>"#,
         "Passage en RCP de recours demandé",
         "<originalText>Référentiel &lt;régional&gt; &amp; &quot;local&quot;</originalText>",
-        "Âge &gt; 90 &amp; comorbidités",
+        "Proposition non conforme au référentiel : Âge &gt; 90 &amp; comorbidités",
     ] {
         assert!(xml.contains(needle), "{needle} missing: {xml}");
     }
