@@ -8,6 +8,8 @@ if body and body ~= "" then
   wrk.headers["Content-Type"] = "application/json"
 end
 if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
+local accept = os.getenv("BENCH_ACCEPT")
+if accept and accept ~= "" then wrk.headers["Accept"] = accept end
 
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout

@@ -118,6 +118,9 @@ pub enum ApiError {
         /// Explanation.
         detail: String,
     },
+    /// 406 `not_acceptable`: the operation serves none of the media types `Accept` names.
+    #[error("{0}")]
+    NotAcceptable(String),
     /// 422: well-formed but invalid.
     #[error("{detail}")]
     Unprocessable {
@@ -165,6 +168,7 @@ impl ApiError {
             Self::Forbidden(code) => *code,
             Self::QuorumNotMet { .. } => ErrorCode::QuorumNotMet,
             Self::NotFound(_) => ErrorCode::NotFound,
+            Self::NotAcceptable(_) => ErrorCode::NotAcceptable,
             Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Self::PreconditionFailed => ErrorCode::PreconditionFailed,
             Self::PreconditionRequired => ErrorCode::PreconditionRequired,
@@ -214,6 +218,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::Conflict { .. } | Self::QuorumNotMet { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,

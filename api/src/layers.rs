@@ -24,6 +24,7 @@ const DOMAIN: &[&str] = &[
     "quorum",
     "dossier",
     "fiche",
+    "cda",
     "national",
     "document",
     "patient",

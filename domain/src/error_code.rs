@@ -41,6 +41,7 @@ error_codes! {
     MalformedJson = "malformed_json", "the body is not JSON";
     PayloadTooLarge = "payload_too_large", "the body is too large";
     UnsupportedMediaType = "unsupported_media_type", "the body is not `application/json`";
+    NotAcceptable = "not_acceptable", "no representation of the resource in a media type the `Accept` header names";
     ValidationFailed = "validation_failed", "invalid fields, listed in `errors`";
     InvalidQuery = "invalid_query", "a query parameter is missing or unreadable";
     InvalidLimit = "invalid_limit", "`limit` is not between 1 and 200";

@@ -3,6 +3,7 @@
 //! can be read next to the delegation table of `shared/API.md` and tested on its own.
 
 pub mod affiliation;
+pub mod cda;
 pub mod code_index;
 pub mod delegation;
 pub mod document;

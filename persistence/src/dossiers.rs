@@ -5,11 +5,13 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use concerto_domain::DomainError;
+use concerto_domain::cda;
 use concerto_domain::delegation::{self, DossierRelations, Grant};
 use concerto_domain::dossier::{self, DossierStatus, ReportChannel};
 use concerto_domain::fiche::{self as fiche_rules, Fiche, FichePatch, QuorumStatus};
 use concerto_domain::principal::Principal;
-use concerto_domain::rcp::RcpRoles;
+use concerto_domain::professional::Category;
+use concerto_domain::rcp::{MemberRole, RcpRoles};
 use diesel::prelude::*;
 
 use crate::attendance::{self, Attendance};
@@ -17,8 +19,8 @@ use crate::audit::{self, Trail};
 use crate::fiche::{self, StoredFiche};
 use crate::page::{cursor_time, parse_cursor_time};
 use crate::schema::{
-    dossier_fiches, dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients, report_transmissions,
-    reports,
+    cancer_centers, dossier_fiches, dossiers, patient_correspondents, patients, professionals, rcps, report_transmission_recipients,
+    report_transmissions, reports, session_attendance,
 };
 use crate::scope::ClinicalScope;
 use crate::{DbConnection, Error, Page, PageRequest, db, new_id, now, rcps as boards, sessions};
@@ -605,6 +607,95 @@ pub fn report(conn: &mut DbConnection, p: &Principal, dossier_id: &str) -> Resul
     audit::audited_read(conn, p, "report.read", "report", |c, trail| {
         visible(c, p, dossier_id, trail)?;
         reports::table.find(dossier_id).first::<Report>(c).optional()?.ok_or(Error::NotFound("report"))
+    })
+}
+
+/// `GET /dossiers/{id}/report` as the FRCP CDA document: the same permission path as
+/// [`report`] (visibility of the dossier), then 409 `not_validated` before validation, and the
+/// document's data gathered in a few statements whatever its number of participants. Its own
+/// audit action (`report.read_cda`) tells the format apart from the JSON read.
+pub fn report_document(conn: &mut DbConnection, p: &Principal, dossier_id: &str) -> Result<cda::Document, Error> {
+    audit::audited_read(conn, p, "report.read_cda", "report", |c, trail| {
+        let v = visible(c, p, dossier_id, trail)?;
+        dossier::ensure_report_sendable(v.status)?;
+        document(c, v)
+    })
+}
+
+/// The data of the CDA document of a visible, validated dossier.
+fn document(conn: &mut DbConnection, v: Visible) -> Result<cda::Document, Error> {
+    let d = v.dossier;
+    let rcp = boards::find(conn, &d.rcp_id)?;
+    let center = cancer_centers::table
+        .find(&rcp.cancer_center_id)
+        .select((cancer_centers::name, cancer_centers::finess))
+        .first::<(String, Option<String>)>(conn)?;
+    let session = sessions::find(conn, &d.session_id)?;
+    let (patient_row, ins) = patients::table
+        .find(&d.patient_id)
+        .select((
+            (patients::family_name, patients::given_name, patients::birth_date, patients::sex, patients::birth_place_code),
+            patients::ins,
+        ))
+        .first::<((String, String, NaiveDate, String, Option<String>), Option<String>)>(conn)?;
+    let present: Vec<String> = session_attendance::table
+        .filter(session_attendance::session_id.eq(&d.session_id))
+        .select(session_attendance::professional_id)
+        .order(session_attendance::professional_id)
+        .load(conn)?;
+    let animateurs: Vec<String> =
+        v.roles.members.iter().filter(|(_, role)| *role == MemberRole::Animateur).map(|(id, _)| id.clone()).collect();
+    let validator_id = d.validated_by.clone().unwrap_or_else(|| d.requester_id.clone());
+    let mut ids: Vec<&String> = vec![&d.requester_id, &validator_id, &d.registered_by];
+    ids.extend(v.relations.treating_physician_id.iter());
+    ids.extend(v.relations.correspondent_ids.iter());
+    ids.extend(animateurs.iter());
+    ids.extend(present.iter());
+    let people: HashMap<String, (cda::Professional, String)> = professionals::table
+        .filter(professionals::id.eq_any(ids))
+        .select((professionals::id, professionals::family_name, professionals::given_name, professionals::rpps, professionals::category))
+        .load::<(String, String, String, Option<String>, String)>(conn)?
+        .into_iter()
+        .map(|(id, family_name, given_name, rpps, category)| {
+            (id.clone(), (cda::Professional { id, rpps, family_name, given_name }, category))
+        })
+        .collect();
+    let person = |id: &str| -> Result<cda::Professional, Error> {
+        people.get(id).map(|(p, _)| p.clone()).ok_or_else(|| Error::Stored(format!("professional {id} of dossier {}", d.id)))
+    };
+    let is = |id: &str, category: Category| people.get(id).is_some_and(|(_, c)| c == category.as_str());
+    let ((family_name, given_name, birth_date, sex, birth_place_code), ins) = (patient_row, ins);
+    Ok(cda::Document {
+        dossier_id: d.id.clone(),
+        version: 1,
+        registered_at: d.created_at,
+        validated_at: d.validated_at.unwrap_or(d.updated_at),
+        center: cda::Organization { name: center.0, finess: center.1 },
+        board: cda::Board {
+            name: rcp.name,
+            nature: rcp.national.nature,
+            organ: rcp.national.organ,
+            network_id: rcp.national.network_id,
+            manager_id: rcp.national.manager_id,
+            national_id: rcp.national.national_id,
+        },
+        meeting: cda::Meeting { session_id: session.id, starts_at: session.starts_at, location: session.location },
+        patient: cda::Patient { id: d.patient_id.clone(), ins, family_name, given_name, birth_date, sex, birth_place_code },
+        requester: person(&d.requester_id)?,
+        validator: person(&validator_id)?,
+        data_enterer: if is(&d.registered_by, Category::Secretary) { Some(person(&d.registered_by)?) } else { None },
+        animateurs: animateurs.iter().map(|id| person(id)).collect::<Result<_, _>>()?,
+        attendees: present
+            .iter()
+            .map(|id| Ok(cda::Attendee { professional: person(id)?, counted: is(id, Category::Physician) }))
+            .collect::<Result<_, Error>>()?,
+        treating: v.relations.treating_physician_id.as_deref().map(person).transpose()?,
+        correspondents: v.relations.correspondent_ids.iter().map(|id| person(id)).collect::<Result<_, _>>()?,
+        clinical_summary: d.clinical_summary,
+        question: d.question,
+        proposal: d.proposal,
+        fiche: v.fiche.fiche,
+        quorum: v.fiche.quorum.unwrap_or(QuorumStatus::Unknown),
     })
 }
 

@@ -8,6 +8,7 @@ mod administration;
 mod agenda;
 mod audit;
 mod board;
+mod cda;
 mod concurrency;
 mod delegations;
 mod demo;

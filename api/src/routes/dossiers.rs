@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use concerto_domain::ErrorCode;
+use concerto_domain::cda;
 use concerto_domain::dossier::{DossierStatus, ReportChannel};
 use concerto_domain::fiche::{self, Fiche, FichePatch, QuorumStatus};
 use concerto_persistence::dossiers::{self, Dossier, DossierChanges, DossierSummary, NewDossier, Report, Tab, Transmission};
@@ -406,21 +407,111 @@ impl From<Report> for ReportView {
     }
 }
 
-/// The report of a dossier, for whoever sees the dossier; 404 before validation.
+/// What `GET /dossiers/{id}/report` answers, by the request's `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The JSON report (the default: no `Accept`, `*/*`, `application/*`, `application/json`).
+    Json,
+    /// The FRCP CDA document, served as `application/xml`.
+    Xml,
+    /// The FRCP CDA document, served as `application/hl7-cda+xml`.
+    Cda,
+}
+
+impl ReportFormat {
+    /// The format an `Accept` header asks for, the media ranges taken by their `q` (highest
+    /// first, `q=0` refused, ties in the header's order); `None` when it names none this
+    /// operation serves (406).
+    pub fn negotiate(accept: Option<&str>) -> Option<ReportFormat> {
+        let Some(accept) = accept.map(str::trim).filter(|a| !a.is_empty()) else { return Some(ReportFormat::Json) };
+        let mut ranges: Vec<(u16, usize, ReportFormat)> = Vec::new();
+        for (i, range) in accept.split(',').enumerate() {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|param| param.trim().strip_prefix("q=").or_else(|| param.trim().strip_prefix("Q=")))
+                .find_map(|v| v.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q.is_nan() || q <= 0.0 {
+                continue;
+            }
+            let format = match media.as_str() {
+                "application/json" | "*/*" | "application/*" => ReportFormat::Json,
+                "application/xml" => ReportFormat::Xml,
+                "application/hl7-cda+xml" => ReportFormat::Cda,
+                _ => continue,
+            };
+            // q has at most three decimals (RFC 9110): kept as thousandths.
+            ranges.push(((q.min(1.0) * 1000.0).round() as u16, i, format));
+        }
+        ranges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranges.first().map(|r| r.2)
+    }
+}
+
+/// The report of a dossier, for whoever sees the dossier: JSON (404 before validation), or with
+/// `Accept: application/xml` or `application/hl7-cda+xml` the FRCP 2025.01 CDA R2 document of
+/// the validated dossier (409 `not_validated` before validation), in the media type asked for.
+/// The same delegation rules either way; each read is audited (`report.read`, `report.read_cda`).
 #[utoipa::path(
     tag = "dossiers",
     operation_id = "getReport",
     params(("id" = String, Path, description = "Dossier id")),
     responses(
-        (status = 200, description = "The report", body = ReportView),
-        (status = 404, description = "No such dossier, not visible, or not validated yet"),
+        (status = 200, description = "The report; the FRCP CDA document with an XML `Accept`", content(
+            (ReportView = "application/json"),
+            (String = "application/xml", example = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\">…</ClinicalDocument>"),
+            (String = "application/hl7-cda+xml")
+        )),
+        (status = 404, description = "No such dossier, not visible, or (JSON) not validated yet"),
+        (status = 406, description = "`not_acceptable`: `Accept` names none of JSON, `application/xml`, `application/hl7-cda+xml`"),
+        (status = 409, description = "`not_validated`: the CDA document of a dossier not validated yet"),
     )
 )]
 #[get("/dossiers/{id}/report")]
-pub async fn report(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn report(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let accept = req.headers().get(header::ACCEPT).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let format = ReportFormat::negotiate(accept).ok_or_else(|| {
+        ApiError::NotAcceptable("this operation serves application/json, application/xml and application/hl7-cda+xml".to_owned())
+    })?;
     let id = id.into_inner();
-    let r = state.db_as(&caller, move |c, p| dossiers::report(c, p, &id)).await?;
-    Ok(HttpResponse::Ok().json(ReportView::from(r)))
+    let content_type = match format {
+        ReportFormat::Json => {
+            let r = state.db_as(&caller, move |c, p| dossiers::report(c, p, &id)).await?;
+            return Ok(HttpResponse::Ok().json(ReportView::from(r)));
+        }
+        ReportFormat::Xml => "application/xml",
+        ReportFormat::Cda => "application/hl7-cda+xml",
+    };
+    let document = state.db_as(&caller, move |c, p| dossiers::report_document(c, p, &id)).await?;
+    let xml = cda::render(&document).map_err(|e| ApiError::Internal(format!("the CDA document: {e}")))?;
+    Ok(HttpResponse::Ok().content_type(content_type).body(xml))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReportFormat::{self, Cda, Json, Xml};
+
+    #[test]
+    fn accept_picks_the_report_format_by_its_weights() {
+        let cases: [(Option<&str>, Option<ReportFormat>); 12] = [
+            (None, Some(Json)),
+            (Some(""), Some(Json)),
+            (Some("*/*"), Some(Json)),
+            (Some("application/json"), Some(Json)),
+            (Some("application/xml"), Some(Xml)),
+            (Some("application/hl7-cda+xml"), Some(Cda)),
+            (Some("Application/XML; charset=utf-8"), Some(Xml)),
+            (Some("application/json;q=0.5, application/xml"), Some(Xml)),
+            (Some("application/xml;q=0.2, */*;q=0.9"), Some(Json)),
+            (Some("text/csv"), None),
+            (Some("application/xml;q=0, text/html"), None),
+            (Some("text/html, application/hl7-cda+xml;q=0.1"), Some(Cda)),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(ReportFormat::negotiate(accept), expected, "{accept:?}");
+        }
+    }
 }
 
 /// How a report is sent.
