@@ -55,6 +55,9 @@ error_codes! {
     InsufficientStorage = "insufficient_storage", "the store cannot keep the write (disk full or read-only); nothing was written";
     // Reading the request.
     InvalidCredentials = "invalid_credentials", "unknown username, wrong password or disabled account";
+    InvalidRefreshToken = "invalid_refresh_token", "the refresh token is unknown, or its session ended or timed out: log in again";
+    RefreshTokenReused = "refresh_token_reused", "the refresh token was already used: its session has ended (log in again)";
+    CsrfHeaderRequired = "csrf_header_required", "a refresh cookie was sent without the header `X-Concerto-Refresh: cookie`";
     MalformedMultipart = "malformed_multipart", "the multipart body cannot be read";
     DocumentTooLarge = "document_too_large", "the document is larger than allowed";
     UnsupportedDocumentType = "unsupported_document_type", "the document is not PDF, PNG, JPEG or plain text";
