@@ -106,6 +106,7 @@ error_codes! {
     SessionNotInProgress = "session_not_in_progress", "the session is not in progress";
     InvalidTransition = "invalid_transition", "the session is not in the status this step starts from";
     CannotDisableSelf = "cannot_disable_self", "an administrator cannot disable their own account";
+    CannotEndOwnSessions = "cannot_end_own_sessions", "an administrator ends their own sessions one by one (`DELETE /me/sessions/{id}`), not all at once";
     LastPlatformAdmin = "last_platform_admin", "the last platform administrator stays";
     AlreadyValidated = "already_validated", "the dossier is already validated";
     DossierWithdrawn = "dossier_withdrawn", "the dossier was withdrawn from the session";

@@ -361,7 +361,7 @@ pub fn set_account_active(
 /// `DELETE /accounts/{id}/sessions`: the platform administrator ends every session of an
 /// account (404 for an unknown account); how many ended.
 pub fn end_all_by_admin(conn: &mut DbConnection, p: &Principal, account_id: &str, now: NaiveDateTime) -> Result<usize, Error> {
-    concerto_domain::rules::may_administer_platform(p)?;
+    concerto_domain::rules::may_end_sessions_of(p, account_id)?;
     db::write(conn, |c| {
         let exists = accounts::table.find(account_id).select(accounts::id).first::<String>(c).optional()?;
         if exists.is_none() {

@@ -200,6 +200,13 @@ async fn sessions_are_listed_and_ended_by_their_owner_by_the_administrator_by_a_
     assert_problem(&app.get("/api/v1/me", &doc.token).await, 401, "invalid_token");
     assert_problem(&refresh(&app, &s(&a, "refresh_token")).await, 401, "invalid_refresh_token");
     assert_eq!(app.delete("/api/v1/accounts/00000000-0000-0000-0000-000000000000/sessions", &admin.token).await.status, 404);
+    // Not his own all at once: that would end the session he works in.
+    assert_problem(
+        &app.delete(&format!("/api/v1/accounts/{}/sessions", admin.account_id), &admin.token).await,
+        409,
+        "cannot_end_own_sessions",
+    );
+    assert_eq!(app.get("/api/v1/me", &admin.token).await.status, 200);
     let r = app.get(&format!("/api/v1/audit-events?actor_id={}&limit=200", admin.id), &admin.token).await;
     assert!(
         r.body["items"]
@@ -306,4 +313,23 @@ async fn the_session_check_adds_no_statement_and_activity_is_written_once_a_minu
     assert_eq!(cost(USER).await, 1);
     app.clock.advance(TimeDelta::seconds(20));
     assert_eq!(cost(USER).await, 2);
+}
+
+/// A refresh and a logout are writes of a resource without an ETag: a foreign `If-Match` is 412
+/// and nothing changes; `*` matches.
+#[actix_rt::test]
+async fn a_refresh_and_a_logout_refuse_a_foreign_if_match() {
+    let app = TestApp::spawn().await;
+    let center = app.center("C").await;
+    let doc = app.physician("Matched", &center).await;
+    let body = login(&app, &doc).await;
+    let json_type = ("content-type", "application/json");
+    let payload = json!({"refresh_token": s(&body, "refresh_token")}).to_string().into_bytes();
+    for path in ["/api/v1/auth/refresh", "/api/v1/auth/logout"] {
+        let r = app.raw("POST", path, None, &[json_type, ("if-match", "\"AAA\"")], payload.clone()).await;
+        assert_problem(&r, 412, "precondition_failed");
+    }
+    // Nothing changed: the token still rotates, with `*`.
+    let r = app.raw("POST", "/api/v1/auth/refresh", None, &[json_type, ("if-match", "*")], payload).await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }

@@ -496,6 +496,7 @@ pub async fn patch_account(
         (status = 204, description = "Every session of the account has ended"),
         (status = 403, description = "Not the platform administrator"),
         (status = 404, description = "No such account"),
+        (status = 409, description = "`cannot_end_own_sessions`: the administrator's own account (he ends his sessions one by one with `DELETE /me/sessions/{id}`)"),
     )
 )]
 #[delete("/accounts/{id}/sessions")]

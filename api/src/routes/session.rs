@@ -195,6 +195,12 @@ fn presented(state: &AppState, req: &HttpRequest, body: Option<String>) -> Resul
     Ok(Some((cookie.value().to_owned(), true)))
 }
 
+/// A session has no ETag: an `If-Match` other than `*` answers 412, after the body is judged, as
+/// every write without an ETag does (these two have no caller, whose extractor would judge it).
+fn refuse_foreign_if_match(req: &HttpRequest) -> Result<(), ApiError> {
+    if crate::precondition::names_a_foreign_etag(req) { Err(ApiError::PreconditionFailed) } else { Ok(()) }
+}
+
 fn invalid_refresh_token() -> ApiError {
     ApiError::Unauthorized { code: ErrorCode::InvalidRefreshToken, detail: "this refresh token opens no session: log in again".to_owned() }
 }
@@ -218,6 +224,7 @@ fn invalid_refresh_token() -> ApiError {
 #[post("/auth/refresh")]
 pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
+    refuse_foreign_if_match(&req)?;
     let Some((token, _)) = presented(&state, &req, body.into_inner().refresh_token)? else {
         return Err(invalid_refresh_token());
     };
@@ -252,6 +259,7 @@ pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, body: Json<Re
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
+    refuse_foreign_if_match(&req)?;
     let presented = presented(&state, &req, body.into_inner().refresh_token)?;
     if let Some((token, _)) = presented {
         let (digest, now) = (refresh_digest(&token), state.clock.now());
