@@ -74,7 +74,8 @@ for store in $STORES; do
   # Login throttling at its ceiling: the login scenario is one user logging in again and again.
   start_server() {
     DATABASE_URL="$url" CONCERTO_JWT_SECRET=bench-secret-bench-secret-bench-secret CONCERTO_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
-      CONCERTO_LOGIN_MAX_PER_ACCOUNT=1000 CONCERTO_LOGIN_MAX_PER_ADDRESS=100000 "$BIN" serve &
+      CONCERTO_LOGIN_MAX_PER_ACCOUNT=1000 CONCERTO_LOGIN_MAX_PER_ADDRESS=100000 \
+      CONCERTO_TOKEN_TTL_SECONDS=86400 CONCERTO_SESSION_IDLE_SECONDS=86400 CONCERTO_SESSION_MAX_SECONDS=604800 "$BIN" serve &
     server=$!
     for _ in $(seq 900); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
   }

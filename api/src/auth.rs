@@ -2,7 +2,8 @@
 //! `Caller` (`caller.rs`), whose rights are read from the database on every request.
 
 use concerto_domain::ErrorCode;
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -34,6 +35,8 @@ struct Claims {
     /// would have to decide about a token issued in the same second as the change.
     #[serde(rename = "gen")]
     generation: i64,
+    /// The login session the token belongs to: checked open with the rights on every request.
+    sid: String,
 }
 
 /// Who a valid token speaks for.
@@ -43,6 +46,43 @@ pub struct TokenSubject {
     pub account_id: String,
     /// The account's token generation when the token was issued.
     pub generation: i64,
+    /// The login session (`login_sessions.id`).
+    pub session_id: String,
+}
+
+/// The server's clock for sessions and tokens: the system's, moved on by [`Clock::advance`] in
+/// tests, so that idle and absolute timeouts and token expiry are tested without sleeping. The
+/// offset is shared by every clone (every worker of one server).
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_micros: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// Now, by this clock.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        concerto_persistence::now() + chrono::TimeDelta::microseconds(self.offset_micros.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock on by `by` (tests).
+    pub fn advance(&self, by: chrono::TimeDelta) {
+        self.offset_micros.fetch_add(by.num_microseconds().unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// A new refresh token (256 random bits, URL-safe hex) and its SHA-256 digest, the only form the
+/// store keeps.
+pub fn new_refresh_token() -> Result<(String, String), ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let digest = refresh_digest(&token);
+    Ok((token, digest))
+}
+
+/// The SHA-256 (hex) of a refresh token: a token of 256 random bits needs no salt nor slow hash.
+pub fn refresh_digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Keys and lifetime of the access tokens.
@@ -63,10 +103,12 @@ impl TokenKeys {
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), pepper, ttl_seconds }
     }
 
-    /// Issues a token for an account in its current token generation.
-    pub fn issue(&self, account_id: &str, generation: i64) -> Result<String, ApiError> {
-        let iat = chrono::Utc::now().timestamp();
+    /// Issues a token for an account in its current token generation and one of its login
+    /// sessions, at `now`.
+    pub fn issue(&self, account_id: &str, generation: i64, session_id: &str, now: chrono::NaiveDateTime) -> Result<String, ApiError> {
+        let iat = now.and_utc().timestamp();
         let claims = Claims {
+            sid: session_id.to_owned(),
             sub: account_id.to_owned(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
@@ -79,18 +121,23 @@ impl TokenKeys {
     }
 
     /// The subject of a valid token: HS256 only (no `none`, no other algorithm), our issuer and
-    /// audience, `exp`, `nbf`, `iat`, `sub` and `gen` present, not expired and already valid
-    /// (5 s of leeway for clock skew between instances).
-    pub fn verify(&self, token: &str) -> Result<TokenSubject, ApiError> {
+    /// audience, `exp`, `nbf`, `iat`, `sub`, `gen` and `sid` present, not expired and already
+    /// valid at `now` (5 s of leeway for clock skew between instances). The dates are compared
+    /// here with the server's [`Clock`], not by the library with the system's.
+    pub fn verify(&self, token: &str, now: chrono::NaiveDateTime) -> Result<TokenSubject, ApiError> {
+        const LEEWAY: i64 = 5;
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
-        validation.validate_nbf = true;
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "iss", "aud"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|d| TokenSubject { account_id: d.claims.sub, generation: d.claims.generation })
-            .map_err(|_| invalid_token())
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|_| invalid_token())?.claims;
+        let now = now.and_utc().timestamp();
+        if claims.exp + LEEWAY <= now || claims.nbf - LEEWAY > now {
+            return Err(invalid_token());
+        }
+        Ok(TokenSubject { account_id: claims.sub, generation: claims.generation, session_id: claims.sid })
     }
 
     /// A keyed digest naming a throttling counter (`kind` is `account` or `address`): the table

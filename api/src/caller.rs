@@ -29,6 +29,18 @@ pub struct Caller {
     /// The request is a write of a resource without an ETag and names one in `If-Match`: its
     /// work answers 412 once the body and the rights have been judged.
     pub(crate) foreign_if_match: bool,
+    /// The request says it is a background call (`X-Concerto-Background: 1`): it does not keep
+    /// the login session alive.
+    pub(crate) background: bool,
+}
+
+/// The header a front end sets on the calls it makes by itself (polling a counter, refreshing
+/// a list on a timer): they do not count as the user's activity for the idle timeout.
+pub const BACKGROUND_HEADER: &str = "x-concerto-background";
+
+/// Whether the request carries `X-Concerto-Background: 1` (or `true`).
+pub(crate) fn is_background(req: &HttpRequest) -> bool {
+    req.headers().get(BACKGROUND_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|v| matches!(v.trim(), "1" | "true"))
 }
 
 /// Whether the request announces a body (a length above zero, or a chunked one).

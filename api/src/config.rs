@@ -10,8 +10,13 @@ use concerto_persistence::Store;
 pub const DEFAULT_DATABASE_URL: &str = "concerto.db";
 /// Default listening address: loopback only.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
-/// Default access-token lifetime: one hour.
-pub const DEFAULT_TOKEN_TTL_SECONDS: i64 = 3600;
+/// Default access-token lifetime: ten minutes. A token is checked against its session on every
+/// request anyway; a short one bounds what a token copied out of a log or a browser is worth.
+pub const DEFAULT_TOKEN_TTL_SECONDS: i64 = 600;
+/// Default idle timeout of a login session: 30 minutes without a user request.
+pub const DEFAULT_SESSION_IDLE_SECONDS: i64 = 1800;
+/// Default absolute lifetime of a login session: 10 hours, a working day.
+pub const DEFAULT_SESSION_MAX_SECONDS: i64 = 36_000;
 
 /// Default login throttling: failed or pending attempts per account (username) per window.
 pub const DEFAULT_LOGIN_MAX_PER_ACCOUNT: i32 = 5;
@@ -95,6 +100,36 @@ pub struct Settings {
     pub shutdown_timeout_seconds: u64,
     /// `CONCERTO_TIME_ZONE`: the platform's time zone (a delegation's `YYYY-MM-DD` is its day).
     pub time_zone: chrono_tz::Tz,
+    /// Login sessions: timeouts and how the refresh token travels.
+    pub sessions: SessionSettings,
+}
+
+/// Login sessions' lifetimes and the refresh cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// `CONCERTO_SESSION_IDLE_SECONDS`: a session without a user request for this long ends.
+    pub idle_seconds: i64,
+    /// `CONCERTO_SESSION_MAX_SECONDS`: a session ends this long after its login, whatever.
+    pub max_seconds: i64,
+    /// `CONCERTO_REFRESH_COOKIE=on`: a browser front end may ask for its refresh token in an
+    /// `HttpOnly; Secure; SameSite=Strict` cookie scoped to `/api/v1/auth`.
+    pub refresh_cookie: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self { idle_seconds: DEFAULT_SESSION_IDLE_SECONDS, max_seconds: DEFAULT_SESSION_MAX_SECONDS, refresh_cookie: false }
+    }
+}
+
+impl SessionSettings {
+    /// The lifetimes as the store takes them.
+    pub fn lifetimes(&self) -> concerto_persistence::login_sessions::Lifetimes {
+        concerto_persistence::login_sessions::Lifetimes {
+            idle: chrono::TimeDelta::seconds(self.idle_seconds),
+            absolute: chrono::TimeDelta::seconds(self.max_seconds),
+        }
+    }
 }
 
 /// Login throttling limits and how the client address is read.
@@ -205,7 +240,24 @@ impl Settings {
             None => DEFAULT_TIME_ZONE,
             Some(v) => v.trim().parse().map_err(|_| ConfigError::TimeZone(v.clone()))?,
         };
+        let sessions = SessionSettings {
+            idle_seconds: number("CONCERTO_SESSION_IDLE_SECONDS", DEFAULT_SESSION_IDLE_SECONDS, 60, 86_400)?,
+            max_seconds: number("CONCERTO_SESSION_MAX_SECONDS", DEFAULT_SESSION_MAX_SECONDS, 300, 7 * 86_400)?,
+            refresh_cookie: match var("CONCERTO_REFRESH_COOKIE").as_deref().map(str::trim) {
+                None | Some("off") => false,
+                Some("on") => true,
+                Some(other) => {
+                    return Err(ConfigError::OutOfRange {
+                        name: "CONCERTO_REFRESH_COOKIE (on=1, off=0)",
+                        value: other.to_owned(),
+                        min: 0,
+                        max: 1,
+                    });
+                }
+            },
+        };
         Ok(Self {
+            sessions,
             store,
             bind,
             jwt_secret,
@@ -282,8 +334,13 @@ mod tests {
         assert!(matches!(settings(&[secret, ("CONCERTO_DB_TIMEOUT_MS", "fast")]), Err(ConfigError::OutOfRange { .. })));
         assert!(matches!(settings(&[secret, ("CONCERTO_TRUSTED_PROXIES", "10.0.0.1, proxy")]), Err(ConfigError::TrustedProxies(_))));
         assert!(matches!(settings(&[secret, ("CONCERTO_CORS_ORIGINS", "*")]), Err(ConfigError::CorsOrigins(_))));
+        assert!(matches!(settings(&[secret, ("CONCERTO_SESSION_IDLE_SECONDS", "10")]), Err(ConfigError::OutOfRange { .. })));
+        assert!(matches!(settings(&[secret, ("CONCERTO_REFRESH_COOKIE", "yes")]), Err(ConfigError::OutOfRange { .. })));
+        assert_eq!(settings(&[secret]).ok().map(|s| s.sessions), Some(SessionSettings::default()));
+        let s = settings(&[secret, ("CONCERTO_SESSION_IDLE_SECONDS", "600"), ("CONCERTO_REFRESH_COOKIE", "on")]).ok().map(|s| s.sessions);
+        assert_eq!(s, Some(SessionSettings { idle_seconds: 600, max_seconds: 36_000, refresh_cookie: true }));
         let ok = settings(&[secret]).map(|s| (s.bind.to_string(), s.token_ttl_seconds, s.auth, s.cors_origins, s.db_timeout));
-        assert_eq!(ok.ok(), Some(("127.0.0.1:8080".to_owned(), 3600, AuthSettings::default(), Vec::new(), Duration::from_millis(2000))));
+        assert_eq!(ok.ok(), Some(("127.0.0.1:8080".to_owned(), 600, AuthSettings::default(), Vec::new(), Duration::from_millis(2000))));
         let s = settings(&[
             secret,
             ("CONCERTO_TRUSTED_PROXIES", "10.0.0.1, ::1"),

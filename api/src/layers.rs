@@ -67,6 +67,7 @@ const PERSISTENCE: &[&str] = &[
     "delegations",
     "login_throttle",
     "audit",
+    "login_sessions",
     // The code lists that the boards' settings and the fiche are coded with.
     "terminology",
     // The boards.

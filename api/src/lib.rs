@@ -53,14 +53,23 @@ impl ServeOptions {
 }
 
 /// The CORS policy of `origins`: those origins only, the methods and headers the API uses,
-/// the headers a front end reads (`ETag`, `Location`, `Retry-After`, `x-request-id`), no
-/// cookies (the API authenticates with a bearer token).
+/// the headers a front end reads (`ETag`, `Location`, `Retry-After`, `x-request-id`), and the
+/// session headers a front end sends (`X-Concerto-Background`, `X-Concerto-Refresh`). No
+/// credentials mode: the refresh cookie is for a front end served from the API's own site.
 fn cors(origins: &[String]) -> actix_cors::Cors {
     use actix_web::http::{Method, header};
     let policy = origins.iter().fold(actix_cors::Cors::default(), |c, o| c.allowed_origin(o));
     policy
         .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, header::IF_MATCH, REQUEST_ID])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            REQUEST_ID,
+            header::HeaderName::from_static(crate::caller::BACKGROUND_HEADER),
+            header::HeaderName::from_static(routes::session::REFRESH_HEADER),
+        ])
         .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, header::CONTENT_DISPOSITION, REQUEST_ID])
         .max_age(3600)
 }

@@ -310,7 +310,8 @@ fn spawn_code_list_warm_up(state: &AppState) {
 fn serve(settings: Settings, pool: concerto_persistence::Pool) -> Result<(), String> {
     let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let state = AppState::new(pool, TokenKeys::new(&settings.jwt_secret, settings.token_ttl_seconds), settings.auth.clone())
-        .with_time_zone(settings.time_zone);
+        .with_time_zone(settings.time_zone)
+        .with_sessions(settings.sessions);
     if matches!(settings.store, concerto_persistence::Store::Sqlite(_)) {
         spawn_wal_checkpoints(state.clone());
     }

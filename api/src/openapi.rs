@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
 /// Operations that answer without a token.
-const PUBLIC: [&str; 3] = ["/api/v1/auth/login", "/healthz", "/readyz"];
+const PUBLIC: [&str; 5] = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/healthz", "/readyz"];
 
 /// Operations that never touch the database (every other one may answer 503).
 const WITHOUT_DATABASE: [&str; 1] = ["/healthz"];
@@ -155,7 +155,12 @@ pub fn yaml() -> Result<String, String> {
 
 /// Every pass, in order.
 fn complete(doc: &mut Value) {
-    doc["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}});
+    doc["components"]["securitySchemes"] = json!({"bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "The access token of a login session (`POST /auth/login`, `POST /auth/refresh`), honoured while its session is open. A call the front end makes by itself (polling) carries `X-Concerto-Background: 1` and does not keep the session alive.",
+    }});
     doc["components"]["headers"] = json!({
         "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 0}},
         "Location": {"description": "The new resource's URI", "schema": {"type": "string", "format": "uri-reference"}},

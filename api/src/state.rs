@@ -11,12 +11,13 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use concerto_domain::principal::Principal;
 use concerto_persistence::accounts::{self, LoadedCaller};
 use concerto_persistence::db::{PooledConnection, StatementCount, statements_on_this_thread};
+use concerto_persistence::login_sessions;
 use concerto_persistence::{DbConnection, Pool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::auth::{TokenKeys, invalid_token};
+use crate::auth::{Clock, TokenKeys, invalid_token};
 use crate::caller::{Caller, HeldConnection, carries_body};
-use crate::config::AuthSettings;
+use crate::config::{AuthSettings, SessionSettings};
 use crate::error::ApiError;
 
 /// Application state, built once at start-up.
@@ -39,6 +40,10 @@ pub struct AppState {
     pub time_zone: chrono_tz::Tz,
     /// The code lists held in memory for the pickers' search.
     pub code_indexes: Arc<concerto_persistence::terminology::CodeIndexes>,
+    /// Login sessions' lifetimes and the refresh cookie.
+    pub sessions: SessionSettings,
+    /// The clock of sessions and tokens (moved on by tests).
+    pub clock: Clock,
     /// Held shared by every piece of database work, and exclusively by the SQLite WAL checkpoint
     /// for the instant it needs no reader and no writer (see [`AppState::checkpoint_wal`]).
     gate: Arc<RwLock<()>>,
@@ -102,6 +107,8 @@ impl AppState {
             blocking_calls: Tally::default(),
             time_zone: crate::config::DEFAULT_TIME_ZONE,
             code_indexes: Arc::default(),
+            sessions: SessionSettings::default(),
+            clock: Clock::default(),
             gate: Arc::default(),
             turns,
         }
@@ -110,6 +117,11 @@ impl AppState {
     /// The state with another time zone than [`crate::config::DEFAULT_TIME_ZONE`].
     pub fn with_time_zone(self, time_zone: chrono_tz::Tz) -> Self {
         Self { time_zone, ..self }
+    }
+
+    /// The state with other session settings than the defaults.
+    pub fn with_sessions(self, sessions: SessionSettings) -> Self {
+        Self { sessions, ..self }
     }
 
     /// Waits, in arrival order, for a turn at the pool, as long as the pool's own timeout. r2d2
@@ -176,12 +188,28 @@ impl AppState {
         T: Send + 'static,
     {
         let (subject, rights) = (caller.subject.clone(), caller.rights.clone());
+        let now = self.clock.now();
+        let check = accounts::TokenCheck {
+            generation: subject.generation,
+            session_id: subject.session_id.clone(),
+            now,
+            idle_since: now - chrono::TimeDelta::seconds(self.sessions.idle_seconds),
+        };
+        let background = caller.background;
         let done = self
             .db_on(&caller.connection, move |c| {
                 let loaded = match rights.get() {
                     Some(loaded) => loaded,
-                    None => match accounts::load_caller(c, &subject.account_id, Some(subject.generation))? {
-                        Some(loaded) => rights.get_or_init(|| Arc::new(loaded)),
+                    None => match accounts::load_caller(c, &subject.account_id, Some(&check))? {
+                        Some(loaded) => {
+                            // A user request keeps the session alive, written at most once a
+                            // minute; a background call (`X-Concerto-Background: 1`) does not.
+                            let stale = loaded.last_activity_at.is_some_and(|t| t < now - chrono::TimeDelta::minutes(1));
+                            if stale && !background {
+                                login_sessions::touch(c, &subject.session_id, now)?;
+                            }
+                            rights.get_or_init(|| Arc::new(loaded))
+                        }
                         None => return Ok(None),
                     },
                 };
@@ -292,11 +320,12 @@ impl FromRequest for Caller {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(|t| t.trim().to_owned());
         let has_body = carries_body(req);
+        let background = crate::caller::is_background(req);
         let foreign_if_match = crate::precondition::names_a_foreign_etag(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-            let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?)?;
-            let caller = Caller { subject, rights: Arc::default(), connection: HeldConnection::default(), foreign_if_match };
+            let subject = state.tokens.verify(&token.ok_or_else(invalid_token)?, state.clock.now())?;
+            let caller = Caller { subject, rights: Arc::default(), connection: HeldConnection::default(), foreign_if_match, background };
             if has_body {
                 state.rights_of(&caller).await?;
                 caller.connection.release();

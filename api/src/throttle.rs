@@ -75,7 +75,7 @@ pub async fn begin(
     };
     // Logged without the username or the address: the log is no place for either.
     log::warn!("{action} refused: too many attempts for this {which}; retry in {retry_after} s");
-    refused_attempt(state, held, action, &username).await?;
+    refused_attempt(state, held, action, &username, concerto_domain::ErrorCode::TooManyAttempts.as_str()).await?;
     Err(ApiError::TooManyAttempts { retry_after })
 }
 
@@ -90,18 +90,20 @@ pub async fn succeeded(state: &AppState, held: Option<&HeldConnection>, attempt:
         .await
 }
 
-/// Audits a refused attempt: on the account (and its centers) when `username` names one.
+/// Audits a refused attempt: on the account (and its centers) when `username` names one, with
+/// its `reason` (never what was typed).
 pub async fn refused_attempt(
     state: &AppState,
     held: Option<&HeldConnection>,
     action: &'static str,
     username: &str,
+    reason: &'static str,
 ) -> Result<(), ApiError> {
     let username = username.to_owned();
     state
         .db_with(held, move |c| {
             let account = accounts::credentials(c, &username)?.map(|creds| creds.account_id);
-            audit::record_refused_login(c, action, account.as_deref())
+            audit::record_refused_login(c, action, account.as_deref(), reason)
         })
         .await
 }

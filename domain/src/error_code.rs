@@ -56,6 +56,9 @@ error_codes! {
     InsufficientStorage = "insufficient_storage", "the store cannot keep the write (disk full or read-only); nothing was written";
     // Reading the request.
     InvalidCredentials = "invalid_credentials", "unknown username, wrong password or disabled account";
+    InvalidRefreshToken = "invalid_refresh_token", "the refresh token is unknown, or its session ended or timed out: log in again";
+    RefreshTokenReused = "refresh_token_reused", "the refresh token was already used: its session has ended (log in again)";
+    CsrfHeaderRequired = "csrf_header_required", "a refresh cookie was sent without the header `X-Concerto-Refresh: cookie`";
     MalformedMultipart = "malformed_multipart", "the multipart body cannot be read";
     DocumentTooLarge = "document_too_large", "the document is larger than allowed";
     UnsupportedDocumentType = "unsupported_document_type", "the document is not PDF, PNG, JPEG or plain text";
@@ -104,6 +107,7 @@ error_codes! {
     SessionNotInProgress = "session_not_in_progress", "the session is not in progress";
     InvalidTransition = "invalid_transition", "the session is not in the status this step starts from";
     CannotDisableSelf = "cannot_disable_self", "an administrator cannot disable their own account";
+    CannotEndOwnSessions = "cannot_end_own_sessions", "an administrator ends their own sessions one by one (`DELETE /me/sessions/{id}`), not all at once";
     LastPlatformAdmin = "last_platform_admin", "the last platform administrator stays";
     AlreadyValidated = "already_validated", "the dossier is already validated";
     DossierWithdrawn = "dossier_withdrawn", "the dossier was withdrawn from the session";

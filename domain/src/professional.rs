@@ -89,6 +89,16 @@ impl Rpps {
         Ok(Self(s.to_owned()))
     }
 
+    /// The RPPS of a national identifier as Pro Santé Connect sends it (`SubjectNameID`): the
+    /// identifier type `8` (RPPS) followed by the 11 digits. Any other type (`0`, ADELI, …) or a
+    /// number that fails its check is refused: such a user has no RPPS to be found by.
+    pub fn from_subject_name_id(s: &str) -> Result<Self, DomainError> {
+        match s.trim().strip_prefix('8') {
+            Some(digits) => Self::parse(digits),
+            None => Err(DomainError::invalid("SubjectNameID", ErrorCode::InvalidRpps, "not an RPPS national identifier (8 + 11 digits)")),
+        }
+    }
+
     /// The 11 digits.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -149,6 +159,15 @@ mod tests {
         assert!(Rpps::parse("10000000001").is_err(), "wrong check digit");
         assert!(Rpps::parse("1234567890").is_err(), "10 digits");
         assert!(Rpps::parse("1234567890a").is_err(), "not digits");
+    }
+
+    #[test]
+    fn a_pro_sante_connect_national_identifier_names_an_rpps() {
+        assert_eq!(Rpps::from_subject_name_id("812345678903").map(|r| r.as_str().to_owned()), Ok("12345678903".to_owned()));
+        assert!(Rpps::from_subject_name_id("012345678903").is_err(), "type 0 (ADELI) is not an RPPS");
+        assert!(Rpps::from_subject_name_id("12345678903").is_err(), "the type is required");
+        assert!(Rpps::from_subject_name_id("812345678900").is_err(), "wrong check digit");
+        assert!(Rpps::from_subject_name_id("8").is_err());
     }
 
     #[test]

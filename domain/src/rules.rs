@@ -28,6 +28,20 @@ pub fn may_set_national_settings(p: &Principal, cancer_center_id: &str) -> Resul
     may_administer_center(p, cancer_center_id)
 }
 
+/// `DELETE /accounts/{id}/sessions`: the platform administrator ends every session of another
+/// account. Not of his own, which would end the session he works in along with the others, as
+/// disabling himself would: he ends his own one by one (`DELETE /me/sessions/{id}`).
+pub fn may_end_sessions_of(p: &Principal, target_account_id: &str) -> Result<(), DomainError> {
+    may_administer_platform(p)?;
+    if p.account_id == target_account_id {
+        return Err(DomainError::Conflict {
+            code: ErrorCode::CannotEndOwnSessions,
+            message: "end your own sessions one by one with DELETE /me/sessions/{id}".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// `PATCH /accounts/{id}` with `active: false`: never one's own account (an administrator who
 /// disables himself is locked out at once), and never the last active platform administrator
 /// (only `concerto create-admin` on the server would bring one back). `target_is_admin` and
@@ -255,6 +269,17 @@ mod tests {
         assert!(may_set_national_settings(&physician, "c1").is_err());
         let admin = Principal { is_platform_admin: true, ..principal(Category::Other, &[]) };
         assert!(may_set_national_settings(&admin, "c2").is_ok());
+    }
+
+    #[test]
+    fn an_administrator_ends_the_sessions_of_others_not_all_of_his_own() {
+        let mut admin = principal(Category::Other, &[]);
+        admin.is_platform_admin = true;
+        let own = admin.account_id.clone();
+        assert_eq!(may_end_sessions_of(&admin, "another account"), Ok(()));
+        assert!(matches!(may_end_sessions_of(&admin, &own), Err(DomainError::Conflict { code: ErrorCode::CannotEndOwnSessions, .. })));
+        let physician = principal(Category::Physician, &[]);
+        assert!(may_end_sessions_of(&physician, "another account").is_err());
     }
 
     #[test]

@@ -215,12 +215,29 @@ pub struct LoadedCaller {
     pub professional: Professional,
     /// P(S) with its routes and the physicians' names.
     pub acting_for: Vec<ActingForNamed>,
+    /// The last user request of the token's login session (when a token was checked).
+    pub last_activity_at: Option<NaiveDateTime>,
+}
+
+/// What an access token says, checked with the rights: the account's token generation at issue,
+/// and the login session it belongs to, which must be open at `now` (not ended, before its
+/// absolute end, and active since `idle_since`).
+#[derive(Debug, Clone)]
+pub struct TokenCheck {
+    /// The token's generation.
+    pub generation: i64,
+    /// The token's session (`sid`).
+    pub session_id: String,
+    /// Now, by the server's clock.
+    pub now: NaiveDateTime,
+    /// Now less the idle timeout.
+    pub idle_since: NaiveDateTime,
 }
 
 /// The caller behind a token's subject, in one round trip: `None` when the account is unknown or
-/// disabled, or, given the token's generation, when the token was issued in an earlier
-/// generation of the account (before a password change or a disable).
-pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: Option<i64>) -> Result<Option<LoadedCaller>, Error> {
+/// disabled, or, given the token's check, when the token was issued in an earlier generation of
+/// the account (before a password change or a disable) or its login session is no longer open.
+pub fn load_caller(conn: &mut DbConnection, account_id: &str, check: Option<&TokenCheck>) -> Result<Option<LoadedCaller>, Error> {
     use crate::cached_sql::{Bind, CachedSql};
     use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
     type Columns = (
@@ -247,15 +264,20 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
     let t = now();
     let account = |q: CachedSql<Columns>| {
         let q = q.bind(Bind::Text(account_id.to_owned()));
-        match token_generation {
-            Some(generation) => q.bind(Bind::Int(generation)),
+        match check {
+            Some(check) => q.bind(Bind::Int(check.generation)),
             None => q,
         }
     };
-    let mut query = account(CachedSql::new(caller_sql(token_generation.is_some())));
+    let mut query = CachedSql::new(caller_sql(check.is_some()));
+    if let Some(check) = check {
+        query = query.bind(Bind::Text(check.session_id.clone())).bind(Bind::Time(check.now)).bind(Bind::Time(check.idle_since));
+    }
+    query = account(query);
     for _ in 0..2 {
         query = account(query).bind(Bind::Time(t)).bind(Bind::Time(t));
     }
+    let mut last_activity_at = None;
     let mut caller = None;
     let mut profile_rows: Vec<(String, String)> = Vec::new();
     let mut acting_rows = Vec::new();
@@ -264,6 +286,7 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
     {
         if route == "caller" {
             profile_rows.extend(center.zip(kind));
+            last_activity_at = last_activity_at.or(valid_from);
             caller.get_or_insert((admin.unwrap_or(false), (id, family, given, rpps, email, category)));
         } else {
             acting_rows.push(ActingForRow { physician_id: id, family, given, via_group_id, valid_from, valid_until });
@@ -291,7 +314,7 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
     );
     // `/me` names P(S) only where the rules count it (`Principal::new` decides).
     let acting_for = if principal.acting_for.is_empty() { Vec::new() } else { named };
-    Ok(Some(LoadedCaller { principal, professional, acting_for }))
+    Ok(Some(LoadedCaller { principal, professional, acting_for, last_activity_at }))
 }
 
 /// [`load_caller`]'s statement: the account with its professional and profiles (`caller` rows),
@@ -300,12 +323,23 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, token_generation: 
 /// reads nothing at all. Every request reads the rights: one round trip, not two. Hand-written
 /// because diesel's MultiConnection has no UNION. A dated delegation grants only between its
 /// dates, checked at each request: the `?` after each account are now.
-fn caller_sql(with_generation: bool) -> String {
-    let account = if with_generation { "a.id = ? AND a.active AND a.token_generation = ?" } else { "a.id = ? AND a.active" };
+fn caller_sql(with_token: bool) -> String {
+    let account = if with_token { "a.id = ? AND a.active AND a.token_generation = ?" } else { "a.id = ? AND a.active" };
+    // The token's login session, open: its last activity comes in the `valid_from` column. Only
+    // the `caller` rows need it: without them the other rows are ignored.
+    let (session, activity) = if with_token {
+        (
+            " JOIN login_sessions ls ON ls.account_id = a.id AND ls.id = ? AND ls.ended_at IS NULL \
+             AND ls.expires_at > ? AND ls.last_activity_at > ?",
+            "ls.last_activity_at",
+        )
+    } else {
+        ("", "NULL")
+    };
     format!(
         "SELECT 'caller', a.is_platform_admin, p.id, p.family_name, p.given_name, p.rpps, p.email, p.category, \
-         f.cancer_center_id, f.kind, NULL, NULL, NULL \
-         FROM accounts a JOIN professionals p ON p.id = a.professional_id LEFT JOIN profiles f ON f.professional_id = p.id \
+         f.cancer_center_id, f.kind, NULL, {activity}, NULL \
+         FROM accounts a{session} JOIN professionals p ON p.id = a.professional_id LEFT JOIN profiles f ON f.professional_id = p.id \
          WHERE {account} \
          UNION ALL SELECT 'direct', NULL, p.id, p.family_name, p.given_name, NULL, NULL, NULL, NULL, NULL, NULL, s.valid_from, s.valid_until \
          FROM accounts a JOIN secretary_affiliations s ON s.secretary_id = a.professional_id JOIN professionals p ON p.id = s.physician_id \

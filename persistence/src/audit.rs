@@ -200,6 +200,9 @@ pub struct AuditEvent {
     pub cancer_center_id: Option<String>,
     /// Allowed or denied.
     pub outcome: Outcome,
+    /// What the event adds in words (a login's method and acr, a refusal's reason); none for
+    /// the events of patient data.
+    pub detail: Option<String>,
 }
 
 /// Whether an audited access was done.
@@ -247,6 +250,7 @@ struct Row {
     cancer_center_id: Option<String>,
     #[diesel(deserialize_as = String)]
     outcome: Outcome,
+    detail: Option<String>,
 }
 
 /// Filters of `GET /audit-events`.
@@ -264,7 +268,7 @@ pub struct AuditFilter {
 
 /// The page of the events of table `$t` that match the filters, oldest first.
 macro_rules! events_page {
-    ($t:ident, $conn:expr, $filter:expr, $centers:expr, $after:expr, $fetch:expr) => {{
+    ($t:ident, $detail:expr, $conn:expr, $filter:expr, $centers:expr, $after:expr, $fetch:expr) => {{
         let mut query = $t::table
             .select((
                 $t::id,
@@ -277,6 +281,7 @@ macro_rules! events_page {
                 $t::patient_id,
                 $t::cancer_center_id,
                 $t::outcome,
+                $detail,
             ))
             .into_boxed();
         if let Some(centers) = $centers {
@@ -316,35 +321,48 @@ pub fn list(
         }
         None => None,
     };
-    let mut rows = events_page!(audit_events, conn, filter, centers, after, page.fetch());
+    let mut rows = events_page!(audit_events, audit_events::detail, conn, filter, centers, after, page.fetch());
     // On SQLite, the same page of the read trail, merged in order: two index walks of a page.
-    if let Some(reads) = db::on_read_trail(conn, |c| Ok(events_page!(read_events, c, filter, centers, after, page.fetch())))? {
+    if let Some(reads) = db::on_read_trail(conn, |c| {
+        Ok(events_page!(
+            read_events,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("NULL"),
+            c,
+            filter,
+            centers,
+            after,
+            page.fetch()
+        ))
+    })? {
         rows.extend(reads);
         rows.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         rows.truncate(usize::try_from(page.fetch()).unwrap_or(usize::MAX));
     }
     let page = Page::from_rows(rows, page, |r| (crate::page::cursor_time(r.at), r.id.clone()));
-    Ok(page.map(|Row { id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome }| {
-        AuditEvent {
-            id,
-            at,
-            actor_id,
-            on_behalf_of: on_behalf_of.split_whitespace().map(str::to_owned).collect(),
-            action,
-            resource_type,
-            resource_id,
-            patient_id,
-            cancer_center_id,
-            outcome,
-        }
-    }))
+    Ok(page.map(
+        |Row { id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome, detail }| {
+            AuditEvent {
+                id,
+                at,
+                actor_id,
+                on_behalf_of: on_behalf_of.split_whitespace().map(str::to_owned).collect(),
+                action,
+                resource_type,
+                resource_id,
+                patient_id,
+                cancer_center_id,
+                outcome,
+                detail,
+            }
+        },
+    ))
 }
 
 /// Records a refused login or password change (`auth.login`, `auth.password_change`): one
 /// `denied` event per center where the account holds a profile, so each center's coordinators
 /// see it; the platform administrator sees them all. An attempt on no real account is recorded
 /// once, as actor `anonymous` with no account and no center: what was typed is never stored.
-pub fn record_refused_login(conn: &mut DbConnection, action: &'static str, account_id: Option<&str>) -> Result<(), Error> {
+pub fn record_refused_login(conn: &mut DbConnection, action: &'static str, account_id: Option<&str>, reason: &str) -> Result<(), Error> {
     let owner = match account_id {
         Some(id) => crate::accounts::owner_and_centers(conn, id)?,
         None => None,
@@ -369,11 +387,52 @@ pub fn record_refused_login(conn: &mut DbConnection, action: &'static str, accou
                     audit_events::patient_id.eq(None::<String>),
                     audit_events::cancer_center_id.eq(center),
                     audit_events::outcome.eq(Outcome::Denied.as_str()),
+                    audit_events::detail.eq(reason),
                 ))
                 .execute(c)?;
         }
         Ok(())
     })
+}
+
+/// An event of a login session (`auth.login`, `auth.refresh`, `auth.logout`, `auth.session_end`, …)
+/// on the account of `account_id`, in the caller's transaction: one event per center where the
+/// account holds a profile, so each center's coordinators see it, as refused logins are recorded.
+/// `actor` is who did it (the account's professional, or an administrator's); `detail` says how
+/// or why in words, never a token.
+pub fn record_session_event(
+    conn: &mut DbConnection,
+    actor: Option<&str>,
+    account_id: &str,
+    action: &'static str,
+    session_id: Option<&str>,
+    outcome: Outcome,
+    detail: &str,
+) -> Result<(), Error> {
+    let Some((professional_id, centers)) = crate::accounts::owner_and_centers(conn, account_id)? else {
+        return Err(Error::NotFound("account"));
+    };
+    let centers: Vec<Option<String>> = if centers.is_empty() { vec![None] } else { centers.into_iter().map(Some).collect() };
+    let actor = actor.unwrap_or(&professional_id).to_owned();
+    let at = now();
+    for center in &centers {
+        diesel::insert_into(audit_events::table)
+            .values((
+                audit_events::id.eq(event_id()),
+                audit_events::at.eq(at),
+                audit_events::actor_id.eq(&actor),
+                audit_events::on_behalf_of.eq(""),
+                audit_events::action.eq(action),
+                audit_events::resource_type.eq("login_session"),
+                audit_events::resource_id.eq(session_id.unwrap_or(account_id)),
+                audit_events::patient_id.eq(None::<String>),
+                audit_events::cancer_center_id.eq(center),
+                audit_events::outcome.eq(outcome.as_str()),
+                audit_events::detail.eq(detail),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod dossiers;
 pub mod error;
 pub mod fiche;
 pub mod identity;
+pub mod login_sessions;
 pub mod login_throttle;
 pub mod page;
 pub mod patients;

@@ -252,6 +252,7 @@ diesel::table! {
         patient_id -> Nullable<Text>,
         cancer_center_id -> Nullable<Text>,
         outcome -> Text,
+        detail -> Nullable<Text>,
     }
 }
 
@@ -363,7 +364,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        method -> Text,
+        acr -> Nullable<Text>,
+        client_address -> Text,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_activity_at -> Timestamp,
+        expires_at -> Timestamp,
+        refresh_hash -> Text,
+        refreshed_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    login_session_used_tokens (refresh_hash) {
+        refresh_hash -> Text,
+        session_id -> Text,
+        used_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> professionals (professional_id));
+diesel::joinable!(login_sessions -> accounts (account_id));
+diesel::joinable!(login_session_used_tokens -> login_sessions (session_id));
 diesel::joinable!(profiles -> professionals (professional_id));
 diesel::joinable!(profiles -> cancer_centers (cancer_center_id));
 diesel::joinable!(secretary_groups -> cancer_centers (cancer_center_id));
@@ -445,4 +474,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     terminology_loads,
     dossier_fiches,
     dossier_treatments,
+    login_sessions,
+    login_session_used_tokens,
 );

@@ -17,6 +17,7 @@ mod dossiers;
 mod errors;
 mod fiche;
 mod hardening;
+mod login_sessions;
 mod matrix;
 mod model;
 mod national;

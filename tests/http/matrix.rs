@@ -286,7 +286,22 @@ async fn request(app: &TestApp, w: &World, op: &str) -> Req {
                 .id();
             (format!("/api/v1/accounts/{account}"), Some(json!({"active": true})), only(&[Admin], Expect::Deny))
         }
+        "DELETE /api/v1/accounts/{id}/sessions" => {
+            let id = fresh(app, "physician", &w.here, "physician").await;
+            let body = json!({"professional_id": id, "username": format!("u{}", n()), "password": PASSWORD});
+            let account = app.post("/api/v1/accounts", &admin.token, body).await.id();
+            (format!("/api/v1/accounts/{account}/sessions"), None, only(&[Admin], Expect::Deny))
+        }
+        // A second session of the requester's: he ends it; anyone else's call finds no session
+        // of hers with that id.
+        "DELETE /api/v1/me/sessions/{id}" => {
+            let requester = w.user(Requester);
+            let r = app.call("POST", "/api/v1/auth/login", None, Some(json!({"username": requester.username, "password": PASSWORD}))).await;
+            let session = r.body["session_id"].as_str().unwrap_or_default().to_owned();
+            (format!("/api/v1/me/sessions/{session}"), None, only(&[Requester], Expect::Hide))
+        }
         "GET /api/v1/agenda"
+        | "GET /api/v1/me/sessions"
         | "GET /api/v1/cancer-centers"
         | "GET /api/v1/me"
         | "GET /api/v1/professionals"
@@ -516,7 +531,8 @@ const SEES_DOSSIER: &[Who] =
     &[Who::Requester, Who::Participant, Who::Animateur, Who::SecOfRequester, Who::SecOfRequesterViaGroup, Who::SecOfAnimateur];
 
 /// Operations that answer without a token.
-const PUBLIC: [&str; 3] = ["POST /api/v1/auth/login", "GET /healthz", "GET /readyz"];
+const PUBLIC: [&str; 5] =
+    ["POST /api/v1/auth/login", "POST /api/v1/auth/refresh", "POST /api/v1/auth/logout", "GET /healthz", "GET /readyz"];
 
 fn outcome(status: u16) -> Expect {
     match status {

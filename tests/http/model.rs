@@ -339,9 +339,22 @@ struct Ids {
     board_accounts: Vec<String>,
 }
 
-/// A token as a login would issue it (a new account is in its first token generation).
-fn token(account_id: &str) -> String {
-    concerto_api::auth::TokenKeys::new(SECRET, 3600).issue(account_id, 0).unwrap()
+/// A token as a login would issue it (a new account is in its first token generation), in a
+/// login session opened as a login opens it.
+fn token(c: &mut DbConnection, account_id: &str) -> String {
+    use concerto_persistence::login_sessions::{self, NewSession};
+    let now = concerto_persistence::now();
+    let new = NewSession {
+        account_id: account_id.to_owned(),
+        method: "password",
+        acr: None,
+        client_address: "127.0.0.1".to_owned(),
+        user_agent: None,
+        refresh_hash: concerto_api::auth::refresh_digest(&uuid::Uuid::new_v4().to_string()),
+    };
+    let lifetimes = concerto_api::config::SessionSettings::default().lifetimes();
+    let session = login_sessions::open(c, &new, lifetimes, now).unwrap();
+    concerto_api::auth::TokenKeys::new(SECRET, 3600).issue(account_id, 0, &session, now).unwrap()
 }
 
 /// A professional with an account; returns (professional id, account id).
@@ -351,7 +364,7 @@ fn person(c: &mut DbConnection, ids: &mut Ids, family: &str, category: Category)
     let username = format!("u{}", uuid::Uuid::new_v4().simple());
     // Never logged in with: tokens are minted for the account, as a login would issue them.
     let account = accounts::create(c, &ids.admin, &prof.id, &username, "$argon2id$unused").unwrap();
-    ids.tokens.insert(prof.id.clone(), token(&account.id));
+    ids.tokens.insert(prof.id.clone(), token(c, &account.id));
     (prof.id, account.id)
 }
 

@@ -255,13 +255,39 @@ async fn no_patient_identity_token_or_password_reaches_the_debug_log() {
     assert_eq!(r.status, 204, "{}", r.text);
     let bad_token = app.get("/api/v1/me", &token).await;
     assert_problem(&bad_token, 401, "invalid_token");
+    // The login sessions' flows: a refresh, a reuse, a logout; no refresh token in the log.
+    let r = app.call("POST", "/api/v1/auth/login", None, Some(json!({"username": doc.username, "password": new_password}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let first_refresh = r.body["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let r = app.call("POST", "/api/v1/auth/refresh", None, Some(json!({"refresh_token": first_refresh}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (second_refresh, second_access) =
+        (r.body["refresh_token"].as_str().unwrap_or_default().to_owned(), r.body["access_token"].as_str().unwrap_or_default().to_owned());
+    let r = app.call("POST", "/api/v1/auth/refresh", None, Some(json!({"refresh_token": first_refresh}))).await;
+    assert_problem(&r, 401, "refresh_token_reused");
+    let r = app.call("POST", "/api/v1/auth/logout", None, Some(json!({"refresh_token": second_refresh}))).await;
+    assert_eq!(r.status, 204, "{}", r.text);
 
     binary.signal("TERM");
     assert!(binary.exited().await.success());
     let log = binary.log_text();
     assert!(log.lines().count() > 10, "the debug log is not captured: {log}");
     let signature = token.rsplit('.').next().unwrap_or_default();
-    for secret in [family, given, ins, &token, signature, &doc.token, PASSWORD, wrong, new_password, std::str::from_utf8(SECRET).unwrap()] {
+    for secret in [
+        family,
+        given,
+        ins,
+        &token,
+        signature,
+        &doc.token,
+        PASSWORD,
+        wrong,
+        new_password,
+        std::str::from_utf8(SECRET).unwrap(),
+        &first_refresh,
+        &second_refresh,
+        &second_access,
+    ] {
         for line in log.lines() {
             assert!(!line.to_lowercase().contains(&secret.to_lowercase()), "the log holds {secret:?}: {line}");
         }

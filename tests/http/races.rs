@@ -554,3 +554,39 @@ async fn check_finds_what_a_direct_write_broke_and_the_binary_exits_1() {
     assert_eq!(code, Some(1));
     assert_eq!(printed.lines().count(), 2, "{printed}");
 }
+
+/// Two refreshes with the same refresh token at the same moment: exactly one rotates it; the
+/// other finds it already used, which is a reuse: 401 `refresh_token_reused`, and the session
+/// has ended (the winner's new tokens with it). On PostgreSQL the loser's conditional `UPDATE`
+/// waits for the winner's row lock and then finds the digest changed.
+#[actix_rt::test]
+async fn two_refreshes_with_one_token_give_one_success_and_end_the_session() {
+    let app = TestApp::spawn().await;
+    let center = app.center("C").await;
+    let doc = app.physician("Racer", &center).await;
+    let mut failures = Failures::new("refresh/refresh");
+    for n in 0..tries() {
+        let r = app
+            .call("POST", "/api/v1/auth/login", None, Some(json!({"username": doc.username, "password": crate::support::PASSWORD})))
+            .await;
+        let token = r.body["refresh_token"].as_str().unwrap_or_default().to_owned();
+        let body = json!({"refresh_token": token});
+        let answers = join_all((0..2).map(|_| app.call("POST", "/api/v1/auth/refresh", None, Some(body.clone())))).await;
+        let mut problems = Vec::new();
+        let winners: Vec<&Resp> = answers.iter().filter(|r| r.status == 200).collect();
+        if winners.len() != 1 {
+            problems.push(format!("{} successes", winners.len()));
+        }
+        if !answers.iter().any(|r| r.status == 401 && r.code() == "refresh_token_reused") {
+            problems.push(format!("no reuse: {} / {}", answers[0].text, answers[1].text));
+        }
+        if let Some(winner) = winners.first() {
+            let access = winner.body["access_token"].as_str().unwrap_or_default();
+            if app.get("/api/v1/me", access).await.status != 401 {
+                problems.push("the session outlived the reuse".to_owned());
+            }
+        }
+        failures.record(n, problems);
+    }
+    failures.assert_none();
+}

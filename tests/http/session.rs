@@ -64,8 +64,12 @@ async fn the_same_401_for_unknown_user_wrong_password_and_disabled_account() {
     assert_eq!(app.get("/api/v1/me", &fresh).await.status, 200);
 }
 
-fn token(alg: Algorithm, secret: &[u8], sub: &str, iat: i64, exp: i64) -> String {
-    claims_token(alg, secret, json!({"sub": sub, "iss": "concerto", "aud": "concerto-api", "iat": iat, "nbf": iat, "exp": exp, "gen": 0}))
+fn token(alg: Algorithm, secret: &[u8], sub: &str, sid: &str, iat: i64, exp: i64) -> String {
+    claims_token(
+        alg,
+        secret,
+        json!({"sub": sub, "iss": "concerto", "aud": "concerto-api", "iat": iat, "nbf": iat, "exp": exp, "gen": 0, "sid": sid}),
+    )
 }
 
 fn claims_token(alg: Algorithm, secret: &[u8], claims: serde_json::Value) -> String {
@@ -76,22 +80,23 @@ fn claims_token(alg: Algorithm, secret: &[u8], claims: serde_json::Value) -> Str
 async fn expired_tampered_and_foreign_tokens_are_refused() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
+    let login = app.call("POST", "/api/v1/auth/login", None, Some(json!({"username": admin.username, "password": PASSWORD}))).await;
+    let sid = login.body["session_id"].as_str().unwrap().to_owned();
     let now = chrono::Utc::now().timestamp();
     // A well-signed token for the right account works: the baseline of the cases below.
-    let good = token(Algorithm::HS256, SECRET, &admin.account_id, now, now + 600);
+    let good = token(Algorithm::HS256, SECRET, &admin.account_id, &sid, now, now + 600);
     assert_eq!(app.get("/api/v1/me", &good).await.status, 200);
 
-    let expired = token(Algorithm::HS256, SECRET, &admin.account_id, now - 7200, now - 3600);
+    let expired = token(Algorithm::HS256, SECRET, &admin.account_id, &sid, now - 7200, now - 3600);
     assert_problem(&app.get("/api/v1/me", &expired).await, 401, "invalid_token");
-    let other_secret = token(Algorithm::HS256, b"another-secret-another-secret-another", &admin.account_id, now, now + 600);
+    let other_secret = token(Algorithm::HS256, b"another-secret-another-secret-another", &admin.account_id, &sid, now, now + 600);
     assert_problem(&app.get("/api/v1/me", &other_secret).await, 401, "invalid_token");
-    let other_alg = token(Algorithm::HS512, SECRET, &admin.account_id, now, now + 600);
+    let other_alg = token(Algorithm::HS512, SECRET, &admin.account_id, &sid, now, now + 600);
     assert_problem(&app.get("/api/v1/me", &other_alg).await, 401, "invalid_token");
 
     // Each registered claim is required and checked: issuer, audience, not-before, expiry,
     // issued-at, and the account's token generation.
-    let base =
-        json!({"sub": admin.account_id, "iss": "concerto", "aud": "concerto-api", "iat": now, "nbf": now, "exp": now + 600, "gen": 0});
+    let base = json!({"sub": admin.account_id, "iss": "concerto", "aud": "concerto-api", "iat": now, "nbf": now, "exp": now + 600, "gen": 0, "sid": sid});
     assert_eq!(app.get("/api/v1/me", &claims_token(Algorithm::HS256, SECRET, base.clone())).await.status, 200);
     let with = |k: &str, v: serde_json::Value| {
         let mut c = base.clone();
@@ -108,6 +113,9 @@ async fn expired_tampered_and_foreign_tokens_are_refused() {
         with("aud", json!("another-service")),
         with("nbf", json!(now + 600)),
         with("gen", json!(1)),
+        // Another session, or none: a token is honoured only within its open login session.
+        with("sid", json!("00000000-0000-0000-0000-000000000000")),
+        without("sid"),
         without("aud"),
         without("nbf"),
         without("exp"),

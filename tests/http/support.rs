@@ -80,6 +80,8 @@ pub struct TestApp {
     pub blocking_calls: concerto_api::state::Tally,
     /// The code lists the server holds in memory.
     pub code_indexes: std::sync::Arc<concerto_persistence::terminology::CodeIndexes>,
+    /// The server's clock of sessions and tokens: tests move it on instead of sleeping.
+    pub clock: concerto_api::auth::Clock,
     db: TestDb,
     admin: OnceLock<User>,
     counter: std::cell::Cell<u32>,
@@ -103,6 +105,7 @@ pub fn on_postgres() -> bool {
 pub struct Options {
     pub auth: concerto_api::config::AuthSettings,
     pub cors_origins: Vec<String>,
+    pub sessions: concerto_api::config::SessionSettings,
 }
 
 impl TestApp {
@@ -142,6 +145,7 @@ impl TestApp {
             checkouts: state.checkouts,
             blocking_calls: state.blocking_calls,
             code_indexes: state.code_indexes,
+            clock: state.clock,
             db: test_db,
             admin: OnceLock::new(),
             counter: std::cell::Cell::new(0),
@@ -151,7 +155,7 @@ impl TestApp {
 
     /// A server over `pool`: its base URL and its state (for the tallies).
     fn start_server(pool: concerto_persistence::Pool, options: &Options) -> (String, AppState) {
-        let state = AppState::new(pool, TokenKeys::new(SECRET, 3600), options.auth.clone());
+        let state = AppState::new(pool, TokenKeys::new(SECRET, 3600), options.auth.clone()).with_sessions(options.sessions);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let serve = concerto_api::ServeOptions { cors_origins: options.cors_origins.clone(), ..concerto_api::ServeOptions::new(1) };

@@ -1,10 +1,11 @@
 //! Administration: cancer centers, account requests and accounts.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use concerto_domain::professional::{Rpps, check_name};
 use concerto_persistence::account_requests::{self, AccountRequest, NewAccountRequest, RequestStatus};
 use concerto_persistence::accounts::{self, Account};
 use concerto_persistence::cancer_centers::{self, CancerCenter};
+use concerto_persistence::login_sessions;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -458,7 +459,8 @@ pub struct PatchAccount {
 }
 
 /// Enables or disables an account (platform administrator). Nobody disables his own account, and
-/// the last active platform administrator stays enabled.
+/// the last active platform administrator stays enabled. A disable ends every login session of
+/// the account at once.
 #[utoipa::path(
     tag = "administration",
     operation_id = "updateAccount",
@@ -479,6 +481,27 @@ pub async fn patch_account(
     body: Json<PatchAccount>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, active) = (id.into_inner(), body.active);
-    let account = state.db_as(&caller, move |c, p| accounts::set_active(c, p, &id, active)).await?;
+    let now = state.clock.now();
+    let account = state.db_as(&caller, move |c, p| login_sessions::set_account_active(c, p, &id, active, now)).await?;
     Ok(HttpResponse::Ok().json(AccountView::from(account)))
+}
+
+/// Ends every login session of an account at once (platform administrator): a lost badge, a
+/// workstation left open. The account stays enabled; audited `auth.session_end`.
+#[utoipa::path(
+    tag = "administration",
+    operation_id = "endAccountSessions",
+    params(("id" = String, Path, description = "Account id")),
+    responses(
+        (status = 204, description = "Every session of the account has ended"),
+        (status = 403, description = "Not the platform administrator"),
+        (status = 404, description = "No such account"),
+        (status = 409, description = "`cannot_end_own_sessions`: the administrator's own account (he ends his sessions one by one with `DELETE /me/sessions/{id}`)"),
+    )
+)]
+#[delete("/accounts/{id}/sessions")]
+pub async fn end_account_sessions(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (id.into_inner(), state.clock.now());
+    state.db_as(&caller, move |c, p| login_sessions::end_all_by_admin(c, p, &id, now)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -50,6 +50,11 @@ pub struct AuditEventView {
     pub patient_id: Option<String>,
     /// Allowed or denied.
     pub outcome: Outcome,
+    /// What a login session's event adds in words: how a login authenticated (`method=password`,
+    /// `method=psc acr=eidas1`), why a refusal (`wrong_password`, `refresh_token_reused`, …).
+    /// Absent from the events of patient data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl From<AuditEvent> for AuditEventView {
@@ -63,6 +68,7 @@ impl From<AuditEvent> for AuditEventView {
             resource_id: e.resource_id,
             patient_id: e.patient_id,
             outcome: e.outcome.into(),
+            detail: e.detail,
         }
     }
 }

@@ -25,6 +25,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// The routes under `/api/v1`, each documented in the OpenAPI document by the same call.
 pub fn api_v1(cfg: &mut ServiceConfig) {
     cfg.service(session::login)
+        .service(session::refresh)
+        .service(session::logout)
+        .service(session::my_sessions)
+        .service(session::end_my_session)
         .service(session::me)
         .service(session::change_password)
         .service(administration::create_center)
@@ -36,6 +40,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(administration::reject)
         .service(administration::create_account)
         .service(administration::patch_account)
+        .service(administration::end_account_sessions)
         .service(professionals::create)
         .service(professionals::search)
         .service(professionals::detail)

@@ -108,6 +108,7 @@ pub struct Count {
 #[utoipa::path(
     tag = "dossiers",
     operation_id = "countReportsToSend",
+    params(("X-Concerto-Background" = Option<String>, Header, description = "`1` when the front end polls by itself: the call does not count as the user's activity for the login session's idle timeout (any authenticated call may carry it)")),
     responses((status = 200, description = "How many reports wait", body = Count))
 )]
 #[get("/me/reports-to-send/count")]
