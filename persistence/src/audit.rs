@@ -324,7 +324,73 @@ pub fn list(
         rows.truncate(usize::try_from(page.fetch()).unwrap_or(usize::MAX));
     }
     let page = Page::from_rows(rows, page, |r| (crate::page::cursor_time(r.at), r.id.clone()));
-    Ok(page.map(|Row { id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome }| {
+    Ok(page.map(AuditEvent::from))
+}
+
+/// The actions whose events say who acted on a dossier, and for whom: its registration, its
+/// validation, the sending of its report (FHIR `Provenance`).
+pub const PROVENANCE_ACTIONS: [&str; 3] = ["dossier.create", "dossier.validate", "report.send"];
+
+/// The allowed events of [`PROVENANCE_ACTIONS`] on these dossiers of these patients, oldest
+/// first. Writes keep their events in `audit_events` on both stores; the patients lead the
+/// filter (index `audit_events_patient`). No rule is applied here: the caller has already
+/// established that each dossier is visible.
+pub fn provenance_events(conn: &mut DbConnection, patient_ids: &[String], dossier_ids: &[String]) -> Result<Vec<AuditEvent>, Error> {
+    if dossier_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = audit_events::table
+        .filter(audit_events::patient_id.eq_any(patient_ids))
+        .filter(audit_events::resource_id.eq_any(dossier_ids))
+        .filter(audit_events::action.eq_any(PROVENANCE_ACTIONS))
+        .filter(audit_events::outcome.eq(Outcome::Allowed.as_str()))
+        .select(ROW_COLUMNS)
+        .order((audit_events::at, audit_events::id))
+        .load::<Row>(conn)?;
+    Ok(rows.into_iter().map(AuditEvent::from).collect())
+}
+
+/// The event of [`PROVENANCE_ACTIONS`] with this id, if it is one (allowed); no rule applied:
+/// the caller checks that its dossier is visible before showing it.
+pub fn find_provenance_event(conn: &mut DbConnection, id: &str) -> Result<Option<AuditEvent>, Error> {
+    let row = audit_events::table
+        .find(id)
+        .filter(audit_events::action.eq_any(PROVENANCE_ACTIONS))
+        .filter(audit_events::outcome.eq(Outcome::Allowed.as_str()))
+        .select(ROW_COLUMNS)
+        .first::<Row>(conn)
+        .optional()?;
+    Ok(row.map(AuditEvent::from))
+}
+
+const ROW_COLUMNS: (
+    audit_events::id,
+    audit_events::at,
+    audit_events::actor_id,
+    audit_events::on_behalf_of,
+    audit_events::action,
+    audit_events::resource_type,
+    audit_events::resource_id,
+    audit_events::patient_id,
+    audit_events::cancer_center_id,
+    audit_events::outcome,
+) = (
+    audit_events::id,
+    audit_events::at,
+    audit_events::actor_id,
+    audit_events::on_behalf_of,
+    audit_events::action,
+    audit_events::resource_type,
+    audit_events::resource_id,
+    audit_events::patient_id,
+    audit_events::cancer_center_id,
+    audit_events::outcome,
+);
+
+impl From<Row> for AuditEvent {
+    fn from(
+        Row { id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome }: Row,
+    ) -> Self {
         AuditEvent {
             id,
             at,
@@ -337,7 +403,7 @@ pub fn list(
             cancer_center_id,
             outcome,
         }
-    }))
+    }
 }
 
 /// Records a refused login or password change (`auth.login`, `auth.password_change`): one

@@ -14,6 +14,7 @@ mod demo;
 mod directory;
 mod dossiers;
 mod errors;
+mod fhir;
 mod fiche;
 mod hardening;
 mod matrix;
