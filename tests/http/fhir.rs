@@ -103,7 +103,19 @@ async fn fhir(app: &TestApp, path: &str, user: &User) -> Resp {
 async fn fhir_with(app: &TestApp, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Resp {
     let r = app.raw("GET", &format!("/fhir/R4{path}"), token, headers, Vec::new()).await;
     assert_eq!(r.header("content-type").as_deref(), Some(FHIR_JSON), "{path}: {}", r.text);
+    dump(&r);
     r
+}
+
+/// With `CONCERTO_FHIR_DUMP=<dir>`, every FHIR body answered is written there, for
+/// `make fhir-validate` to check against the official R4 JSON schema.
+fn dump(r: &Resp) {
+    if let Some(dir) = std::env::var_os("CONCERTO_FHIR_DUMP")
+        && r.body["resourceType"].is_string()
+    {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("{}.json", uuid::Uuid::new_v4())), &r.text).unwrap();
+    }
 }
 
 /// The resource of a 200 read.

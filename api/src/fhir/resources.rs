@@ -53,12 +53,24 @@ fn gender(sex: Sex) -> &'static str {
     }
 }
 
+/// A `HumanName`: FHIR strings are never empty, so an empty part is left out.
+fn human_name(family: &str, given: &str) -> Value {
+    let mut name = json!({ "use": "official" });
+    if !family.trim().is_empty() {
+        name["family"] = Value::String(family.to_owned());
+    }
+    if !given.trim().is_empty() {
+        name["given"] = json!([given]);
+    }
+    name
+}
+
 /// A patient's identity traits (what the identity search answers).
 pub fn patient_identity(p: &PatientIdentity) -> Value {
     let mut r = json!({
         "resourceType": "Patient",
         "id": p.id,
-        "name": [{ "use": "official", "family": p.family_name, "given": [p.given_name] }],
+        "name": [human_name(&p.family_name, &p.given_name)],
         "gender": gender(p.sex),
         "birthDate": p.birth_date.format("%Y-%m-%d").to_string(),
     });
@@ -85,7 +97,7 @@ pub fn practitioner(p: &Professional) -> Value {
         "resourceType": "Practitioner",
         "id": p.id,
         "active": true,
-        "name": [{ "use": "official", "family": p.family_name, "given": [p.given_name] }],
+        "name": [human_name(&p.family_name, &p.given_name)],
     });
     if let Some(rpps) = &p.rpps {
         r["identifier"] = json!([
