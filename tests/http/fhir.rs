@@ -567,3 +567,57 @@ async fn every_fhir_read_of_patient_data_is_audited_as_the_json_api_does() {
         "one event per read, with on whose behalf"
     );
 }
+
+/// Statements (besides transaction control), checkouts and blocking calls of one FHIR GET.
+async fn cost_of(app: &TestApp, path: &str, user: &User) -> (u64, u64, u64) {
+    let (before, checkouts, blocking_calls) = (app.statements.get(), app.checkouts.get(), app.blocking_calls.get());
+    let r = fhir(app, path, user).await;
+    assert_eq!(r.status, 200, "{path}: {}", r.text);
+    (app.statements.get().since(before).besides_transactions(), app.checkouts.get() - checkouts, app.blocking_calls.get() - blocking_calls)
+}
+
+#[actix_rt::test]
+async fn a_fhir_search_costs_one_checkout_and_as_many_statements_whatever_its_page() {
+    let app = TestApp::spawn().await;
+    let center = app.center("3C").await;
+    let coord = app.coordinator(&center).await;
+    let doc = app.physician("Doc", &center).await;
+    let sec = app.secretary("Sec", &center).await;
+    app.affiliate(&coord, &doc, &sec).await;
+    let rcp = app.rcp(&coord, &center, "RCP").await;
+    app.member(&coord, &rcp, &doc, "participant").await;
+    let patient = app.patient(&doc, "Durand", None, &[]).await;
+    let searches = [
+        format!("/Procedure?patient={patient}&_revinclude=Provenance:target&_count=200"),
+        format!("/DocumentReference?patient={patient}&_revinclude=Provenance:target&_count=200"),
+        format!("/Provenance?target=Procedure/{}", "none"),
+    ];
+    let costs = |user: User| {
+        let (app, searches) = (&app, searches.clone());
+        async move {
+            let mut out = Vec::new();
+            for s in &searches {
+                out.push(cost_of(app, s, &user).await);
+            }
+            out
+        }
+    };
+    let first = app.session(&coord, &rcp, 1).await;
+    let dossier = app.dossier(&sec, &first, &patient, &doc).await;
+    let small = costs(sec.clone()).await;
+    for day in 2..=6 {
+        let session = app.session(&coord, &rcp, day).await;
+        app.dossier(&sec, &session, &patient, &doc).await;
+    }
+    let r = fhir(&app, &format!("/Procedure?patient={patient}&_revinclude=Provenance:target"), &sec).await;
+    assert_eq!((matches(&r, "Procedure").len(), included(&r).len()), (6, 6), "{}", r.text);
+    let large = costs(sec.clone()).await;
+    eprintln!("FHIR search costs (statements, checkouts, blocking calls): {large:?}");
+    assert_eq!(small, large, "a search's statements must not grow with its page");
+    for (statements, checkouts, blocking_calls) in large {
+        assert!(statements <= 8, "{statements} statements");
+        assert_eq!((checkouts, blocking_calls), (1, 1));
+    }
+    let (_, checkouts, blocking_calls) = cost_of(&app, &format!("/Procedure/{dossier}"), &sec).await;
+    assert_eq!((checkouts, blocking_calls), (1, 1));
+}
