@@ -638,7 +638,7 @@ pub fn with_reports(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(Doss
 pub fn provenance(conn: &mut DbConnection, p: &Principal, dossier_id: &str) -> Result<(Dossier, Vec<audit::AuditEvent>), Error> {
     audit::audited_read(conn, p, "provenance.read", "dossier", |c, trail| {
         let v = visible(c, p, dossier_id, trail)?;
-        let events = audit::provenance_events(c, std::slice::from_ref(&v.dossier.patient_id), &[dossier_id.to_owned()])?;
+        let events = audit::provenance_events(c, &[dossier_id.to_owned()])?;
         Ok((v.dossier, events))
     })
 }

@@ -598,7 +598,7 @@ fn search_dossiers(
     let rows = dossiers::with_reports(c, &ids)?;
     let matches = rows.iter().filter_map(|(d, r)| map(d, r.as_ref())).collect();
     let included = if q.revinclude {
-        audit::provenance_events(c, &[patient], &ids)?
+        audit::provenance_events(c, &ids)?
             .iter()
             .filter(|e| fhir::provenance_targets(&e.action).contains(&resource))
             .map(fhir::provenance)
