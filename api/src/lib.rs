@@ -6,6 +6,7 @@ pub mod caller;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod fhir;
 pub mod json;
 #[cfg(test)]
 mod layers;
@@ -122,6 +123,8 @@ pub fn app(
         .configure(routes::probes)
         .service(utoipa_actix_web::scope("/api/v1").configure(routes::api_v1))
         .into_app()
+        // The FHIR façade, outside `/api/v1` and outside the OpenAPI document.
+        .configure(fhir::routes)
         .app_data(known)
         .default_service(web::to(routes::fallback::unknown_route))
         .wrap(from_fn(drop_empty_query_parameters))

@@ -19,7 +19,7 @@ const WITHOUT_DATABASE: [&str; 1] = ["/healthz"];
 #[openapi(
     info(
         title = "Concerto API",
-        description = "Backend of a regional cancer tumor-board platform (DCC): RCPs, sessions, dossiers, and the rights physicians delegate to medical secretaries.\n\nErrors are RFC 9457 problem documents (`application/problem+json`) with a stable `code` to branch on; each response below lists the codes it can carry. A method a path does not have answers 405 `method_not_allowed` with `Allow`; an unknown path 404. An empty query parameter (`cursor=`, `limit=`, `q=`) is the same as an absent one.",
+        description = "Backend of a regional cancer tumor-board platform (DCC): RCPs, sessions, dossiers, and the rights physicians delegate to medical secretaries.\n\nErrors are RFC 9457 problem documents (`application/problem+json`) with a stable `code` to branch on; each response below lists the codes it can carry. A method a path does not have answers 405 `method_not_allowed` with `Allow`; an unknown path 404. An empty query parameter (`cursor=`, `limit=`, `q=`) is the same as an absent one.\n\nHospital systems read the same records through FHIR R4 under `/fhir/R4` (`application/fhir+json`, the same bearer tokens and the same rules, errors as `OperationOutcome`). Those paths are not in this document: their contract is the CapabilityStatement at `GET /fhir/R4/metadata` (docs/CONTRACT.md, \"FHIR R4\").",
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::views::DuplicateCandidate)),
     tags(

@@ -339,23 +339,93 @@ pub fn list(
         rows.truncate(usize::try_from(page.fetch()).unwrap_or(usize::MAX));
     }
     let page = Page::from_rows(rows, page, |r| (crate::page::cursor_time(r.at), r.id.clone()));
-    Ok(page.map(
-        |Row { id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome, detail }| {
-            AuditEvent {
-                id,
-                at,
-                actor_id,
-                on_behalf_of: on_behalf_of.split_whitespace().map(str::to_owned).collect(),
-                action,
-                resource_type,
-                resource_id,
-                patient_id,
-                cancer_center_id,
-                outcome,
-                detail,
-            }
-        },
-    ))
+    Ok(page.map(AuditEvent::from))
+}
+
+/// The actions whose events say who acted on a dossier, and for whom: its registration, its
+/// validation, the sending of its report (FHIR `Provenance`).
+pub const PROVENANCE_ACTIONS: [&str; 3] = ["dossier.create", "dossier.validate", "report.send"];
+
+/// [`PROVENANCE_ACTIONS`] as the SQL predicate of the partial index `audit_events_provenance`
+/// (migration `…_fhir_provenance`), written as literals so that both planners match the index's
+/// predicate whatever plan they keep (a bound list would not prove it).
+const PROVENANCE_PREDICATE: &str = "action IN ('dossier.create', 'dossier.validate', 'report.send')";
+
+/// The allowed events of [`PROVENANCE_ACTIONS`] on these dossiers, oldest first. Writes keep
+/// their events in `audit_events` on both stores; the partial index `audit_events_provenance`
+/// holds only those events, so a patient's many read events are never walked. No rule is
+/// applied here: the caller has already established that each dossier is visible.
+pub fn provenance_events(conn: &mut DbConnection, dossier_ids: &[String]) -> Result<Vec<AuditEvent>, Error> {
+    if dossier_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = audit_events::table
+        .filter(audit_events::resource_id.eq_any(dossier_ids))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(PROVENANCE_PREDICATE))
+        .filter(audit_events::outcome.eq(Outcome::Allowed.as_str()))
+        .select(ROW_COLUMNS)
+        .order((audit_events::at, audit_events::id))
+        .load::<Row>(conn)?;
+    Ok(rows.into_iter().map(AuditEvent::from).collect())
+}
+
+/// The event of [`PROVENANCE_ACTIONS`] with this id, if it is one (allowed); no rule applied:
+/// the caller checks that its dossier is visible before showing it.
+pub fn find_provenance_event(conn: &mut DbConnection, id: &str) -> Result<Option<AuditEvent>, Error> {
+    let row = audit_events::table
+        .find(id)
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(PROVENANCE_PREDICATE))
+        .filter(audit_events::outcome.eq(Outcome::Allowed.as_str()))
+        .select(ROW_COLUMNS)
+        .first::<Row>(conn)
+        .optional()?;
+    Ok(row.map(AuditEvent::from))
+}
+
+const ROW_COLUMNS: (
+    audit_events::id,
+    audit_events::at,
+    audit_events::actor_id,
+    audit_events::on_behalf_of,
+    audit_events::action,
+    audit_events::resource_type,
+    audit_events::resource_id,
+    audit_events::patient_id,
+    audit_events::cancer_center_id,
+    audit_events::outcome,
+    audit_events::detail,
+) = (
+    audit_events::id,
+    audit_events::at,
+    audit_events::actor_id,
+    audit_events::on_behalf_of,
+    audit_events::action,
+    audit_events::resource_type,
+    audit_events::resource_id,
+    audit_events::patient_id,
+    audit_events::cancer_center_id,
+    audit_events::outcome,
+    audit_events::detail,
+);
+
+impl From<Row> for AuditEvent {
+    fn from(
+        Row { id, at, actor_id, on_behalf_of, action, resource_type, resource_id, patient_id, cancer_center_id, outcome, detail }: Row,
+    ) -> Self {
+        AuditEvent {
+            id,
+            at,
+            actor_id,
+            on_behalf_of: on_behalf_of.split_whitespace().map(str::to_owned).collect(),
+            action,
+            resource_type,
+            resource_id,
+            patient_id,
+            cancer_center_id,
+            outcome,
+            detail,
+        }
+    }
 }
 
 /// Records a refused login or password change (`auth.login`, `auth.password_change`): one
@@ -502,5 +572,21 @@ mod tests {
         }
         let expected = [("d1", "allowed"), ("d2", "denied"), ("d3", "allowed")];
         assert_eq!(seen, expected.map(|(r, o)| (r.to_owned(), o)));
+    }
+}
+
+#[cfg(test)]
+mod provenance_tests {
+    use super::*;
+
+    #[test]
+    fn the_provenance_predicate_is_the_actions_and_the_index_of_both_stores() {
+        let listed: Vec<String> = PROVENANCE_ACTIONS.iter().map(|a| format!("'{a}'")).collect();
+        assert_eq!(PROVENANCE_PREDICATE, format!("action IN ({})", listed.join(", ")));
+        for store in ["sqlite", "postgres"] {
+            let path = format!("{}/../migrations/{store}/2026-12-20-000028_fhir_provenance/up.sql", env!("CARGO_MANIFEST_DIR"));
+            let sql = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(sql.contains(&format!("WHERE {PROVENANCE_PREDICATE};")), "{path} indexes another predicate");
+        }
     }
 }

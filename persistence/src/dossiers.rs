@@ -699,6 +699,41 @@ fn document(conn: &mut DbConnection, v: Visible) -> Result<cda::Document, Error>
     })
 }
 
+/// The report of a dossier with the dossier itself (the FHIR `DocumentReference`): visible as
+/// the dossier, not found before validation; audited as `GET /dossiers/{id}/report`.
+pub fn read_with_report(conn: &mut DbConnection, p: &Principal, dossier_id: &str) -> Result<(Dossier, Report), Error> {
+    audit::audited_read(conn, p, "report.read", "report", |c, trail| {
+        let v = visible(c, p, dossier_id, trail)?;
+        let report = reports::table.find(dossier_id).first::<Report>(c).optional()?.ok_or(Error::NotFound("report"))?;
+        Ok((v.dossier, report))
+    })
+}
+
+/// These dossiers with their reports (none before validation), in the order of `ids`. No rule
+/// is applied: for a page the caller's permission-filtered search already returned.
+pub fn with_reports(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(Dossier, Option<Report>)>, Error> {
+    let mut found: HashMap<String, (Dossier, Option<Report>)> = dossiers::table
+        .left_join(reports::table)
+        .filter(dossiers::id.eq_any(ids))
+        .select((dossiers::all_columns, reports::all_columns.nullable()))
+        .load::<(Dossier, Option<Report>)>(conn)?
+        .into_iter()
+        .map(|(d, r)| (d.id.clone(), (d, r)))
+        .collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// Who registered a dossier, validated it and sent its report, and for whom (the FHIR
+/// `Provenance`): the allowed events of `audit::PROVENANCE_ACTIONS` on it, oldest first, for
+/// whoever sees the dossier (else not found). Audited as a read of the dossier.
+pub fn provenance(conn: &mut DbConnection, p: &Principal, dossier_id: &str) -> Result<(Dossier, Vec<audit::AuditEvent>), Error> {
+    audit::audited_read(conn, p, "provenance.read", "dossier", |c, trail| {
+        let v = visible(c, p, dossier_id, trail)?;
+        let events = audit::provenance_events(c, &[dossier_id.to_owned()])?;
+        Ok((v.dossier, events))
+    })
+}
+
 /// One sending of a validated report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmission {

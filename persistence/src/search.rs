@@ -33,6 +33,8 @@ pub struct DossierSearch {
     pub requester_id: Option<String>,
     /// A patient's family-name prefix (accent-insensitive) or an exact INS.
     pub patient: Option<String>,
+    /// Only this patient (by id): the FHIR searches of a patient's reviews and reports.
+    pub patient_id: Option<String>,
 }
 
 impl DossierSearch {
@@ -43,6 +45,7 @@ impl DossierSearch {
             && self.status.is_none()
             && self.requester_id.is_none()
             && self.patient.is_none()
+            && self.patient_id.is_none()
     }
 }
 
@@ -81,11 +84,13 @@ pub fn search(conn: &mut DbConnection, p: &Principal, s: &DossierSearch, page: &
     audit::audited_read_planned(conn, db::Plans::Switchable, p, "dossier.search", "dossier", |c, trail| {
         let scope = scope::load(c, p)?;
         let wide = scope.all_dossier_rcps().len() > WIDE_SCOPE_RCPS;
-        let narrow = match &patient {
-            Some(PatientCriterion::Ins(_)) => true,
-            Some(PatientCriterion::Prefix(key)) => patients_under_prefix(c, key, RARE_PREFIX_PATIENTS, !wide)? < RARE_PREFIX_PATIENTS,
-            None => false,
-        };
+        // One patient's dossiers are few: the search starts from them.
+        let narrow = s.patient_id.is_some()
+            || match &patient {
+                Some(PatientCriterion::Ins(_)) => true,
+                Some(PatientCriterion::Prefix(key)) => patients_under_prefix(c, key, RARE_PREFIX_PATIENTS, !wide)? < RARE_PREFIX_PATIENTS,
+                None => false,
+            };
         let rows = if wide || narrow {
             search_from_criteria(c, p, &scope, s, patient.as_ref(), after.as_ref(), page.fetch())?
         } else {
@@ -212,6 +217,9 @@ fn search_from_criteria(
     }
     if let Some(requester) = &s.requester_id {
         query = query.filter(dossiers::requester_id.eq(requester.clone()));
+    }
+    if let Some(id) = &s.patient_id {
+        query = query.filter(dossiers::patient_id.eq(id.clone()));
     }
     match patient {
         Some(PatientCriterion::Ins(ins)) => query = query.filter(patients::ins.eq(ins.clone())),

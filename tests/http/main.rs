@@ -15,6 +15,7 @@ mod demo;
 mod directory;
 mod dossiers;
 mod errors;
+mod fhir;
 mod fiche;
 mod hardening;
 mod login_sessions;

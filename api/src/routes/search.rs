@@ -87,6 +87,7 @@ pub async fn search(
         status: q.status.map(DossierStatus::from),
         requester_id: non_blank(q.requester_id),
         patient: non_blank(q.patient),
+        patient_id: None,
     };
     let found = state.db_as(&caller, move |c, p| concerto_persistence::search::search(c, p, &criteria, &page)).await?;
     let list = List::from_page(found, FoundDossierView::from);
