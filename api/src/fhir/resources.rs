@@ -455,6 +455,7 @@ mod tests {
             patient_id: Some("p".into()),
             cancer_center_id: None,
             outcome: Outcome::Allowed,
+            detail: None,
         };
         let r = provenance(&e);
         let agents = r["agent"].as_array().unwrap();
