@@ -11,52 +11,73 @@ use chrono::NaiveDate;
 
 use crate::terminology::{Entry, Query, code_key, terms};
 
-/// A rare query word leads through its range of the word index when the range holds at most
-/// this many entries; beyond it, walking the codes in order finds a page sooner.
+/// A rare query word leads through its postings when they hold at most this many codes;
+/// beyond it, walking the codes in order finds a page sooner.
 const RARE: usize = 4_096;
 
 /// One code of the index, with the words it is found by.
 #[derive(Debug, Clone)]
 struct Indexed {
     entry: Entry,
-    key: String,
-    /// The code's key and its label's folded words, sorted.
-    terms: Vec<String>,
+    key: Box<str>,
+    /// The ids of the code's key and its label's folded words (see [`CodeIndex::vocabulary`]).
+    terms: Box<[u32]>,
+}
+
+/// A query resolved against the vocabulary: each word is the range of the term ids it starts,
+/// since ids follow the words' order.
+struct Resolved<'q> {
+    code_key: &'q str,
+    words: Vec<std::ops::Range<u32>>,
 }
 
 impl Indexed {
-    fn matches(&self, q: &Query) -> bool {
-        self.key.starts_with(&q.code_key) || q.words.iter().all(|w| self.terms.iter().any(|t| t.starts_with(w.as_str())))
+    fn matches(&self, q: &Resolved<'_>) -> bool {
+        self.key.starts_with(q.code_key) || q.words.iter().all(|w| self.terms.iter().any(|t| w.contains(t)))
     }
 }
 
 /// Every code of one list version, sorted by code (byte order, as the store pages them), with
-/// two sorted indexes: code keys and words, each pointing at its codes' positions.
+/// the sorted distinct words of the list (a term's id is its rank), each word's codes, and the
+/// codes' keys in order. Words are held once: 60,000 codes of about seven words take a few
+/// megabytes, not one string per (code, word).
 #[derive(Debug, Clone, Default)]
 pub struct CodeIndex {
     codes: Vec<Indexed>,
-    keys: Vec<(String, u32)>,
-    words: Vec<(String, u32)>,
+    vocabulary: Vec<Box<str>>,
+    /// For each term id, the positions of its codes, ascending.
+    postings: Vec<Box<[u32]>>,
+    keys: Vec<(Box<str>, u32)>,
+}
+
+fn position(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 impl CodeIndex {
     /// The index of these entries (any order; one entry per code).
     pub fn new(mut entries: Vec<Entry>) -> Self {
         entries.sort_by(|a, b| a.code.cmp(&b.code));
+        // Two passes over the words, not one list of every (code, word) string: the server
+        // keeps the peak of what it builds (60,000 codes hold 420,000 words, a handful distinct).
+        let distinct: std::collections::BTreeSet<String> = entries.iter().flat_map(|e| terms(&e.code, &e.label)).collect();
+        let vocabulary: Vec<Box<str>> = distinct.into_iter().map(String::into_boxed_str).collect();
+        let id = |w: &str| position(vocabulary.binary_search_by(|v| v.as_ref().cmp(w)).unwrap_or(0));
+        let mut postings: Vec<Vec<u32>> = vec![Vec::new(); vocabulary.len()];
         let codes: Vec<Indexed> = entries
             .into_iter()
-            .map(|entry| {
-                let terms = terms(&entry.code, &entry.label).into_iter().collect();
-                Indexed { key: code_key(&entry.code), terms, entry }
+            .enumerate()
+            .map(|(i, entry)| {
+                let terms: Box<[u32]> = terms(&entry.code, &entry.label).iter().map(|w| id(w)).collect();
+                for t in terms.iter() {
+                    postings[*t as usize].push(position(i));
+                }
+                Indexed { key: code_key(&entry.code).into_boxed_str(), terms, entry }
             })
             .collect();
-        let position = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-        let mut keys: Vec<(String, u32)> = codes.iter().enumerate().map(|(i, c)| (c.key.clone(), position(i))).collect();
+        let mut keys: Vec<(Box<str>, u32)> = codes.iter().enumerate().map(|(i, c)| (c.key.clone(), position(i))).collect();
         keys.sort_unstable();
-        let mut words: Vec<(String, u32)> =
-            codes.iter().enumerate().flat_map(|(i, c)| c.terms.iter().map(move |t| (t.clone(), position(i)))).collect();
-        words.sort_unstable();
-        Self { codes, keys, words }
+        Self { codes, vocabulary, postings: postings.into_iter().map(Vec::into_boxed_slice).collect(), keys }
     }
 
     /// How many codes the index holds, valid or not.
@@ -75,14 +96,15 @@ impl CodeIndex {
         self.search_with(q, day, after, limit, RARE)
     }
 
-    /// [`Self::search`], leading through an index range of at most `rare` entries.
+    /// [`Self::search`], leading through a word's postings of at most `rare` codes.
     fn search_with(&self, q: Option<&Query>, day: NaiveDate, after: Option<&str>, limit: usize, rare: usize) -> Vec<&Entry> {
         let start = after.map_or(0, |a| self.codes.partition_point(|c| c.entry.code.as_str() <= a));
-        let answers = |c: &&Indexed| c.entry.is_valid_on(day) && q.is_none_or(|q| c.matches(q));
-        let Some(candidates) = q.and_then(|q| self.candidates(q, rare)) else {
+        let resolved = q.map(|q| Resolved { code_key: &q.code_key, words: q.words.iter().map(|w| self.term_range(w)).collect() });
+        let answers = |c: &&Indexed| c.entry.is_valid_on(day) && resolved.as_ref().is_none_or(|q| c.matches(q));
+        let Some(candidates) = resolved.as_ref().and_then(|q| self.candidates(q, rare)) else {
             return self.codes[start..].iter().filter(answers).take(limit).map(|c| &c.entry).collect();
         };
-        let from = u32::try_from(start).unwrap_or(u32::MAX);
+        let from = position(start);
         candidates
             .into_iter()
             .filter(|&i| i >= from)
@@ -93,27 +115,30 @@ impl CodeIndex {
             .collect()
     }
 
+    /// The ids of the terms that start with `prefix`: a range, since ids follow the words' order.
+    fn term_range(&self, prefix: &str) -> std::ops::Range<u32> {
+        let from = self.vocabulary.partition_point(|w| w.as_ref() < prefix);
+        let len = self.vocabulary[from..].partition_point(|w| w.starts_with(prefix));
+        position(from)..position(from + len)
+    }
+
     /// The positions, sorted, of every code that may answer `q` when they are few: those under
-    /// the code's key, and those under the query's rarest word (every word must match, so one
+    /// the code's key, and those of the query's rarest word (every word must match, so one
     /// suffices to bound them). `None` when either is common.
-    fn candidates(&self, q: &Query, rare: usize) -> Option<Vec<u32>> {
-        let by_key = prefix_range(&self.keys, &q.code_key);
-        let rarest = q.words.iter().map(|w| prefix_range(&self.words, w)).min_by_key(|r| r.len())?;
-        if by_key.len() > rare || rarest.len() > rare {
+    fn candidates(&self, q: &Resolved<'_>, rare: usize) -> Option<Vec<u32>> {
+        let from = self.keys.partition_point(|(k, _)| k.as_ref() < q.code_key);
+        let by_key = &self.keys[from..from + self.keys[from..].partition_point(|(k, _)| k.starts_with(q.code_key))];
+        let postings = |w: &std::ops::Range<u32>| w.clone().map(|t| self.postings[t as usize].len()).sum::<usize>();
+        let rarest = q.words.iter().min_by_key(|w| postings(w))?;
+        if by_key.len() > rare || postings(rarest) > rare {
             return None;
         }
-        let mut found: Vec<u32> = by_key.iter().chain(rarest).map(|(_, i)| *i).collect();
+        let mut found: Vec<u32> = by_key.iter().map(|(_, i)| *i).collect();
+        found.extend(rarest.clone().flat_map(|t| self.postings[t as usize].iter().copied()));
         found.sort_unstable();
         found.dedup();
         Some(found)
     }
-}
-
-/// The entries of a sorted index whose word starts with `prefix`.
-fn prefix_range<'a>(index: &'a [(String, u32)], prefix: &str) -> &'a [(String, u32)] {
-    let from = index.partition_point(|(w, _)| w.as_str() < prefix);
-    let len = index[from..].partition_point(|(w, _)| w.starts_with(prefix));
-    &index[from..from + len]
 }
 
 #[cfg(test)]

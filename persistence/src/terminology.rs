@@ -254,10 +254,10 @@ impl CodeIndexes {
             let stored = loaded_system(c, system)?;
             let entries: Vec<Entry> = codes::table
                 .filter(codes::system.eq(system))
-                .select(CODE_COLUMNS)
-                .load::<Code>(c)?
+                .select((codes::code, codes::label, codes::valid_from, codes::valid_until))
+                .load::<(String, String, NaiveDate, Option<NaiveDate>)>(c)?
                 .into_iter()
-                .map(|r| Entry { code: r.code, label: r.label, valid_from: r.valid_from, valid_until: r.valid_until })
+                .map(|(code, label, valid_from, valid_until)| Entry { code, label, valid_from, valid_until })
                 .collect();
             Ok::<_, Error>(Arc::new(HeldIndex { load_id: stored.load_id, index: CodeIndex::new(entries) }))
         })?;
