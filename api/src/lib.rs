@@ -9,6 +9,7 @@ pub mod error;
 pub mod json;
 #[cfg(test)]
 mod layers;
+pub mod oidc;
 pub mod openapi;
 pub mod precondition;
 pub mod routes;

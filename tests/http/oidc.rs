@@ -1,0 +1,312 @@
+//! Pro Santé Connect login against a real OpenID provider started on the loopback:
+//! `oidc-provider-mock` 0.3.4 (PyPI), installed by the Makefile into `.venv/`. A test sets the
+//! claims of a user (`PUT /users/{sub}`: they go into the ID token, overriding the standard
+//! ones, and into the userinfo), starts the login at Concerto, "logs in" at the provider as
+//! that user (its form, `POST` with `sub`), and hands Concerto the callback the browser would.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use concerto_api::oidc::OidcSettings;
+use serde_json::{Value, json};
+
+use crate::support::{Options, PASSWORD, Resp, TestApp, assert_problem};
+
+const CLIENT_ID: &str = "concerto-test";
+const REDIRECT: &str = "http://localhost/api/v1/auth/oidc/callback";
+
+/// The provider, stopped with the test.
+struct Provider {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the provider on a free loopback port; `None` (with a loud message) only when the
+/// venv lacks it and `CI` is not set: in CI a missing provider fails the test.
+async fn provider(app_for_polling: &TestApp) -> Option<Provider> {
+    let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/oidc-provider-mock");
+    if !std::path::Path::new(bin).exists() {
+        assert!(std::env::var_os("CI").is_none(), "{bin} is missing: `make .venv/.installed` installs it (fuzz/requirements.txt)");
+        eprintln!("\n!!!!! SKIPPED: {bin} is missing; run `make .venv/.installed` to test the Pro Santé Connect login !!!!!\n");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start oidc-provider-mock");
+    let provider = Provider { child, base: format!("http://127.0.0.1:{port}") };
+    let started = Instant::now();
+    loop {
+        let r = app_for_polling.try_raw_at(&provider.base, "GET", "/.well-known/openid-configuration", None, &[], vec![]).await;
+        if r.is_some_and(|r| r.status == 200) {
+            return Some(provider);
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "oidc-provider-mock did not answer on {}", provider.base);
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn settings(provider: &Provider) -> OidcSettings {
+    OidcSettings {
+        discovery_url: format!("{}/.well-known/openid-configuration", provider.base),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: "test-client-secret".to_owned(),
+        redirect_url: REDIRECT.to_owned(),
+        scopes: concerto_api::oidc::DEFAULT_SCOPES.to_owned(),
+        required_acr: "eidas1".to_owned(),
+    }
+}
+
+/// A server with the login pointed at a fresh provider (`required_acr` as given).
+async fn world(required_acr: &str) -> Option<(TestApp, Provider)> {
+    let probe = TestApp::spawn().await;
+    let provider = provider(&probe).await?;
+    drop(probe);
+    let mut oidc = settings(&provider);
+    oidc.required_acr = required_acr.to_owned();
+    let app = TestApp::spawn_with(Options { oidc: Some(oidc), ..Options::default() }).await;
+    Some((app, provider))
+}
+
+/// An RPPS with its Luhn check digit: `n` makes it distinct.
+fn rpps(n: u32) -> String {
+    let base = format!("1{n:09}");
+    for check in 0..10 {
+        let candidate = format!("{base}{check}");
+        if concerto_domain::professional::luhn_valid(&candidate) {
+            return candidate;
+        }
+    }
+    unreachable!()
+}
+
+/// A professional with this RPPS and an account: (professional id, account id).
+async fn professional(app: &TestApp, rpps: &str, username: &str) -> (String, String) {
+    let admin = app.admin().await;
+    let r = app
+        .post(
+            "/api/v1/professionals",
+            &admin.token,
+            json!({"family_name": "Psc", "given_name": "Doc", "rpps": rpps, "category": "physician"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.id();
+    let r = app.post("/api/v1/accounts", &admin.token, json!({"professional_id": id, "username": username, "password": PASSWORD})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    (id, r.id())
+}
+
+/// Sets the claims of `sub` at the provider.
+async fn set_user(app: &TestApp, provider: &Provider, sub: &str, claims: Value) {
+    let r = app
+        .raw_at(
+            &provider.base,
+            "PUT",
+            &format!("/users/{sub}"),
+            None,
+            &[("content-type", "application/json")],
+            claims.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+}
+
+/// The query Concerto's callback receives after `sub` logs in at the provider.
+async fn authorize(app: &TestApp, sub: &str) -> String {
+    let r = app.call("GET", "/api/v1/auth/oidc/start", None, None).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let location = r.header("location").expect("Location");
+    let r = app
+        .raw_at("", "POST", &location, None, &[("content-type", "application/x-www-form-urlencoded")], format!("sub={sub}").into_bytes())
+        .await;
+    assert_eq!(r.status, 302, "the provider's consent: {}", r.text);
+    let back = r.header("location").expect("redirect back");
+    assert!(back.starts_with(REDIRECT), "{back}");
+    back.split_once('?').expect("query").1.to_owned()
+}
+
+async fn callback(app: &TestApp, query: &str) -> Resp {
+    app.call("GET", &format!("/api/v1/auth/oidc/callback?{query}"), None, None).await
+}
+
+/// The whole login of `sub` with `claims`.
+async fn login(app: &TestApp, provider: &Provider, sub: &str, claims: Value) -> Resp {
+    set_user(app, provider, sub, claims).await;
+    let query = authorize(app, sub).await;
+    callback(app, &query).await
+}
+
+fn claims(rpps: &str) -> Value {
+    json!({"SubjectNameID": format!("8{rpps}"), "acr": "eidas1"})
+}
+
+fn refused(r: &Resp, reason: &str) {
+    assert_problem(r, 401, "oidc_refused");
+    assert!(r.body["detail"].as_str().unwrap_or("").contains(reason), "expected {reason}: {}", r.text);
+}
+
+#[actix_rt::test]
+async fn start_redirects_with_pkce_state_nonce_and_acr() {
+    let Some((app, provider)) = world("eidas1").await else { return };
+    let r = app.call("GET", "/api/v1/auth/oidc/start", None, None).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let location = r.header("location").unwrap();
+    assert!(location.starts_with(&format!("{}/oauth2/authorize?", provider.base)), "{location}");
+    for part in [
+        "response_type=code",
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "state=",
+        "nonce=",
+        "acr_values=eidas1",
+        "scope=openid+scope_all",
+        "client_id=concerto-test",
+    ] {
+        assert!(location.contains(part), "{part} missing from {location}");
+    }
+}
+
+#[actix_rt::test]
+async fn a_professional_logs_in_with_pro_sante_connect_and_the_session_says_so() {
+    let Some((app, provider)) = world("eidas1").await else { return };
+    let number = rpps(1);
+    let (_, account_id) = professional(&app, &number, "psc1").await;
+    let r = login(&app, &provider, "psc-sub-1", claims(&number)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.body["access_token"].as_str().unwrap().to_owned();
+    assert!(r.body["refresh_token"].is_string());
+    let me = app.get("/api/v1/me", &token).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    let sessions = app.get("/api/v1/me/sessions", &token).await;
+    assert_eq!(sessions.status, 200, "{}", sessions.text);
+    let items = sessions.body["items"].as_array().or(sessions.body.as_array()).cloned().unwrap_or_default();
+    assert!(items.iter().any(|s| s["method"] == "psc" && s["acr"] == "eidas1"), "{}", sessions.text);
+    // The binding holds: the same sub logs in again; another sub for this RPPS is refused.
+    let r = login(&app, &provider, "psc-sub-1", claims(&number)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    refused(&login(&app, &provider, "psc-sub-other", claims(&number)).await, "identity_mismatch");
+    let _ = account_id;
+}
+
+#[actix_rt::test]
+async fn a_wrong_or_replayed_state_is_refused() {
+    let Some((app, provider)) = world("eidas1").await else { return };
+    let number = rpps(2);
+    professional(&app, &number, "psc2").await;
+    set_user(&app, &provider, "psc-sub-2", claims(&number)).await;
+    let query = authorize(&app, "psc-sub-2").await;
+    let forged: String = query
+        .split('&')
+        .map(|kv| if kv.starts_with("state=") { "state=forged".to_owned() } else { kv.to_owned() })
+        .collect::<Vec<_>>()
+        .join("&");
+    refused(&callback(&app, &forged).await, "unknown_state");
+    assert_eq!(callback(&app, &query).await.status, 200);
+    // The same callback again: its attempt is used.
+    refused(&callback(&app, &query).await, "unknown_state");
+}
+
+#[actix_rt::test]
+async fn id_tokens_that_fail_a_check_are_refused() {
+    let Some((app, provider)) = world("eidas1").await else { return };
+    let number = rpps(3);
+    professional(&app, &number, "psc3").await;
+    let with = |extra: Value| {
+        let mut c = claims(&number);
+        c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        c
+    };
+    refused(&login(&app, &provider, "s-nonce", with(json!({"nonce": "not-the-one-sent"}))).await, "wrong_nonce");
+    refused(&login(&app, &provider, "s-aud", with(json!({"aud": "another-client"}))).await, "wrong_audience");
+    refused(&login(&app, &provider, "s-exp", with(json!({"exp": 1_000_000_000}))).await, "expired_id_token");
+    refused(&login(&app, &provider, "s-iss", with(json!({"iss": "http://127.0.0.1:1"}))).await, "wrong_issuer");
+    // Nothing bound by the refusals: the professional still logs in.
+    assert_eq!(login(&app, &provider, "s-ok", claims(&number)).await.status, 200);
+}
+
+#[actix_rt::test]
+async fn a_missing_or_lower_acr_is_refused() {
+    let Some((app, provider)) = world("eidas2").await else { return };
+    let number = rpps(4);
+    professional(&app, &number, "psc4").await;
+    refused(&login(&app, &provider, "s-none", json!({"SubjectNameID": format!("8{number}")})).await, "acr_too_low");
+    refused(&login(&app, &provider, "s-low", claims(&number)).await, "acr_too_low");
+    let high = json!({"SubjectNameID": format!("8{number}"), "acr": "eidas3"});
+    assert_eq!(login(&app, &provider, "s-high", high).await.status, 200);
+}
+
+#[actix_rt::test]
+async fn an_unknown_rpps_or_a_disabled_account_is_refused_and_audited() {
+    let Some((app, provider)) = world("eidas1").await else { return };
+    let r = login(&app, &provider, "s-unknown", claims(&rpps(5))).await;
+    assert_problem(&r, 403, "no_local_account");
+    let number = rpps(6);
+    let (_, account_id) = professional(&app, &number, "psc6").await;
+    let admin = app.admin().await;
+    let r = app.patch(&format!("/api/v1/accounts/{account_id}"), &admin.token, json!({"active": false})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_problem(&login(&app, &provider, "s-disabled", claims(&number)).await, 403, "account_disabled");
+    // No SubjectNameID, or not an RPPS one.
+    refused(&login(&app, &provider, "s-nosni", json!({"acr": "eidas1"})).await, "no_rpps");
+    let audit = app.get("/api/v1/audit-events?limit=200", &admin.token).await;
+    assert_eq!(audit.status, 200, "{}", audit.text);
+    for reason in ["no_local_account", "account_disabled", "no_rpps"] {
+        assert!(audit.text.contains(reason), "{reason} not audited: {}", audit.text);
+    }
+}
+
+#[actix_rt::test]
+async fn the_login_is_off_when_not_configured() {
+    let app = TestApp::spawn().await;
+    assert_problem(&app.call("GET", "/api/v1/auth/oidc/start", None, None).await, 404, "not_found");
+    assert_problem(&app.call("GET", "/api/v1/auth/oidc/callback?code=a&state=b", None, None).await, 404, "not_found");
+}
+
+#[actix_rt::test]
+async fn no_code_state_token_or_secret_of_a_pro_sante_connect_login_reaches_the_debug_log() {
+    let Some((mut app, provider)) = world("eidas1").await else { return };
+    let number = rpps(7);
+    professional(&app, &number, "psc7").await;
+    let oidc = settings(&provider);
+    let mut binary = crate::process::Binary::start_with(
+        &app,
+        "debug",
+        &[
+            ("CONCERTO_OIDC_DISCOVERY_URL", &oidc.discovery_url),
+            ("CONCERTO_OIDC_CLIENT_ID", &oidc.client_id),
+            ("CONCERTO_OIDC_CLIENT_SECRET", &oidc.client_secret),
+            ("CONCERTO_OIDC_REDIRECT_URL", &oidc.redirect_url),
+        ],
+    )
+    .await;
+    app.base = binary.base.clone();
+    set_user(&app, &provider, "s-log", claims(&number)).await;
+    let query = authorize(&app, "s-log").await;
+    let r = callback(&app, &query).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (access, refresh) = (r.body["access_token"].as_str().unwrap().to_owned(), r.body["refresh_token"].as_str().unwrap().to_owned());
+    refused(&callback(&app, &query).await, "unknown_state");
+    binary.signal("TERM");
+    assert!(binary.exited().await.success());
+    let log = binary.log_text();
+    assert!(log.lines().count() > 5, "the debug log is not captured: {log}");
+    let param = |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap().to_owned();
+    let (code, state) = (param("code"), param("state"));
+    for secret in [code.as_str(), state.as_str(), &access, &refresh, &oidc.client_secret] {
+        for line in log.lines() {
+            assert!(!line.contains(secret), "the log holds {secret:?}: {line}");
+        }
+    }
+}
