@@ -310,3 +310,163 @@ async fn no_code_state_token_or_secret_of_a_pro_sante_connect_login_reaches_the_
         }
     }
 }
+
+/// A test-local provider for what `oidc-provider-mock` cannot produce (it always signs RS256
+/// and answers JSON userinfo): an ID token with `alg: none` or HS256 (keyed with the client
+/// secret, the classic confusion), and a userinfo JWT. Its own RSA key (a test fixture) signs
+/// the tokens it means to be valid, so the valid case passes and proves the stub right.
+mod stub {
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    /// The stub's RSA private key (PKCS#1 DER, made for this test only) and its modulus (base64url).
+    pub const KEY_DER: &[u8] = include_bytes!("fixtures/oidc-stub-key.der");
+    pub const KEY_N: &str = include_str!("fixtures/oidc-stub-key.n");
+
+    /// What the stub answers next.
+    #[derive(Default)]
+    pub struct Answers {
+        pub id_token: String,
+        /// (content type, body) of the userinfo.
+        pub userinfo: (String, String),
+    }
+
+    pub struct Stub {
+        pub base: String,
+        pub answers: Arc<Mutex<Answers>>,
+    }
+
+    pub fn start() -> Stub {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let answers = Arc::new(Mutex::new(Answers::default()));
+        let (b, a) = (base.clone(), answers.clone());
+        let server = HttpServer::new(move || {
+            let (b, a1, a2) = (b.clone(), a.clone(), a.clone());
+            App::new()
+                .route(
+                    "/.well-known/openid-configuration",
+                    web::get().to(move || {
+                        let b = b.clone();
+                        async move {
+                            HttpResponse::Ok().json(json!({
+                                "issuer": b,
+                                "authorization_endpoint": format!("{b}/authorize"),
+                                "token_endpoint": format!("{b}/token"),
+                                "userinfo_endpoint": format!("{b}/userinfo"),
+                                "jwks_uri": format!("{b}/jwks"),
+                                "response_types_supported": ["code"],
+                                "subject_types_supported": ["public"],
+                                "id_token_signing_alg_values_supported": ["RS256"],
+                            }))
+                        }
+                    }),
+                )
+                .route(
+                    "/jwks",
+                    web::get().to(|| async {
+                        HttpResponse::Ok().json(
+                            json!({"keys": [{"kty": "RSA", "kid": "stub", "use": "sig", "alg": "RS256", "n": KEY_N.trim(), "e": "AQAB"}]}),
+                        )
+                    }),
+                )
+                .route(
+                    "/token",
+                    web::post().to(move || {
+                        let id_token = a1.lock().unwrap().id_token.clone();
+                        async move {
+                            HttpResponse::Ok().json(
+                                json!({"access_token": "stub-access", "token_type": "Bearer", "expires_in": 60, "id_token": id_token}),
+                            )
+                        }
+                    }),
+                )
+                .route(
+                    "/userinfo",
+                    web::get().to(move || {
+                        let (content_type, body) = a2.lock().unwrap().userinfo.clone();
+                        async move { HttpResponse::Ok().content_type(content_type).body(body) }
+                    }),
+                )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        actix_rt::spawn(server);
+        Stub { base, answers }
+    }
+
+    pub fn rs256(claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("stub".to_owned());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_der(KEY_DER)).unwrap()
+    }
+
+    pub fn hs256(claims: &Value, secret: &str) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    }
+
+    pub fn unsigned(claims: &Value) -> String {
+        let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        format!("{}.{}.", part(&json!({"alg": "none", "typ": "JWT"})), part(claims))
+    }
+
+    /// `jwt` with its payload replaced by `claims`, the signature kept.
+    pub fn tampered(jwt: &str, claims: &Value) -> String {
+        let parts: Vec<&str> = jwt.split('.').collect();
+        format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2])
+    }
+}
+
+#[actix_rt::test]
+async fn unsigned_or_hs256_id_tokens_and_a_tampered_userinfo_jwt_are_refused() {
+    let stub = stub::start();
+    let oidc = OidcSettings {
+        discovery_url: format!("{}/.well-known/openid-configuration", stub.base),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: "test-client-secret".to_owned(),
+        redirect_url: REDIRECT.to_owned(),
+        scopes: concerto_api::oidc::DEFAULT_SCOPES.to_owned(),
+        required_acr: "eidas1".to_owned(),
+    };
+    let secret = oidc.client_secret.clone();
+    let app = TestApp::spawn_with(Options { oidc: Some(oidc), ..Options::default() }).await;
+    let number = rpps(8);
+    professional(&app, &number, "psc8").await;
+    let now = chrono::Utc::now().timestamp();
+    let userinfo_claims = json!({"sub": "stub-sub", "SubjectNameID": format!("8{number}"), "iss": stub.base, "aud": CLIENT_ID});
+    // One login with the given ID token (built from the attempt's nonce) and userinfo.
+    let attempt = |id_token: fn(&Value, &str) -> String, userinfo: (String, String)| {
+        let (app, stub, secret, base) = (&app, &stub, secret.clone(), stub.base.clone());
+        async move {
+            let r = app.call("GET", "/api/v1/auth/oidc/start", None, None).await;
+            assert_eq!(r.status, 302, "{}", r.text);
+            let location = r.header("location").unwrap();
+            let param = |name: &str| location.split(['?', '&']).find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap().to_owned();
+            let claims = json!({"iss": base, "aud": CLIENT_ID, "sub": "stub-sub", "iat": now, "exp": now + 300, "nonce": param("nonce"), "acr": "eidas1"});
+            *stub.answers.lock().unwrap() = stub::Answers { id_token: id_token(&claims, &secret), userinfo };
+            callback(app, &format!("code=stub-code&state={}", param("state"))).await
+        }
+    };
+    let json_userinfo = || ("application/json".to_owned(), userinfo_claims.to_string());
+    // The stub is right: an RS256 ID token with its key logs in, with a JSON or a signed userinfo.
+    let r = attempt(|c, _| stub::rs256(c), json_userinfo()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let signed = stub::rs256(&userinfo_claims);
+    let r = attempt(|c, _| stub::rs256(c), ("application/jwt".to_owned(), signed.clone())).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // alg none, and HS256 keyed with the client secret, where RS256 is expected.
+    refused(&attempt(|c, _| stub::unsigned(c), json_userinfo()).await, "bad_signature");
+    refused(&attempt(stub::hs256, json_userinfo()).await, "bad_signature");
+    // A userinfo JWT whose payload was changed after signing (another professional's RPPS).
+    let forged = json!({"sub": "stub-sub", "SubjectNameID": format!("8{}", rpps(9)), "iss": stub.base, "aud": CLIENT_ID});
+    let r = attempt(|c, _| stub::rs256(c), ("application/jwt".to_owned(), stub::tampered(&signed, &forged))).await;
+    refused(&r, "invalid_userinfo");
+}
