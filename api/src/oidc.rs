@@ -17,6 +17,8 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
+/// The reason of a failure to fetch the discovery document or the keys (a 503).
+pub const PROVIDER_UNAVAILABLE: &str = "provider_unavailable";
 /// How long the discovery document and the keys are kept.
 pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// Default scopes (Pro Santé Connect's).
@@ -129,7 +131,7 @@ impl Provider {
 
     /// The discovery document with its keys, fetched when older than [`DISCOVERY_TTL`].
     fn metadata(&self) -> Result<CoreProviderMetadata, &'static str> {
-        if let Some((at, metadata)) = self.cache.lock().map_err(|_| "provider_unavailable")?.as_ref()
+        if let Some((at, metadata)) = self.cache.lock().map_err(|_| PROVIDER_UNAVAILABLE)?.as_ref()
             && at.elapsed() < DISCOVERY_TTL
         {
             return Ok(metadata.clone());
@@ -139,15 +141,15 @@ impl Provider {
             .uri(&self.settings.discovery_url)
             .header(openidconnect::http::header::ACCEPT, "application/json")
             .body(Vec::new())
-            .map_err(|_| "provider_unavailable")?;
-        let response = http.call(request).map_err(|_| "provider_unavailable")?;
+            .map_err(|_| PROVIDER_UNAVAILABLE)?;
+        let response = http.call(request).map_err(|_| PROVIDER_UNAVAILABLE)?;
         if !response.status().is_success() {
-            return Err("provider_unavailable");
+            return Err(PROVIDER_UNAVAILABLE);
         }
-        let metadata: CoreProviderMetadata = serde_json::from_slice(response.body()).map_err(|_| "provider_unavailable")?;
-        let jwks = CoreJsonWebKeySet::fetch(metadata.jwks_uri(), &http).map_err(|_| "provider_unavailable")?;
+        let metadata: CoreProviderMetadata = serde_json::from_slice(response.body()).map_err(|_| PROVIDER_UNAVAILABLE)?;
+        let jwks = CoreJsonWebKeySet::fetch(metadata.jwks_uri(), &http).map_err(|_| PROVIDER_UNAVAILABLE)?;
         let metadata = metadata.set_jwks(jwks);
-        *self.cache.lock().map_err(|_| "provider_unavailable")? = Some((Instant::now(), metadata.clone()));
+        *self.cache.lock().map_err(|_| PROVIDER_UNAVAILABLE)? = Some((Instant::now(), metadata.clone()));
         Ok(metadata)
     }
 

@@ -268,6 +268,26 @@ async fn an_unknown_rpps_or_a_disabled_account_is_refused_and_audited() {
 }
 
 #[actix_rt::test]
+async fn nothing_is_fetched_at_start_up_and_a_provider_down_is_a_503() {
+    // Nothing listens on this port: the server starts all the same.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let oidc = OidcSettings {
+        discovery_url: format!("http://127.0.0.1:{port}/.well-known/openid-configuration"),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: "test-client-secret".to_owned(),
+        redirect_url: REDIRECT.to_owned(),
+        scopes: concerto_api::oidc::DEFAULT_SCOPES.to_owned(),
+        required_acr: "eidas1".to_owned(),
+    };
+    let app = TestApp::spawn_with(Options { oidc: Some(oidc), ..Options::default() }).await;
+    assert_eq!(app.call("GET", "/healthz", None, None).await.status, 200);
+    assert_problem(&app.call("GET", "/api/v1/auth/oidc/start", None, None).await, 503, "oidc_provider_unavailable");
+    // A password login does not care.
+    let admin = app.admin().await;
+    assert_eq!(app.get("/api/v1/me", &admin.token).await.status, 200);
+}
+
+#[actix_rt::test]
 async fn the_login_is_off_when_not_configured() {
     let app = TestApp::spawn().await;
     assert_problem(&app.call("GET", "/api/v1/auth/oidc/start", None, None).await, 404, "not_found");

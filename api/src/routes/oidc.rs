@@ -35,14 +35,13 @@ fn provider(state: &AppState) -> Result<Arc<Provider>, ApiError> {
     responses(
         (status = 302, description = "To the provider's authorization endpoint (`Location`)"),
         (status = 404, description = "`not_found`: Pro Santé Connect login is not configured on this server"),
-        (status = 503, description = "`service_unavailable`: the provider's discovery document cannot be fetched"),
+        (status = 503, description = "`oidc_provider_unavailable`: the provider's discovery document or keys cannot be fetched"),
     )
 )]
 #[get("/auth/oidc/start")]
 pub async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let provider = provider(&state)?;
-    let started =
-        web::block(move || provider.start()).await?.map_err(|reason| ApiError::Unavailable(format!("Pro Santé Connect: {reason}")))?;
+    let started = web::block(move || provider.start()).await?.map_err(|reason| ApiError::ProviderUnavailable(reason.to_owned()))?;
     let attempt = Attempt { state: started.state, nonce: started.nonce, pkce_verifier: started.pkce_verifier };
     let now = state.clock.now();
     let expires_at = now + chrono::TimeDelta::seconds(ATTEMPT_SECONDS);
@@ -69,6 +68,8 @@ async fn refuse(state: &AppState, account: Option<String>, reason: &'static str)
     }
     if reason == ErrorCode::NoLocalAccount.as_str() {
         ApiError::Forbidden(ErrorCode::NoLocalAccount)
+    } else if reason == crate::oidc::PROVIDER_UNAVAILABLE {
+        ApiError::ProviderUnavailable(reason.to_owned())
     } else if reason == ErrorCode::AccountDisabled.as_str() {
         ApiError::Forbidden(ErrorCode::AccountDisabled)
     } else {
