@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
 };
 use openidconnect::{
     AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse,
@@ -19,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 /// The reason of a failure to fetch the discovery document or the keys (a 503).
 pub const PROVIDER_UNAVAILABLE: &str = "provider_unavailable";
+/// The shortest time between two fetches forced by a signature from an unknown key.
+pub const REFETCH_AFTER: Duration = Duration::from_secs(60);
 /// How long the discovery document and the keys are kept.
 pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// Default scopes (Pro Santé Connect's).
@@ -43,6 +46,9 @@ pub struct OidcSettings {
     pub scopes: String,
     /// `CONCERTO_OIDC_REQUIRED_ACR` (`eidas1` by default): the lowest acr accepted.
     pub required_acr: String,
+    /// The shortest time between two fetches of the keys forced by a signature from an unknown
+    /// key ([`REFETCH_AFTER`]; tests shorten it).
+    pub key_refetch_after: Duration,
 }
 
 impl OidcSettings {
@@ -56,6 +62,7 @@ impl OidcSettings {
             redirect_url: var("CONCERTO_OIDC_REDIRECT_URL").unwrap_or_default(),
             scopes: var("CONCERTO_OIDC_SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_owned()),
             required_acr: var("CONCERTO_OIDC_REQUIRED_ACR").unwrap_or_else(|| DEFAULT_ACR.to_owned()),
+            key_refetch_after: REFETCH_AFTER,
         })
     }
 }
@@ -119,6 +126,20 @@ pub struct Provider {
     cache: Mutex<Option<(Instant, CoreProviderMetadata)>>,
 }
 
+type PscClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// The ID token's verifier: RS256 and ES256 only (never `none`, never HS256).
+fn verifier(client: &PscClient) -> CoreIdTokenVerifier<'_> {
+    client.id_token_verifier().set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, CoreJwsSigningAlgorithm::EcdsaP256Sha256])
+}
+
 fn agent() -> openidconnect::ureq::Agent {
     openidconnect::ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(10)).build()
 }
@@ -153,20 +174,20 @@ impl Provider {
         Ok(metadata)
     }
 
-    fn client(
-        &self,
-        metadata: CoreProviderMetadata,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        &'static str,
-    > {
+    /// The discovery document and keys fetched again, when the cached ones are older than
+    /// [`REFETCH_AFTER`] (the provider may have rotated its keys); `None` when they are newer.
+    fn refetched(&self) -> Result<Option<CoreProviderMetadata>, &'static str> {
+        {
+            let mut cache = self.cache.lock().map_err(|_| PROVIDER_UNAVAILABLE)?;
+            match cache.as_ref() {
+                Some((at, _)) if at.elapsed() < self.settings.key_refetch_after => return Ok(None),
+                _ => *cache = None,
+            }
+        }
+        self.metadata().map(Some)
+    }
+
+    fn client(&self, metadata: CoreProviderMetadata) -> Result<PscClient, &'static str> {
         let redirect = RedirectUrl::new(self.settings.redirect_url.clone()).map_err(|_| "misconfigured")?;
         Ok(CoreClient::from_provider_metadata(
             metadata,
@@ -209,10 +230,17 @@ impl Provider {
             .request(&http)
             .map_err(|_| "code_exchange_failed")?;
         let id_token = token.id_token().ok_or("no_id_token")?;
-        let verifier = client
-            .id_token_verifier()
-            .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
-        let claims = id_token.claims(&verifier, &Nonce::new(nonce.to_owned())).map_err(|e| match e {
+        let nonce = Nonce::new(nonce.to_owned());
+        let mut client = client;
+        let mut checked = id_token.claims(&verifier(&client), &nonce).cloned();
+        if matches!(checked, Err(ClaimsVerificationError::SignatureVerification(_)))
+            && let Some(metadata) = self.refetched()?
+        {
+            // Signed with a key not among those kept: the provider may have rotated its keys.
+            client = self.client(metadata)?;
+            checked = id_token.claims(&verifier(&client), &nonce).cloned();
+        }
+        let claims = checked.map_err(|e| match e {
             ClaimsVerificationError::Expired(_) => "expired_id_token",
             ClaimsVerificationError::InvalidAudience(_) => "wrong_audience",
             ClaimsVerificationError::InvalidIssuer(_) => "wrong_issuer",

@@ -65,6 +65,7 @@ fn settings(provider: &Provider) -> OidcSettings {
         redirect_url: REDIRECT.to_owned(),
         scopes: concerto_api::oidc::DEFAULT_SCOPES.to_owned(),
         required_acr: "eidas1".to_owned(),
+        key_refetch_after: concerto_api::oidc::REFETCH_AFTER,
     }
 }
 
@@ -278,6 +279,7 @@ async fn nothing_is_fetched_at_start_up_and_a_provider_down_is_a_503() {
         redirect_url: REDIRECT.to_owned(),
         scopes: concerto_api::oidc::DEFAULT_SCOPES.to_owned(),
         required_acr: "eidas1".to_owned(),
+        key_refetch_after: concerto_api::oidc::REFETCH_AFTER,
     };
     let app = TestApp::spawn_with(Options { oidc: Some(oidc), ..Options::default() }).await;
     assert_eq!(app.call("GET", "/healthz", None, None).await.status, 200);
@@ -346,8 +348,10 @@ mod stub {
     use serde_json::{Value, json};
 
     /// The stub's RSA private key (PKCS#1 DER, made for this test only) and its modulus (base64url).
-    pub const KEY_DER: &[u8] = include_bytes!("fixtures/oidc-stub-key.der");
-    pub const KEY_N: &str = include_str!("fixtures/oidc-stub-key.n");
+    pub const KEYS: [(&[u8], &str); 2] = [
+        (include_bytes!("fixtures/oidc-stub-key.der"), include_str!("fixtures/oidc-stub-key.n")),
+        (include_bytes!("fixtures/oidc-stub-key-2.der"), include_str!("fixtures/oidc-stub-key-2.n")),
+    ];
 
     /// What the stub answers next.
     #[derive(Default)]
@@ -355,6 +359,8 @@ mod stub {
         pub id_token: String,
         /// (content type, body) of the userinfo.
         pub userinfo: (String, String),
+        /// Which of [`KEYS`] the JWKS publishes (a rotation).
+        pub key: usize,
     }
 
     pub struct Stub {
@@ -368,7 +374,7 @@ mod stub {
         let answers = Arc::new(Mutex::new(Answers::default()));
         let (b, a) = (base.clone(), answers.clone());
         let server = HttpServer::new(move || {
-            let (b, a1, a2) = (b.clone(), a.clone(), a.clone());
+            let (b, a1, a2, a3) = (b.clone(), a.clone(), a.clone(), a.clone());
             App::new()
                 .route(
                     "/.well-known/openid-configuration",
@@ -390,10 +396,10 @@ mod stub {
                 )
                 .route(
                     "/jwks",
-                    web::get().to(|| async {
-                        HttpResponse::Ok().json(
-                            json!({"keys": [{"kty": "RSA", "kid": "stub", "use": "sig", "alg": "RS256", "n": KEY_N.trim(), "e": "AQAB"}]}),
-                        )
+                    web::get().to(move || {
+                        let key = a3.lock().unwrap().key;
+                        let jwk = json!({"kty": "RSA", "kid": format!("stub-{key}"), "use": "sig", "alg": "RS256", "n": KEYS[key].1.trim(), "e": "AQAB"});
+                        async move { HttpResponse::Ok().json(json!({"keys": [jwk]})) }
                     }),
                 )
                 .route(
@@ -424,9 +430,14 @@ mod stub {
     }
 
     pub fn rs256(claims: &Value) -> String {
+        rs256_with(claims, 0)
+    }
+
+    /// Signed with the stub's `key`-th key.
+    pub fn rs256_with(claims: &Value, key: usize) -> String {
         let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some("stub".to_owned());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_der(KEY_DER)).unwrap()
+        header.kid = Some(format!("stub-{key}"));
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_der(KEYS[key].0)).unwrap()
     }
 
     pub fn hs256(claims: &Value, secret: &str) -> String {
@@ -445,48 +456,80 @@ mod stub {
     }
 }
 
-#[actix_rt::test]
-async fn unsigned_or_hs256_id_tokens_and_a_tampered_userinfo_jwt_are_refused() {
-    let stub = stub::start();
+/// A server whose login points at `stub`, and a professional of RPPS `rpps(n)` to log in as.
+async fn stub_world(stub: &stub::Stub, n: u32, key_refetch_after: Duration) -> (TestApp, Value) {
     let oidc = OidcSettings {
         discovery_url: format!("{}/.well-known/openid-configuration", stub.base),
         client_id: CLIENT_ID.to_owned(),
-        client_secret: "test-client-secret".to_owned(),
+        client_secret: STUB_SECRET.to_owned(),
         redirect_url: REDIRECT.to_owned(),
         scopes: concerto_api::oidc::DEFAULT_SCOPES.to_owned(),
         required_acr: "eidas1".to_owned(),
+        key_refetch_after,
     };
-    let secret = oidc.client_secret.clone();
     let app = TestApp::spawn_with(Options { oidc: Some(oidc), ..Options::default() }).await;
-    let number = rpps(8);
-    professional(&app, &number, "psc8").await;
-    let now = chrono::Utc::now().timestamp();
+    let number = rpps(n);
+    professional(&app, &number, &format!("psc{n}")).await;
     let userinfo_claims = json!({"sub": "stub-sub", "SubjectNameID": format!("8{number}"), "iss": stub.base, "aud": CLIENT_ID});
-    // One login with the given ID token (built from the attempt's nonce) and userinfo.
-    let attempt = |id_token: fn(&Value, &str) -> String, userinfo: (String, String)| {
-        let (app, stub, secret, base) = (&app, &stub, secret.clone(), stub.base.clone());
-        async move {
-            let r = app.call("GET", "/api/v1/auth/oidc/start", None, None).await;
-            assert_eq!(r.status, 302, "{}", r.text);
-            let location = r.header("location").unwrap();
-            let param = |name: &str| location.split(['?', '&']).find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap().to_owned();
-            let claims = json!({"iss": base, "aud": CLIENT_ID, "sub": "stub-sub", "iat": now, "exp": now + 300, "nonce": param("nonce"), "acr": "eidas1"});
-            *stub.answers.lock().unwrap() = stub::Answers { id_token: id_token(&claims, &secret), userinfo };
-            callback(app, &format!("code=stub-code&state={}", param("state"))).await
-        }
-    };
+    (app, userinfo_claims)
+}
+
+const STUB_SECRET: &str = "test-client-secret";
+
+/// One login through the stub: the ID token `id_token` makes from the claims (with the
+/// attempt's nonce) and the client secret, and the userinfo (content type, body).
+async fn stub_login(app: &TestApp, stub: &stub::Stub, id_token: fn(&Value, &str) -> String, userinfo: (String, String)) -> Resp {
+    let now = chrono::Utc::now().timestamp();
+    let r = app.call("GET", "/api/v1/auth/oidc/start", None, None).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let location = r.header("location").unwrap();
+    let param = |name: &str| location.split(['?', '&']).find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap().to_owned();
+    let claims = json!({"iss": stub.base, "aud": CLIENT_ID, "sub": "stub-sub", "iat": now, "exp": now + 300, "nonce": param("nonce"), "acr": "eidas1"});
+    {
+        let mut answers = stub.answers.lock().unwrap();
+        answers.id_token = id_token(&claims, STUB_SECRET);
+        answers.userinfo = userinfo;
+    }
+    callback(app, &format!("code=stub-code&state={}", param("state"))).await
+}
+
+#[actix_rt::test]
+async fn unsigned_or_hs256_id_tokens_and_a_tampered_userinfo_jwt_are_refused() {
+    let stub = stub::start();
+    let (app, userinfo_claims) = stub_world(&stub, 8, concerto_api::oidc::REFETCH_AFTER).await;
     let json_userinfo = || ("application/json".to_owned(), userinfo_claims.to_string());
     // The stub is right: an RS256 ID token with its key logs in, with a JSON or a signed userinfo.
-    let r = attempt(|c, _| stub::rs256(c), json_userinfo()).await;
+    let r = stub_login(&app, &stub, |c, _| stub::rs256(c), json_userinfo()).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let signed = stub::rs256(&userinfo_claims);
-    let r = attempt(|c, _| stub::rs256(c), ("application/jwt".to_owned(), signed.clone())).await;
+    let r = stub_login(&app, &stub, |c, _| stub::rs256(c), ("application/jwt".to_owned(), signed.clone())).await;
     assert_eq!(r.status, 200, "{}", r.text);
     // alg none, and HS256 keyed with the client secret, where RS256 is expected.
-    refused(&attempt(|c, _| stub::unsigned(c), json_userinfo()).await, "bad_signature");
-    refused(&attempt(stub::hs256, json_userinfo()).await, "bad_signature");
+    refused(&stub_login(&app, &stub, |c, _| stub::unsigned(c), json_userinfo()).await, "bad_signature");
+    refused(&stub_login(&app, &stub, stub::hs256, json_userinfo()).await, "bad_signature");
     // A userinfo JWT whose payload was changed after signing (another professional's RPPS).
     let forged = json!({"sub": "stub-sub", "SubjectNameID": format!("8{}", rpps(9)), "iss": stub.base, "aud": CLIENT_ID});
-    let r = attempt(|c, _| stub::rs256(c), ("application/jwt".to_owned(), stub::tampered(&signed, &forged))).await;
+    let r = stub_login(&app, &stub, |c, _| stub::rs256(c), ("application/jwt".to_owned(), stub::tampered(&signed, &forged))).await;
     refused(&r, "invalid_userinfo");
+}
+
+#[actix_rt::test]
+async fn a_rotated_provider_key_is_fetched_again_at_most_once_a_minute() {
+    // Keys kept a minute: a token signed with a key published since is refused within it.
+    let stub = stub::start();
+    let (app, userinfo_claims) = stub_world(&stub, 10, concerto_api::oidc::REFETCH_AFTER).await;
+    let json_userinfo = || ("application/json".to_owned(), userinfo_claims.to_string());
+    assert_eq!(stub_login(&app, &stub, |c, _| stub::rs256_with(c, 0), json_userinfo()).await.status, 200);
+    stub.answers.lock().unwrap().key = 1;
+    refused(&stub_login(&app, &stub, |c, _| stub::rs256_with(c, 1), json_userinfo()).await, "bad_signature");
+    // Past that minute (shortened here), the unknown key makes the server fetch the keys again.
+    let stub = stub::start();
+    let (app, userinfo_claims) = stub_world(&stub, 11, Duration::ZERO).await;
+    let json_userinfo = || ("application/json".to_owned(), userinfo_claims.to_string());
+    assert_eq!(stub_login(&app, &stub, |c, _| stub::rs256_with(c, 0), json_userinfo()).await.status, 200);
+    stub.answers.lock().unwrap().key = 1;
+    let r = stub_login(&app, &stub, |c, _| stub::rs256_with(c, 1), json_userinfo()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // The retired key no longer signs.
+    refused(&stub_login(&app, &stub, |c, _| stub::rs256_with(c, 0), json_userinfo()).await, "bad_signature");
 }
