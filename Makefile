@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 DEMO_DB ?= concerto-demo.db
+# The Python tools (see the `$(VENV)/.installed` target).
+VENV := .venv
 # nextest runs test binaries in parallel processes; plain cargo test works too.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 
@@ -36,10 +38,12 @@ clippy:
 
 # The suite on SQLite includes the schema check: persistence/src/schema.rs against the tables
 # the migrations build (`db::migrations::schema_check`, a fraction of a second, nothing to install).
-test-sqlite:
+# Both need `.venv/` (fuzz/requirements.txt): the Pro Santé Connect tests (tests/http/oidc.rs)
+# start `oidc-provider-mock` from it; without it they skip loudly, and fail when CI is set.
+test-sqlite: $(VENV)/.installed
 	env -u TEST_POSTGRES_URL $(CARGO) $(TEST_RUNNER) --workspace
 
-test-postgres:
+test-postgres: $(VENV)/.installed
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
 		echo "== HTTP suite on PostgreSQL ($$TEST_POSTGRES_URL)"; \
 		$(CARGO) $(TEST_RUNNER) -p concerto-api --test http; \
@@ -96,9 +100,9 @@ bench:
 openapi:
 	$(CARGO) run -q --bin concerto -- openapi > openapi.yaml
 
-## Python tools of the contract checks (schemathesis, openapi-spec-validator), pinned in
-## fuzz/requirements.txt, in a local virtualenv (.venv/, ignored by git).
-VENV := .venv
+## Python tools of the contract checks (schemathesis, openapi-spec-validator) and the OpenID
+## provider of the Pro Santé Connect tests (oidc-provider-mock), pinned in fuzz/requirements.txt,
+## in a local virtualenv (.venv/, ignored by git).
 $(VENV)/.installed: fuzz/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r fuzz/requirements.txt

@@ -141,6 +141,9 @@ pub enum ApiError {
     /// 507: the store cannot keep the write (disk full, or a read-only file); nothing was kept.
     #[error("storage refused the write: {0}")]
     InsufficientStorage(String),
+    /// 503 `oidc_provider_unavailable`: the OpenID provider does not answer.
+    #[error("the OpenID provider does not answer: {0}")]
+    ProviderUnavailable(String),
     /// 503: the database does not answer.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -175,6 +178,7 @@ impl ApiError {
             Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             Self::InsufficientStorage(_) => ErrorCode::InsufficientStorage,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::ProviderUnavailable(_) => ErrorCode::OidcProviderUnavailable,
             Self::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -186,6 +190,9 @@ impl ApiError {
             Self::Forbidden(_) => "your rights do not allow this action".to_owned(),
             Self::NotFound(what) => format!("no such {what}"),
             Self::Unavailable(_) => "the database does not answer; try again shortly".to_owned(),
+            Self::ProviderUnavailable(_) => {
+                "Pro Santé Connect does not answer; try again shortly (password logins are unaffected)".to_owned()
+            }
             Self::InsufficientStorage(_) => "the store cannot keep this write (disk full or read-only); nothing was written".to_owned(),
             Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
             other => other.to_string(),
@@ -227,7 +234,7 @@ impl ResponseError for ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ProviderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -236,6 +243,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Internal(cause) => log::error!("internal error: {cause}"),
             Self::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
+            Self::ProviderUnavailable(cause) => log::warn!("OpenID provider unavailable: {cause}"),
             Self::InsufficientStorage(cause) => log::error!("storage refused a write: {cause}"),
             _ => {}
         }

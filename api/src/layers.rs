@@ -68,6 +68,7 @@ const PERSISTENCE: &[&str] = &[
     "login_throttle",
     "audit",
     "login_sessions",
+    "oidc",
     // The code lists that the boards' settings and the fiche are coded with.
     "terminology",
     // The boards.
@@ -94,6 +95,7 @@ const PERSISTENCE: &[&str] = &[
 /// the state, then the routes (one per resource) and the document that lists them.
 const API: &[&str] = &[
     "config",
+    "oidc",
     "precondition",
     "views",
     "error",
@@ -115,6 +117,7 @@ const API: &[&str] = &[
     "routes::secretary_groups",
     "routes::rcps",
     "routes::session",
+    "routes::oidc",
     "routes::patients",
     "routes::documents",
     "routes::dossiers",

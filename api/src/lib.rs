@@ -10,6 +10,7 @@ pub mod fhir;
 pub mod json;
 #[cfg(test)]
 mod layers;
+pub mod oidc;
 pub mod openapi;
 pub mod precondition;
 pub mod routes;

@@ -311,7 +311,8 @@ fn serve(settings: Settings, pool: concerto_persistence::Pool) -> Result<(), Str
     let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let state = AppState::new(pool, TokenKeys::new(&settings.jwt_secret, settings.token_ttl_seconds), settings.auth.clone())
         .with_time_zone(settings.time_zone)
-        .with_sessions(settings.sessions);
+        .with_sessions(settings.sessions)
+        .with_oidc(concerto_api::oidc::OidcSettings::from_env());
     if matches!(settings.store, concerto_persistence::Store::Sqlite(_)) {
         spawn_wal_checkpoints(state.clone());
     }

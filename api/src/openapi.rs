@@ -9,7 +9,15 @@ use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
 /// Operations that answer without a token.
-const PUBLIC: [&str; 5] = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/healthz", "/readyz"];
+const PUBLIC: [&str; 7] = [
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/oidc/start",
+    "/api/v1/auth/oidc/callback",
+    "/healthz",
+    "/readyz",
+];
 
 /// Operations that never touch the database (every other one may answer 503).
 const WITHOUT_DATABASE: [&str; 1] = ["/healthz"];

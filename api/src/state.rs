@@ -44,6 +44,8 @@ pub struct AppState {
     pub sessions: SessionSettings,
     /// The clock of sessions and tokens (moved on by tests).
     pub clock: Clock,
+    /// Pro Santé Connect login, when configured (`CONCERTO_OIDC_DISCOVERY_URL`).
+    pub oidc: Option<Arc<crate::oidc::Provider>>,
     /// Held shared by every piece of database work, and exclusively by the SQLite WAL checkpoint
     /// for the instant it needs no reader and no writer (see [`AppState::checkpoint_wal`]).
     gate: Arc<RwLock<()>>,
@@ -109,6 +111,7 @@ impl AppState {
             code_indexes: Arc::default(),
             sessions: SessionSettings::default(),
             clock: Clock::default(),
+            oidc: None,
             gate: Arc::default(),
             turns,
         }
@@ -117,6 +120,11 @@ impl AppState {
     /// The state with another time zone than [`crate::config::DEFAULT_TIME_ZONE`].
     pub fn with_time_zone(self, time_zone: chrono_tz::Tz) -> Self {
         Self { time_zone, ..self }
+    }
+
+    /// The state with Pro Santé Connect login on (`Some`) or off.
+    pub fn with_oidc(self, oidc: Option<crate::oidc::OidcSettings>) -> Self {
+        Self { oidc: oidc.map(|s| Arc::new(crate::oidc::Provider::new(s))), ..self }
     }
 
     /// The state with other session settings than the defaults.

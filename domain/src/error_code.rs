@@ -58,6 +58,10 @@ error_codes! {
     InvalidCredentials = "invalid_credentials", "unknown username, wrong password or disabled account";
     InvalidRefreshToken = "invalid_refresh_token", "the refresh token is unknown, or its session ended or timed out: log in again";
     RefreshTokenReused = "refresh_token_reused", "the refresh token was already used: its session has ended (log in again)";
+    OidcRefused = "oidc_refused", "the Pro Santé Connect login was refused (state, code, ID token, acr or identity): `detail` says why; start again";
+    OidcProviderUnavailable = "oidc_provider_unavailable", "Pro Santé Connect does not answer (its discovery document or keys cannot be fetched); try again shortly, password logins are unaffected";
+    NoLocalAccount = "no_local_account", "no Concerto account has this RPPS: an administrator creates it first (never automatically)";
+    AccountDisabled = "account_disabled", "the account is disabled";
     CsrfHeaderRequired = "csrf_header_required", "a refresh cookie was sent without the header `X-Concerto-Refresh: cookie`";
     MalformedMultipart = "malformed_multipart", "the multipart body cannot be read";
     DocumentTooLarge = "document_too_large", "the document is larger than allowed";

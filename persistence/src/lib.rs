@@ -23,6 +23,7 @@ pub mod fiche;
 pub mod identity;
 pub mod login_sessions;
 pub mod login_throttle;
+pub mod oidc;
 pub mod page;
 pub mod patients;
 pub mod professionals;

@@ -27,7 +27,7 @@ pub mod reason {
     /// `POST /me/password`.
     pub const PASSWORD_CHANGED: &str = concerto_domain::ErrorCode::PasswordChanged.as_str();
     /// `PATCH /accounts/{id}` with `active: false`.
-    pub const ACCOUNT_DISABLED: &str = "account_disabled";
+    pub const ACCOUNT_DISABLED: &str = concerto_domain::ErrorCode::AccountDisabled.as_str();
     /// A refresh token presented a second time.
     pub const REFRESH_TOKEN_REUSED: &str = concerto_domain::ErrorCode::RefreshTokenReused.as_str();
 }

@@ -390,7 +390,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oidc_attempts (state) {
+        state -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oidc_identities (issuer, subject) {
+        issuer -> Text,
+        subject -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> professionals (professional_id));
+diesel::joinable!(oidc_identities -> accounts (account_id));
 diesel::joinable!(login_sessions -> accounts (account_id));
 diesel::joinable!(login_session_used_tokens -> login_sessions (session_id));
 diesel::joinable!(profiles -> professionals (professional_id));
@@ -442,6 +462,8 @@ diesel::joinable!(dossier_treatments -> dossiers (dossier_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cancer_centers,
+    oidc_attempts,
+    oidc_identities,
     professionals,
     accounts,
     profiles,

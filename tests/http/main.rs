@@ -22,6 +22,7 @@ mod login_sessions;
 mod matrix;
 mod model;
 mod national;
+mod oidc;
 mod openapi;
 mod patients;
 mod process;

@@ -530,9 +530,16 @@ const CLINICAL: &[Who] = &[
 const SEES_DOSSIER: &[Who] =
     &[Who::Requester, Who::Participant, Who::Animateur, Who::SecOfRequester, Who::SecOfRequesterViaGroup, Who::SecOfAnimateur];
 
-/// Operations that answer without a token.
-const PUBLIC: [&str; 5] =
-    ["POST /api/v1/auth/login", "POST /api/v1/auth/refresh", "POST /api/v1/auth/logout", "GET /healthz", "GET /readyz"];
+/// Operations that answer without a token (the Pro Santé Connect login's: `tests/http/oidc.rs`).
+const PUBLIC: [&str; 7] = [
+    "POST /api/v1/auth/login",
+    "POST /api/v1/auth/refresh",
+    "POST /api/v1/auth/logout",
+    "GET /api/v1/auth/oidc/start",
+    "GET /api/v1/auth/oidc/callback",
+    "GET /healthz",
+    "GET /readyz",
+];
 
 fn outcome(status: u16) -> Expect {
     match status {

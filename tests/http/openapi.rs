@@ -18,7 +18,15 @@ async fn served_document_is_the_generated_one_and_every_operation_is_secured() {
     assert_eq!(r.status, 200);
     let expected = serde_json::to_value(concerto_api::openapi::document().unwrap()).unwrap();
     assert_eq!(r.body, expected);
-    let public = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/healthz", "/readyz"];
+    let public = [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/oidc/start",
+        "/api/v1/auth/oidc/callback",
+        "/healthz",
+        "/readyz",
+    ];
     let mut operations = 0;
     for (path, item) in r.body["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {

@@ -18,9 +18,9 @@ use serde_json::json;
 use crate::support::{PASSWORD, SECRET, TestApp, User, assert_problem};
 
 /// A running `concerto serve`, killed when dropped.
-struct Binary {
+pub(crate) struct Binary {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -28,6 +28,11 @@ struct Binary {
 impl Binary {
     /// Starts the binary over `app`'s store and waits until `/healthz` answers.
     async fn start(app: &TestApp, rust_log: &str) -> Binary {
+        Self::start_with(app, rust_log, &[]).await
+    }
+
+    /// [`Binary::start`] with more environment variables.
+    pub(crate) async fn start_with(app: &TestApp, rust_log: &str, envs: &[(&str, &str)]) -> Binary {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("concerto.log");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -38,6 +43,7 @@ impl Binary {
             .env("CONCERTO_JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
             .env("CONCERTO_SHUTDOWN_TIMEOUT_SECONDS", "20")
             .env("RUST_LOG", rust_log)
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -51,17 +57,17 @@ impl Binary {
         binary
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
         assert!(status.success());
     }
 
     /// Waits (bounded) for the process to exit; its exit status.
-    async fn exited(&mut self) -> std::process::ExitStatus {
+    pub(crate) async fn exited(&mut self) -> std::process::ExitStatus {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -106,6 +106,8 @@ pub struct Options {
     pub auth: concerto_api::config::AuthSettings,
     pub cors_origins: Vec<String>,
     pub sessions: concerto_api::config::SessionSettings,
+    /// Pro Santé Connect login (`tests/http/oidc.rs` points it at a provider it starts).
+    pub oidc: Option<concerto_api::oidc::OidcSettings>,
 }
 
 impl TestApp {
@@ -155,7 +157,9 @@ impl TestApp {
 
     /// A server over `pool`: its base URL and its state (for the tallies).
     fn start_server(pool: concerto_persistence::Pool, options: &Options) -> (String, AppState) {
-        let state = AppState::new(pool, TokenKeys::new(SECRET, 3600), options.auth.clone()).with_sessions(options.sessions);
+        let state = AppState::new(pool, TokenKeys::new(SECRET, 3600), options.auth.clone())
+            .with_sessions(options.sessions)
+            .with_oidc(options.oidc.clone());
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let serve = concerto_api::ServeOptions { cors_origins: options.cors_origins.clone(), ..concerto_api::ServeOptions::new(1) };

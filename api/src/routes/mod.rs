@@ -9,6 +9,7 @@ pub mod documents;
 pub mod dossiers;
 pub mod fallback;
 pub mod health;
+pub mod oidc;
 pub mod patients;
 pub mod professionals;
 pub mod rcps;
@@ -30,6 +31,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(session::my_sessions)
         .service(session::end_my_session)
         .service(session::me)
+        .service(oidc::start)
+        .service(oidc::callback)
         .service(session::change_password)
         .service(administration::create_center)
         .service(administration::list_centers)

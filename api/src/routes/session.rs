@@ -72,18 +72,18 @@ fn refresh_cookie(value: &str, max_age: chrono::TimeDelta) -> Cookie<'static> {
 }
 
 /// What a login or a refresh hands out.
-struct Issued {
-    account_id: String,
-    generation: i64,
-    session_id: String,
-    refresh_token: String,
+pub(crate) struct Issued {
+    pub(crate) account_id: String,
+    pub(crate) generation: i64,
+    pub(crate) session_id: String,
+    pub(crate) refresh_token: String,
     /// The session's absolute end.
-    expires_at: NaiveDateTime,
+    pub(crate) expires_at: NaiveDateTime,
 }
 
 /// The answer of a login or a refresh at `now`: the refresh token in the body, or in the cookie
 /// when cookie mode is on and the request asked for it.
-fn tokens(state: &AppState, req: &HttpRequest, issued: Issued, now: NaiveDateTime) -> Result<HttpResponse, ApiError> {
+pub(crate) fn tokens(state: &AppState, req: &HttpRequest, issued: Issued, now: NaiveDateTime) -> Result<HttpResponse, ApiError> {
     let Issued { account_id, generation, session_id, refresh_token, expires_at } = issued;
     let cookie = state.sessions.refresh_cookie && wants_cookie(req);
     let mut answer = HttpResponse::Ok();
@@ -102,7 +102,7 @@ fn tokens(state: &AppState, req: &HttpRequest, issued: Issued, now: NaiveDateTim
 }
 
 /// The `User-Agent` of a request, cut to 200 characters.
-fn user_agent(req: &HttpRequest) -> Option<String> {
+pub(crate) fn user_agent(req: &HttpRequest) -> Option<String> {
     req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect())
 }
 
@@ -129,7 +129,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Logi
     let found = state.db(move |c| accounts::credentials(c, &name)).await?;
     let account = web::block(move || match found {
         Some(creds) if !verify_password(&password, &creds.password_hash) => Err(ErrorCode::WrongPassword.as_str()),
-        Some(creds) if !creds.active => Err("account_disabled"),
+        Some(creds) if !creds.active => Err(ErrorCode::AccountDisabled.as_str()),
         Some(creds) => Ok(creds),
         None => {
             // Spend the same time as a real check so response times do not reveal usernames.
