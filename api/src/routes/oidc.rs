@@ -7,17 +7,14 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use concerto_domain::ErrorCode;
 use concerto_domain::professional::Rpps;
 use concerto_persistence::audit;
-use concerto_persistence::login_sessions::{self, NewSession};
 use concerto_persistence::oidc::{self, Attempt, Binding};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::session::{Issued, tokens, user_agent};
-use crate::auth::new_refresh_token;
+use super::session::open_session;
 use crate::error::ApiError;
 use crate::oidc::{ATTEMPT_SECONDS, Provider, acr_meets};
 use crate::state::AppState;
-use crate::throttle;
 
 /// The audit action of every Pro Santé Connect refusal.
 const ACTION: &str = "auth.oidc";
@@ -129,23 +126,5 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest, query: web::
     if state.db(move |c| oidc::bind(c, &issuer, &subject, &account_id, now)).await? == Binding::Conflict {
         return Err(refuse(&state, Some(account.account_id), "identity_mismatch").await);
     }
-    let (refresh_token, refresh_hash) = new_refresh_token()?;
-    let new = NewSession {
-        account_id: account.account_id.clone(),
-        method: "psc",
-        acr: verified.acr.clone(),
-        client_address: throttle::client_address(&req, &state),
-        user_agent: user_agent(&req),
-        refresh_hash,
-    };
-    let lifetimes = state.sessions.lifetimes();
-    let session_id = state.db(move |c| login_sessions::open(c, &new, lifetimes, now)).await?;
-    let issued = Issued {
-        account_id: account.account_id,
-        generation: account.token_generation,
-        session_id,
-        refresh_token,
-        expires_at: now + lifetimes.absolute,
-    };
-    tokens(&state, &req, issued, now)
+    open_session(&state, &req, account.account_id, account.token_generation, "psc", verified.acr, now).await
 }

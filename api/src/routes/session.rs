@@ -72,18 +72,18 @@ fn refresh_cookie(value: &str, max_age: chrono::TimeDelta) -> Cookie<'static> {
 }
 
 /// What a login or a refresh hands out.
-pub(crate) struct Issued {
-    pub(crate) account_id: String,
-    pub(crate) generation: i64,
-    pub(crate) session_id: String,
-    pub(crate) refresh_token: String,
+struct Issued {
+    account_id: String,
+    generation: i64,
+    session_id: String,
+    refresh_token: String,
     /// The session's absolute end.
-    pub(crate) expires_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
 }
 
 /// The answer of a login or a refresh at `now`: the refresh token in the body, or in the cookie
 /// when cookie mode is on and the request asked for it.
-pub(crate) fn tokens(state: &AppState, req: &HttpRequest, issued: Issued, now: NaiveDateTime) -> Result<HttpResponse, ApiError> {
+fn tokens(state: &AppState, req: &HttpRequest, issued: Issued, now: NaiveDateTime) -> Result<HttpResponse, ApiError> {
     let Issued { account_id, generation, session_id, refresh_token, expires_at } = issued;
     let cookie = state.sessions.refresh_cookie && wants_cookie(req);
     let mut answer = HttpResponse::Ok();
@@ -102,7 +102,7 @@ pub(crate) fn tokens(state: &AppState, req: &HttpRequest, issued: Issued, now: N
 }
 
 /// The `User-Agent` of a request, cut to 200 characters.
-pub(crate) fn user_agent(req: &HttpRequest) -> Option<String> {
+fn user_agent(req: &HttpRequest) -> Option<String> {
     req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect())
 }
 
@@ -149,25 +149,33 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Logi
         }
     };
     throttle::succeeded(&state, None, attempt).await?;
+    open_session(&state, &req, account.account_id, account.token_generation, "password", None, state.clock.now()).await
+}
+
+/// Opens a login session for an account that has just authenticated (`method`: `password` or
+/// `psc`, with its `acr`), and answers its tokens as every login does.
+pub(crate) async fn open_session(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    account_id: String,
+    generation: i64,
+    method: &'static str,
+    acr: Option<String>,
+    now: NaiveDateTime,
+) -> Result<HttpResponse, ApiError> {
     let (refresh_token, refresh_hash) = new_refresh_token()?;
     let new = NewSession {
-        account_id: account.account_id.clone(),
-        method: "password",
-        acr: None,
-        client_address: throttle::client_address(&req, &state),
-        user_agent: user_agent(&req),
+        account_id: account_id.clone(),
+        method,
+        acr,
+        client_address: throttle::client_address(req, state),
+        user_agent: user_agent(req),
         refresh_hash,
     };
-    let (now, lifetimes) = (state.clock.now(), state.sessions.lifetimes());
+    let lifetimes = state.sessions.lifetimes();
     let session_id = state.db(move |c| login_sessions::open(c, &new, lifetimes, now)).await?;
-    let issued = Issued {
-        account_id: account.account_id,
-        generation: account.token_generation,
-        session_id,
-        refresh_token,
-        expires_at: now + lifetimes.absolute,
-    };
-    tokens(&state, &req, issued, now)
+    let issued = Issued { account_id, generation, session_id, refresh_token, expires_at: now + lifetimes.absolute };
+    tokens(state, req, issued, now)
 }
 
 /// Body of `POST /auth/refresh` and `POST /auth/logout`.
