@@ -100,15 +100,25 @@ pub fn replace(conn: &mut DbConnection, dossier_id: &str, before: &StoredFiche, 
         types
     };
     let (old_types, new_types) = (sorted(&before.fiche), sorted(fiche));
-    if old_types != new_types {
-        if !old_types.is_empty() {
-            diesel::delete(dossier_treatments::table.filter(dossier_treatments::dossier_id.eq(dossier_id))).execute(conn)?;
-        }
-        for code in &new_types {
-            diesel::insert_into(dossier_treatments::table)
-                .values((dossier_treatments::dossier_id.eq(dossier_id), dossier_treatments::code.eq(code)))
-                .execute(conn)?;
-        }
+    // Only the types that come or go are written: one statement each way at most.
+    let gone: Vec<&String> = old_types.iter().filter(|t| !new_types.contains(t)).collect();
+    let came: Vec<_> = new_types
+        .iter()
+        .filter(|t| !old_types.contains(t))
+        .map(|code| (dossier_treatments::dossier_id.eq(dossier_id), dossier_treatments::code.eq(code)))
+        .collect();
+    if !gone.is_empty() {
+        diesel::delete(
+            dossier_treatments::table.filter(dossier_treatments::dossier_id.eq(dossier_id)).filter(dossier_treatments::code.eq_any(gone)),
+        )
+        .execute(conn)?;
+    }
+    if !came.is_empty() {
+        // A multi-row insert is said per backend: the MultiConnection cannot (STACK.md).
+        match conn {
+            DbConnection::Postgresql(pg) => diesel::insert_into(dossier_treatments::table).values(came).execute(pg)?,
+            DbConnection::Sqlite(lite) => diesel::insert_into(dossier_treatments::table).values(came).execute(lite)?,
+        };
     }
     Ok(())
 }

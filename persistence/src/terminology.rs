@@ -99,9 +99,20 @@ pub fn systems(conn: &mut DbConnection) -> Result<Vec<CodeSystem>, Error> {
 
 /// The code system `name`: 422 `unknown_system` when there is none.
 pub fn system(conn: &mut DbConnection, name: &str) -> Result<CodeSystem, Error> {
-    code_systems::table.find(name).first(conn).optional()?.ok_or_else(|| {
-        DomainError::invalid("system", ErrorCode::UnknownSystem, format!("`{name}` is not a code system of this platform")).into()
-    })
+    code_systems::table.find(name).first(conn).optional()?.ok_or_else(|| unknown_system(name))
+}
+
+fn unknown_system(name: &str) -> Error {
+    DomainError::invalid("system", ErrorCode::UnknownSystem, format!("`{name}` is not a code system of this platform")).into()
+}
+
+fn not_loaded(name: &str) -> Error {
+    DomainError::invalid(
+        "system",
+        ErrorCode::ListNotLoaded,
+        format!("no list of `{name}` is loaded yet; an operator loads it with `concerto terminology load`"),
+    )
+    .into()
 }
 
 /// The code system `name` with a list loaded: 422 `unknown_system`, or `list_not_loaded` when
@@ -109,12 +120,7 @@ pub fn system(conn: &mut DbConnection, name: &str) -> Result<CodeSystem, Error> 
 pub fn loaded_system(conn: &mut DbConnection, name: &str) -> Result<CodeSystem, Error> {
     let system = system(conn, name)?;
     if system.version.is_none() {
-        return Err(DomainError::invalid(
-            "system",
-            ErrorCode::ListNotLoaded,
-            format!("no list of `{name}` is loaded yet; an operator loads it with `concerto terminology load`"),
-        )
-        .into());
+        return Err(not_loaded(name));
     }
     Ok(system)
 }
@@ -347,9 +353,10 @@ pub fn check_code(conn: &mut DbConnection, field: &'static str, system: &str, co
     }
 }
 
-/// Checks many coded fields at once, `(system, field, code)` each, in two statements whatever
-/// their number: the systems (422 `unknown_system` / `list_not_loaded` for the first that cannot
-/// tell), then every code of those systems valid on `day`; the first code not found answers 422
+/// Checks many coded fields at once, `(system, field, code)` each, in one statement whatever
+/// their number: the systems named, each joined to those of the codes sent that it holds valid
+/// on `day`. A system missing answers 422 `unknown_system`, one without a list
+/// `list_not_loaded` (for the first that cannot tell); the first code not found answers 422
 /// `unknown_code` naming its field and system, as [`check_code`] would.
 pub fn check_codes(conn: &mut DbConnection, fields: &[(&str, &'static str, &str)], day: NaiveDate) -> Result<(), Error> {
     if fields.is_empty() {
@@ -358,24 +365,28 @@ pub fn check_codes(conn: &mut DbConnection, fields: &[(&str, &'static str, &str)
     let mut names: Vec<&str> = fields.iter().map(|(system, _, _)| *system).collect();
     names.sort_unstable();
     names.dedup();
-    let known: Vec<CodeSystem> = code_systems::table.filter(code_systems::name.eq_any(&names)).load(conn)?;
+    let wanted: Vec<&str> = fields.iter().map(|(_, _, code)| code.trim()).collect();
+    // (system, its list's version, a code of it among those sent, valid on `day`)
+    let rows: Vec<(String, Option<String>, Option<String>)> = code_systems::table
+        .left_join(
+            codes::table.on(codes::system
+                .eq(code_systems::name)
+                .and(codes::code.eq_any(&wanted))
+                .and(codes::valid_from.le(day))
+                .and(codes::valid_until.is_null().or(codes::valid_until.ge(day)))),
+        )
+        .filter(code_systems::name.eq_any(&names))
+        .select((code_systems::name, code_systems::version, codes::code.nullable()))
+        .load(conn)?;
     for name in &names {
-        match known.iter().find(|s| s.name == *name) {
-            None => return system(conn, name).map(|_| ()),
-            Some(s) if s.version.is_none() => return loaded_system(conn, name).map(|_| ()),
+        match rows.iter().find(|(s, _, _)| s == name) {
+            None => return Err(unknown_system(name)),
+            Some((_, None, _)) => return Err(not_loaded(name)),
             Some(_) => {}
         }
     }
-    let wanted: Vec<&str> = fields.iter().map(|(_, _, code)| code.trim()).collect();
-    let found: Vec<(String, String)> = codes::table
-        .filter(codes::system.eq_any(&names))
-        .filter(codes::code.eq_any(&wanted))
-        .filter(codes::valid_from.le(day))
-        .filter(codes::valid_until.is_null().or(codes::valid_until.ge(day)))
-        .select((codes::system, codes::code))
-        .load(conn)?;
     for (system, field, code) in fields {
-        if !found.iter().any(|(s, c)| s == system && c == code.trim()) {
+        if !rows.iter().any(|(s, _, c)| s == system && c.as_deref() == Some(code.trim())) {
             return Err(DomainError::invalid(
                 field,
                 ErrorCode::UnknownCode,

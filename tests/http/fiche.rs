@@ -278,11 +278,13 @@ async fn a_full_fiche_costs_a_few_statements_more_than_a_plain_patch_whatever_it
     let (_, d) = dossier(&b).await;
     let fiche = b.app.complete_fiche().await;
     let plain = patch_cost(&b.app, &b.member, &d, json!({"question": "Chirurgie d'emblée ?"})).await;
-    // First write: the codes in two statements (their systems, then every code at once), the
-    // fiche's row and one row per treatment type.
+    // First write: the codes in one statement (their systems joined to the codes sent), the
+    // fiche's row and one insert of its treatment types, whatever their number.
     let first = patch_cost(&b.app, &b.member, &d, json!({"fiche": fiche})).await;
-    let types = fiche["proposal"]["treatments"].as_array().unwrap().len() as u64;
-    assert_eq!(first, plain + 2 + 1 + types, "plain PATCH {plain}, first fiche {first}");
+    assert_eq!(first, plain + 3, "plain PATCH {plain}, first fiche {first}");
+    // The same fiche again: its codes checked, its row written, no treatment row.
+    let same = patch_cost(&b.app, &b.member, &d, json!({"fiche": fiche})).await;
+    assert_eq!(same, plain + 2, "plain PATCH {plain}, the same fiche {same}");
     // A change elsewhere in the fiche rewrites its row in place, and not the treatment types.
     let mut changed = fiche.clone();
     changed["framework"]["conform"] = json!(false);
@@ -292,4 +294,16 @@ async fn a_full_fiche_costs_a_few_statements_more_than_a_plain_patch_whatever_it
     let r = b.app.get(&path(&d), &b.member.token).await;
     assert_eq!(r.body["fiche"]["framework"]["conform"], json!(false), "{}", r.text);
     assert_eq!(r.body["fiche"]["proposal"], fiche["proposal"]);
+    // One treatment type replaced by two others: one delete and one insert, not one per type.
+    let treatments = json!([
+        {"code": "387713003", "order": 1, "intention": "curative", "detail": "Colectomie gauche"},
+        {"code": "C15313", "order": 2, "intention": "curative", "detail": "Radiothérapie"},
+        {"code": "C93352", "order": 3, "intention": "curative", "detail": "Thérapie ciblée"}
+    ]);
+    let swapped = patch_cost(&b.app, &b.member, &d, json!({"fiche": {"proposal": {"treatments": treatments}}})).await;
+    assert_eq!(swapped, plain + 1 + 1 + 2, "plain PATCH {plain}, treatment types swapped {swapped}");
+    let r = b.app.get(&path(&d), &b.member.token).await;
+    assert_eq!(r.body["fiche"]["proposal"]["treatments"], treatments, "{}", r.text);
+    // The projection of the treatment types follows the fiche (`concerto check`).
+    assert_eq!(crate::support::check_differences(&b.app).await, Vec::<String>::new());
 }
