@@ -9,6 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use concerto_domain::principal::Principal;
+use concerto_domain::terminology::CurrentList;
 use concerto_persistence::accounts::{self, LoadedCaller};
 use concerto_persistence::db::{PooledConnection, StatementCount, statements_on_this_thread};
 use concerto_persistence::login_sessions;
@@ -186,13 +187,25 @@ impl AppState {
         F: FnOnce(&mut DbConnection, &Principal) -> Result<T, concerto_persistence::Error> + Send + 'static,
         T: Send + 'static,
     {
-        self.db_as_judged(caller, caller.foreign_if_match, work).await
+        self.db_as_judged(caller, caller.foreign_if_match, false, move |c, loaded| work(c, &loaded.principal)).await
+    }
+
+    /// [`AppState::db_as`] whose work also reads every code system's list as it stands,
+    /// fetched in the rights' own statement (`accounts::load_caller_with_lists`): a picker's
+    /// search then costs the one statement of `/me`.
+    pub async fn db_as_with_lists<T, F>(&self, caller: &Caller, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &Principal, Option<&[CurrentList]>) -> Result<T, concerto_persistence::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db_as_judged(caller, caller.foreign_if_match, true, move |c, loaded| work(c, &loaded.principal, loaded.code_lists.as_deref()))
+            .await
     }
 
     /// [`AppState::db_as`], answering 412 before `work` when `refuse_precondition`.
-    async fn db_as_judged<T, F>(&self, caller: &Caller, refuse_precondition: bool, work: F) -> Result<T, ApiError>
+    async fn db_as_judged<T, F>(&self, caller: &Caller, refuse_precondition: bool, with_lists: bool, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConnection, &Principal) -> Result<T, concerto_persistence::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection, &LoadedCaller) -> Result<T, concerto_persistence::Error> + Send + 'static,
         T: Send + 'static,
     {
         let (subject, rights) = (caller.subject.clone(), caller.rights.clone());
@@ -208,7 +221,11 @@ impl AppState {
             .db_on(&caller.connection, move |c| {
                 let loaded = match rights.get() {
                     Some(loaded) => loaded,
-                    None => match accounts::load_caller(c, &subject.account_id, Some(&check))? {
+                    None => match if with_lists {
+                        accounts::load_caller_with_lists(c, &subject.account_id, Some(&check))?
+                    } else {
+                        accounts::load_caller(c, &subject.account_id, Some(&check))?
+                    } {
                         Some(loaded) => {
                             // A user request keeps the session alive, written at most once a
                             // minute; a background call (`X-Concerto-Background: 1`) does not.
@@ -224,7 +241,7 @@ impl AppState {
                 if refuse_precondition {
                     return Err(concerto_persistence::Error::Stale { current: 0 });
                 }
-                work(c, &loaded.principal).map(Some)
+                work(c, loaded).map(Some)
             })
             .await?;
         done.ok_or_else(invalid_token)
@@ -239,7 +256,7 @@ impl AppState {
             return Ok(loaded.clone());
         }
         // Only the rights: the extractor reads them before the body is judged.
-        self.db_as_judged(caller, false, |_, _| Ok(())).await?;
+        self.db_as_judged(caller, false, false, |_, _| Ok(())).await?;
         caller.rights.get().cloned().ok_or_else(invalid_token)
     }
 

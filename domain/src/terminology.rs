@@ -10,6 +10,19 @@ use crate::ErrorCode;
 use crate::error::DomainError;
 use crate::text::search_key;
 
+/// A code system's list as it stands, read with a caller's rights: the version loaded last and
+/// the load that wrote it (the key of the list's index held in memory); both `None` until a list
+/// is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentList {
+    /// The code system's name (`cim10`, …).
+    pub system: String,
+    /// The version loaded last.
+    pub version: Option<String>,
+    /// The load that wrote the list as it stands.
+    pub load_id: Option<String>,
+}
+
 /// The longest code any list holds: CIM-10 and CIM-O-3 codes are a handful of characters, the
 /// FRCP's own a dozen; anything much longer is a column mix-up in the file.
 pub const MAX_CODE_LEN: usize = 64;

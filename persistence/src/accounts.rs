@@ -6,6 +6,7 @@ use concerto_domain::principal::Principal;
 use concerto_domain::professional::{Category, Professional};
 use concerto_domain::profile::{Profile, ProfileKind};
 use concerto_domain::rules;
+use concerto_domain::terminology::CurrentList;
 use diesel::prelude::*;
 
 use crate::affiliations::{ActingForNamed, ActingForRow};
@@ -217,6 +218,8 @@ pub struct LoadedCaller {
     pub acting_for: Vec<ActingForNamed>,
     /// The last user request of the token's login session (when a token was checked).
     pub last_activity_at: Option<NaiveDateTime>,
+    /// Every code system's list as it stands, when asked for ([`load_caller_with_lists`]).
+    pub code_lists: Option<Vec<CurrentList>>,
 }
 
 /// What an access token says, checked with the rights: the account's token generation at issue,
@@ -238,6 +241,21 @@ pub struct TokenCheck {
 /// disabled, or, given the token's check, when the token was issued in an earlier generation of
 /// the account (before a password change or a disable) or its login session is no longer open.
 pub fn load_caller(conn: &mut DbConnection, account_id: &str, check: Option<&TokenCheck>) -> Result<Option<LoadedCaller>, Error> {
+    load(conn, account_id, check, false)
+}
+
+/// [`load_caller`] with every code system's list as it stands ([`LoadedCaller::code_lists`]), in
+/// the same round trip: a picker's search then knows whether the index it holds is current
+/// without a statement of its own.
+pub fn load_caller_with_lists(
+    conn: &mut DbConnection,
+    account_id: &str,
+    check: Option<&TokenCheck>,
+) -> Result<Option<LoadedCaller>, Error> {
+    load(conn, account_id, check, true)
+}
+
+fn load(conn: &mut DbConnection, account_id: &str, check: Option<&TokenCheck>, with_lists: bool) -> Result<Option<LoadedCaller>, Error> {
     use crate::cached_sql::{Bind, CachedSql};
     use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
     type Columns = (
@@ -269,7 +287,7 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, check: Option<&Tok
             None => q,
         }
     };
-    let mut query = CachedSql::new(caller_sql(check.is_some()));
+    let mut query = CachedSql::new(caller_sql(check.is_some(), with_lists));
     if let Some(check) = check {
         query = query.bind(Bind::Text(check.session_id.clone())).bind(Bind::Time(check.now)).bind(Bind::Time(check.idle_since));
     }
@@ -281,6 +299,7 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, check: Option<&Tok
     let mut caller = None;
     let mut profile_rows: Vec<(String, String)> = Vec::new();
     let mut acting_rows = Vec::new();
+    let mut code_lists = with_lists.then(Vec::new);
     for (route, admin, (id, family, given, rpps, email, category), center, kind, via_group_id, valid_from, valid_until) in
         query.load::<Row>(conn)?
     {
@@ -288,6 +307,9 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, check: Option<&Tok
             profile_rows.extend(center.zip(kind));
             last_activity_at = last_activity_at.or(valid_from);
             caller.get_or_insert((admin.unwrap_or(false), (id, family, given, rpps, email, category)));
+        } else if route == "list" {
+            // The list's version and load come in the `rpps` and `email` columns.
+            code_lists.get_or_insert_with(Vec::new).push(CurrentList { system: id, version: rpps, load_id: email });
         } else {
             acting_rows.push(ActingForRow { physician_id: id, family, given, via_group_id, valid_from, valid_until });
         }
@@ -314,7 +336,7 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, check: Option<&Tok
     );
     // `/me` names P(S) only where the rules count it (`Principal::new` decides).
     let acting_for = if principal.acting_for.is_empty() { Vec::new() } else { named };
-    Ok(Some(LoadedCaller { principal, professional, acting_for, last_activity_at }))
+    Ok(Some(LoadedCaller { principal, professional, acting_for, last_activity_at, code_lists }))
 }
 
 /// [`load_caller`]'s statement: the account with its professional and profiles (`caller` rows),
@@ -323,7 +345,7 @@ pub fn load_caller(conn: &mut DbConnection, account_id: &str, check: Option<&Tok
 /// reads nothing at all. Every request reads the rights: one round trip, not two. Hand-written
 /// because diesel's MultiConnection has no UNION. A dated delegation grants only between its
 /// dates, checked at each request: the `?` after each account are now.
-fn caller_sql(with_token: bool) -> String {
+fn caller_sql(with_token: bool, with_lists: bool) -> String {
     let account = if with_token { "a.id = ? AND a.active AND a.token_generation = ?" } else { "a.id = ? AND a.active" };
     // The token's login session, open: its last activity comes in the `valid_from` column. Only
     // the `caller` rows need it: without them the other rows are ignored.
@@ -336,6 +358,13 @@ fn caller_sql(with_token: bool) -> String {
     } else {
         ("", "NULL")
     };
+    // A handful of rows, by the primary key's order; read only by the requests that ask.
+    let lists = if with_lists {
+        " UNION ALL SELECT 'list', NULL, cs.name, cs.name, cs.name, cs.version, cs.load_id, NULL, NULL, NULL, NULL, NULL, NULL \
+         FROM code_systems cs"
+    } else {
+        ""
+    };
     format!(
         "SELECT 'caller', a.is_platform_admin, p.id, p.family_name, p.given_name, p.rpps, p.email, p.category, \
          f.cancer_center_id, f.kind, NULL, {activity}, NULL \
@@ -347,7 +376,7 @@ fn caller_sql(with_token: bool) -> String {
          UNION ALL SELECT 'group', NULL, p.id, p.family_name, p.given_name, NULL, NULL, NULL, NULL, NULL, g.group_id, g.valid_from, g.valid_until \
          FROM accounts a JOIN secretary_group_members m ON m.secretary_id = a.professional_id \
          JOIN physician_secretary_groups g ON g.group_id = m.group_id JOIN professionals p ON p.id = g.physician_id \
-         WHERE {account} AND (g.valid_from IS NULL OR g.valid_from <= ?) AND (g.valid_until IS NULL OR g.valid_until > ?)"
+         WHERE {account} AND (g.valid_from IS NULL OR g.valid_from <= ?) AND (g.valid_until IS NULL OR g.valid_until > ?){lists}"
     )
 }
 

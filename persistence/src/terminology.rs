@@ -3,8 +3,9 @@
 //!
 //! A list's codes are never deleted: a code its new version drops stays, valid through the day
 //! before the load, so a dossier coded with it still reads it. The search runs over the list
-//! held in memory ([`CodeIndexes`]), one index per loaded version: a search costs one statement,
-//! the one that tells which version is current.
+//! held in memory ([`CodeIndexes`]), one index per loaded version; which version is current comes
+//! with the caller's rights (`accounts::load_caller_with_lists`), so a search costs no statement
+//! of its own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,7 +14,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use concerto_domain::DomainError;
 use concerto_domain::ErrorCode;
 use concerto_domain::code_index::CodeIndex;
-use concerto_domain::terminology::{self, Change, Entry, Query};
+use concerto_domain::terminology::{self, Change, CurrentList, Entry, Query};
 use diesel::prelude::*;
 
 use crate::schema::{code_systems, terminology_codes as codes, terminology_loads as loads};
@@ -283,18 +284,28 @@ pub fn warm_up(conn: &mut DbConnection, indexes: &CodeIndexes) -> Result<usize, 
 }
 
 /// `GET /terminology/{system}?q=`: a page of the codes valid on `day` that answer `q` (see
-/// [`Query`]; every valid code without one), in code order. One statement, whatever the list's
-/// size, once this server holds the list's current version (see [`CodeIndexes`]).
+/// [`Query`]; every valid code without one), in code order. Which version is current comes from
+/// `lists` when the caller's rights brought them (`accounts::load_caller_with_lists`), else from
+/// one statement; no other statement, whatever the list's size, once this server holds that
+/// version's index (see [`CodeIndexes`]).
 pub fn search(
     conn: &mut DbConnection,
     indexes: &CodeIndexes,
+    lists: Option<&[CurrentList]>,
     system: &str,
     q: Option<&str>,
     day: NaiveDate,
     page: &PageRequest,
 ) -> Result<Page<Code>, Error> {
-    let stored = db::read_in_autocommit(conn, |c| loaded_system(c, system))?;
-    let held = indexes.index(conn, system, stored.load_id.as_ref())?;
+    let load_id = match lists {
+        Some(lists) => match lists.iter().find(|l| l.system == system) {
+            None => return Err(unknown_system(system)),
+            Some(CurrentList { version: None, .. }) => return Err(not_loaded(system)),
+            Some(list) => list.load_id.clone(),
+        },
+        None => db::read_in_autocommit(conn, |c| loaded_system(c, system))?.load_id,
+    };
+    let held = indexes.index(conn, system, load_id.as_ref())?;
     let after = page.after.as_ref().map(|(code, _)| code.as_str());
     let fetch = usize::try_from(page.fetch()).unwrap_or(1);
     let rows = held

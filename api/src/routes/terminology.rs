@@ -65,6 +65,8 @@ pub async fn search(
     let (system, q) = (system.into_inner(), non_blank(query.into_inner().q));
     let today = chrono::Utc::now().with_timezone(&state.time_zone).date_naive();
     let indexes = Arc::clone(&state.code_indexes);
-    let found = state.db_as(&caller, move |c, _| terminology::search(c, &indexes, &system, q.as_deref(), today, &page)).await?;
+    let found = state
+        .db_as_with_lists(&caller, move |c, _, lists| terminology::search(c, &indexes, lists, &system, q.as_deref(), today, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(List::from_page(found, CodeView::from)))
 }
