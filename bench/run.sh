@@ -256,6 +256,7 @@ for store in $STORES; do
   author=$(login "$requester_user")
   plain='{"clinical_summary":"Adénocarcinome du côlon sigmoïde, bilan d extension négatif."}'
   full=$(python3 -c "import json; print(json.dumps({'fiche': json.load(open('bench/fiche.json'))}))")
+  targets=""
   for kind in plain full; do
     wanted "PATCH /dossiers/ID, $kind" || continue
     body=$plain; [ $kind = full ] && body=$full
@@ -266,7 +267,7 @@ for store in $STORES; do
     tail -1 "$OUT"
   done
   patched=${targets%%:*}
-  conns=16 scenario "GET /dossiers/ID, full fiche (requester)" "$author" "/dossiers/$patched"
+  [ -n "$patched" ] && conns=16 scenario "GET /dossiers/ID, full fiche (requester)" "$author" "/dossiers/$patched"
   # The pickers on 60,000 codes: a code prefix, a rare word, a common word, three common words.
   for q in k2 prostate tumeur "tumeur+maligne+sans"; do
     conns=16 scenario "terminology search q=$q (60,000 codes)" "$sec" "/terminology/cim10?q=$q&limit=20"

@@ -7,8 +7,9 @@
 //!   report has not reached some default recipient, with the dossier's requester and validation
 //!   time (`reports_to_send::waiting`, the rule the writes use);
 //! - a dossier's first sending (`dossiers.first_sent_at`): its earliest transmission;
-//! - the copies the triggers keep: a dossier's session start (`session_starts_at`) and its
-//!   patient's search key (`patient_search_family`);
+//! - the copies the triggers keep: a dossier's session start (`session_starts_at`), its
+//!   patient's search key (`patient_search_family`) and treating physician
+//!   (`patient_treating_physician_id`);
 //! - the search keys of patients, professionals and secretary groups, from their names;
 //! - the search keys and words of the codes of the code lists, from their codes and labels;
 //! - the projections of a dossier's fiche RCP (`dossier_fiches.tumour_site`, `conform`,
@@ -154,7 +155,7 @@ struct Mismatch {
 /// The copies the triggers keep and the first sending, compared by the database itself (the
 /// statements are standard SQL, the same on both stores).
 fn copies(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Error> {
-    const CHECKS: [(&str, &str); 3] = [
+    const CHECKS: [(&str, &str); 4] = [
         (
             "dossiers.session_starts_at",
             "SELECT d.id AS id, 'differs from its session''s start' AS detail FROM dossiers d \
@@ -165,6 +166,12 @@ fn copies(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Error> 
             "dossiers.patient_search_family",
             "SELECT d.id AS id, 'differs from its patient''s search key' AS detail FROM dossiers d \
              JOIN patients p ON p.id = d.patient_id WHERE d.patient_search_family <> p.search_family",
+        ),
+        (
+            "dossiers.patient_treating_physician_id",
+            "SELECT d.id AS id, 'differs from its patient''s treating physician' AS detail FROM dossiers d \
+             JOIN patients p ON p.id = d.patient_id \
+             WHERE COALESCE(d.patient_treating_physician_id, '') <> COALESCE(p.treating_physician_id, '')",
         ),
         (
             "dossiers.first_sent_at",

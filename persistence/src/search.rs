@@ -235,26 +235,27 @@ fn search_from_criteria(
     Ok(query.order((rcp_sessions::starts_at.desc(), dossiers::id)).limit(fetch).load::<FoundRow>(c)?)
 }
 
-/// The search led by what the caller may see, newest session first: one `UNION ALL` arm per
-/// way of seeing a dossier (`delegation::sees_dossier`), each walking an index already in the
-/// list's order (`dossiers_rcp_start` for each RCP seen whole, `dossiers_requester_start` for her
-/// own requests and for each physician of P(S)); the treating and correspondent arms (a
-/// physician's patients) start from the patients. Each arm tests the name prefix on the
-/// dossier's copy of its patient's search key (`dossiers.patient_search_family`, kept by the
-/// database); the matches' RCPs are then tested (the center of a request of P(S)), and the
-/// page's patients, sessions and statuses are read after the limit, for the page only.
+/// The search led by what the caller may see, newest session first: one `UNION` arm per way of
+/// seeing a dossier (`delegation::sees_dossier`), each walking an index already in the list's
+/// order: `dossiers_rcp_start` for each RCP seen whole, `dossiers_requester_start` for her own
+/// requests and for each physician of P(S) (tested there on the RCP's center, an RCP of her
+/// secretary centers), `dossiers_treating_start` for the patients he treats (the dossier's copy
+/// of its patient's treating physician). Each arm tests the criteria, the name prefix included,
+/// on the dossier's copies (`patient_search_family`, `session_starts_at`) within its index,
+/// before it reads any row. Only the correspondent arm starts from the patients (a physician
+/// corresponds for few), and sorts what it finds.
 ///
-/// SQLite pushes those joins into each arm and merges the arms in order (`MERGE (UNION ALL)`),
-/// stopping at the page: a common name prefix reads about a page's worth of matches, not all she
-/// sees. PostgreSQL cannot merge arms that have a `WHERE` (an appendrel member has no
-/// place for quals); it walks what she sees on the arms' indexes alone (index-only scans), which
-/// the per-requester indexes keep to her own, and reads the patients of the matches only.
-///
-/// Each arm excludes what an earlier arm already gave, so no dossier comes twice: on the dossier
-/// itself in the arm (the correspondent arm also on its patient's treating physician), on its
-/// RCP's center after the join. Hand-written
-/// ([`crate::cached_sql`]): diesel's MultiConnection has no UNION; one text per shape, each kept
-/// prepared.
+/// The arms overlap (an animateur requests in his own RCP and treats those patients) and do
+/// not exclude each other: `UNION` keeps one of each dossier. So every arm stops at a page of
+/// matches whatever the region's size: SQLite merges the arms in order and reads each only as
+/// far as the page; PostgreSQL, which appends arms rather than merging them, stops each at
+/// `fetch` rows (the newest `fetch` of a union are among the newest `fetch` of each arm). An
+/// arm that excluded what an earlier one gave walked, to find nothing, every dossier of twenty
+/// years it excluded (an animateur's own requests, all in the RCP he sees whole), and the
+/// treating arm read every patient he treats under the prefix, then sorted their dossiers
+/// (issue 30, item 2). The page's RCPs, patients, sessions and statuses are read after the
+/// limit, for the page only. Hand-written ([`crate::cached_sql`]): diesel's MultiConnection has
+/// no UNION; one text per shape, each kept prepared.
 fn search_from_visible(
     c: &mut DbConnection,
     p: &Principal,
@@ -292,8 +293,8 @@ fn search_from_visible(
         criteria.push_str(" AND x.session_starts_at < ?");
         criteria_binds.push(Bind::Time(to));
     }
-    // The name prefix as a range of search keys, tested on the dossier and, by the arms that
-    // start from the patients, on the patient too.
+    // The name prefix as a range of search keys, tested on the dossier's copy and, by the arm
+    // that starts from the patients, on the patient too.
     let name_range = match patient {
         Some(PatientCriterion::Prefix(key)) => vec![Bind::Text(key.clone()), Bind::Text(crate::professionals::prefix_upper_bound(key))],
         _ => Vec::new(),
@@ -306,107 +307,63 @@ fn search_from_visible(
         criteria.push_str(" AND (x.session_starts_at < ? OR (x.session_starts_at = ? AND x.id > ?))");
         criteria_binds.extend([Bind::Time(*at), Bind::Time(*at), Bind::Text(id.clone())]);
     }
-    // The arms: (its SQL, its binds). `seen`: what the earlier arms gave, on the dossier alone.
-    let mut arms: Vec<(String, Vec<Bind>)> = Vec::new();
-    let (mut seen, mut seen_binds) = (String::new(), Vec::<Bind>::new());
-    let mut arm = |way: &str, way_binds: Vec<Bind>, seen: &str, seen_binds: &[Bind]| {
-        let number = arms.len();
-        let mut binds = way_binds;
-        binds.extend(seen_binds.iter().cloned());
-        binds.extend(criteria_binds.iter().cloned());
-        arms.push((
-            format!("SELECT x.id, x.rcp_id, x.patient_id, x.requester_id, x.session_starts_at, {number} AS arm FROM {way}{seen}{criteria}"),
-            binds,
-        ));
-        number
-    };
-    let whole = scope.all_dossier_rcps();
-    for rcp in &whole {
-        arm("dossiers x WHERE x.rcp_id = ?", vec![Bind::Text(rcp.clone())], &seen, &seen_binds);
-    }
-    if !whole.is_empty() {
-        seen.push_str(&format!(" AND x.rcp_id NOT IN ({})", placeholders(whole.len())));
-        seen_binds.extend(whole.iter().cloned().map(Bind::Text));
-    }
-    let own = arm("dossiers x WHERE x.requester_id = ?", vec![Bind::Text(me.clone())], &seen, &seen_binds);
-    seen.push_str(" AND x.requester_id <> ?");
-    seen_binds.push(Bind::Text(me.clone()));
-    // The requests of P(S) count in the RCPs of her secretary centers only (P(S) is empty
-    // without such a center): tested after the join, in these arms, and excluded from the later
-    // ones.
-    let mut of_delegated = None;
-    if !delegated.is_empty() {
-        let numbers: Vec<usize> = delegated
-            .iter()
-            .map(|requester| arm("dossiers x WHERE x.requester_id = ?", vec![Bind::Text(requester.clone())], &seen, &seen_binds))
-            .collect();
-        of_delegated = numbers.first().zip(numbers.last()).map(|(first, last)| (*first, last + 1));
-    }
-    // The arms from the patients test the name on the patient too, before they reach his
-    // dossiers: a physician treats thousands of patients over the years, and probing the
-    // dossiers of each was most of an animateur's search.
-    let by_name = if name_range.is_empty() { "" } else { " AND t.search_family >= ? AND t.search_family < ?" };
-    let treating = arm(
-        &format!("patients t CROSS JOIN dossiers x WHERE t.treating_physician_id = ?{by_name} AND x.patient_id = t.id"),
-        [vec![Bind::Text(me.clone())], name_range.clone()].concat(),
-        &seen,
-        &seen_binds,
-    );
-    // The patients he treats came with the treating arm.
-    arm(
-        &format!(
-            "patient_correspondents pc CROSS JOIN patients t CROSS JOIN dossiers x WHERE pc.professional_id = ? AND t.id = pc.patient_id \
-             AND COALESCE(t.treating_physician_id, '') <> ?{by_name} AND x.patient_id = pc.patient_id"
-        ),
-        [vec![Bind::Text(me.clone()), Bind::Text(me.clone())], name_range].concat(),
-        &seen,
-        &seen_binds,
-    );
-    // The page is chosen on the arms' indexes and the RCPs alone; its patients, sessions and
-    // statuses are read after the limit, for the page only.
+    // Each arm: the dossiers of one way of seeing them that meet the criteria, newest first.
+    // SQLite merges the arms in the compound's order (`MERGE (UNION)`), each read only as far as
+    // the page needs. PostgreSQL appends them, then sorts: each arm stops at `fetch` rows itself
+    // (in a subquery: SQLite would take no `ORDER BY … LIMIT` in a compound's member).
+    let bounded = !db::is_sqlite(c);
     let mut sql = String::from(
-        "SELECT v.id, d.session_id, v.rcp_id, v.patient_id, pa.family_name, pa.given_name, pa.birth_date, v.requester_id, d.status, \
-         v.rcp_name, v.session_starts_at FROM (SELECT u.id, u.rcp_id, u.patient_id, u.requester_id, r.name AS rcp_name, \
-         u.session_starts_at FROM (",
+        "SELECT v.id, d.session_id, d.rcp_id, d.patient_id, pa.family_name, pa.given_name, pa.birth_date, d.requester_id, d.status, \
+         r.name, v.session_starts_at FROM (",
     );
     let mut binds = Vec::new();
-    // SQLite merges the arms in the order of the outer `ORDER BY` and stops at the page.
-    // PostgreSQL appends them, then sorts: each arm whose rows the outer test below never
-    // drops (the RCPs seen whole, his own requests) stops at a page itself, on its index, so an
-    // animateur's large RCP is not read whole.
-    let sqlite = db::is_sqlite(c);
-    let stops_alone = if sqlite { 0 } else { own + 1 };
-    for (i, (arm, arm_binds)) in arms.into_iter().enumerate() {
-        if i > 0 {
-            sql.push_str(" UNION ALL ");
+    // Without statistics SQLite prefers the patients' primary key to the covering index: named.
+    let names = if db::is_sqlite(c) { " INDEXED BY patients_names" } else { "" };
+    let mut arms = 0;
+    let mut arm = |way: &str, way_binds: Vec<Bind>| {
+        if arms > 0 {
+            sql.push_str(" UNION ");
         }
-        if i < stops_alone {
-            sql.push_str(&format!("SELECT * FROM ({arm} ORDER BY x.session_starts_at DESC, x.id LIMIT ?) a{i}"));
-            binds.extend(arm_binds);
+        let select = format!("SELECT x.id, x.session_starts_at FROM {way}{criteria}");
+        binds.extend(way_binds);
+        binds.extend(criteria_binds.iter().cloned());
+        if bounded {
+            sql.push_str(&format!("SELECT * FROM ({select} ORDER BY x.session_starts_at DESC, x.id LIMIT ?) a{arms}"));
             binds.push(Bind::Int(fetch));
         } else {
-            sql.push_str(&arm);
-            binds.extend(arm_binds);
+            sql.push_str(&select);
+        }
+        arms += 1;
+    };
+    for rcp in scope.all_dossier_rcps() {
+        arm("dossiers x WHERE x.rcp_id = ?", vec![Bind::Text(rcp)]);
+    }
+    arm("dossiers x WHERE x.requester_id = ?", vec![Bind::Text(me.clone())]);
+    // The requests of P(S) count in the RCPs of her secretary centers only (P(S) is empty
+    // without such a center); the RCP is in the index.
+    if !centers.is_empty() {
+        let in_centers =
+            format!(" AND x.rcp_id IN (SELECT r.id FROM rcps r WHERE r.cancer_center_id IN ({}))", placeholders(centers.len()));
+        for requester in &delegated {
+            let mut way_binds = vec![Bind::Text(requester.clone())];
+            way_binds.extend(centers.iter().cloned().map(Bind::Text));
+            arm(&format!("dossiers x WHERE x.requester_id = ?{in_centers}"), way_binds);
         }
     }
-    // `CROSS JOIN` keeps SQLite's join order: the dossiers first.
-    sql.push_str(") u CROSS JOIN rcps r WHERE r.id = u.rcp_id");
-    if let Some((first, end)) = of_delegated {
-        let in_centers = format!("r.cancer_center_id IN ({})", placeholders(centers.len()));
-        sql.push_str(&format!(
-            " AND (u.arm < ? OR u.arm >= ? OR {in_centers}) AND NOT (u.arm >= ? AND u.requester_id IN ({}) AND {in_centers})",
-            placeholders(delegated.len())
-        ));
-        binds.extend([first, end].map(|n| Bind::Int(n as i64)));
-        binds.extend(centers.iter().cloned().map(Bind::Text));
-        binds.push(Bind::Int(treating as i64));
-        binds.extend(delegated.iter().chain(&centers).cloned().map(Bind::Text));
-    }
-    // Without statistics SQLite prefers the patients' primary key to the covering index: named.
-    let names = if sqlite { " INDEXED BY patients_names" } else { "" };
+    arm("dossiers x WHERE x.patient_treating_physician_id = ?", vec![Bind::Text(me.clone())]);
+    // The correspondent arm tests the name on the patient before it reaches his dossiers.
+    let by_name = if name_range.is_empty() { "" } else { " AND t.search_family >= ? AND t.search_family < ?" };
+    arm(
+        &format!(
+            "patient_correspondents pc CROSS JOIN patients t{names} CROSS JOIN dossiers x WHERE pc.professional_id = ? \
+             AND t.id = pc.patient_id{by_name} AND x.patient_id = pc.patient_id"
+        ),
+        [vec![Bind::Text(me)], name_range].concat(),
+    );
+    // `CROSS JOIN` keeps SQLite's join order: the page first.
     sql.push_str(&format!(
-        " ORDER BY u.session_starts_at DESC, u.id LIMIT ?) v CROSS JOIN patients pa{names} CROSS JOIN dossiers d \
-         WHERE pa.id = v.patient_id AND d.id = v.id ORDER BY v.session_starts_at DESC, v.id"
+        " ORDER BY session_starts_at DESC, id LIMIT ?) v CROSS JOIN dossiers d CROSS JOIN rcps r CROSS JOIN patients pa{names} \
+         WHERE d.id = v.id AND r.id = d.rcp_id AND pa.id = d.patient_id ORDER BY v.session_starts_at DESC, v.id"
     ));
     binds.push(Bind::Int(fetch));
     let query = binds

@@ -1,6 +1,6 @@
 //! The race harness: every pair of writes that touch one derived record (a report to send, the
-//! delegation history, a dossier's copy of its patient's name, the attendance, a fiche's
-//! projections), sent at the same
+//! delegation history, a dossier's copies of its patient's name and treating physician, the
+//! attendance, a fiche's projections), sent at the same
 //! moment, `CONCERTO_RACE_TRIES` times (20 by default; `make races` runs 500 on both stores).
 //! After each try `concerto check` (`check::run`) must find nothing, and the answers must keep
 //! their invariants (one "ended" per end, one winner where one must win, one audit event per
@@ -258,6 +258,29 @@ async fn a_registration_racing_a_new_family_name_copies_the_name_that_won() {
         let rename = w.app.with_if_match("PATCH", &patient_path, &w.member.token, &etag, body);
         let (registered, renamed, audit) = audited_pair(&w.app, registration, rename).await;
         let mut p = problems(&w.app, &[("registration", &registered, 201), ("rename", &renamed, 200)]).await;
+        p.extend(audit);
+        failures.record(i, p);
+    }
+    failures.assert_none();
+}
+
+/// A registration and a new treating physician of its patient at once: the dossier's copy of
+/// the patient's treating physician (kept by triggers, the search's treating arm walks it)
+/// follows the physician that won; `concerto check` compares every copy with its patient.
+#[actix_rt::test]
+async fn a_registration_racing_a_new_treating_physician_copies_the_physician_that_won() {
+    let w = world().await;
+    let session = w.app.session(&w.coord, &w.rcp, 3).await;
+    let mut failures = Failures::new("registration × new treating physician");
+    for i in 0..tries() {
+        let patient = w.app.patient(&w.member, &format!("Suivi{i}"), Some(&w.treating), &[]).await;
+        let etag = w.patient_etag(&patient).await;
+        let (register, patient_path) = (format!("/api/v1/sessions/{session}/dossiers"), format!("/api/v1/patients/{patient}"));
+        let registration = w.app.post(&register, &w.secretary.token, json!({"patient_id": patient, "requester_id": w.member.id}));
+        let body = json!({"treating_physician_id": w.newcomer.id});
+        let change = w.app.with_if_match("PATCH", &patient_path, &w.member.token, &etag, body);
+        let (registered, changed, audit) = audited_pair(&w.app, registration, change).await;
+        let mut p = problems(&w.app, &[("registration", &registered, 201), ("treating change", &changed, 200)]).await;
         p.extend(audit);
         failures.record(i, p);
     }

@@ -222,6 +222,7 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
     let sessions2 = [d.app.session(&d.coord, &rcp2, 2).await, d.app.session(&d.coord, &rcp2, 3).await];
     let ranks = [0, 1, 3];
     let mut all: Vec<Made> = Vec::new();
+    let mut treated_patient = String::new();
     for i in 0..12 {
         // Most of the "Martin" name range is the other participant's: large range, few visible.
         let (requester, treating, correspondents): (&User, Option<&User>, Vec<&User>) = match i % 4 {
@@ -233,6 +234,9 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
         let family = format!("Martin{i}");
         let patient = d.app.patient(requester, &family, treating, &correspondents).await;
         let dossier = d.app.dossier(requester, &sessions[i % 3], &patient, requester).await;
+        if i == 1 {
+            treated_patient = patient.clone();
+        }
         all.push((dossier, ranks[i % 3], requester.id.clone(), family, d.rcp.clone()));
     }
     for (i, session) in sessions.iter().enumerate() {
@@ -299,6 +303,8 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
         (&d.sec_member, "martin", expect(&her, "martin")),
         // Large name range, both boards whole, her own requests seen twice over: each once.
         (&d.member, "martin", expect(&whole, "martin")),
+        // The same for the participant who requests most of both boards' dossiers.
+        (&d.other, "martin", expect(&whole, "martin")),
         // Narrow name range, the whole RCP visible.
         (&d.member, "martin1", expect(&whole, "martin1")),
         (&d.member, "zo", expect(&whole, "zo")),
@@ -334,6 +340,19 @@ async fn the_search_answers_the_rules_whether_it_starts_from_the_name_or_from_th
     rename(&d, &patient, "Zola-Martin").await;
     assert!(!search_pages(&d.app, &d.sec_member, "patient=martin").await.contains(&corrected), "renamed out of it");
     assert!(search_pages(&d.app, &d.sec_member, "patient=zola-m").await.contains(&corrected));
+    // A new treating physician takes the patient's dossiers into his search and out of the
+    // former one's: the treating arm walks each dossier's copy of its patient's treating
+    // physician, which the database keeps in step with the patient.
+    let moved = all[1].0.clone();
+    assert!(search_pages(&d.app, &d.treating, "patient=martin").await.contains(&moved));
+    assert!(!search_pages(&d.app, &d.correspondent, "patient=martin").await.contains(&moved));
+    let path = format!("/api/v1/patients/{treated_patient}");
+    let etag = d.app.get(&path, &d.other.token).await.header("etag").unwrap();
+    let body = json!({"treating_physician_id": d.correspondent.id});
+    let r = d.app.with_if_match("PATCH", &path, &d.other.token, &etag, body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!search_pages(&d.app, &d.treating, "patient=martin").await.contains(&moved), "no longer his patient");
+    assert!(search_pages(&d.app, &d.correspondent, "patient=martin").await.contains(&moved), "now his patient");
 }
 
 /// Corrects a patient's family name, as his physician.

@@ -245,6 +245,50 @@ mod tests {
         conn.batch_execute("UPDATE dossiers SET patient_search_family = 'zz' WHERE id = 'd1'").unwrap();
         assert_eq!(copy(&mut conn, "d1").0, "petit", "a direct write does not stick");
     }
+
+    /// `dossiers.patient_treating_physician_id` is the database's copy of its patient's treating
+    /// physician: written by the migration, by the insert trigger, and kept right when the
+    /// patient's treating physician changes or a dossier changes patient, whatever the
+    /// application writes.
+    #[test]
+    fn a_dossier_carries_its_patients_treating_physician_whatever_moves() {
+        // A store as it was before the column: every migration up to the FHIR provenance index.
+        let (_dir, path, mut conn) = store_up_to("000028");
+        const PATIENTS: &str = "INSERT INTO patients (id, family_name, given_name, search_family, search_given, birth_date, sex, treating_physician_id, created_by, created_at, version) VALUES";
+        const DOSSIER: &str = "INSERT INTO dossiers (id, session_id, rcp_id, patient_id, requester_id, status, version, registered_by, created_at, updated_at) VALUES";
+        conn.batch_execute(&format!(
+            "INSERT INTO rcp_sessions (id, rcp_id, starts_at, status, created_at) VALUES ('s1', 'r1', '2026-03-02 14:00:00', 'planned', '2026-01-01 00:00:00'); \
+             {PATIENTS} ('p1', 'Dupont', 'Ana', 'dupont', 'ana', '1960-01-01', 'female', 'doc1', 'x', '2026-01-01 00:00:00', 1), \
+             ('p2', 'Martin', 'Léo', 'martin', 'leo', '1970-01-01', 'male', 'doc2', 'x', '2026-01-01 00:00:00', 1), \
+             ('p3', 'Petit', 'Eva', 'petit', 'eva', '1980-01-01', 'female', NULL, 'x', '2026-01-01 00:00:00', 1), \
+             ('p4', 'Roux', 'Lou', 'roux', 'lou', '1990-01-01', 'female', 'doc4', 'x', '2026-01-01 00:00:00', 1); \
+             {DOSSIER} ('d1', 's1', 'r1', 'p1', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
+             ('d3', 's1', 'r1', 'p3', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        ))
+        .unwrap();
+        drop(conn);
+        migrate(&Store::Sqlite(path.clone())).unwrap();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        conn.batch_execute("PRAGMA foreign_keys = OFF;").unwrap();
+        let treating = |conn: &mut SqliteConnection, id: &str| dossier_column(conn, "patient_treating_physician_id", id);
+        assert_eq!(treating(&mut conn, "d1").as_deref(), Some("doc1"), "filled by the migration");
+        assert_eq!(treating(&mut conn, "d3"), None, "a patient without a treating physician");
+        conn.batch_execute(&format!(
+            "{DOSSIER} ('d2', 's1', 'r1', 'p2', 'x', 'registered', 1, 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        ))
+        .unwrap();
+        assert_eq!(treating(&mut conn, "d2").as_deref(), Some("doc2"), "a new dossier, written without it");
+        assert_eq!(dossier_column(&mut conn, "patient_search_family", "d2").as_deref(), Some("martin"), "with the other copies");
+        conn.batch_execute("UPDATE patients SET treating_physician_id = 'doc9' WHERE id = 'p1'").unwrap();
+        assert_eq!(treating(&mut conn, "d1").as_deref(), Some("doc9"), "its patient changed treating physician");
+        assert_eq!(treating(&mut conn, "d2").as_deref(), Some("doc2"), "another patient's dossier stays");
+        conn.batch_execute("UPDATE patients SET treating_physician_id = NULL WHERE id = 'p1'").unwrap();
+        assert_eq!(treating(&mut conn, "d1"), None, "its patient has none any more");
+        conn.batch_execute("UPDATE dossiers SET patient_id = 'p4' WHERE id = 'd1'").unwrap();
+        assert_eq!(treating(&mut conn, "d1").as_deref(), Some("doc4"), "it changed patient");
+        conn.batch_execute("UPDATE dossiers SET patient_treating_physician_id = 'zz' WHERE id = 'd1'").unwrap();
+        assert_eq!(treating(&mut conn, "d1").as_deref(), Some("doc4"), "a direct write does not stick");
+    }
 }
 
 /// `schema.rs` against the schema the SQLite migrations build: what `diesel print-schema` would
@@ -261,7 +305,8 @@ mod schema_check {
     /// Columns the migrations add that `schema.rs` leaves out on purpose: copies kept by
     /// triggers, read by the search's SQL only, which diesel's `table!` would cap (16 columns
     /// without `32-column-tables`) and every `dossiers::all_columns` would then carry.
-    const LEFT_OUT: &[(&str, &str)] = &[("dossiers", "session_starts_at"), ("dossiers", "patient_search_family")];
+    const LEFT_OUT: &[(&str, &str)] =
+        &[("dossiers", "session_starts_at"), ("dossiers", "patient_search_family"), ("dossiers", "patient_treating_physician_id")];
 
     /// A table as declared: its primary key, and each column's name and diesel type, in order.
     #[derive(Debug, PartialEq, Eq)]
