@@ -157,11 +157,12 @@ for store in $STORES; do
     local name=$1 token=$2 path=$3 method=${4:-} body=${5:-} tps ratio
     wanted "$name" || return 0
     for c in ${conns:-$CONNECTIONS}; do
-      local url=$base$path
-      [[ $path == http* ]] && url=$path
+      # Not `url`: pgbench below connects to the store's `$url`.
+      local target=$base$path
+      [[ $path == http* ]] && target=$path
       local before after
       before=$(cpu)
-      r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body BENCH_ACCEPT=${accept:-} wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$url" | tail -1)
+      r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body BENCH_ACCEPT=${accept:-} wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$target" | tail -1)
       after=$(cpu)
       # CPU per request: the server's, and PostgreSQL's backends' (SQLite's is the server's).
       row=$(echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); b='$before'.split(); a='$after'.split(); n=max(d['requests'], 1); s=(float(a[0])-float(b[0]))/n*1e6; t=(float(a[1])-float(b[1]))/n*1e6; st=f'{t:.0f}' if '$store' == 'postgres' else '–'; print(f'| $name | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} | {s:.0f} | {st} |')")
@@ -195,7 +196,7 @@ for store in $STORES; do
   # run of her animateur's board.
   script=agenda_heavy scenario "agenda (heavy secretary)" "$heavy" "/agenda"
   script=rcp_passages_heavy scenario "tab rcp_passages first page (heavy secretary)" "$heavy" "/me/dossiers?tab=rcp_passages&limit=50"
-  script=run_heavy scenario "session run (heavy secretary, her animateur's board)" "$heavy" "/sessions/$heavy_session/run"
+  script=run_heavy scenario "session run (heavy secretary, her animateur board)" "$heavy" "/sessions/$heavy_session/run"
   # Cost per row shown: one connection, pages of about 10, 50 and 115 dossiers (bench/rowcost.py).
   if wanted rowcost; then
     {
