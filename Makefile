@@ -7,7 +7,7 @@ VENV := .venv
 # nextest runs test binaries in parallel processes; plain cargo test works too.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 
-.PHONY: run demo serve test fmt-check clippy test-sqlite test-postgres cda-check fhir-validate openapi proptest races bench clean-demo contract client-check fuzz fuzz-quick
+.PHONY: run demo serve test fmt-check clippy test-sqlite test-postgres cda-check fhir-validate openapi proptest races bench bench-rowcost clean-demo contract client-check fuzz fuzz-quick
 
 ## Build, load the demo world into a fresh SQLite database, print its accounts, and serve.
 run: clean-demo
@@ -95,6 +95,12 @@ races:
 ## target/bench/results-<n>.md (copied by hand into bench/RESULTS.md).
 bench:
 	bash bench/run.sh
+
+## The cost per row shown alone (bench/rowcost.py): server and store CPU per request of the
+## heavy secretary's agenda, tab and run at pages of 10, 50 and 115 dossiers, one connection,
+## and the fixed and per-dossier parts fitted; same variables as `make bench`.
+bench-rowcost:
+	BENCH_ONLY=rowcost bash bench/run.sh
 
 ## Regenerate the committed OpenAPI document from the code.
 openapi:

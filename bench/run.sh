@@ -5,7 +5,8 @@
 # one, postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres, else postgres://postgres@127.0.0.1:5432/postgres),
 # BENCH_PG_PREFIX (concerto_bench: the generated databases' names), BENCH_PG_LOG (the PostgreSQL
 # server's log file: found by itself when the server logs to a file it can read), BENCH_ONLY (a
-# bash regex: only the scenarios whose name matches, e.g. BENCH_ONLY='terminology|PATCH').
+# bash regex: only the scenarios whose name matches, e.g. BENCH_ONLY='terminology|PATCH'; `rowcost`
+# names the cost per row shown, bench/rowcost.py, which `make bench-rowcost` runs alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${BENCH_DOSSIERS:-10000}
@@ -26,7 +27,7 @@ PORT=${BENCH_PORT:-18080}
 PG_PREFIX=${BENCH_PG_PREFIX:-concerto_bench}
 CACHE=target/bench
 # Bump when `concerto generate` changes what it writes: cached regions are keyed by it.
-GENERATOR=6
+GENERATOR=7
 OUT=${BENCH_OUT:-$CACHE/results-$N.md}
 # BENCH_BIN: another build of the server to measure (e.g. an older commit) on the same region.
 BIN=${BENCH_BIN:-target/release/concerto}
@@ -98,6 +99,8 @@ for store in $STORES; do
   password=$(json "$accounts" "d['password']")
   login() { curl -sf -X POST "$base/auth/login" -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
   sec=$(login sec0); chair=$(login "$(json "$accounts" "d['accounts'][2]['username']")")
+  # The heavy secretary (issue 30): 5 physicians, one the animateur of a weekly board.
+  heavy=$(login "$(json "$accounts" "d['heavy']['secretary']")"); heavy_session=$(json "$accounts" "d['heavy']['current_session_id']")
   session=$(json "$accounts" "d['current_session_id']"); dossier=$(json "$accounts" "d['dossier_id']")
   # A validated dossier of the animateur's RCP (its generated fiche is complete), for the CDA
   # (the generator writes no `reports` row, so its JSON report answers 404: not measured).
@@ -119,6 +122,9 @@ for store in $STORES; do
     [ -n "$cursor" ] && capture rcp_passages_deep "$sec" "/me/dossiers?tab=rcp_passages&limit=50&cursor=$cursor"
     capture dossier "$chair" "/dossiers/$dossier"
     capture run "$chair" "/sessions/$session/run"
+    capture agenda_heavy "$heavy" "/agenda"
+    capture rcp_passages_heavy "$heavy" "/me/dossiers?tab=rcp_passages&limit=50"
+    capture run_heavy "$heavy" "/sessions/$heavy_session/run"
     capture reports_to_send "$sec" "/me/reports-to-send"
     capture search "$sec" "/dossiers?patient=patient1"
     capture search_physician "$chair" "/dossiers?patient=patient1"
@@ -135,23 +141,31 @@ for store in $STORES; do
     echo "### $store ($(cat "$accounts.time" 2>/dev/null || true))"
     echo
     if [ -d "$scripts" ]; then
-      echo "| scenario | connections | requests/s | p50 ms | p99 ms | errors | pgbench tps (its statements) | HTTP / pgbench |"
-      echo "|---|---|---|---|---|---|---|---|"
+      echo "| scenario | connections | requests/s | p50 ms | p99 ms | errors | server CPU µs/req | store CPU µs/req | pgbench tps (its statements) | HTTP / pgbench |"
+      echo "|---|---|---|---|---|---|---|---|---|---|"
     else
-      echo "| scenario | connections | requests/s | p50 ms | p99 ms | errors |"
-      echo "|---|---|---|---|---|---|"
+      echo "| scenario | connections | requests/s | p50 ms | p99 ms | errors | server CPU µs/req | store CPU µs/req |"
+      echo "|---|---|---|---|---|---|---|---|"
     fi
   } >>"$OUT"
   scripts_exist=""; [ -d "$scripts" ] && scripts_exist=1
+  # CPU seconds of the server and of the store's backends (PostgreSQL), from /proc.
+  store_url=""; [ "$store" = postgres ] && store_url=$url
+  cpu() { python3 bench/rowcost.py cpu --server-pid "$server" ${store_url:+--pg-url "$store_url"}; }
   wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ "$1" =~ $BENCH_ONLY ]]; }
   scenario() { # name token path [method body]; $script: the pgbench script of this read
     local name=$1 token=$2 path=$3 method=${4:-} body=${5:-} tps ratio
     wanted "$name" || return 0
     for c in ${conns:-$CONNECTIONS}; do
-      local url=$base$path
-      [[ $path == http* ]] && url=$path
-      r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body BENCH_ACCEPT=${accept:-} wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$url" | tail -1)
-      row=$(echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| $name | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')")
+      # Not `url`: pgbench below connects to the store's `$url`.
+      local target=$base$path
+      [[ $path == http* ]] && target=$path
+      local before after
+      before=$(cpu)
+      r=$(BENCH_TOKEN=$token BENCH_METHOD=$method BENCH_BODY=$body BENCH_ACCEPT=${accept:-} wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/report.lua "$target" | tail -1)
+      after=$(cpu)
+      # CPU per request: the server's, and PostgreSQL's backends' (SQLite's is the server's).
+      row=$(echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); b='$before'.split(); a='$after'.split(); n=max(d['requests'], 1); s=(float(a[0])-float(b[0]))/n*1e6; t=(float(a[1])-float(b[1]))/n*1e6; st=f'{t:.0f}' if '$store' == 'postgres' else '–'; print(f'| $name | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} | {s:.0f} | {st} |')")
       if [ -n "${script:-}" ] && [ -s "$scripts/$script.sql" ]; then
         # The same connections and duration against the database alone: the store's ceiling for
         # exactly these statements (literal values, kept prepared as the server keeps them).
@@ -174,10 +188,25 @@ for store in $STORES; do
   if [ -n "$cursor" ]; then
     script=rcp_passages_deep scenario "rcp_passages deep page" "$sec" "/me/dossiers?tab=rcp_passages&limit=50&cursor=$cursor"
   else
-    echo "| rcp_passages deep page | - | (her tab holds one page at this size) | | | |${scripts_exist:+ | |}" >>"$OUT"
+    echo "| rcp_passages deep page | - | (her tab holds one page at this size) | | | | | |${scripts_exist:+ | |}" >>"$OUT"
   fi
   script=dossier scenario "GET /dossiers/ID (animateur)" "$chair" "/dossiers/$dossier"
   script=run scenario "session run (animateur)" "$chair" "/sessions/$session/run"
+  # The heavy secretary's day: an agenda of about 35 sessions and 110 dossiers, her tab, and the
+  # run of her animateur's board.
+  script=agenda_heavy scenario "agenda (heavy secretary)" "$heavy" "/agenda"
+  script=rcp_passages_heavy scenario "tab rcp_passages first page (heavy secretary)" "$heavy" "/me/dossiers?tab=rcp_passages&limit=50"
+  script=run_heavy scenario "session run (heavy secretary, her animateur board)" "$heavy" "/sessions/$heavy_session/run"
+  # Cost per row shown: one connection, pages of about 10, 50 and 115 dossiers (bench/rowcost.py).
+  if wanted rowcost; then
+    {
+      echo
+      echo "#### Cost per row shown ($store, heavy secretary, one connection)"
+      echo
+      python3 bench/rowcost.py measure --base "$base" --server-pid "$server" --accounts "$accounts" ${store_url:+--pg-url "$store_url"}
+      echo
+    } >>"$OUT"
+  fi
   # The secretary's day and the board's report.
   script=reports_to_send scenario "reports to send (secretary of 5)" "$sec" "/me/reports-to-send"
   script=search scenario "dossier search (secretary, name prefix)" "$sec" "/dossiers?patient=patient1"
@@ -204,7 +233,7 @@ for store in $STORES; do
     scenario "GET /dossiers/ID (secretary)" "$sec" "/dossiers/$fhir_dossier"
     scenario "FHIR Provenance?target=DocumentReference/ID (secretary)" "$sec" "$fhir_base/Provenance?target=DocumentReference/$fhir_dossier"
   else
-    echo "| FHIR scenarios | - | (the secretary finds no validated dossier of patient1*) | | | |${scripts_exist:+ | |}" >>"$OUT"
+    echo "| FHIR scenarios | - | (the secretary finds no validated dossier of patient1*) | | | | | |${scripts_exist:+ | |}" >>"$OUT"
   fi
   admin=$(login benchadmin)
   # A coordinator's yearly report, not a list twenty people open at once: its latency is what
@@ -238,7 +267,7 @@ for store in $STORES; do
       fresh="$fresh $(curl -sf -X POST "$base/rcps/$rcp/sessions" -H "Authorization: Bearer $chair" -H 'Content-Type: application/json' -d "{\"starts_at\":\"$when\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
     done
     r=$(BENCH_TOKEN=$chair BENCH_PATIENTS="$CACHE/patients.txt" BENCH_SESSIONS="$fresh" BENCH_REQUESTER=$requester BENCH_THREADS=2 wrk -t2 -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/register.lua "$base/sessions/${fresh##* }/dossiers" | tail -1)
-    echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| registration (animateur) | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
+    echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| registration (animateur) | $c | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} | | |')" >>"$OUT"
     [ -d "$scripts" ] && sed -i '$ s/$/ | |/' "$OUT"
     tail -1 "$OUT"
   done
@@ -262,7 +291,7 @@ for store in $STORES; do
     body=$plain; [ $kind = full ] && body=$full
     targets=$(sql "$fiche_sql") # each dossier's version now
     r=$(BENCH_TOKEN=$author BENCH_BODY=$body BENCH_DOSSIERS="$targets" BENCH_THREADS=2 wrk -t2 -c16 -d"${SECONDS_EACH}s" --latency -s bench/patch.lua "$base/dossiers" | tail -1)
-    echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| PATCH /dossiers/ID, $kind (requester) | 16 | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} |')" >>"$OUT"
+    echo "$r" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f'| PATCH /dossiers/ID, $kind (requester) | 16 | {d[\"rps\"]:.0f} | {d[\"p50_ms\"]:.1f} | {d[\"p99_ms\"]:.1f} | {d[\"errors\"]} | | |')" >>"$OUT"
     [ -d "$scripts" ] && sed -i '$ s/$/ | |/' "$OUT"
     tail -1 "$OUT"
   done

@@ -249,7 +249,17 @@ fn generate(pool: &concerto_persistence::Pool, dossiers: usize, seed: u64, accou
             {"username": marks.secretary, "role": "secretary of 5 physicians (participants)"},
             {"username": marks.animateur, "role": "animateur", "rcp_id": marks.rcp},
             {"username": marks.busy_physician, "role": "physician (busy requester)", "professional_id": marks.busy_physician_id},
+            {"username": concerto_persistence::region::HEAVY_SECRETARY, "role": "heavy secretary: 5 physicians, one an animateur"},
+            {"username": marks.heavy_animateur, "role": "animateur of the heavy secretary's board", "rcp_id": marks.heavy_rcp},
         ],
+        "heavy": {
+            "secretary": concerto_persistence::region::HEAVY_SECRETARY,
+            "animateur": marks.heavy_animateur,
+            "rcp_id": marks.heavy_rcp,
+            "current_session_id": marks.heavy_session,
+            "row_cost_sessions": marks.row_cost_sessions.iter().zip(concerto_persistence::region::ROW_COST_RUNS)
+                .map(|(id, n)| serde_json::json!({"id": id, "dossiers": n})).collect::<Vec<_>>(),
+        },
         "rcp_id": marks.rcp,
         "current_session_id": marks.current_session,
         "planned_session_id": marks.planned_session,

@@ -69,10 +69,13 @@ fn on_behalf_for_agenda(p: &Principal, scope: &scope::ClinicalScope, shown: &Has
     if p.acting_for.is_empty() {
         return Grant::own();
     }
-    let physicians = shown
-        .values()
-        .flatten()
-        .filter_map(|d| scope.known_roles.get(&d.rcp_id).and_then(|r| delegation::sees_dossier_in_agenda(p, r, &d.requester_id)))
+    // The rule depends on the RCP and the requester only: asked once per pair, not per dossier
+    // (a heavy agenda shows a hundred dossiers from a few requesters in a few RCPs).
+    let pairs: std::collections::HashSet<(&str, &str)> =
+        shown.values().flatten().map(|d| (d.rcp_id.as_str(), d.requester_id.as_str())).collect();
+    let physicians = pairs
+        .into_iter()
+        .filter_map(|(rcp, requester)| scope.known_roles.get(rcp).and_then(|r| delegation::sees_dossier_in_agenda(p, r, requester)))
         .flat_map(|grant| grant.on_behalf_of);
     Grant::delegated(physicians)
 }

@@ -146,7 +146,7 @@ pub fn visible_in_sessions(
     sessions: &[(String, String)],
 ) -> Result<Vec<DossierSummary>, Error> {
     // The sessions are sorted by what their RCP shows, so that both branches of the filter lead
-    // with `session_id` (index `dossiers_session`): a filter on `rcp_id` would let the planner
+    // with `session_id` (index `dossiers_session_names`): a filter on `rcp_id` would let the planner
     // walk every dossier of those RCPs, all sessions included, and grow with the store.
     let all_rcps = scope.all_dossier_rcps();
     let sessions_where =
@@ -162,19 +162,26 @@ pub fn visible_in_sessions(
         (true, false) => query.filter(delegated(partial)),
         (false, false) => query.filter(dossiers::session_id.eq_any(whole).or(delegated(partial))),
     };
-    let rows =
-        query.select(SUMMARY_COLUMNS).order((dossiers::session_id, patients::search_family, dossiers::id)).load::<DossierSummary>(conn)?;
+    // By the dossier's copy of its patient's name, the order of the index
+    // `dossiers_session_names`, which holds every dossier column read here: the patient's row is
+    // the only other one read.
+    let by_name = by_patient_name(conn);
+    let rows = query.select(SUMMARY_COLUMNS).order((dossiers::session_id, by_name, dossiers::id)).load::<DossierSummary>(conn)?;
     Ok(rows)
 }
 
-/// Every dossier of a session (the session run), by patient name.
+/// The dossier's copy of its patient's search key (`patient_search_family`, kept by triggers,
+/// outside `schema.rs`) in the byte order of `patients.search_family`, as the index
+/// `dossiers_session_names` holds it (PostgreSQL's copy has the database's collation).
+fn by_patient_name(conn: &DbConnection) -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql(if db::is_sqlite(conn) { "dossiers.patient_search_family" } else { "dossiers.patient_search_family COLLATE \"C\"" })
+}
+
+/// Every dossier of a session (the session run), by patient name: the index
+/// `dossiers_session_names` walked in its order, no patient joined.
 pub fn of_session(conn: &mut DbConnection, session_id: &str) -> Result<Vec<Dossier>, Error> {
-    Ok(dossiers::table
-        .inner_join(patients::table)
-        .filter(dossiers::session_id.eq(session_id))
-        .select(dossiers::all_columns)
-        .order((patients::search_family, dossiers::id))
-        .load::<Dossier>(conn)?)
+    let by_name = by_patient_name(conn);
+    Ok(dossiers::table.filter(dossiers::session_id.eq(session_id)).order((by_name, dossiers::id)).load::<Dossier>(conn)?)
 }
 
 /// What `POST /sessions/{id}/dossiers` asks for.

@@ -1,6 +1,9 @@
 //! A generated region for benchmarks: 15 centers, 150 RCPs, 2,000 physicians, 400 secretaries
 //! (each of 5 physicians, some through groups), weekly sessions, patients and dossiers requested
-//! with a skew (a few physicians request most), about 20 dossiers a session. Deterministic for a
+//! with a skew (a few physicians request most), about 20 dossiers a session. Besides them a heavy
+//! secretary (issue 30): 5 physicians, one the animateur of a weekly board, so that her default
+//! agenda holds about 35 sessions and 110 dossiers; and three sessions of that board far ahead
+//! holding 10, 50 and 115 dossiers, the run's pages for the cost per row. Deterministic for a
 //! seed; written set-based (multi-row inserts) in one transaction.
 
 use chrono::{Duration, NaiveDate};
@@ -26,6 +29,14 @@ pub const SECRETARIES: usize = 400;
 pub const DOSSIERS_PER_SESSION: usize = 20;
 /// Weeks of sessions ahead of today.
 const WEEKS_AHEAD: usize = 4;
+/// The heavy secretary's center: not center 0, whose boards and secretary the other landmarks
+/// are (and whose first board the bench's registrations add sessions to).
+const HEAVY_CENTER: usize = 1;
+/// The heavy secretary's username.
+pub const HEAVY_SECRETARY: &str = "sech";
+/// Dossiers of the heavy board's sessions far ahead (more than a year, outside any agenda's
+/// period from today): the session run at three page sizes.
+pub const ROW_COST_RUNS: [usize; 3] = [10, 50, 115];
 
 /// What the generator made that a benchmark drives: ids of typical callers and resources.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +61,14 @@ pub struct Landmarks {
     pub dossiers: usize,
     /// Sessions written.
     pub sessions: usize,
+    /// Username of the animateur among the heavy secretary's physicians ([`HEAVY_SECRETARY`]).
+    pub heavy_animateur: String,
+    /// The heavy animateur's board, on the heavy secretary's center.
+    pub heavy_rcp: String,
+    /// The heavy board's session this week (its run).
+    pub heavy_session: String,
+    /// The heavy board's sessions far ahead, with [`ROW_COST_RUNS`] dossiers each.
+    pub row_cost_sessions: Vec<String>,
 }
 
 /// splitmix64: a tiny deterministic generator, enough for a benchmark's data.
@@ -279,6 +298,24 @@ fn generate_in(
             rcp_members_of.push(members);
         }
     }
+    // The heavy secretary's physicians: the first animateur of her center's first board, and the
+    // busiest participant (the third of a slice, the skew's head after the animateurs) of boards
+    // 1, 3, 5 and 7, each also a participant of the board after his: 9 boards, 4 sessions each
+    // ahead, all the animateur's board's dossiers and her participants' own requests.
+    let heavy_board = HEAVY_CENTER * RCPS_PER_CENTER;
+    let mut heavy_physicians = vec![rcp_members_of[heavy_board][0]];
+    for b in [1, 3, 5, 7] {
+        let doc = rcp_members_of[heavy_board + b][2];
+        let next = heavy_board + b + 1;
+        member_rows.push((
+            rcp_members::rcp_id.eq(rcp_ids[next].clone()),
+            rcp_members::professional_id.eq(physicians[doc].clone()),
+            rcp_members::role.eq("participant"),
+            rcp_members::added_at.eq(at),
+        ));
+        rcp_members_of[next].push(doc);
+        heavy_physicians.push(doc);
+    }
     insert_rows!(c, rcps::table, &rcp_rows)?;
     for chunk in member_rows.chunks(BATCH) {
         insert_rows!(c, rcp_members::table, chunk)?;
@@ -325,12 +362,54 @@ fn generate_in(
             ));
         }
     }
+    // The heavy secretary's ids come from a generator of their own, so that every other row of
+    // a seed's region is what it was before her.
+    let mut side = Rng(seed ^ 0x4845_4156_5953_4543);
+    let heavy_secretary = side.id();
+    insert_rows!(
+        c,
+        professionals::table,
+        &vec![(
+            professionals::id.eq(heavy_secretary.clone()),
+            professionals::search_name.eq(search_key("Nomsech Camille")),
+            professionals::search_name_given_first.eq(search_key("Camille Nomsech")),
+            professionals::family_name.eq("Nomsech"),
+            professionals::given_name.eq("Camille"),
+            professionals::category.eq("secretary"),
+            professionals::created_at.eq(at),
+        )]
+    )?;
+    insert_rows!(
+        c,
+        profiles::table,
+        &vec![(
+            profiles::professional_id.eq(heavy_secretary.clone()),
+            profiles::cancer_center_id.eq(centers[HEAVY_CENTER].clone()),
+            profiles::kind.eq("secretary"),
+            profiles::granted_at.eq(at),
+        )]
+    )?;
+    insert_rows!(
+        c,
+        accounts::table,
+        &vec![(
+            accounts::id.eq(format!("acc-{heavy_secretary}")),
+            accounts::professional_id.eq(heavy_secretary.clone()),
+            accounts::username.eq(HEAVY_SECRETARY),
+            accounts::password_hash.eq(password_hash),
+            accounts::is_platform_admin.eq(false),
+            accounts::active.eq(true),
+            accounts::created_at.eq(at),
+        )]
+    )?;
     let affiliation_rows: Vec<_> = affiliations
         .into_iter()
-        .map(|(doc, s)| {
+        .map(|(doc, s)| (physicians[doc].clone(), secretaries[s].clone()))
+        .chain(heavy_physicians.iter().map(|doc| (physicians[*doc].clone(), heavy_secretary.clone())))
+        .map(|(doc, sec)| {
             (
-                secretary_affiliations::physician_id.eq(physicians[doc].clone()),
-                secretary_affiliations::secretary_id.eq(secretaries[s].clone()),
+                secretary_affiliations::physician_id.eq(doc),
+                secretary_affiliations::secretary_id.eq(sec),
                 secretary_affiliations::added_at.eq(at),
             )
         })
@@ -354,6 +433,8 @@ fn generate_in(
     landmarks.busy_physician = format!("dr{}", members0[2]);
     landmarks.busy_physician_id = physicians[members0[2]].clone();
     landmarks.secretary = "sec0".to_owned();
+    landmarks.heavy_rcp = rcp_ids[heavy_board].clone();
+    landmarks.heavy_animateur = format!("dr{}", heavy_physicians[0]);
     // The last four weeks' reports wait to be sent (the secretaries' worklist); older ones were
     // sent to their requester one to three days after the board.
     let backlog = today - Duration::weeks(4);
@@ -397,6 +478,9 @@ fn generate_in(
             }
             if r == 0 && week == weeks - 1 {
                 landmarks.planned_session = session.clone();
+            }
+            if r == heavy_board && week == current {
+                landmarks.heavy_session = session.clone();
             }
             for n in 0..DOSSIERS_PER_SESSION {
                 if written >= dossier_target {
@@ -510,7 +594,8 @@ fn generate_in(
         landmarks.sessions += session_rows.len();
         progress(written, dossier_target);
     }
-    landmarks.dossiers = written;
+    row_cost_sessions(c, &mut side, &mut landmarks, &physicians[heavy_physicians[0]], first_week, today)?;
+    landmarks.dossiers += written;
     diesel::insert_into(reports_to_send::table)
         .values(dossiers::table.filter(dossiers::status.eq("validated")).filter(dossiers::validated_at.ge(backlog)).select((
             dossiers::id,
@@ -520,4 +605,86 @@ fn generate_in(
         .into_columns((reports_to_send::dossier_id, reports_to_send::requester_id, reports_to_send::validated_at))
         .execute(c)?;
     Ok(landmarks)
+}
+
+/// The heavy board's sessions more than a year ahead with [`ROW_COST_RUNS`] dossiers each,
+/// requested by its animateur and registered before the region's first week (so that they are
+/// at the end of every tab and in no agenda of the coming year).
+fn row_cost_sessions(
+    c: &mut DbConnection,
+    rng: &mut Rng,
+    landmarks: &mut Landmarks,
+    requester: &str,
+    first_week: chrono::NaiveDateTime,
+    today: chrono::NaiveDateTime,
+) -> Result<(), Error> {
+    let (mut session_rows, mut patient_rows, mut dossier_rows, mut fiche_rows) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut patient_no = 0usize;
+    for (i, size) in ROW_COST_RUNS.iter().enumerate() {
+        let starts_at = today + Duration::days(400) + Duration::weeks(i64::try_from(i).unwrap_or(0));
+        let session = rng.id();
+        session_rows.push((
+            rcp_sessions::id.eq(session.clone()),
+            rcp_sessions::rcp_id.eq(landmarks.heavy_rcp.clone()),
+            rcp_sessions::starts_at.eq(starts_at),
+            rcp_sessions::ends_at.eq(Some(starts_at + Duration::hours(2))),
+            rcp_sessions::location.eq(Some("Salle 1")),
+            rcp_sessions::status.eq("planned"),
+            rcp_sessions::created_at.eq(first_week),
+        ));
+        for n in 0..*size {
+            patient_no += 1;
+            let (patient, id) = (rng.id(), rng.id());
+            let created = first_week - Duration::days(7) + Duration::microseconds(i64::try_from(patient_no).unwrap_or(0));
+            let family = format!("Rowcost{patient_no}");
+            let birth = NaiveDate::from_ymd_opt(1950 + i32::try_from(n % 40).unwrap_or(0), 1 + u32::try_from(n % 12).unwrap_or(0), 1)
+                .unwrap_or_default();
+            patient_rows.push((
+                patients::id.eq(patient.clone()),
+                patients::search_family.eq(search_key(&family)),
+                patients::family_name.eq(family),
+                patients::given_name.eq("Jeanne"),
+                patients::search_given.eq("jeanne"),
+                patients::birth_date.eq(birth),
+                patients::sex.eq("female"),
+                patients::treating_physician_id.eq(Some(requester.to_owned())),
+                patients::created_by.eq(requester.to_owned()),
+                patients::created_at.eq(created),
+                patients::version.eq(1),
+            ));
+            let fiche = generated_fiche(rng, 0, false);
+            fiche_rows.push((
+                dossier_fiches::dossier_id.eq(id.clone()),
+                dossier_fiches::fiche.eq(serde_json::to_string(&fiche).map_err(|e| Error::Stored(e.to_string()))?),
+                dossier_fiches::tumour_site.eq(fiche.tumour_site_category()),
+                dossier_fiches::conform.eq(fiche.conform()),
+                dossier_fiches::complete.eq(concerto_domain::fiche::missing_for_validation(&fiche).is_empty()),
+                dossier_fiches::quorum.eq("unknown"),
+                dossier_fiches::updated_at.eq(created),
+            ));
+            dossier_rows.push((
+                dossiers::id.eq(id),
+                dossiers::session_id.eq(session.clone()),
+                dossiers::rcp_id.eq(landmarks.heavy_rcp.clone()),
+                dossiers::patient_id.eq(patient),
+                dossiers::requester_id.eq(requester.to_owned()),
+                dossiers::status.eq("registered"),
+                dossiers::question.eq(Some("Quelle stratégie thérapeutique ?")),
+                dossiers::version.eq(1),
+                dossiers::registered_by.eq(requester.to_owned()),
+                dossiers::created_at.eq(created),
+                dossiers::updated_at.eq(created),
+                dossiers::validated_at.eq(None::<chrono::NaiveDateTime>),
+                dossiers::first_sent_at.eq(None::<chrono::NaiveDateTime>),
+            ));
+        }
+        landmarks.row_cost_sessions.push(session);
+    }
+    insert_rows!(c, rcp_sessions::table, &session_rows)?;
+    insert_rows!(c, patients::table, &patient_rows)?;
+    insert_rows!(c, dossiers::table, &dossier_rows)?;
+    insert_rows!(c, dossier_fiches::table, &fiche_rows)?;
+    landmarks.sessions += session_rows.len();
+    landmarks.dossiers += dossier_rows.len();
+    Ok(())
 }

@@ -15,7 +15,8 @@ async fn generated(app: &TestApp, seed: u64) -> region::Landmarks {
 async fn a_generated_region_answers_the_bench_scenarios_and_repeats_for_a_seed() {
     let app = TestApp::spawn().await;
     let marks = generated(&app, 7).await;
-    assert_eq!(marks.dossiers, 400);
+    let extra: usize = region::ROW_COST_RUNS.iter().sum();
+    assert_eq!(marks.dossiers, 400 + extra);
     let sec = app.login(&marks.secretary, PASSWORD).await;
     let me = app.get("/api/v1/me", &sec).await;
     assert_eq!(me.status, 200, "{}", me.text);
@@ -29,6 +30,25 @@ async fn a_generated_region_answers_the_bench_scenarios_and_repeats_for_a_seed()
     assert_eq!(run.status, 200, "{}", run.text);
     assert_eq!(run.body["dossiers"].as_array().map(Vec::len), Some(region::DOSSIERS_PER_SESSION), "{}", run.text);
     assert_eq!(app.get(&format!("/api/v1/dossiers/{}", marks.dossier), &chair).await.status, 200);
+
+    // The heavy secretary: 5 physicians, one of them the animateur of a board whose every dossier
+    // she sees in her agenda and whose runs she opens, the three far ahead at their sizes.
+    let heavy = app.login(region::HEAVY_SECRETARY, PASSWORD).await;
+    let me = app.get("/api/v1/me", &heavy).await;
+    assert_eq!(me.body["acting_for"].as_array().map(Vec::len), Some(5), "{}", me.text);
+    let agenda = app.get("/api/v1/agenda", &heavy).await;
+    let board = agenda.body["items"].as_array().unwrap().iter().find(|s| s["id"] == marks.heavy_session.as_str());
+    let board = board.unwrap_or_else(|| panic!("her animateur's board meets this week: {}", agenda.text));
+    assert_eq!(board["dossiers"].as_array().map(Vec::len), Some(region::DOSSIERS_PER_SESSION), "{}", agenda.text);
+    let run = app.get(&format!("/api/v1/sessions/{}/run", marks.heavy_session), &heavy).await;
+    assert_eq!(run.body["dossiers"].as_array().map(Vec::len), Some(region::DOSSIERS_PER_SESSION), "{}", run.text);
+    assert_eq!(marks.row_cost_sessions.len(), region::ROW_COST_RUNS.len());
+    for (session, size) in marks.row_cost_sessions.iter().zip(region::ROW_COST_RUNS) {
+        let run = app.get(&format!("/api/v1/sessions/{session}/run"), &heavy).await;
+        assert_eq!(run.body["dossiers"].as_array().map(Vec::len), Some(size), "{}", run.text);
+    }
+    let tab = app.get("/api/v1/me/dossiers?tab=rcp_passages&limit=115", &heavy).await;
+    assert_eq!(tab.body["items"].as_array().map(Vec::len), Some(115), "{}", tab.text);
     // Its derived records are what its sources say: the worklist, the first sendings, the
     // history of the links it inserted set-based.
     let differences = concerto_persistence::check::run(&mut app.pool.get().unwrap()).unwrap();
@@ -49,4 +69,5 @@ async fn a_generated_region_answers_the_bench_scenarios_and_repeats_for_a_seed()
 
     let again = generated(&TestApp::spawn().await, 7).await;
     assert_eq!((&again.current_session, &again.dossier, &again.secretary), (&marks.current_session, &marks.dossier, &marks.secretary));
+    assert_eq!((&again.heavy_session, &again.row_cost_sessions), (&marks.heavy_session, &marks.row_cost_sessions));
 }
