@@ -71,7 +71,8 @@ const PERSISTENCE: &[&str] = &[
     "oidc",
     // The code lists that the boards' settings and the fiche are coded with.
     "terminology",
-    // The boards.
+    // The boards: the activity counters first, which the boards' and the dossiers' writes keep.
+    "activity_counters",
     "rcps",
     "sessions",
     "attendance",

@@ -131,6 +131,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
     }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let pool = db::connect_with_timeout(&settings.store, settings.db_pool_size, settings.db_timeout).map_err(|e| e.to_string())?;
+    build_activity_counters(&pool)?;
     match command {
         Command::Serve => serve(settings, pool),
         Command::CreateAdmin { username } => {
@@ -157,6 +158,17 @@ fn run(command: Command) -> Result<ExitCode, String> {
     .map(|()| ExitCode::SUCCESS)
 }
 
+/// Fills the activity counters from the sessions and dossiers of a store that held them before
+/// the counters existed (once, after the migration that added them), before serving.
+fn build_activity_counters(pool: &db::Pool) -> Result<(), String> {
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let start = std::time::Instant::now();
+    if concerto_persistence::activity_counters::rebuild_if_pending(&mut conn).map_err(|e| e.to_string())? {
+        eprintln!("activity counters built from the stored sessions in {:.1} s", start.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
 /// `concerto check`: one line per difference on standard output, a summary on standard error;
 /// exit 1 when anything differs.
 /// It reads only `DATABASE_URL` (an operator checking a store needs no JWT secret), and
@@ -164,6 +176,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
 fn check() -> Result<ExitCode, String> {
     let store = concerto_persistence::Store::from_url(&std::env::var("DATABASE_URL").unwrap_or_else(|_| "concerto.db".to_owned()));
     let pool = db::connect_with_timeout(&store, 1, std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    build_activity_counters(&pool)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let differences = check::run(&mut conn).map_err(|e| e.to_string())?;
     for d in &differences {

@@ -72,7 +72,7 @@ error_codes! {
     InvalidName = "invalid_name", "a name without letters or digits, or too long";
     InvalidProfileKind = "invalid_profile_kind", "not a profile kind";
     InvalidQuorum = "invalid_quorum", "a quorum rule out of its bounds";
-    InvalidPeriod = "invalid_period", "an end that does not come after its start, or is already past";
+    InvalidPeriod = "invalid_period", "an end that does not come after its start, or is already past; a report's period not in whole months";
     InvalidSpecialty = "invalid_specialty", "not a documented specialty";
     InvalidSex = "invalid_sex", "not an administrative sex";
     InvalidIns = "invalid_ins", "not an INS (a 15-character NIR with its 2-digit key)";

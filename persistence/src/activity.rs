@@ -1,18 +1,25 @@
 //! The activity report a coordinator hands in: sessions held, dossiers by fate, reports sent,
 //! delays and the share of sessions that reached their quorum, broken down by RCP, month,
-//! requester or specialty. Computed by the database with aggregates and window functions: no
-//! dossier is loaded into memory, and no patient identity is read.
+//! requester, specialty, tumour site or proposal type. Read from the activity counters
+//! (`activity_counters`), never from the dossiers: over whole months, each key's figures are the
+//! sum of a few counter rows (a year's row, minus the months of it the period leaves out, plus
+//! the months of partial years), whatever the period's length. No patient identity is read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use concerto_domain::principal::Principal;
 use concerto_domain::rules::{self, ActivityRcp, ActivityScope};
 use concerto_domain::suppression::{self, Cell};
+use concerto_domain::{DomainError, ErrorCode};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
+use diesel::sql_types::Text;
 
-use crate::schema::rcp_managers;
+use crate::activity_counters::{self as counters, Counts, Histogram};
+use crate::schema::{
+    dossier_fiches, dossier_treatments, dossiers, professional_specialties, professionals, rcp_managers, rcp_sessions, rcps,
+    terminology_codes,
+};
 use crate::{DbConnection, Error, db, rcps as boards};
 
 /// How the report's rows are cut.
@@ -40,9 +47,9 @@ pub struct ActivityQuery {
     pub cancer_center_id: Option<String>,
     /// Only this RCP.
     pub rcp_id: Option<String>,
-    /// Sessions starting from (inclusive).
+    /// Sessions starting from (inclusive): the first instant of a month.
     pub from: NaiveDateTime,
-    /// Sessions starting before (exclusive).
+    /// Sessions starting before (exclusive): the first instant of a month.
     pub to: NaiveDateTime,
     /// The breakdown.
     pub by: Breakdown,
@@ -64,7 +71,7 @@ pub struct ActivityRow {
     pub key: String,
     /// What a person reads: the RCP's name, the month, the requester's name, the specialty.
     pub label: String,
-    /// Sessions held (started) in the period.
+    /// Sessions held (started) in the period; by specialty `None` (see [`compute`]).
     pub sessions_held: Option<i64>,
     /// Dossiers registered (whatever became of them).
     pub dossiers_registered: Option<i64>,
@@ -87,173 +94,6 @@ pub struct ActivityRow {
     pub conform_share: Option<f64>,
     /// Small-number suppression applied.
     pub suppressed: bool,
-}
-
-#[derive(QueryableByName)]
-struct Figures {
-    #[diesel(sql_type = Text)]
-    k: String,
-    #[diesel(sql_type = Text)]
-    label: String,
-    #[diesel(sql_type = BigInt)]
-    held: i64,
-    #[diesel(sql_type = BigInt)]
-    quorum: i64,
-    #[diesel(sql_type = BigInt)]
-    registered: i64,
-    #[diesel(sql_type = BigInt)]
-    discussed: i64,
-    #[diesel(sql_type = BigInt)]
-    validated: i64,
-    #[diesel(sql_type = BigInt)]
-    withdrawn: i64,
-    #[diesel(sql_type = BigInt)]
-    sent: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    validation_p50: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    validation_p90: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    sending_p50: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    sending_p90: Option<f64>,
-    /// Validated dossiers whose fiche says the proposal conforms.
-    #[diesel(sql_type = BigInt)]
-    conform: i64,
-    /// Validated dossiers whose fiche says whether it conforms.
-    #[diesel(sql_type = BigInt)]
-    conform_known: i64,
-    /// Distinct requesters of the row's dossiers.
-    #[diesel(sql_type = BigInt)]
-    requesters: i64,
-    /// One of them (the only one when `requesters` is 1).
-    #[diesel(sql_type = Nullable<Text>)]
-    a_requester: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct Percentiles {
-    #[diesel(sql_type = Text)]
-    k: String,
-    #[diesel(sql_type = Nullable<Double>)]
-    v50: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    v90: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    s50: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    s90: Option<f64>,
-}
-
-/// The SQL that differs between the stores.
-struct Dialect {
-    sqlite: bool,
-}
-
-impl Dialect {
-    /// The n-th placeholder (1-based).
-    fn ph(&self, n: usize) -> String {
-        if self.sqlite { "?".to_owned() } else { format!("${n}") }
-    }
-
-    /// Hours from `a` to `b`.
-    fn hours(&self, a: &str, b: &str) -> String {
-        if self.sqlite {
-            format!("((julianday({b}) - julianday({a})) * 24.0)")
-        } else {
-            format!("(CAST(EXTRACT(EPOCH FROM ({b} - {a})) AS DOUBLE PRECISION) / 3600.0)")
-        }
-    }
-
-    /// `YYYY-MM` of a timestamp.
-    fn month(&self, t: &str) -> String {
-        if self.sqlite { format!("strftime('%Y-%m', {t})") } else { format!("to_char({t}, 'YYYY-MM')") }
-    }
-
-    /// The row key and its label for a breakdown, over the period's sessions `s` (with their
-    /// RCP's `rcp_id` and `rcp_name`) and, for the per-dossier breakdowns, the dossier `d` and its
-    /// requester's specialty `ps`. The requester's name is joined after the aggregate.
-    fn key(&self, by: Breakdown) -> (String, String) {
-        match by {
-            Breakdown::Rcp => ("s.rcp_id".to_owned(), "s.rcp_name".to_owned()),
-            Breakdown::Month => (self.month("s.starts_at"), self.month("s.starts_at")),
-            Breakdown::Requester => ("d.requester_id".to_owned(), "d.requester_id".to_owned()),
-            Breakdown::Specialty => ("COALESCE(ps.specialty, 'unknown')".to_owned(), "COALESCE(ps.specialty, 'unknown')".to_owned()),
-            Breakdown::TumourSite => ("COALESCE(f.tumour_site, 'unknown')".to_owned(), "COALESCE(f.tumour_site, 'unknown')".to_owned()),
-            Breakdown::ProposalType => ("COALESCE(t.code, 'none')".to_owned(), "COALESCE(t.code, 'none')".to_owned()),
-        }
-    }
-}
-
-/// The period and restriction, as SQL with its placeholders and the values to bind in order.
-struct Filter {
-    sql: String,
-    binds: Vec<Bind>,
-}
-
-enum Bind {
-    Time(NaiveDateTime),
-    Text(String),
-}
-
-fn filter(d: &Dialect, q: &ActivityQuery) -> Filter {
-    let mut binds = vec![Bind::Time(q.from), Bind::Time(q.to)];
-    let mut sql = format!("s.starts_at >= {} AND s.starts_at < {}", d.ph(1), d.ph(2));
-    if let Some(center) = &q.cancer_center_id {
-        binds.push(Bind::Text(center.clone()));
-        sql.push_str(&format!(" AND r.cancer_center_id = {}", d.ph(binds.len())));
-    }
-    if let Some(rcp) = &q.rcp_id {
-        binds.push(Bind::Text(rcp.clone()));
-        sql.push_str(&format!(" AND r.id = {}", d.ph(binds.len())));
-    }
-    Filter { sql, binds }
-}
-
-type Backend = <DbConnection as diesel::Connection>::Backend;
-
-fn load<T: QueryableByName<Backend> + 'static>(conn: &mut DbConnection, sql: &str, binds: &[Bind]) -> Result<Vec<T>, Error> {
-    let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
-    for b in binds {
-        query = match b {
-            Bind::Time(t) => query.bind::<Timestamp, _>(*t),
-            Bind::Text(s) => query.bind::<Text, _>(s.clone()),
-        };
-    }
-    Ok(query.load(conn)?)
-}
-
-/// The period's sessions with their RCP, whether each was held and reached its quorum: a few
-/// thousand rows for a region's year, from the index on `starts_at`. Materialized, so that the
-/// quorum is probed once per session; inlined, both stores probed it once per dossier.
-fn sessions_cte(f: &Filter) -> String {
-    format!(
-        "s AS MATERIALIZED (SELECT s.id, s.starts_at, r.id AS rcp_id, r.name AS rcp_name, \
-         CASE WHEN s.status <> 'planned' THEN 1 ELSE 0 END AS held, \
-         CASE WHEN s.status <> 'planned' AND EXISTS (SELECT 1 FROM session_quorum sq WHERE sq.session_id = s.id) THEN 1 ELSE 0 END AS reached \
-         FROM rcp_sessions s JOIN rcps r ON r.id = s.rcp_id WHERE {})",
-        f.sql
-    )
-}
-
-/// The period's dossiers, sessions first: `CROSS JOIN` keeps SQLite from walking the whole
-/// `dossiers` index when it has no statistics; every column read of `dossiers` is in the
-/// covering index `dossiers_session_requester`, so no dossier row is read at all. Each joins
-/// its fiche's projections (by primary key; conformity is on every row), and by proposal type
-/// its treatment types: one joined row per (dossier, type), so each type's row counts the
-/// dossier once.
-fn dossiers_of_sessions(by: Breakdown) -> &'static str {
-    match by {
-        Breakdown::Specialty => {
-            "s CROSS JOIN dossiers d LEFT JOIN dossier_fiches f ON f.dossier_id = d.id \
-             LEFT JOIN professional_specialties ps ON ps.professional_id = d.requester_id"
-        }
-        Breakdown::ProposalType => {
-            "s CROSS JOIN dossiers d LEFT JOIN dossier_fiches f ON f.dossier_id = d.id \
-             LEFT JOIN dossier_treatments t ON t.dossier_id = d.id"
-        }
-        _ => "s CROSS JOIN dossiers d LEFT JOIN dossier_fiches f ON f.dossier_id = d.id",
-    }
 }
 
 /// `GET /reports/activity`: the platform administrator, the coordinators of the center, the
@@ -282,110 +122,145 @@ pub fn report(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Resu
     })
 }
 
-/// Two or three statements whatever the period: the counts (with both delays' percentiles on
-/// PostgreSQL, as ordered-set aggregates), the sessions (by RCP or month), and on SQLite the
-/// percentiles in a statement of their own (its `percentile_disc` needs each key's count).
-fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<Vec<ActivityRow>, Error> {
-    let d = Dialect { sqlite: db::is_sqlite(conn) };
-    let f = filter(&d, q);
-    let (key, label) = d.key(q.by);
-    let sessions = sessions_cte(&f);
-    let from = dossiers_of_sessions(q.by);
-    let per_session = matches!(q.by, Breakdown::Rcp | Breakdown::Month);
-    // By RCP or month the sessions are counted on their own (with or without dossiers); by
-    // requester or specialty, the sessions that held their dossiers.
-    let (held, quorum) = if per_session {
-        ("CAST(0 AS BIGINT)".to_owned(), "CAST(0 AS BIGINT)".to_owned())
-    } else {
-        (
-            "COUNT(DISTINCT CASE WHEN s.held = 1 THEN d.session_id END)".to_owned(),
-            "COUNT(DISTINCT CASE WHEN s.reached = 1 THEN d.session_id END)".to_owned(),
-        )
+/// The months of a period given by its first instants, `from` inclusive, `to` exclusive: both
+/// must be the first instant of a month (422 `invalid_period` otherwise), `from` before `to`.
+pub fn months(from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<(i32, u32)>, Error> {
+    let aligned = |t: NaiveDateTime| t.day() == 1 && t.num_seconds_from_midnight() == 0 && t.nanosecond() == 0;
+    for (field, t) in [("from", from), ("to", to)] {
+        if !aligned(t) {
+            return Err(DomainError::invalid(
+                field,
+                ErrorCode::InvalidPeriod,
+                format!("the activity report counts whole months: {field} must be the first day of a month"),
+            )
+            .into());
+        }
+    }
+    if from >= to {
+        return Err(DomainError::invalid("from", ErrorCode::InvalidPeriod, "from must come before to").into());
+    }
+    let mut out = Vec::new();
+    let (mut y, mut m) = (from.year(), from.month());
+    while (y, m) < (to.year(), to.month()) {
+        out.push((y, m));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    Ok(out)
+}
+
+/// The counter periods to add (sign 1) and subtract (sign −1) for these months: a year whole
+/// when more than half of it is in, minus its months that are not; else its months one by one.
+/// By month every month is its own row.
+fn periods(months: &[(i32, u32)], by_month: bool) -> Vec<(String, i64)> {
+    let month = |y: i32, m: u32| format!("{y:04}-{m:02}");
+    if by_month {
+        return months.iter().map(|(y, m)| (month(*y, *m), 1)).collect();
+    }
+    let mut years: BTreeMap<i32, BTreeSet<u32>> = BTreeMap::new();
+    for (y, m) in months {
+        years.entry(*y).or_default().insert(*m);
+    }
+    let mut out = Vec::new();
+    for (y, ms) in years {
+        if ms.len() > 6 {
+            out.push((format!("{y:04}"), 1));
+            out.extend((1..=12).filter(|m| !ms.contains(m)).map(|m| (month(y, m), -1)));
+        } else {
+            out.extend(ms.iter().map(|m| (month(y, *m), 1)));
+        }
+    }
+    out
+}
+
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+/// The counter rows of `dim` for these scopes and periods, by (scope, period, key).
+fn counter_rows(conn: &mut DbConnection, scopes: &[String], dim: &str, periods: &[(String, i64)]) -> Result<Vec<counters::Row>, Error> {
+    if scopes.is_empty() || periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sqlite = db::is_sqlite(conn);
+    let mut n = 1;
+    let mut list = |len: usize| {
+        let ph: Vec<String> = (0..len)
+            .map(|_| {
+                n += 1;
+                counters::placeholder(sqlite, n)
+            })
+            .collect();
+        ph.join(", ")
     };
-    // `percentile_disc(f)` is the nearest rank: the first value whose rank reaches f × n, the
-    // rank `rank_fraction` makes SQLite's return (0.9 × n as a double rounds up to the exact rank
-    // for every n below 20 million; checked).
-    let delays = if d.sqlite {
-        "CAST(NULL AS REAL) AS validation_p50, CAST(NULL AS REAL) AS validation_p90, CAST(NULL AS REAL) AS sending_p50, \
-         CAST(NULL AS REAL) AS sending_p90"
-            .to_owned()
-    } else {
-        let (validation, sending) = (d.hours("d.created_at", "d.validated_at"), d.hours("d.validated_at", "d.first_sent_at"));
-        format!(
-            "percentile_disc(0.5) WITHIN GROUP (ORDER BY {validation}) AS validation_p50, \
-             percentile_disc(0.9) WITHIN GROUP (ORDER BY {validation}) AS validation_p90, \
-             percentile_disc(0.5) WITHIN GROUP (ORDER BY {sending}) AS sending_p50, \
-             percentile_disc(0.9) WITHIN GROUP (ORDER BY {sending}) AS sending_p90"
-        )
-    };
-    let figures = format!(
-        "SELECT {key} AS k, MIN({label}) AS label, {held} AS held, {quorum} AS quorum, COUNT(*) AS registered, \
-         COALESCE(SUM(CASE WHEN d.status IN ('discussed', 'validated') THEN 1 ELSE 0 END), 0) AS discussed, \
-         COALESCE(SUM(CASE WHEN d.status = 'validated' THEN 1 ELSE 0 END), 0) AS validated, \
-         COALESCE(SUM(CASE WHEN d.status = 'withdrawn' THEN 1 ELSE 0 END), 0) AS withdrawn, \
-         COALESCE(SUM(CASE WHEN d.first_sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS sent, \
-         {delays}, \
-         COALESCE(SUM(CASE WHEN d.status = 'validated' AND f.conform = TRUE THEN 1 ELSE 0 END), 0) AS conform, \
-         COALESCE(SUM(CASE WHEN d.status = 'validated' AND f.conform IS NOT NULL THEN 1 ELSE 0 END), 0) AS conform_known, \
-         COUNT(DISTINCT d.requester_id) AS requesters, MIN(d.requester_id) AS a_requester \
-         FROM {from} WHERE d.session_id = s.id GROUP BY {key}"
+    let (scope_list, period_list) = (list(scopes.len()), list(periods.len()));
+    let sql = format!(
+        "SELECT {} FROM activity_counters WHERE dim = {} AND scope IN ({scope_list}) AND period IN ({period_list})",
+        counters::COLUMNS,
+        counters::placeholder(sqlite, 1)
     );
-    // The requester's name, and a code's label from its list, are joined to the aggregate, not
-    // to each dossier.
-    let columns = "a.k, a.held, a.quorum, a.registered, a.discussed, a.validated, a.withdrawn, a.sent, a.validation_p50, \
-                   a.validation_p90, a.sending_p50, a.sending_p90, a.conform, a.conform_known, a.requesters, a.a_requester";
-    let labelled = |system: &str| {
-        format!(
-            "WITH {sessions} SELECT {columns}, COALESCE(tc.label, a.k) AS label FROM ({figures}) a \
-             LEFT JOIN terminology_codes tc ON tc.system = '{system}' AND tc.code = a.k"
-        )
-    };
-    let figures = match q.by {
-        Breakdown::Requester => format!(
-            "WITH {sessions} SELECT {columns}, (p.given_name || ' ' || UPPER(p.family_name)) AS label \
-             FROM ({figures}) a JOIN professionals p ON p.id = a.k"
-        ),
-        Breakdown::TumourSite => labelled(concerto_domain::fiche::CIM10),
-        Breakdown::ProposalType => labelled(concerto_domain::fiche::FRCP_TREATMENT),
-        _ => format!("WITH {sessions} {figures}"),
-    };
-    let mut rows: BTreeMap<String, ActivityRow> = BTreeMap::new();
-    // Who each row is drawn from, for suppression: (distinct requesters, one of them).
-    let mut drawn_from: BTreeMap<String, (i64, Option<String>)> = BTreeMap::new();
-    for r in load::<Figures>(conn, &figures, &f.binds)? {
-        rows.insert(r.k.clone(), figures_row(&r));
-        drawn_from.insert(r.k.clone(), (r.requesters, r.a_requester.clone()));
+    let mut query = diesel::sql_query(sql).into_boxed::<Backend>().bind::<Text, _>(dim.to_owned());
+    for s in scopes {
+        query = query.bind::<Text, _>(s.clone());
     }
-    if per_session {
-        // PostgreSQL reads a bare `0` as a 4-byte integer.
-        let (zero, none) = ("CAST(0 AS BIGINT)", if d.sqlite { "CAST(NULL AS REAL)" } else { "CAST(NULL AS DOUBLE PRECISION)" });
-        let sql = format!(
-            "WITH {sessions} SELECT {key} AS k, MIN({label}) AS label, COUNT(*) AS held, SUM(s.reached) AS quorum, \
-             {zero} AS registered, {zero} AS discussed, {zero} AS validated, {zero} AS withdrawn, {zero} AS sent, \
-             {none} AS validation_p50, {none} AS validation_p90, {none} AS sending_p50, {none} AS sending_p90, \
-             {zero} AS conform, {zero} AS conform_known, {zero} AS requesters, CAST(NULL AS TEXT) AS a_requester FROM s WHERE s.held = 1 GROUP BY {key}"
-        );
-        for s in load::<Figures>(conn, &sql, &f.binds)? {
-            let row = rows.entry(s.k.clone()).or_insert_with(|| figures_row(&s));
-            row.sessions_held = Some(s.held);
-            row.quorum_rate = rate(s.quorum, s.held);
+    for (p, _) in periods {
+        query = query.bind::<Text, _>(p.clone());
+    }
+    Ok(query.load::<counters::Row>(conn)?)
+}
+
+/// The report's figures, by key, from the counters: at most a few rows per key and year
+/// whatever the period (`periods`). By RCP, one scope per RCP; else the narrowest scope that
+/// holds the query (the RCP, the center, the region). By specialty, the requesters' rows are
+/// grouped by each requester's current specialty; a session is not counted per specialty
+/// (two requesters of one specialty in one session would count it twice), so `sessions_held`
+/// and `quorum_rate` are `None` there.
+pub(crate) fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<Vec<ActivityRow>, Error> {
+    let months = months(q.from, q.to)?;
+    let rcp_list: Vec<(String, String, String)> = {
+        let mut query = rcps::table.select((rcps::id, rcps::name, rcps::cancer_center_id)).into_boxed();
+        if let Some(id) = &q.rcp_id {
+            query = query.filter(rcps::id.eq(id.clone()));
         }
-    }
-    if d.sqlite {
-        for (k, validation, sending) in percentiles(conn, &d, &key, &sessions, from, &f)? {
-            if let Some(row) = rows.get_mut(&k) {
-                row.validation_delay_hours = validation;
-                row.sending_delay_hours = sending;
-            }
+        if let Some(center) = &q.cancer_center_id {
+            query = query.filter(rcps::cancer_center_id.eq(center.clone()));
         }
+        if q.by == Breakdown::Rcp || q.rcp_id.is_some() { query.load(conn)? } else { Vec::new() }
+    };
+    let scopes: Vec<String> = match (q.by, &q.rcp_id, &q.cancer_center_id) {
+        (Breakdown::Rcp, _, _) | (_, Some(_), _) => rcp_list.iter().map(|(id, ..)| counters::rcp_scope(id)).collect(),
+        (_, None, Some(center)) => vec![counters::center_scope(center)],
+        (_, None, None) => vec![counters::REGION.to_owned()],
+    };
+    let dim = match q.by {
+        Breakdown::Rcp | Breakdown::Month => counters::ALL,
+        Breakdown::Requester | Breakdown::Specialty => counters::REQUESTER,
+        Breakdown::TumourSite => counters::TUMOUR_SITE,
+        Breakdown::ProposalType => counters::PROPOSAL_TYPE,
+    };
+    let periods = periods(&months, q.by == Breakdown::Month);
+    let sign: BTreeMap<&str, i64> = periods.iter().map(|(p, s)| (p.as_str(), *s)).collect();
+    let mut sums: BTreeMap<String, Counts> = BTreeMap::new();
+    for r in counter_rows(conn, &scopes, dim, &periods)? {
+        let key = match q.by {
+            Breakdown::Rcp => r.scope.strip_prefix("rcp:").unwrap_or(&r.scope).to_owned(),
+            Breakdown::Month => r.period.clone(),
+            _ => r.k.clone(),
+        };
+        let s = sign.get(r.period.as_str()).copied().unwrap_or(0);
+        sums.entry(key).or_default().add(&r.counts()?, s);
     }
-    let mut rows: Vec<ActivityRow> = rows.into_values().collect();
+    sums.retain(|_, c| c.registered != 0 || c.held != 0);
+    if q.by == Breakdown::Specialty {
+        sums = by_specialty(conn, sums)?;
+    }
+    let labels = labels(conn, q.by, &sums, &rcp_list)?;
+    let mut rows: Vec<ActivityRow> =
+        sums.iter().filter_map(|(k, c)| labels.get(k).map(|label| row(k, label, c, q.by != Breakdown::Specialty))).collect();
+    let small = rows.iter().any(|r| r.dossiers_registered.is_some_and(|n| n > 0 && n < suppression::SMALL_NUMBER_THRESHOLD));
+    let own = if small { own_counts(conn, p, q)? } else { BTreeMap::new() };
     let cells: Vec<Cell> = rows
         .iter()
         .map(|row| {
-            let (requesters, one) = drawn_from.get(&row.key).cloned().unwrap_or_default();
-            let only_caller = requesters == 1 && one.as_deref() == Some(p.professional_id.as_str());
-            Cell { dossiers: row.dossiers_registered.unwrap_or(0), own: only_caller }
+            let n = row.dossiers_registered.unwrap_or(0);
+            Cell { dossiers: n, own: n > 0 && own.get(&row.key) == Some(&n) }
         })
         .collect();
     for (row, hide) in rows.iter_mut().zip(suppression::suppressed(&cells)) {
@@ -396,67 +271,149 @@ fn compute(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<
     Ok(rows)
 }
 
-/// A row of counts (its delays are filled after).
-fn figures_row(r: &Figures) -> ActivityRow {
+/// The requesters' rows summed by each requester's current specialty (`unknown` without one).
+fn by_specialty(conn: &mut DbConnection, requesters: BTreeMap<String, Counts>) -> Result<BTreeMap<String, Counts>, Error> {
+    let ids: Vec<&String> = requesters.keys().collect();
+    let mut specialty: BTreeMap<String, String> = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        specialty.extend(
+            professional_specialties::table
+                .filter(professional_specialties::professional_id.eq_any(chunk))
+                .select((professional_specialties::professional_id, professional_specialties::specialty))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    let mut out: BTreeMap<String, Counts> = BTreeMap::new();
+    for (id, c) in &requesters {
+        let key = specialty.get(id).cloned().unwrap_or_else(|| "unknown".to_owned());
+        out.entry(key).or_default().add(c, 1);
+    }
+    Ok(out)
+}
+
+/// Each key's label: the RCP's name, the month, the requester's name (a requester the
+/// directory lost has no row), the specialty, or a code's label in its list (the code without).
+fn labels(
+    conn: &mut DbConnection,
+    by: Breakdown,
+    sums: &BTreeMap<String, Counts>,
+    rcp_list: &[(String, String, String)],
+) -> Result<BTreeMap<String, String>, Error> {
+    let keys: Vec<&String> = sums.keys().collect();
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    match by {
+        Breakdown::Rcp => {
+            out.extend(rcp_list.iter().filter(|(id, ..)| sums.contains_key(id)).map(|(id, name, _)| (id.clone(), name.clone())));
+        }
+        Breakdown::Month | Breakdown::Specialty => out.extend(keys.iter().map(|k| ((*k).clone(), (*k).clone()))),
+        Breakdown::Requester => {
+            for chunk in keys.chunks(500) {
+                out.extend(
+                    professionals::table
+                        .filter(professionals::id.eq_any(chunk))
+                        .select((professionals::id, diesel::dsl::sql::<Text>("given_name || ' ' || UPPER(family_name)")))
+                        .load::<(String, String)>(conn)?,
+                );
+            }
+        }
+        Breakdown::TumourSite | Breakdown::ProposalType => {
+            let system = if by == Breakdown::TumourSite { concerto_domain::fiche::CIM10 } else { concerto_domain::fiche::FRCP_TREATMENT };
+            out.extend(keys.iter().map(|k| ((*k).clone(), (*k).clone())));
+            for chunk in keys.chunks(500) {
+                out.extend(
+                    terminology_codes::table
+                        .filter(terminology_codes::system.eq(system))
+                        .filter(terminology_codes::code.eq_any(chunk))
+                        .select((terminology_codes::code, terminology_codes::label))
+                        .load::<(String, String)>(conn)?,
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A row of the report from its summed counters.
+fn row(key: &str, label: &str, c: &Counts, sessions: bool) -> ActivityRow {
+    let delay = |h: &Histogram| Delay { median: h.percentile(1, 2), p90: h.percentile(9, 10) };
     ActivityRow {
-        key: r.k.clone(),
-        label: r.label.clone(),
-        sessions_held: Some(r.held),
-        dossiers_registered: Some(r.registered),
-        dossiers_discussed: Some(r.discussed),
-        dossiers_validated: Some(r.validated),
-        dossiers_withdrawn: Some(r.withdrawn),
-        reports_sent: Some(r.sent),
-        quorum_rate: rate(r.quorum, r.held),
-        conform_share: rate(r.conform, r.conform_known),
-        validation_delay_hours: Delay { median: r.validation_p50, p90: r.validation_p90 },
-        sending_delay_hours: Delay { median: r.sending_p50, p90: r.sending_p90 },
+        key: key.to_owned(),
+        label: label.to_owned(),
+        sessions_held: sessions.then_some(c.held),
+        dossiers_registered: Some(c.registered),
+        dossiers_discussed: Some(c.discussed),
+        dossiers_validated: Some(c.validated),
+        dossiers_withdrawn: Some(c.withdrawn),
+        reports_sent: Some(c.sent),
+        validation_delay_hours: delay(&c.validation),
+        sending_delay_hours: delay(&c.sending),
+        quorum_rate: if sessions { rate(c.reached, c.held) } else { None },
+        conform_share: rate(c.conform, c.conform_known),
         suppressed: false,
     }
+}
+
+/// The caller's own requests in the period and scope, counted by the breakdown's key: a row
+/// whose dossiers are all his is not hidden from him. Read from his dossiers (the requester's
+/// index), only when some row is small: bounded by what he requested himself.
+fn own_counts(conn: &mut DbConnection, p: &Principal, q: &ActivityQuery) -> Result<BTreeMap<String, i64>, Error> {
+    let mut query = dossiers::table
+        .inner_join(rcp_sessions::table)
+        .inner_join(rcps::table)
+        .left_join(dossier_fiches::table)
+        .filter(dossiers::requester_id.eq(p.professional_id.clone()))
+        .filter(rcp_sessions::starts_at.ge(q.from))
+        .filter(rcp_sessions::starts_at.lt(q.to))
+        .select((dossiers::id, dossiers::rcp_id, rcp_sessions::starts_at, dossier_fiches::tumour_site.nullable()))
+        .into_boxed();
+    if let Some(id) = &q.rcp_id {
+        query = query.filter(rcps::id.eq(id.clone()));
+    }
+    if let Some(center) = &q.cancer_center_id {
+        query = query.filter(rcps::cancer_center_id.eq(center.clone()));
+    }
+    let mine: Vec<(String, String, NaiveDateTime, Option<String>)> = query.load(conn)?;
+    let mut types: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if q.by == Breakdown::ProposalType {
+        let ids: Vec<&String> = mine.iter().map(|m| &m.0).collect();
+        for chunk in ids.chunks(500) {
+            for (d, code) in dossier_treatments::table
+                .filter(dossier_treatments::dossier_id.eq_any(chunk))
+                .select((dossier_treatments::dossier_id, dossier_treatments::code))
+                .load::<(String, String)>(conn)?
+            {
+                types.entry(d).or_default().push(code);
+            }
+        }
+    }
+    let specialty = if q.by == Breakdown::Specialty {
+        professional_specialties::table
+            .find(&p.professional_id)
+            .select(professional_specialties::specialty)
+            .first::<String>(conn)
+            .optional()?
+            .unwrap_or_else(|| "unknown".to_owned())
+    } else {
+        String::new()
+    };
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for (id, rcp, starts_at, site) in mine {
+        let keys = match q.by {
+            Breakdown::Rcp => vec![rcp],
+            Breakdown::Month => vec![format!("{:04}-{:02}", starts_at.year(), starts_at.month())],
+            Breakdown::Requester => vec![p.professional_id.clone()],
+            Breakdown::Specialty => vec![specialty.clone()],
+            Breakdown::TumourSite => vec![site.unwrap_or_else(|| "unknown".to_owned())],
+            Breakdown::ProposalType => types.remove(&id).filter(|t| !t.is_empty()).unwrap_or_else(|| vec!["none".to_owned()]),
+        };
+        for k in keys {
+            *out.entry(k).or_default() += 1;
+        }
+    }
+    Ok(out)
 }
 
 fn rate(part: i64, whole: i64) -> Option<f64> {
     #[allow(clippy::cast_precision_loss)] // counts of sessions or dossiers, far below 2^52
     (whole > 0).then(|| part as f64 / whole as f64)
-}
-
-/// SQLite: median and p90 (nearest rank) per key of both delays (registration to validation,
-/// validation to first sending), with the bundled SQLite's `percentile_disc(Y, P)`
-/// (compiled in by `.cargo/config.toml`). It returns the value at 0-based index
-/// `floor(P × (n − 1))`; the nearest rank is index `ceil(f × n) − 1`, so P is derived per key
-/// from n (`rank_fraction`), counted first: the same figures as PostgreSQL's `percentile_disc`.
-fn percentiles(
-    conn: &mut DbConnection,
-    d: &Dialect,
-    key: &str,
-    sessions: &str,
-    from: &str,
-    f: &Filter,
-) -> Result<Vec<(String, Delay, Delay)>, Error> {
-    let validation = d.hours("d.created_at", "d.validated_at");
-    let sending = d.hours("d.validated_at", "d.first_sent_at");
-    let sql = format!(
-        "WITH {sessions}, \
-         x AS MATERIALIZED (SELECT {key} AS k, {validation} AS vd, {sending} AS sd FROM {from} \
-           WHERE d.session_id = s.id AND d.validated_at IS NOT NULL), \
-         c AS MATERIALIZED (SELECT k, COUNT(vd) AS nv, COUNT(sd) AS ns FROM x GROUP BY k) \
-         SELECT x.k AS k, percentile_disc(x.vd, {}) AS v50, percentile_disc(x.vd, {}) AS v90, \
-           percentile_disc(x.sd, {}) AS s50, percentile_disc(x.sd, {}) AS s90 \
-         FROM x JOIN c ON c.k = x.k GROUP BY x.k",
-        rank_fraction(1, 2, "c.nv"),
-        rank_fraction(9, 10, "c.nv"),
-        rank_fraction(1, 2, "c.ns"),
-        rank_fraction(9, 10, "c.ns"),
-    );
-    Ok(load::<Percentiles>(conn, &sql, &f.binds)?
-        .into_iter()
-        .map(|r| (r.k, Delay { median: r.v50, p90: r.v90 }, Delay { median: r.s50, p90: r.s90 }))
-        .collect())
-}
-
-/// The P for which SQLite's `percentile_disc(Y, P)` over `n` values returns the nearest rank
-/// of the fraction `num / den`: index m = ceil(num × n / den) − 1, reached by
-/// floor(P × (n − 1)) when P = (m + ½) / (n − 1), capped at 1.
-fn rank_fraction(num: u32, den: u32, n: &str) -> String {
-    format!("(CASE WHEN {n} < 2 THEN 0.0 ELSE MIN(1.0, (({num} * {n} + {}) / {den} - 1 + 0.5) / ({n} - 1.0)) END)", den - 1)
 }

@@ -11,6 +11,7 @@ use concerto_domain::rcp::SessionStatus;
 use concerto_domain::specialty::Specialty;
 use diesel::prelude::*;
 
+use crate::activity_counters::Tracker;
 use crate::schema::{
     professional_specialties, professionals, profiles, rcp_members, rcp_quorum, rcp_sessions, session_attendance, session_quorum,
 };
@@ -83,7 +84,8 @@ pub fn set_rule(conn: &mut DbConnection, p: &Principal, rcp_id: &str, rule: &Quo
 /// physicians who are members of the RCP or hold a physician profile on its center (invited).
 pub fn record(conn: &mut DbConnection, p: &Principal, session_id: &str, present_ids: &[String]) -> Result<Attendance, Error> {
     crate::db::write(conn, |c| {
-        sessions::lock(c, session_id)?;
+        // The session's lock, taken by the counters' tracker: reaching the quorum counts.
+        let counters = Tracker::session(c, session_id)?;
         let session = sessions::find(c, session_id)?;
         let roles = boards::roles(c, &session.rcp_id)?;
         delegation::may_run_session(p, &roles)?;
@@ -138,6 +140,7 @@ pub fn record(conn: &mut DbConnection, p: &Principal, session_id: &str, present_
             diesel::insert_into(session_quorum::table)
                 .values((session_quorum::session_id.eq(session_id), session_quorum::reached_at.eq(at)))
                 .execute(c)?;
+            counters.finish(c)?;
         }
         Ok(attendance)
     })

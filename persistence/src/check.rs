@@ -14,6 +14,8 @@
 //! - the search keys and words of the codes of the code lists, from their codes and labels;
 //! - the projections of a dossier's fiche RCP (`dossier_fiches.tumour_site`, `conform`,
 //!   `complete`, and its treatment types in `dossier_treatments`), from the fiche's JSON;
+//! - the activity counters (`activity_counters`): every row, year of sessions by year, from the
+//!   sessions, their quorum, their dossiers and their fiches' projections;
 //! - the delegation history (`delegation_events`): replayed from the first event to now, every
 //!   event must follow from the state before it (a grant of what was not held, a change or an
 //!   end of what was, from the dates it had) and the state it ends in must be the live
@@ -74,6 +76,7 @@ pub fn run(conn: &mut DbConnection) -> Result<Vec<Difference>, Error> {
         search_keys(c, &mut out)?;
         fiches(c, &mut out)?;
         history(c, &mut out)?;
+        activity(c, &mut out)?;
         out.sort();
         Ok(out)
     })
@@ -470,4 +473,36 @@ fn describe((kind, a, b, k): &Link) -> String {
         "group_membership" => format!("membership of secretary {b} in group {a}"),
         _ => format!("{k} profile of {a} on center {b}"),
     }
+}
+
+/// The activity counters, a year of sessions at a time, against their recomputation from the raw
+/// rows (a row of zeros is no row).
+fn activity(c: &mut DbConnection, out: &mut Vec<Difference>) -> Result<(), Error> {
+    use crate::activity_counters::{self as counters, Counts};
+    let years = counters::years(c)?;
+    for key in counters::stored_outside(c, years)? {
+        out.push(Difference {
+            record: "activity_counters",
+            key: format!("{} {} {} {}", key.scope, key.dim, key.period, key.k),
+            detail: "counts outside the years of the sessions".to_owned(),
+        });
+    }
+    let Some((first, last)) = years else { return Ok(()) };
+    for year in first..=last {
+        let expected = counters::recompute_year(c, year)?;
+        let stored = counters::stored_year(c, year)?;
+        let zero = Counts::default();
+        let keys: BTreeSet<&counters::Key> = expected.keys().chain(stored.keys()).collect();
+        for key in keys {
+            let (e, s) = (expected.get(key).unwrap_or(&zero), stored.get(key).unwrap_or(&zero));
+            if e != s {
+                out.push(Difference {
+                    record: "activity_counters",
+                    key: format!("{} {} {} {}", key.scope, key.dim, key.period, key.k),
+                    detail: format!("expected {e:?}, found {s:?}"),
+                });
+            }
+        }
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@ use concerto_domain::professional::Category;
 use concerto_domain::rcp::{MemberRole, RcpRoles};
 use diesel::prelude::*;
 
+use crate::activity_counters::Tracker;
 use crate::attendance::{self, Attendance};
 use crate::audit::{self, Trail};
 use crate::fiche::{self, StoredFiche};
@@ -275,7 +276,10 @@ fn visible(conn: &mut DbConnection, p: &Principal, id: &str, trail: &mut Trail) 
 /// writes the summary or the question.
 pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &NewDossier) -> Result<Dossier, Error> {
     audit::audited(conn, p, "dossier.create", "dossier", |c, trail| {
-        sessions::lock(c, session_id)?;
+        // The session's lock (taken by the counters' tracker): a registration never lands in a
+        // session that started meanwhile, and the activity counters count it once.
+        let id = new_id();
+        let counters = Tracker::dossier_keys(c, Some(session_id), &id)?;
         let session = sessions::find(c, session_id)?;
         let roles = boards::roles(c, &session.rcp_id)?;
         trail.cancer_center_id = Some(roles.cancer_center_id.clone());
@@ -302,7 +306,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
         }
         let at = now();
         let d = Dossier {
-            id: new_id(),
+            id,
             session_id: session.id,
             rcp_id: session.rcp_id,
             patient_id: new.patient_id.clone(),
@@ -336,6 +340,7 @@ pub fn register(conn: &mut DbConnection, p: &Principal, session_id: &str, new: &
                 dossiers::updated_at.eq(d.updated_at),
             ))
             .execute(c)?;
+        counters.finish(c)?;
         Ok(d)
     })
 }
@@ -362,6 +367,9 @@ pub fn update(
     changes: &DossierChanges,
 ) -> Result<(Dossier, StoredFiche), Error> {
     audit::audited(conn, p, "dossier.update", "dossier", |c, trail| {
+        // A withdrawal, a proposal, a fiche's conformity change the dossier's figures; a fiche's
+        // site or treatment types its keys too, which takes the session's lock first.
+        let counters = if changes.fiche.is_some() { Tracker::dossier_keys(c, None, id)? } else { Tracker::dossier_figures(c, id)? };
         let Visible { mut dossier, roles, status, fiche: mut stored, .. } = visible(c, p, id, trail)?;
         let session_status = sessions::find(c, &dossier.session_id)?.status;
         let mut grants = Vec::new();
@@ -415,6 +423,7 @@ pub fn update(
             fiche::replace(c, id, &stored, &new_fiche, dossier.updated_at)?;
             stored = StoredFiche { fiche: new_fiche, quorum: Some(stored.quorum.unwrap_or(QuorumStatus::Unknown)) };
         }
+        counters.finish(c)?;
         Ok((dossier, stored))
     })
 }
@@ -464,6 +473,7 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
         // result (`already_validated`), on PostgreSQL as on SQLite; a change of the patient's
         // physicians waits for the reports to send this validation lists.
         lock_with_patient(c, id)?;
+        let counters = Tracker::dossier_figures(c, id)?;
         let Visible { mut dossier, roles, status, fiche: mut stored, .. } = visible(c, p, id, trail)?;
         trail.grant = delegation::may_validate(p, &roles)?;
         if expected_version.is_some_and(|v| v != dossier.version) {
@@ -510,6 +520,7 @@ pub fn validate(conn: &mut DbConnection, p: &Principal, id: &str, expected_versi
             ))
             .execute(c)?;
         crate::reports_to_send::refresh(c, id)?;
+        counters.finish(c)?;
         Ok((dossier, stored))
     })
 }
@@ -780,8 +791,10 @@ pub fn send_report(
 ) -> Result<Transmission, Error> {
     audit::audited(conn, p, "report.send", "report", |c, trail| {
         // A change of the patient's physicians racing this sending must see it (or be seen by
-        // it) when the reports to send are recomputed: both hold the patient's lock.
+        // it) when the reports to send are recomputed: both hold the patient's lock. The first
+        // sending counts, read under the dossier's lock.
         lock_with_patient(c, dossier_id)?;
+        let counters = Tracker::dossier_figures(c, dossier_id)?;
         let v = visible(c, p, dossier_id, trail)?;
         trail.grant = delegation::may_send_report(p, &v.roles, &v.relations)?;
         dossier::ensure_report_sendable(v.status)?;
@@ -819,6 +832,7 @@ pub fn send_report(
             .set(dossiers::first_sent_at.eq(t.sent_at))
             .execute(c)?;
         crate::reports_to_send::refresh(c, dossier_id)?;
+        counters.finish(c)?;
         Ok(t)
     })
 }

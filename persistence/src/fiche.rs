@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use concerto_domain::fiche::{Fiche, QuorumStatus, missing_for_validation};
 use diesel::prelude::*;
 
+use crate::activity_counters::Tracker;
 use crate::schema::{dossier_fiches, dossier_treatments};
 use crate::{DbConnection, Error};
 
@@ -59,9 +60,14 @@ pub(crate) fn from_row(dossier_id: &str, row: Option<(String, String)>) -> Resul
 
 /// Replaces the fiche of `dossier_id` and its projections, reading first what is stored (for
 /// writers outside a dossier's own transaction: the tests, the generator's checks).
+/// In a transaction of its own, with the activity counters it changes.
 pub fn save(conn: &mut DbConnection, dossier_id: &str, fiche: &Fiche, at: NaiveDateTime) -> Result<(), Error> {
-    let before = load(conn, dossier_id)?;
-    replace(conn, dossier_id, &before, fiche, at)
+    crate::db::write(conn, |c| {
+        let counters = Tracker::dossier_keys(c, None, dossier_id)?;
+        let before = load(c, dossier_id)?;
+        replace(c, dossier_id, &before, fiche, at)?;
+        counters.finish(c)
+    })
 }
 
 /// Replaces the fiche of `dossier_id`, `before` being what is stored (read with the dossier,

@@ -5,6 +5,7 @@
 pub mod account_requests;
 pub mod accounts;
 pub mod activity;
+pub mod activity_counters;
 pub mod affiliations;
 pub mod agenda;
 pub mod attendance;

@@ -124,7 +124,7 @@ const IDENTITY: (
 /// reports to send (validation, sending, a change of his physicians) and a dossier's copy of
 /// his search key (registration, a change of his family name), so that on PostgreSQL the
 /// second of two such writers reads what the first committed. Lock order: the session
-/// (`sessions::lock`), the patient, then his dossier (`dossiers::lock`). A `PATCH` of the
+/// (`activity_counters::Tracker`), the patient, then his dossier (`dossiers::lock`). A `PATCH` of the
 /// patient takes it with its conditional update. False when there is no such patient.
 pub(crate) fn lock(conn: &mut DbConnection, id: &str) -> Result<bool, Error> {
     Ok(diesel::update(patients::table.find(id)).set(patients::version.eq(patients::version)).execute(conn)? == 1)

@@ -179,7 +179,10 @@ pub fn generate(
         // inserts of a large region spend their time re-reading index pages.
         diesel::connection::SimpleConnection::batch_execute(c, "PRAGMA cache_size = -524288;")?;
     }
-    conn.transaction(|c| generate_in(c, dossier_target, seed, password_hash, progress))
+    let landmarks = conn.transaction(|c| generate_in(c, dossier_target, seed, password_hash, progress))?;
+    // The activity counters, from what was written set-based.
+    crate::activity_counters::rebuild(conn)?;
+    Ok(landmarks)
 }
 
 fn generate_in(

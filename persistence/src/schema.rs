@@ -457,6 +457,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    activity_counters (scope, dim, period, k) {
+        scope -> Text,
+        dim -> Text,
+        period -> Text,
+        k -> Text,
+        sessions_held -> BigInt,
+        quorum_reached -> BigInt,
+        registered -> BigInt,
+        discussed -> BigInt,
+        validated -> BigInt,
+        withdrawn -> BigInt,
+        sent -> BigInt,
+        conform -> BigInt,
+        conform_known -> BigInt,
+        validation_delays -> Text,
+        sending_delays -> Text,
+    }
+}
+
 diesel::joinable!(dossier_fiches -> dossiers (dossier_id));
 diesel::joinable!(dossier_treatments -> dossiers (dossier_id));
 

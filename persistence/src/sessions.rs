@@ -8,6 +8,7 @@ use concerto_domain::principal::Principal;
 use concerto_domain::rcp::{SessionAction, SessionStatus};
 use diesel::prelude::*;
 
+use crate::activity_counters::Tracker;
 use crate::page::{cursor_time, parse_cursor_time};
 use crate::schema::rcp_sessions;
 use crate::{DbConnection, Error, Page, PageRequest, new_id, now, rcps as boards};
@@ -97,26 +98,18 @@ pub fn of_rcp(conn: &mut DbConnection, rcp_id: &str, page: &PageRequest) -> Resu
     Ok(Page::from_rows(rows, page, |s| (cursor_time(s.starts_at), s.id.clone())))
 }
 
-/// Locks a session's row until the transaction ends (a no-op update, which both stores
-/// understand). Starting or closing a session and registering a dossier in it take this lock
-/// first, so a registration never lands in a session that started meanwhile: on PostgreSQL the
-/// second of two racing writers reads the status the first committed; SQLite writers are
-/// serialised by `BEGIN IMMEDIATE` anyway.
-pub(crate) fn lock(conn: &mut DbConnection, id: &str) -> Result<(), Error> {
-    diesel::update(rcp_sessions::table.find(id)).set(rcp_sessions::status.eq(rcp_sessions::status)).execute(conn)?;
-    Ok(())
-}
-
 /// `POST /sessions/{id}/start` and `/close`: the animateurs, their secretaries and the center's
 /// coordinators.
 pub fn transition(conn: &mut DbConnection, p: &Principal, id: &str, action: SessionAction) -> Result<Session, Error> {
     crate::db::write(conn, |c| {
-        lock(c, id)?;
+        // The session's lock, taken by the counters' tracker: a start makes the session held.
+        let counters = Tracker::session(c, id)?;
         let mut session = find(c, id)?;
         delegation::may_start_or_close_session(p, &boards::roles(c, &session.rcp_id)?)?;
         let next = session.status.next(action)?;
         diesel::update(rcp_sessions::table.find(id)).set(rcp_sessions::status.eq(next.as_str())).execute(c)?;
         session.status = next;
+        counters.finish(c)?;
         Ok(session)
     })
 }

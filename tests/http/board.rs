@@ -284,6 +284,13 @@ async fn the_activity_report_is_for_coordinators_managers_and_the_administrator_
         422,
         "invalid_period",
     );
+    // Whole months only: the figures are counted by month.
+    let r = app.get(&format!("/api/v1/reports/activity?{center}&from=2026-01-02&to=2026-03-01"), &b.coord.token).await;
+    assert_problem(&r, 422, "invalid_period");
+    assert_eq!(r.body["errors"][0]["field"], "from", "{}", r.text);
+    let r = app.get(&format!("/api/v1/reports/activity?{center}&from=2026-01-01&to=2026-03-15"), &b.coord.token).await;
+    assert_problem(&r, 422, "invalid_period");
+    assert_eq!(r.body["errors"][0]["field"], "to", "{}", r.text);
 }
 
 /// The attack of issue 25: the RCP's total minus the visible requester rows gave back a
@@ -325,9 +332,11 @@ async fn no_breakdown_gives_back_a_suppressed_row_by_subtraction() {
     assert!(his[&b.chair.id]["suppressed"] == json!(false) && his[&third.id]["suppressed"] == json!(false), "{his:?}");
 }
 
+/// Whole months (the report's grain) around the days ahead where the tests' sessions are.
 fn period() -> String {
-    let today = chrono::Utc::now().date_naive();
-    format!("from={}&to={}", today - chrono::Days::new(1), today + chrono::Days::new(30))
+    use chrono::Datelike;
+    let month = chrono::Utc::now().date_naive().with_day(1).unwrap();
+    format!("from={month}&to={}", month + chrono::Months::new(2))
 }
 
 /// What becomes of one dossier in a random world.

@@ -258,9 +258,13 @@ async fn the_fiches_projections_follow_the_fiche_through_racing_writes_and_check
     .await
     .unwrap()
     .unwrap();
+    // The activity counters by tumour site, which followed the fiche, now differ from the
+    // stale projection too.
     let found = check_differences(&b.app).await;
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].starts_with(&format!("dossier_fiches dossier {d}")), "{found:?}");
+    let (counters, projections): (Vec<&String>, Vec<&String>) = found.iter().partition(|f| f.starts_with("activity_counters "));
+    assert_eq!(projections.len(), 1, "{found:?}");
+    assert!(projections[0].starts_with(&format!("dossier_fiches dossier {d}")), "{found:?}");
+    assert!(counters.iter().any(|f| f.contains(" tumour_site ")), "{found:?}");
 }
 
 /// Statements a `PATCH` sends besides `BEGIN`/`COMMIT`, the ETag's read excluded.
@@ -279,18 +283,22 @@ async fn a_full_fiche_costs_a_few_statements_more_than_a_plain_patch_whatever_it
     let fiche = b.app.complete_fiche().await;
     let plain = patch_cost(&b.app, &b.member, &d, json!({"question": "Chirurgie d'emblée ?"})).await;
     // First write: the codes in one statement (their systems joined to the codes sent), the
-    // fiche's row and one insert of its treatment types, whatever their number.
+    // fiche's row and one insert of its treatment types, whatever their number; and, since the
+    // tumour site and the treatment types are keys of the activity counters, the session's
+    // lock, then the counters (their rows locked and read, then written).
     let first = patch_cost(&b.app, &b.member, &d, json!({"fiche": fiche})).await;
-    assert_eq!(first, plain + 3, "plain PATCH {plain}, first fiche {first}");
-    // The same fiche again: its codes checked, its row written, no treatment row.
+    assert_eq!(first, plain + 3 + 3, "plain PATCH {plain}, first fiche {first}");
+    // The same fiche again: its codes checked, its row written, the session's lock; no treatment
+    // row, no counter.
     let same = patch_cost(&b.app, &b.member, &d, json!({"fiche": fiche})).await;
-    assert_eq!(same, plain + 2, "plain PATCH {plain}, the same fiche {same}");
+    assert_eq!(same, plain + 2 + 1, "plain PATCH {plain}, the same fiche {same}");
     // A change elsewhere in the fiche rewrites its row in place, and not the treatment types.
     let mut changed = fiche.clone();
     changed["framework"]["conform"] = json!(false);
     changed["framework"]["nonconformity_reason"] = json!("Patient âgé");
+    // (The session's lock too: any fiche may change the counters' keys.)
     let again = patch_cost(&b.app, &b.member, &d, json!({"fiche": {"framework": changed["framework"]}})).await;
-    assert_eq!(again, plain + 1, "plain PATCH {plain}, framework only {again}");
+    assert_eq!(again, plain + 1 + 1, "plain PATCH {plain}, framework only {again}");
     let r = b.app.get(&path(&d), &b.member.token).await;
     assert_eq!(r.body["fiche"]["framework"]["conform"], json!(false), "{}", r.text);
     assert_eq!(r.body["fiche"]["proposal"], fiche["proposal"]);
@@ -301,7 +309,8 @@ async fn a_full_fiche_costs_a_few_statements_more_than_a_plain_patch_whatever_it
         {"code": "C93352", "order": 3, "intention": "curative", "detail": "Thérapie ciblée"}
     ]);
     let swapped = patch_cost(&b.app, &b.member, &d, json!({"fiche": {"proposal": {"treatments": treatments}}})).await;
-    assert_eq!(swapped, plain + 1 + 1 + 2, "plain PATCH {plain}, treatment types swapped {swapped}");
+    // (And the session's lock, then the counters of the proposal types that come and go.)
+    assert_eq!(swapped, plain + 1 + 1 + 2 + 3, "plain PATCH {plain}, treatment types swapped {swapped}");
     let r = b.app.get(&path(&d), &b.member.token).await;
     assert_eq!(r.body["fiche"]["proposal"]["treatments"], treatments, "{}", r.text);
     // The projection of the treatment types follows the fiche (`concerto check`).

@@ -613,3 +613,55 @@ async fn two_refreshes_with_one_token_give_one_success_and_end_the_session() {
     }
     failures.assert_none();
 }
+
+/// Issue 30: writes that change the activity counters of one RCP-month at once — two
+/// validations in one session, two validations in two sessions of the same day (their month's,
+/// year's, center's and region's rows are shared, their sessions' locks are not), a
+/// registration and a withdrawal in one planned session. `concerto check` recomputes every
+/// counter after each try, and the report counts what the dossiers say.
+#[actix_rt::test]
+async fn writes_racing_on_one_month_leave_exact_activity_counters() {
+    let w = world().await;
+    let n = tries();
+    let first = w.dossiers(2 * n, None, false).await;
+    let second = w.dossiers(n, None, false).await;
+    let planned = w.app.session(&w.coord, &w.rcp, 2).await;
+    let mut withdrawable = Vec::new();
+    for i in 0..n {
+        let patient = w.app.patient(&w.member, &format!("Leaving{i}"), None, &[]).await;
+        withdrawable.push(w.app.dossier(&w.secretary, &planned, &patient, &w.member).await);
+    }
+    let mut failures = Failures::new("activity counters: validation × validation, registration × withdrawal");
+    for i in 0..n {
+        let path = |id: &str| format!("/api/v1/dossiers/{id}/validate");
+        let (p1, p2, p3) = (path(&first[2 * i].1), path(&first[2 * i + 1].1), path(&second[i].1));
+        let token = w.chair.token.as_str();
+        // Two dossiers of one session.
+        let (a, b) = futures_util::future::join(w.app.post(&p1, token, json!({})), w.app.post(&p2, token, json!({}))).await;
+        let mut p = problems(&w.app, &[("validation", &a, 200), ("validation", &b, 200)]).await;
+        // Two sessions of the same day.
+        let (a, b) = futures_util::future::join(w.app.post(&p1, token, json!({})), w.app.post(&p3, token, json!({}))).await;
+        p.extend(problems(&w.app, &[("validation again", &a, 409), ("validation", &b, 200)]).await);
+        // A registration and a withdrawal in one planned session.
+        let patient = w.app.patient(&w.member, &format!("Arriving{i}"), None, &[]).await;
+        let path = format!("/api/v1/dossiers/{}", withdrawable[i]);
+        let (_, withdrawn) = futures_util::future::join(
+            w.app.dossier(&w.secretary, &planned, &patient, &w.member),
+            w.app.with_if_match("PATCH", &path, &w.member.token, "\"1\"", json!({"status": "withdrawn"})),
+        )
+        .await;
+        p.extend(problems(&w.app, &[("withdrawal", &withdrawn, 200)]).await);
+        failures.record(i, p);
+    }
+    failures.assert_none();
+    // The report reads the counters: every validation and withdrawal counted once.
+    let month = |days: i64| (chrono::Utc::now() + chrono::Duration::days(days)).format("%Y-%m").to_string();
+    let (from, to) = (month(0), month(62));
+    let r = w.app.get(&format!("/api/v1/reports/activity?rcp_id={}&from={from}-01&to={to}-01", w.rcp), &w.coord.token).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let row = &r.body["items"][0];
+    assert_eq!(row["dossiers_validated"], json!(3 * n), "{row}");
+    assert_eq!(row["dossiers_withdrawn"], json!(n), "{row}");
+    assert_eq!(row["dossiers_registered"], json!(5 * n), "{row}");
+    assert_eq!(row["sessions_held"], json!(2), "{row}");
+}
