@@ -560,6 +560,13 @@ pub fn placeholder(sqlite: bool, n: usize) -> String {
     if sqlite { "?".to_owned() } else { format!("${n}") }
 }
 
+/// The `VALUES` list of a multi-row statement: `rows` tuples of `columns` placeholders each,
+/// numbered in order.
+fn values(sqlite: bool, rows: usize, columns: usize) -> String {
+    let tuple = |r: usize| (1..=columns).map(|c| placeholder(sqlite, r * columns + c)).collect::<Vec<_>>().join(", ");
+    (0..rows).map(|r| format!("({})", tuple(r))).collect::<Vec<_>>().join(", ")
+}
+
 type Backend = <DbConnection as diesel::Connection>::Backend;
 
 /// Adds `delta` to the counters: the rows are locked (created when missing) in key order by one
@@ -568,21 +575,10 @@ fn apply(conn: &mut DbConnection, delta: &BTreeMap<Key, Counts>) -> Result<(), E
     let sqlite = db::is_sqlite(conn);
     let all: Vec<(&Key, &Counts)> = delta.iter().collect();
     for chunk in all.chunks(CHUNK) {
-        let mut n = 0;
-        let mut values = Vec::new();
-        for _ in chunk {
-            let ph: Vec<String> = (0..4)
-                .map(|_| {
-                    n += 1;
-                    placeholder(sqlite, n)
-                })
-                .collect();
-            values.push(format!("({})", ph.join(", ")));
-        }
         let sql = format!(
             "INSERT INTO activity_counters (scope, dim, period, k) VALUES {} ON CONFLICT (scope, dim, period, k) \
              DO UPDATE SET registered = activity_counters.registered RETURNING {COLUMNS}",
-            values.join(", ")
+            values(sqlite, chunk.len(), 4)
         );
         let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
         for (k, _) in chunk {
@@ -609,24 +605,13 @@ fn write_rows(conn: &mut DbConnection, rows: &BTreeMap<Key, Counts>) -> Result<(
     let sqlite = db::is_sqlite(conn);
     let all: Vec<(&Key, &Counts)> = rows.iter().collect();
     for chunk in all.chunks(CHUNK) {
-        let mut n = 0;
-        let mut values = Vec::new();
-        for _ in chunk {
-            let ph: Vec<String> = (0..15)
-                .map(|_| {
-                    n += 1;
-                    placeholder(sqlite, n)
-                })
-                .collect();
-            values.push(format!("({})", ph.join(", ")));
-        }
         let sql = format!(
             "INSERT INTO activity_counters ({COLUMNS}) VALUES {} ON CONFLICT (scope, dim, period, k) DO UPDATE SET \
              sessions_held = excluded.sessions_held, quorum_reached = excluded.quorum_reached, registered = excluded.registered, \
              discussed = excluded.discussed, validated = excluded.validated, withdrawn = excluded.withdrawn, sent = excluded.sent, \
              conform = excluded.conform, conform_known = excluded.conform_known, validation_delays = excluded.validation_delays, \
              sending_delays = excluded.sending_delays",
-            values.join(", ")
+            values(sqlite, chunk.len(), 15)
         );
         let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
         for (k, c) in chunk {
